@@ -1,0 +1,101 @@
+# scripts/lib.sh: shared steps of the test and demo commands (sourced).
+#
+# install_prerequisites  apt-get installs PostgreSQL 15 (server, headers),
+#                        pgTAP, pg_prove and a C toolchain.
+# build_extension        builds segext warning-free.
+# start_cluster          stages a private copy of the PostgreSQL 15 server
+#                        with segext installed into it, then initdb and start
+#                        a throwaway cluster in a temporary directory, owned by
+#                        the postgres OS user, listening on a Unix socket only.
+# stop_cluster           stops it and removes the directory (also on exit).
+#
+# The system's PostgreSQL installation is never modified: segext is installed
+# into the staged copy (make install DESTDIR=...), which a PostgreSQL server
+# finds through its relocatable paths.
+
+set -euo pipefail
+
+SEGEXT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_MAJOR=15
+PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PG_BINDIR/pg_config
+SEGEXT_PORT=${SEGEXT_PORT:-5432}
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# run_as_root runs a command as root (directly when already root).
+run_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# install_prerequisites installs what building and testing segext needs.
+install_prerequisites() {
+    log "installing prerequisites (apt-get)"
+    run_as_root apt-get update -qq
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        make gcc libc6-dev \
+        postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
+        postgresql-server-dev-$PG_MAJOR libpq-dev \
+        postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl >/dev/null
+}
+
+# build_extension compiles segext with warnings as errors.
+build_extension() {
+    log "building segext"
+    make -C "$SEGEXT_ROOT" -s PG_CONFIG="$PG_CONFIG" COPT=-Werror >/dev/null
+}
+
+# stage_server copies the PostgreSQL server tree and installs segext into it.
+stage_server() {
+    local stage=$1
+    mkdir -p "$stage/usr/lib/postgresql" "$stage/usr/share/postgresql"
+    cp -a /usr/lib/postgresql/$PG_MAJOR "$stage/usr/lib/postgresql/"
+    cp -a /usr/share/postgresql/$PG_MAJOR "$stage/usr/share/postgresql/"
+    make -C "$SEGEXT_ROOT" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
+}
+
+# start_cluster creates and starts a throwaway cluster; sets SEGEXT_TMP,
+# PGHOST, PGPORT, PGUSER and SEGEXT_PG_BIN for the caller.
+start_cluster() {
+    SEGEXT_TMP=$(mktemp -d /tmp/segext.XXXXXX)
+    chmod 755 "$SEGEXT_TMP"
+    trap stop_cluster EXIT
+    stage_server "$SEGEXT_TMP/stage"
+    SEGEXT_PG_BIN=$SEGEXT_TMP/stage/usr/lib/postgresql/$PG_MAJOR/bin
+    mkdir -p "$SEGEXT_TMP/data" "$SEGEXT_TMP/socket"
+    chown -R postgres:postgres "$SEGEXT_TMP/data" "$SEGEXT_TMP/socket"
+    log "starting a throwaway cluster in $SEGEXT_TMP"
+    as_postgres "$SEGEXT_PG_BIN/initdb" -D "$SEGEXT_TMP/data" -U postgres \
+        --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    as_postgres "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -l "$SEGEXT_TMP/socket/server.log" -w \
+        -o "-c listen_addresses='' -c unix_socket_directories='$SEGEXT_TMP/socket' -p $SEGEXT_PORT \
+            -c shared_buffers=512MB -c max_connections=60 -c fsync=off -c synchronous_commit=off \
+            -c max_prepared_transactions=10" \
+        start >/dev/null
+    export PGHOST=$SEGEXT_TMP/socket PGPORT=$SEGEXT_PORT PGUSER=postgres PGDATABASE=postgres
+    export SEGEXT_TMP SEGEXT_PG_BIN
+}
+
+# as_postgres runs a command as the postgres OS user (initdb refuses root).
+as_postgres() {
+    if [ "$(id -un)" = postgres ]; then
+        "$@"
+    else
+        run_as_root runuser -u postgres -- "$@"
+    fi
+}
+
+# stop_cluster stops the throwaway cluster and removes its directory.
+stop_cluster() {
+    if [ -n "${SEGEXT_TMP:-}" ] && [ -d "$SEGEXT_TMP" ]; then
+        if [ -f "$SEGEXT_TMP/data/postmaster.pid" ]; then
+            as_postgres "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -m fast -w stop >/dev/null 2>&1 || true
+        fi
+        if [ "${SEGEXT_KEEP:-0}" = 1 ]; then
+            log "kept $SEGEXT_TMP"
+        else
+            rm -rf "$SEGEXT_TMP"
+        fi
+        SEGEXT_TMP=
+    fi
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# scripts/test.sh: install what is missing, build segext, start a throwaway
+# cluster and run every suite (pg_regress, isolation, pgTAP, client and
+# scripted tests).  Exits non-zero if anything fails.
+#
+#   SEGEXT_SKIP_INSTALL=1  skip apt-get (for a machine already set up)
+#   SEGEXT_KEEP=1          keep the temporary cluster directory afterwards
+
+source "$(dirname "$0")/lib.sh"
+cd "$SEGEXT_ROOT"
+
+[ "${SEGEXT_SKIP_INSTALL:-0}" = 1 ] || install_prerequisites
+build_extension
+start_cluster
+
+passed=0
+failed=0
+declare -a failed_names=()
+
+# count_results adds the "... ok" and "... FAILED" lines of a pg_regress-style log.
+count_results() {
+    local log=$1 ok bad
+    ok=$(grep -cE '(\.\.\.|\.\.) +ok( |$)' "$log" || true)
+    bad=$(grep -cE '(\.\.\.|\.\.) +(FAILED|failed|Failed)' "$log" || true)
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+}
+
+# run_logged runs one suite, shows its output and records a failure.
+run_logged() {
+    local name=$1; shift
+    local log="$SEGEXT_TMP/$name.log"
+    log "suite: $name"
+    if "$@" >"$log" 2>&1; then
+        cat "$log"
+        count_results "$log"
+    else
+        cat "$log"
+        count_results "$log"
+        failed_names+=("$name")
+        [ "$(grep -cE 'FAILED|failed|Failed' "$log" || true)" -gt 0 ] || failed=$((failed + 1))
+    fi
+}
+
+run_logged regress make -s PG_CONFIG="$PG_CONFIG" installcheck ISOLATION=
+if [ -f regression.diffs ]; then cat regression.diffs; fi
+
+if ls test/isolation/specs/*.spec >/dev/null 2>&1; then
+    run_logged isolation make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS=
+    if [ -f output_iso/regression.diffs ]; then cat output_iso/regression.diffs; fi
+fi
+
+if ls test/*.sql >/dev/null 2>&1; then
+    createdb segext_tap
+    run_logged pgtap pg_prove --ext .sql -d segext_tap test/*.sql
+fi
+
+# Scripted tests: each test/scripts/*.sh exits 0 on success.
+for script in test/scripts/*.sh; do
+    [ -e "$script" ] || continue
+    name=$(basename "$script" .sh)
+    log "script: $name"
+    if bash "$script" >"$SEGEXT_TMP/script-$name.log" 2>&1; then
+        cat "$SEGEXT_TMP/script-$name.log"
+        echo "test/scripts/$name .. ok"
+        passed=$((passed + 1))
+    else
+        cat "$SEGEXT_TMP/script-$name.log"
+        echo "test/scripts/$name .. FAILED"
+        failed=$((failed + 1))
+        failed_names+=("$name")
+    fi
+done
+
+stop_cluster
+trap - EXIT
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+    echo "failing suites: ${failed_names[*]}"
+fi
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failed_names[@]} -eq 0 ]

@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * segext.h
+ *	  Shared declarations of the segext extension: SQLSTATEs, module init
+ *	  functions and PostgreSQL version shims, kept in one place.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGEXT_H
+#define SEGEXT_H
+
+#include "postgres.h"
+
+#if PG_VERSION_NUM < 130000
+#error "segext requires PostgreSQL 13 or later"
+#endif
+
+/*
+ * SQLSTATE for a refusal the vendor APIs answer with 403 Forbidden; PostgREST
+ * maps an SQLSTATE "PTxyz" to HTTP status xyz.
+ */
+#define ERRCODE_SEGEXT_FORBIDDEN	MAKE_SQLSTATE('P','T','4','0','3')
+
+/* Set-returning functions in materialize mode: one name on every version. */
+#if PG_VERSION_NUM >= 150001
+#define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#elif PG_VERSION_NUM >= 150000
+#define segext_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
+#else
+extern void segext_init_materialized_srf(FunctionCallInfo fcinfo);
+#endif
+
+#endif							/* SEGEXT_H */
