@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * criteria.h
+ *	  The segext.criteria type: a parsed, validated segment condition kept in
+ *	  a compact binary form that evaluation reads without parsing JSON.
+ *
+ * A condition is a list of parts; it matches when EVERY part matches, and a
+ * part matches when ANY of its criteria matches.
+ *
+ * On-disk layout, format version 1 (all offsets in bytes):
+ *
+ *	SegextCriteria header (16 bytes: varlena header, version byte, flags,
+ *	  part count, criterion count, reserved zero)
+ *	uint32 part_end[nparts]		criterion index one past each part's last,
+ *								padded to a multiple of 8 bytes
+ *	SegextCriterion crit[ncriteria]	fixed-size records, parts in order
+ *	data area					strings and lists, addressed by offsets that
+ *								are relative to the start of the data area
+ *
+ * Strings compared case-insensitively (SKUs, makers, label keys and values)
+ * are stored folded to lower case (segext_fold_case) and printed that way.
+ * Set-like lists are stored sorted and without duplicates, so equal
+ * conditions have equal bytes and print equally.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGEXT_CRITERIA_H
+#define SEGEXT_CRITERIA_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+/* The current (and only) binary format version. */
+#define SEGEXT_CRITERIA_VERSION		1
+
+/* Amounts and percents are stored as integers in millionths (exact). */
+#define SEGEXT_AMOUNT_SCALE			INT64CONST(1000000)
+
+/* Largest number of days accepted by day-count criteria. */
+#define SEGEXT_CRITERIA_MAX_DAYS	1000000
+
+/* Criterion kinds (the on-disk code of each kind never changes). */
+typedef enum SegextCriterionKind
+{
+	SEGEXT_CRIT_FIELD = 1,		/* {"field", "op", "value"} (Infinity) */
+	SEGEXT_CRIT_TRANSACTION_COUNT,	/* lo = min, hi = max */
+	SEGEXT_CRIT_TRANSACTION_AMOUNT, /* lo = fromAmount, hi = toAmount (scaled) */
+	SEGEXT_CRIT_AVERAGE_AMOUNT, /* lo = fromAmount, hi = toAmount (scaled) */
+	SEGEXT_CRIT_BOUGHT_IN_POS,	/* items: posIds */
+	SEGEXT_CRIT_BOUGHT_SKUS,	/* items: skuIds (folded) */
+	SEGEXT_CRIT_BOUGHT_MAKERS,	/* items: makers (folded) */
+	SEGEXT_CRIT_BOUGHT_LABELS,	/* items: key, value pairs (folded) */
+	SEGEXT_CRIT_LAST_PURCHASE,	/* lo = days */
+	SEGEXT_CRIT_PURCHASE_PERIOD,	/* lo = from, hi = to; see flags */
+	SEGEXT_CRIT_PERCENT_IN_POS, /* str = posId, lo = percent (scaled) */
+	SEGEXT_CRIT_ANNIVERSARY,	/* op = anniversary type, lo = days */
+	SEGEXT_CRIT_HAS_LABELS,		/* items: keys (folded) */
+	SEGEXT_CRIT_LABELS_VALUES,	/* items: key, value pairs (folded) */
+	SEGEXT_CRIT_CUSTOMER_LIST	/* items: 12-byte objectids, sorted */
+} SegextCriterionKind;
+
+#define SEGEXT_CRIT_KIND_MAX	SEGEXT_CRIT_CUSTOMER_LIST
+
+/* Field operators (op of a SEGEXT_CRIT_FIELD record). */
+typedef enum SegextFieldOp
+{
+	SEGEXT_OP_EQ = 1,
+	SEGEXT_OP_NEQ,
+	SEGEXT_OP_BEGINS,
+	SEGEXT_OP_NBEGINS,
+	SEGEXT_OP_ENDS,
+	SEGEXT_OP_NENDS,
+	SEGEXT_OP_CONTAINS,
+	SEGEXT_OP_NCONTAINS,
+	SEGEXT_OP_REGEX,
+	SEGEXT_OP_NREGEX,
+	SEGEXT_OP_GT,
+	SEGEXT_OP_GTE,
+	SEGEXT_OP_LT,
+	SEGEXT_OP_LTE,
+	SEGEXT_OP_IN,
+	SEGEXT_OP_NIN,
+	SEGEXT_OP_EXISTS,
+	SEGEXT_OP_NEXISTS
+} SegextFieldOp;
+
+#define SEGEXT_OP_MAX	SEGEXT_OP_NEXISTS
+
+/* Anniversary types (op of a SEGEXT_CRIT_ANNIVERSARY record). */
+#define SEGEXT_ANNIVERSARY_BIRTHDAY		1
+#define SEGEXT_ANNIVERSARY_REGISTRATION 2
+
+/* Criterion flags. */
+#define SEGEXT_CF_FROM_IS_DATE	0x01	/* purchase_period: lo is a DateADT */
+#define SEGEXT_CF_TO_IS_DATE	0x02	/* purchase_period: hi is a DateADT */
+#define SEGEXT_CF_VALUE_NUMBER	0x04	/* field: scalar value is a JSON number */
+
+/* Flags of a whole criteria value. */
+#define SEGEXT_CRITERIA_FIELD_ONLY	0x01	/* every criterion is a field one */
+
+/* A string in the data area: offset from the data area start, length. */
+typedef struct SegextString
+{
+	uint32		off;
+	uint32		len;
+} SegextString;
+
+/*
+ * One criterion, 48 bytes.  items is the data-area offset of its list:
+ * nitems SegextString entries for string lists (2 * nitems for key/value
+ * pairs, key first); nitems 12-byte ids for customer_list; for field in/nin,
+ * nitems SegextString values followed by nitems bytes, 1 where that value is
+ * a JSON number and 0 where it is a string.
+ */
+typedef struct SegextCriterion
+{
+	uint8		kind;			/* SegextCriterionKind */
+	uint8		op;				/* SegextFieldOp, or anniversary type */
+	uint8		flags;			/* SEGEXT_CF_* */
+	uint8		reserved;		/* always 0 */
+	uint32		nitems;			/* length of a list parameter */
+	uint32		items;			/* data-area offset of the list */
+	uint32		pad;			/* always 0 */
+	SegextString str;			/* field name, or posId */
+	SegextString val;			/* field scalar value (text form) */
+	int64		lo;				/* first numeric parameter */
+	int64		hi;				/* second numeric parameter */
+} SegextCriterion;
+
+/* The varlena header of a criteria value (16 bytes). */
+typedef struct SegextCriteria
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint8		version;		/* SEGEXT_CRITERIA_VERSION */
+	uint8		flags;			/* SEGEXT_CRITERIA_* */
+	uint16		nparts;
+	uint32		ncriteria;
+	uint32		reserved;		/* always 0 */
+} SegextCriteria;
+
+#define SEGEXT_CRITERIA_PART_END(c) \
+	((const uint32 *) (((const char *) (c)) + sizeof(SegextCriteria)))
+#define SEGEXT_CRITERIA_CRIT(c) \
+	((const SegextCriterion *) (((const char *) (c)) + sizeof(SegextCriteria) + \
+								TYPEALIGN(8, sizeof(uint32) * (c)->nparts)))
+#define SEGEXT_CRITERIA_DATA(c) \
+	(((const char *) SEGEXT_CRITERIA_CRIT(c)) + sizeof(SegextCriterion) * (c)->ncriteria)
+#define SEGEXT_CRIT_STRING(c, s)	(SEGEXT_CRITERIA_DATA(c) + (s).off)
+#define SEGEXT_CRIT_ITEMS(c, cr) \
+	((const SegextString *) (SEGEXT_CRITERIA_DATA(c) + (cr)->items))
+
+#define DatumGetSegextCriteriaP(X)	((SegextCriteria *) PG_DETOAST_DATUM(X))
+#define PG_GETARG_SEGEXT_CRITERIA_P(n)	DatumGetSegextCriteriaP(PG_GETARG_DATUM(n))
+#define PG_RETURN_SEGEXT_CRITERIA_P(x)	PG_RETURN_POINTER(x)
+
+/* Parse and validate JSON text into a criteria value (22P02, 22023). */
+extern SegextCriteria *segext_criteria_from_cstring(const char *json);
+
+/* Validate a jsonb document into a criteria value (22P02, 22023). */
+extern SegextCriteria *segext_criteria_from_jsonb(Jsonb *jb);
+
+/* Canonical JSON text (parts shape, stable key order) of a criteria value. */
+extern char *segext_criteria_to_cstring(const SegextCriteria *criteria);
+
+/*
+ * Distinct field names referenced by field criteria, in order of first
+ * appearance: a List of palloc'd NUL-terminated strings.
+ */
+extern List *segext_criteria_field_names(const SegextCriteria *criteria);
+
+/*
+ * Fold a string to lower case the way criteria store SKUs, makers and label
+ * keys and values (the database's default collation, as SQL lower()).
+ * Returns a palloc'd NUL-terminated string.
+ */
+extern char *segext_fold_case(const char *str, int len);
+
+#endif							/* SEGEXT_CRITERIA_H */
