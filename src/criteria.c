@@ -940,9 +940,9 @@ parse_criterion(CritBuild *b, JsonbValue *v)
 		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
 		case SEGEXT_CRIT_AVERAGE_AMOUNT:
 			c->lo = get_scaled(b, obj, "fromAmount", 0, MAX_AMOUNT,
-							   "a non-negative number with at most 6 decimal places, at most 1000000000000");
+							   "a number from 0 to 1000000000000 with at most 6 decimal places");
 			c->hi = get_scaled(b, obj, "toAmount", 0, MAX_AMOUNT,
-							   "a non-negative number with at most 6 decimal places, at most 1000000000000");
+							   "a number from 0 to 1000000000000 with at most 6 decimal places");
 			if (c->lo > c->hi)
 				crit_error(b, "\"fromAmount\" must not be greater than \"toAmount\"");
 			break;
@@ -1147,7 +1147,33 @@ segext_criteria_from_jsonb(Jsonb *jb)
 SegextCriteria *
 segext_criteria_from_cstring(const char *json)
 {
-	Datum		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	MemoryContext oldcontext = CurrentMemoryContext;
+	Datum		jb = (Datum) 0;
+
+	/*
+	 * jsonb_in reports a \u0000 escape (which jsonb cannot store) as an
+	 * untranslatable character; for criteria that is bad text input.
+	 */
+	PG_TRY();
+	{
+		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		edata->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 
 	return criteria_build_from_jsonb(DatumGetJsonbP(jb));
 }

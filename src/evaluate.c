@@ -397,7 +397,8 @@ slot_intern(SegextRequirements *reqs, int kind, const char *str, int len)
 	{
 		e->hash = hash;
 		e->kind = kind;
-		e->str = pnstrdup(str, len);
+		e->str = palloc(len);
+		memcpy(e->str, str, len);	/* pair keys contain a NUL */
 		e->len = len;
 		e->slot = reqs->nslots[kind]++;
 		reqs->table_used++;

@@ -69,7 +69,7 @@ CREATE FUNCTION segext.criteria_match_event(segext.criteria, pg_catalog.jsonb) R
 COMMENT ON FUNCTION segext.criteria_match_event(segext.criteria, pg_catalog.jsonb) IS
     'does an event (a jsonb object whose top-level keys are its fields) match the criteria? Non-field criteria never match an event';
 CREATE FUNCTION segext.criteria_match_facts(segext.criteria, pg_catalog.jsonb,
-                                            today pg_catalog.date DEFAULT pg_catalog.current_date,
+                                            today pg_catalog.date DEFAULT CURRENT_DATE,
                                             now pg_catalog.timestamptz DEFAULT pg_catalog.now())
     RETURNS pg_catalog.bool
     AS 'MODULE_PATHNAME', 'criteria_match_facts' LANGUAGE C STABLE STRICT PARALLEL SAFE;
