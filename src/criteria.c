@@ -1151,8 +1151,10 @@ segext_criteria_from_cstring(const char *json)
 	Datum		jb = (Datum) 0;
 
 	/*
-	 * jsonb_in reports a \u0000 escape (which jsonb cannot store) as an
-	 * untranslatable character; for criteria that is bad text input.
+	 * jsonb_in reports some bad text with other data-exception codes: a
+	 * \u0000 escape (which jsonb cannot store) as an untranslatable
+	 * character, a number beyond numeric's range as out of range.  For
+	 * criteria, all of them are bad text input (22P02).
 	 */
 	PG_TRY();
 	{
@@ -1164,7 +1166,7 @@ segext_criteria_from_cstring(const char *json)
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
 		{
 			FreeErrorData(edata);
 			PG_RE_THROW();
