@@ -9,6 +9,7 @@
 #include "segext.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -18,6 +19,14 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	segext_tenancy_init();
+
+	/* After every module has defined its settings: no other segext.* names. */
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("segext");
+#else
+	EmitWarningsOnPlaceholders("segext");
+#endif
 }
 
 #if PG_VERSION_NUM < 150000

@@ -21,6 +21,9 @@
  */
 #define ERRCODE_SEGEXT_FORBIDDEN	MAKE_SQLSTATE('P','T','4','0','3')
 
+/* Module init functions, called from _PG_init in segext.c. */
+extern void segext_tenancy_init(void);
+
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001
 #define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
