@@ -150,16 +150,21 @@ api_write_mix(const char *column, Oid idtype, Datum company, Datum channel,
 				 errdetail("The segment mix of a channel is an array of objects with \"segment_id\" and \"distribution\"."),
 				 errhint("Send for example [{\"segment_id\": \"...\", \"distribution\": 1}].")));
 
-	if (SPI_execute_with_args("DELETE FROM segext.channel_segments"
+	/*
+	 * One statement, so that the checks of the mix (even when a session has
+	 * made them immediate) see the new mix, never the moment in between.  The
+	 * sub-select on "old" makes the delete run to completion before the
+	 * first row is inserted.
+	 */
+	if (SPI_execute_with_args("WITH old AS (DELETE FROM segext.channel_segments"
 							  " WHERE company_id OPERATOR(segext.=) $1"
-							  " AND channel_id OPERATOR(segext.=) $2",
-							  2, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not clear the segment mix");
-	if (SPI_execute_with_args("INSERT INTO segext.channel_segments"
+							  " AND channel_id OPERATOR(segext.=) $2 RETURNING 1)"
+							  " INSERT INTO segext.channel_segments"
 							  " (company_id, channel_id, segment_id, distribution)"
 							  " SELECT $1, $2, m.segment_id, m.distribution"
 							  " FROM pg_catalog.jsonb_to_recordset($3)"
-							  " AS m(segment_id segext.objectid, distribution pg_catalog.numeric)",
+							  " AS m(segment_id segext.objectid, distribution pg_catalog.numeric)"
+							  " WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0",
 							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write the segment mix");
 }

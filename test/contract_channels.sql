@@ -14,7 +14,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000003', 3, 'Silver', 2),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1);
 
-SELECT plan(29);
+SELECT plan(36);
 
 -- POST /channels  (Prefer: return=representation) with the mix in the body
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
@@ -127,7 +127,35 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b',
 SELECT is(body, 'null'::jsonb, 'POST /rpc/commission_value as B for A''s channel: null') FROM r;
 DROP TABLE r;
 
--- DELETE /channels?id=eq.<id>
+-- DELETE the company's only channel: PT403, 403.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/channels',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."channels"  WHERE  "segext_api"."channels"."id" = '
+    || quote_literal(current_setting('contract.channel')) || ' RETURNING 1) ' || pg_temp.write_tail('channels'));
+SELECT is(code, 'PT403', 'DELETE the last channel: PT403') FROM r;
+SELECT is(status, 403, 'DELETE the last channel: 403 Forbidden') FROM r;
+DROP TABLE r;
+
+-- PATCH a mix that sums to 0.5: refused at commit, 23514, 400.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/channels',
+    'WITH pgrst_source AS (UPDATE "segext_api"."channels" SET "segment_mix" = "pgrst_body"."segment_mix" FROM (SELECT ''{"segment_mix":[{"segment_id":"a00000000000000000000002","distribution":0.5}]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "segment_mix" FROM json_to_record(pgrst_payload.json_data) AS _("segment_mix" jsonb) ) pgrst_body  WHERE  "segext_api"."channels"."id" = '
+    || quote_literal(current_setting('contract.channel')) || ' RETURNING 1) ' || pg_temp.write_tail('channels'));
+SELECT is(code, '23514', 'PATCH a mix summing to 0.5: 23514 at commit') FROM r;
+SELECT is(status, 400, 'PATCH a mix summing to 0.5: 400') FROM r;
+DROP TABLE r;
+
+-- POST a channel without mix: 100% on the first user segment (lowest position).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."channels"("name") SELECT "pgrst_body"."name" FROM (SELECT ''{"name":"Events"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  RETURNING "segext_api"."channels".*) '
+    || pg_temp.write_tail('channels'), 'return=representation');
+SELECT is(status, 201, 'POST a channel without mix: 201') FROM r;
+SELECT is(body -> 0 -> 'commission', '0'::jsonb, 'POST a channel without commission: 0') FROM r;
+DROP TABLE r;
+SET LOCAL segext.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+SELECT is((SELECT segment_mix FROM segext_api.channels WHERE name = 'Events'),
+          '[{"segment_id": "a00000000000000000000002", "distribution": 1}]'::jsonb,
+          'after commit: the default mix is 100% on segment 2, the first by position');
+
+-- DELETE /channels?id=eq.<id> now that another channel exists: 204, mix gone.
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/channels',
     'WITH pgrst_source AS (DELETE FROM "segext_api"."channels"  WHERE  "segext_api"."channels"."id" = '
     || quote_literal(current_setting('contract.channel')) || ' RETURNING 1) ' || pg_temp.write_tail('channels'));

@@ -11,7 +11,7 @@ SET LOCAL search_path = public, segext;
 INSERT INTO segext.segments (company_id, id, number, name, position) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000002', 2, 'Gold', 1);
 
-SELECT plan(19);
+SELECT plan(22);
 
 -- POST /segment_groups  (Prefer: return=representation)  {"id":5,"name":"Premium"}
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segment_groups',
@@ -49,11 +49,11 @@ DROP TABLE r;
 SELECT is((SELECT status FROM segext.segment_groups WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND id = 5), 410,
           'PATCH /segment_groups: status stored');
 
--- PATCH an invalid status: 23514, 400
+-- PATCH an invalid status: 22023, 400
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segment_groups',
     'WITH pgrst_source AS (UPDATE "segext_api"."segment_groups" SET "status" = "pgrst_body"."status" FROM (SELECT ''{"status":300}''::json AS json_data) pgrst_payload, LATERAL (SELECT "status" FROM json_to_record(pgrst_payload.json_data) AS _("status" integer) ) pgrst_body  WHERE  "segext_api"."segment_groups"."id" = ''5'' RETURNING 1) '
     || pg_temp.write_tail('segment_groups'));
-SELECT is(code, '23514', 'PATCH status 300: 23514') FROM r;
+SELECT is(code, '22023', 'PATCH status 300: 22023') FROM r;
 SELECT is(status, 400, 'PATCH status 300: 400') FROM r;
 DROP TABLE r;
 
@@ -90,6 +90,19 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
     || pg_temp.write_tail('segment_groups'));
 SELECT is(status, 204, 'DELETE an empty group: 204') FROM r;
 SELECT is(page_total, 1::bigint, 'DELETE an empty group: one row') FROM r;
+DROP TABLE r;
+
+-- POST without id: the next free id is assigned; DELETE group 0: PT403, 403.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segment_groups',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segment_groups"("name") SELECT "pgrst_body"."name" FROM (SELECT ''{"name":"Basic"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  RETURNING "segext_api"."segment_groups".*) '
+    || pg_temp.write_tail('segment_groups'), 'return=representation');
+SELECT is(body -> 0 -> 'id', '1'::jsonb, 'POST /segment_groups without id: id 1 assigned and returned') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/segment_groups',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segment_groups"  WHERE  "segext_api"."segment_groups"."id" = ''0'' RETURNING 1) '
+    || pg_temp.write_tail('segment_groups'));
+SELECT is(code, 'PT403', 'DELETE group 0: PT403') FROM r;
+SELECT is(status, 403, 'DELETE group 0: 403 Forbidden') FROM r;
 DROP TABLE r;
 
 SELECT * FROM finish();

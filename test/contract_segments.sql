@@ -15,7 +15,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position, active) VAL
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000004', 4, 'Bronze', 3, false),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1, true);
 
-SELECT plan(43);
+SELECT plan(53);
 
 -- GET /segments?order=number.asc  (Prefer: count=exact)
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
@@ -65,7 +65,8 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b',
     'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"    ORDER BY "segext_api"."segments"."number" ASC  ) '
     || pg_temp.read_tail('SELECT 1 FROM "segext_api"."segments"'));
 SELECT is(total, 3::bigint, 'GET as company B: B''s three segments') FROM r;
-SELECT ok(NOT EXISTS (SELECT FROM jsonb_array_elements(body) e WHERE e ->> 'id' LIKE 'a%'),
+SELECT ok(NOT EXISTS (SELECT FROM jsonb_array_elements(body) e JOIN segext.segments s ON s.id = (e ->> 'id')::segext.objectid
+                      WHERE s.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa'),
           'GET as company B: none of A''s segments') FROM r;
 DROP TABLE r;
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'GET', '/segments',
@@ -104,11 +105,11 @@ SELECT is(code, '23505', 'POST a duplicate name: 23505') FROM r;
 SELECT is(status, 409, 'POST a duplicate name: 409 Conflict') FROM r;
 DROP TABLE r;
 
--- POST an empty name: 23514, 400
+-- POST an empty name: 22023, 400
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
     'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name", "number") SELECT "pgrst_body"."name", "pgrst_body"."number" FROM (SELECT ''{"name":"","number":8}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "number" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "number" integer) ) pgrst_body  RETURNING 1) '
     || pg_temp.write_tail('segments'));
-SELECT is(code, '23514', 'POST an empty name: 23514') FROM r;
+SELECT is(code, '22023', 'POST an empty name: 22023') FROM r;
 SELECT is(status, 400, 'POST an empty name: 400') FROM r;
 DROP TABLE r;
 
@@ -165,9 +166,56 @@ SELECT is(code, '42501', 'GET without JWT: 42501') FROM r;
 SELECT is(status, 401, 'GET without JWT: 401 Unauthorized') FROM r;
 DROP TABLE r;
 
+-- Built-ins are read-only: PATCH segment 0 and DELETE segment 1 are PT403, 403.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    'WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "name" = "pgrst_body"."name" FROM (SELECT ''{"name":"Everyone"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  WHERE  "segext_api"."segments"."number" = ''0'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, 'PT403', 'PATCH built-in segment 0: PT403') FROM r;
+SELECT is(status, 403, 'PATCH built-in segment 0: 403 Forbidden') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."number" = ''1'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(status, 403, 'DELETE built-in segment 1: 403 Forbidden') FROM r;
+DROP TABLE r;
+
+-- Deleting the company's last user segment: PT403, 403 (B has one).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''b00000000000000000000002'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, 'PT403', 'DELETE the last user segment: PT403') FROM r;
+SELECT is(status, 403, 'DELETE the last user segment: 403 Forbidden') FROM r;
+DROP TABLE r;
+
+-- POST without a number: the next free number is assigned and returned.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name") SELECT "pgrst_body"."name" FROM (SELECT ''{"name":"Second B"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(body -> 0 -> 'number', '3'::jsonb, 'POST without number: number 3 assigned and returned') FROM r;
+DROP TABLE r;
+
+-- POST /rpc/reorder_segments  {"numbers":[3,2]}: void, 204; positions follow the array.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[3,2]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 204, 'POST /rpc/reorder_segments: 204 No Content') FROM r;
+DROP TABLE r;
+SELECT is(ARRAY(SELECT number FROM segext.segments WHERE company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb' AND number >= 2 ORDER BY position),
+          ARRAY[3, 2], 'POST /rpc/reorder_segments: position = index in the array');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[0,2]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 403, 'POST /rpc/reorder_segments with built-in 0: 403') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[3]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 403, 'POST /rpc/reorder_segments as segext_reader: 403') FROM r;
+DROP TABLE r;
+
 -- The same objects from SQL: segext.company_id instead of the JWT claim.
 SET LOCAL segext.company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb';
-SELECT is((SELECT count(*) FROM segext_api.segments), 3::bigint, 'SQL with segext.company_id: B''s segments');
+SELECT is((SELECT count(*) FROM segext_api.segments), 4::bigint, 'SQL with segext.company_id: B''s segments');
 SELECT is((SELECT name FROM segext_api.segments WHERE number = 2), 'Only B', 'SQL with segext.company_id: B''s own row');
 
 SELECT * FROM finish();

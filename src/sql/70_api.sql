@@ -143,3 +143,22 @@ COMMENT ON COLUMN segext_api.report_channel_forecast.segment_id IS 'ObjectId of 
 COMMENT ON COLUMN segext_api.report_channel_forecast.segment_number IS 'segment number';
 COMMENT ON COLUMN segext_api.report_channel_forecast.segment_name IS 'segment name';
 COMMENT ON COLUMN segext_api.report_channel_forecast.distribution IS 'forecast share of the channel''s customers in the segment';
+
+-- Segment order (Infinity PUT .../segments/order).
+CREATE FUNCTION segext_api.reorder_segments(numbers pg_catalog.int4[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        company segext.objectid := segext.current_company_id();
+    BEGIN
+        IF company IS NULL THEN
+            RAISE EXCEPTION 'no current company for reordering segments'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
+                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
+        END IF;
+        PERFORM segext.reorder_segments(company, numbers);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.reorder_segments(pg_catalog.int4[]) IS 'sets the position of the current company''s listed user segments to their 0-based index in numbers; built-ins 0 and 1 are refused (403)';

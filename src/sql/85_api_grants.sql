@@ -12,3 +12,4 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA segext_api FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION segext_api.channel_forecast(segext.objectid, pg_catalog.numeric),
     segext_api.commission_value(segext.objectid, pg_catalog.numeric)
     TO segext_reader;
+GRANT EXECUTE ON FUNCTION segext_api.reorder_segments(pg_catalog.int4[]) TO segext_writer;

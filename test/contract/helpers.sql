@@ -34,7 +34,8 @@ $$;
 
 -- pgrst runs one request the way PostgREST does: the set_config statement
 -- (search_path with db-extra-search-path, role, JWT claims, method, path,
--- headers, cookies), then stmt, then the deferred checks of COMMIT.  It
+-- headers, cookies), then stmt, then the deferred checks of COMMIT (made
+-- immediate, then deferred again as a new transaction would start).  It
 -- returns the HTTP status PostgREST would answer, the row counts, the body
 -- and, on error, the SQLSTATE and message.  prefer is the Prefer header
 -- ('return=representation' or ''), range_offset the offset of a GET.
@@ -59,6 +60,7 @@ BEGIN
     BEGIN
         EXECUTE stmt INTO result;
         SET CONSTRAINTS ALL IMMEDIATE;
+        SET CONSTRAINTS ALL DEFERRED;
         r := to_jsonb(result);
         total := NULLIF(r ->> 'total_result_set', '')::bigint;
         page_total := (r ->> 'page_total')::bigint;
@@ -97,16 +99,9 @@ BEGIN
 END
 $$;
 
--- Two companies with their built-ins: A (aaaa...) and B (bbbb...).
+-- Two companies: A (aaaa...) and B (bbbb...); the rules create their built-ins.
 INSERT INTO segext.companies (id, name) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'Contract A'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 'Contract B');
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('aaaaaaaaaaaaaaaaaaaaaaaa', 0, 'Ungrouped'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 0, 'Ungrouped');
-INSERT INTO segext.segments (company_id, id, number, name) VALUES
-    ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000000', 0, 'All'),
-    ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000001', 1, 'Default'),
-    ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000000', 0, 'All'),
-    ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000001', 1, 'Default');
 
 -- A role with no rights, standing for PostgREST's db-anon-role.
 CREATE ROLE contract_anon NOLOGIN;

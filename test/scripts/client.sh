@@ -25,11 +25,6 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE $login LOGIN IN ROLE s
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
 INSERT INTO segext.companies (id, name) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'Client A'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 'Client B');
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('aaaaaaaaaaaaaaaaaaaaaaaa', 0, 'Ungrouped'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 0, 'Ungrouped');
-INSERT INTO segext.segments (company_id, number, name) VALUES
-    ('aaaaaaaaaaaaaaaaaaaaaaaa', 0, 'All'), ('aaaaaaaaaaaaaaaaaaaaaaaa', 1, 'Default'),
-    ('bbbbbbbbbbbbbbbbbbbbbbbb', 0, 'All'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 1, 'Default');
 SET segext.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 INSERT INTO segext_api.segments (number, name) VALUES (2, 'Gold'), (3, 'Silver');
 INSERT INTO segext_api.channels (name, commission, segment_mix)
