@@ -1,0 +1,164 @@
+-- 70: the public API schema segext_api, designed for PostgREST (v12+) and
+-- equally usable from SQL.  Naming: snake_case columns, the same names as the
+-- private tables (PostgreSQL's convention, and what PostgREST exposes as-is);
+-- every view shows the current company's rows only (segext.current_company_id())
+-- and hides company_id.  Views are security_invoker, so row level security and
+-- privileges of the caller apply; writes go through one C INSTEAD OF trigger
+-- (src/api.c) into the private tables, where the business rules live.
+
+CREATE FUNCTION segext.api_view_write() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_api_view_write' LANGUAGE C;
+COMMENT ON FUNCTION segext.api_view_write() IS 'INSTEAD OF trigger of the writable segext_api views: writes the row to its private table for the current company and returns it with the generated keys';
+
+-- Segments.
+CREATE VIEW segext_api.segments WITH (security_invoker = true) AS
+    SELECT s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
+           s.group_id, s.org_id, s.customers_count, s.created_at, s.updated_at
+      FROM segext.segments s
+     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.segments IS 'segments of the current company: 0 "All" and 1 "Default" are built in and read-only; list, get, create (201 with the generated id and number), update, delete';
+COMMENT ON COLUMN segext_api.segments.id IS 'ObjectId of the segment (generated)';
+COMMENT ON COLUMN segext_api.segments.number IS 'segment number: 0 and 1 built in, user segments 2-65535, assigned when not given; unique per company';
+COMMENT ON COLUMN segext_api.segments.name IS 'name, 1-100 characters, unique per company';
+COMMENT ON COLUMN segext_api.segments.ref IS 'optional reference of the caller, at most 100 characters, unique per company when set';
+COMMENT ON COLUMN segext_api.segments.description IS 'free text description';
+COMMENT ON COLUMN segext_api.segments.active IS 'whether membership is maintained (Infinity status 200) or not (410)';
+COMMENT ON COLUMN segext_api.segments.position IS 'detection order (Infinity segmentOrder), 0-65535; always 0 for built-ins';
+COMMENT ON COLUMN segext_api.segments.group_id IS 'segment group (0 = "Ungrouped")';
+COMMENT ON COLUMN segext_api.segments.org_id IS 'optional organisation id';
+COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members (read-only)';
+COMMENT ON COLUMN segext_api.segments.created_at IS 'creation time (read-only)';
+COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (read-only)';
+CREATE TRIGGER segments_write
+    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.segments
+    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write(
+        'segext.segments', 'number,name,ref,description,active,position,group_id,org_id');
+COMMENT ON TRIGGER segments_write ON segext_api.segments IS 'writes segments through to segext.segments';
+
+-- Segment groups.
+CREATE VIEW segext_api.segment_groups WITH (security_invoker = true) AS
+    SELECT g.id, g.name, g.status, g.created_at, g.updated_at
+      FROM segext.segment_groups g
+     WHERE g.company_id OPERATOR(segext.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.segment_groups IS 'segment groups of the current company: group 0 "Ungrouped" is built in; a group that still holds segments cannot be deleted (409)';
+COMMENT ON COLUMN segext_api.segment_groups.id IS 'group number, unique per company (0 = "Ungrouped")';
+COMMENT ON COLUMN segext_api.segment_groups.name IS 'name, 1-100 characters';
+COMMENT ON COLUMN segext_api.segment_groups.status IS 'Infinity status: 200 active, 410 deleted';
+COMMENT ON COLUMN segext_api.segment_groups.created_at IS 'creation time (read-only)';
+COMMENT ON COLUMN segext_api.segment_groups.updated_at IS 'time of the last change (read-only)';
+CREATE TRIGGER segment_groups_write
+    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.segment_groups
+    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.segment_groups', 'id,name,status');
+COMMENT ON TRIGGER segment_groups_write ON segext_api.segment_groups IS 'writes segment groups through to segext.segment_groups';
+
+-- Channels, with their segment mix embedded and writable in the same request.
+CREATE VIEW segext_api.channels WITH (security_invoker = true) AS
+    SELECT c.id, c.name, c.commission,
+           (SELECT COALESCE(
+                       pg_catalog.jsonb_agg(
+                           pg_catalog.jsonb_build_object('segment_id', m.segment_id,
+                                                         'distribution', m.distribution)
+                           ORDER BY m.segment_id),
+                       '[]'::pg_catalog.jsonb)
+              FROM segext.channel_segments m
+             WHERE m.company_id OPERATOR(segext.=) c.company_id
+               AND m.channel_id OPERATOR(segext.=) c.id) AS segment_mix,
+           c.created_at, c.updated_at
+      FROM segext.channels c
+     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit';
+COMMENT ON COLUMN segext_api.channels.id IS 'ObjectId of the channel (generated)';
+COMMENT ON COLUMN segext_api.channels.name IS 'name, 1-100 characters, unique per company';
+COMMENT ON COLUMN segext_api.channels.commission IS 'commission rate applied to revenue (0.2 = 20%), at least 0, may exceed 1; default 0';
+COMMENT ON COLUMN segext_api.channels.segment_mix IS 'forecast segment mix: JSON array of {"segment_id", "distribution"}; distributions > 0 summing to 1; 100% on the first user segment when not given';
+COMMENT ON COLUMN segext_api.channels.created_at IS 'creation time (read-only)';
+COMMENT ON COLUMN segext_api.channels.updated_at IS 'time of the last change (read-only)';
+CREATE TRIGGER channels_write
+    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.channels
+    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.channels', 'name,commission', 'segment_mix');
+COMMENT ON TRIGGER channels_write ON segext_api.channels IS 'writes channels through to segext.channels and their mix to segext.channel_segments';
+
+-- Channel forecast and commission value.
+CREATE FUNCTION segext_api.channel_forecast(channel_id segext.objectid, volume pg_catalog.numeric)
+    RETURNS TABLE (segment_id segext.objectid, segment_number pg_catalog.int4,
+                   segment_name pg_catalog.text, distribution pg_catalog.numeric,
+                   expected_customers pg_catalog.numeric)
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT m.segment_id, s.number, s.name, m.distribution, volume OPERATOR(pg_catalog.*) m.distribution
+      FROM segext.channel_segments m
+      JOIN segext.segments s
+        ON s.company_id OPERATOR(segext.=) m.company_id AND s.id OPERATOR(segext.=) m.segment_id
+     WHERE m.company_id OPERATOR(segext.=) segext.current_company_id()
+       AND m.channel_id OPERATOR(segext.=) channel_forecast.channel_id
+     ORDER BY s.position, s.number
+    $$;
+COMMENT ON FUNCTION segext_api.channel_forecast(segext.objectid, pg_catalog.numeric) IS 'expected customers per segment when a channel brings volume customers: volume x distribution of its segment mix';
+
+CREATE FUNCTION segext_api.commission_value(channel_id segext.objectid, revenue pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT revenue OPERATOR(pg_catalog.*) c.commission
+      FROM segext.channels c
+     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()
+       AND c.id OPERATOR(segext.=) commission_value.channel_id
+    $$;
+COMMENT ON FUNCTION segext_api.commission_value(segext.objectid, pg_catalog.numeric) IS 'commission owed on revenue brought by a channel: revenue x commission rate (NULL for an unknown channel)';
+
+-- Reporting views for BI tools (read by segext_reader over libpq).
+CREATE VIEW segext_api.report_segment_sizes WITH (security_invoker = true) AS
+    SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
+           s.active, g.id AS group_id, g.name AS group_name, s.customers_count,
+           pg_catalog.now() AS measured_at
+      FROM segext.segments s
+      JOIN segext.segment_groups g
+        ON g.company_id OPERATOR(segext.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
+     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.report_segment_sizes IS 'reporting: current size of every segment of the current company, with its group';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_id IS 'ObjectId of the segment';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_number IS 'segment number';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_name IS 'segment name';
+COMMENT ON COLUMN segext_api.report_segment_sizes.active IS 'whether the segment is active';
+COMMENT ON COLUMN segext_api.report_segment_sizes.group_id IS 'segment group number';
+COMMENT ON COLUMN segext_api.report_segment_sizes.group_name IS 'segment group name';
+COMMENT ON COLUMN segext_api.report_segment_sizes.customers_count IS 'number of current members';
+COMMENT ON COLUMN segext_api.report_segment_sizes.measured_at IS 'time of the reading (start of the transaction)';
+
+CREATE VIEW segext_api.report_channel_forecast WITH (security_invoker = true) AS
+    SELECT c.id AS channel_id, c.name AS channel_name, c.commission,
+           s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
+           m.distribution
+      FROM segext.channels c
+      JOIN segext.channel_segments m
+        ON m.company_id OPERATOR(segext.=) c.company_id AND m.channel_id OPERATOR(segext.=) c.id
+      JOIN segext.segments s
+        ON s.company_id OPERATOR(segext.=) m.company_id AND s.id OPERATOR(segext.=) m.segment_id
+     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.report_channel_forecast IS 'reporting: forecast segment mix of every channel of the current company, one row per channel and segment';
+COMMENT ON COLUMN segext_api.report_channel_forecast.channel_id IS 'ObjectId of the channel';
+COMMENT ON COLUMN segext_api.report_channel_forecast.channel_name IS 'channel name';
+COMMENT ON COLUMN segext_api.report_channel_forecast.commission IS 'commission rate of the channel';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_id IS 'ObjectId of the segment';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_number IS 'segment number';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_name IS 'segment name';
+COMMENT ON COLUMN segext_api.report_channel_forecast.distribution IS 'forecast share of the channel''s customers in the segment';
+
+-- Segment order (Infinity PUT .../segments/order).
+CREATE FUNCTION segext_api.reorder_segments(numbers pg_catalog.int4[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        company segext.objectid := segext.current_company_id();
+    BEGIN
+        IF company IS NULL THEN
+            RAISE EXCEPTION 'no current company for reordering segments'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
+                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
+        END IF;
+        PERFORM segext.reorder_segments(company, numbers);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.reorder_segments(pg_catalog.int4[]) IS 'sets the position of the current company''s listed user segments to their 0-based index in numbers; built-ins 0 and 1 are refused (403)';

@@ -1,0 +1,222 @@
+-- Contract test of /segments: replays in SQL the statements PostgREST v12
+-- sends (test/contract/README.md) and checks body, HTTP status and tenant
+-- isolation.
+\set ECHO none
+\set ON_ERROR_STOP 1
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION segext;
+SET LOCAL search_path = public, segext;
+\ir contract/helpers.sql
+
+INSERT INTO segext.segments (company_id, id, number, name, position, active) VALUES
+    ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000002', 2, 'Gold', 1, true),
+    ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000003', 3, 'Silver', 2, true),
+    ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000004', 4, 'Bronze', 3, false),
+    ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1, true);
+
+SELECT plan(53);
+
+-- GET /segments?order=number.asc  (Prefer: count=exact)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"    ORDER BY "segext_api"."segments"."number" ASC  ) '
+    || pg_temp.read_tail('SELECT 1 FROM "segext_api"."segments"'));
+SELECT is(status, 200, 'GET /segments: 200') FROM r;
+SELECT is(total, 5::bigint, 'GET /segments: exact count of the company''s segments') FROM r;
+SELECT is((SELECT jsonb_agg(e -> 'number') FROM jsonb_array_elements(body) e), '[0, 1, 2, 3, 4]'::jsonb,
+          'GET /segments: ordered by number') FROM r;
+SELECT is(body -> 2, jsonb_build_object('id', 'a00000000000000000000002', 'number', 2, 'name', 'Gold',
+          'ref', NULL, 'description', NULL, 'active', true, 'position', 1, 'group_id', 0, 'org_id', NULL,
+          'customers_count', 0, 'created_at', now(), 'updated_at', now()),
+          'GET /segments: every column of a segment, keys in snake_case') FROM r;
+DROP TABLE r;
+
+-- GET /segments?active=eq.true&order=position.asc,number.asc&limit=2&offset=1  (Prefer: count=exact)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."active" = ''true''  ORDER BY "segext_api"."segments"."position" ASC , "segext_api"."segments"."number" ASC   LIMIT ''2'' OFFSET ''1'' ) '
+    || pg_temp.read_tail('SELECT 1 FROM "segext_api"."segments" WHERE  "segext_api"."segments"."active" = ''true'''),
+    range_offset => 1);
+SELECT is(status, 206, 'GET filtered page: 206 Partial Content, as the page is smaller than the count') FROM r;
+SELECT is(total, 4::bigint, 'GET filtered page: count of active segments') FROM r;
+SELECT is(page_total, 2::bigint, 'GET filtered page: limit 2') FROM r;
+SELECT is((SELECT jsonb_agg(e -> 'name') FROM jsonb_array_elements(body) e), '["Default", "Gold"]'::jsonb,
+          'GET filtered page: offset 1 in position, number order') FROM r;
+DROP TABLE r;
+
+-- GET /segments?id=eq.a00000000000000000000002  (Accept: application/vnd.pgrst.object+json)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000002''    ) '
+    || pg_temp.read_tail(NULL, true));
+SELECT is(status, 200, 'GET one segment: 200') FROM r;
+SELECT is(page_total, 1::bigint, 'GET one segment: exactly one row (else PostgREST answers 406)') FROM r;
+SELECT is(body ->> 'name', 'Gold', 'GET one segment: the object itself') FROM r;
+DROP TABLE r;
+
+-- GET /segments?id=eq.not-an-id: bad objectid text is 22P02, 400
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''not-an-id''    ) '
+    || pg_temp.read_tail(NULL));
+SELECT is(code, '22P02', 'GET with a malformed id: 22P02') FROM r;
+SELECT is(status, 400, 'GET with a malformed id: 400') FROM r;
+DROP TABLE r;
+
+-- Tenant isolation on reads: company B sees its own rows only.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"    ORDER BY "segext_api"."segments"."number" ASC  ) '
+    || pg_temp.read_tail('SELECT 1 FROM "segext_api"."segments"'));
+SELECT is(total, 3::bigint, 'GET as company B: B''s three segments') FROM r;
+SELECT ok(NOT EXISTS (SELECT FROM jsonb_array_elements(body) e JOIN segext.segments s ON s.id = (e ->> 'id')::segext.objectid
+                      WHERE s.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa'),
+          'GET as company B: none of A''s segments') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000002''    ) '
+    || pg_temp.read_tail(NULL, true));
+SELECT is(page_total, 0::bigint, 'GET A''s segment by id as company B: no row (406 with the object Accept header)') FROM r;
+SELECT is(body, 'null'::jsonb, 'GET A''s segment by id as company B: empty body') FROM r;
+DROP TABLE r;
+
+-- POST /segments  (Prefer: return=representation)  {"name":"Platinum","number":5}
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name", "number") SELECT "pgrst_body"."name", "pgrst_body"."number" FROM (SELECT ''{"name":"Platinum","number":5}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "number" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "number" integer) ) pgrst_body  RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(status, 201, 'POST /segments: 201 Created') FROM r;
+SELECT is(body -> 0 ->> 'name', 'Platinum', 'POST /segments: representation of the new segment') FROM r;
+SELECT is((body -> 0 ->> 'id')::segext.objectid,
+          (SELECT id FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND name = 'Platinum'),
+          'POST /segments: the generated id is returned, and the row belongs to the JWT''s company') FROM r;
+SELECT is(body -> 0 -> 'active', 'true'::jsonb, 'POST /segments: table defaults fill the omitted columns') FROM r;
+DROP TABLE r;
+
+-- POST /segments  (Prefer: return=headers-only): the Location bindings
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name", "number") SELECT "pgrst_body"."name", "pgrst_body"."number" FROM (SELECT ''{"name":"Copper","number":6}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "number" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "number" integer) ) pgrst_body  RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments', 'id'), 'return=headers-only');
+SELECT is(status, 201, 'POST return=headers-only: 201') FROM r;
+SELECT is(header, ARRAY['id=eq.' || (SELECT id::text FROM segext.segments WHERE name = 'Copper')],
+          'POST return=headers-only: Location /segments?id=eq.<generated id>') FROM r;
+DROP TABLE r;
+
+-- POST a duplicate name: 23505, 409
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name", "number") SELECT "pgrst_body"."name", "pgrst_body"."number" FROM (SELECT ''{"name":"Gold","number":7}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "number" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "number" integer) ) pgrst_body  RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, '23505', 'POST a duplicate name: 23505') FROM r;
+SELECT is(status, 409, 'POST a duplicate name: 409 Conflict') FROM r;
+DROP TABLE r;
+
+-- POST an empty name: 22023, 400
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name", "number") SELECT "pgrst_body"."name", "pgrst_body"."number" FROM (SELECT ''{"name":"","number":8}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name", "number" FROM json_to_record(pgrst_payload.json_data) AS _("name" text, "number" integer) ) pgrst_body  RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, '22023', 'POST an empty name: 22023') FROM r;
+SELECT is(status, 400, 'POST an empty name: 400') FROM r;
+DROP TABLE r;
+
+-- PATCH /segments?id=eq.a00000000000000000000003  (Prefer: return=representation)  {"name":"Silver II"}
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    'WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "name" = "pgrst_body"."name" FROM (SELECT ''{"name":"Silver II"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000003'' RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(status, 200, 'PATCH /segments: 200 with return=representation') FROM r;
+SELECT is(body -> 0 ->> 'name', 'Silver II', 'PATCH /segments: the updated representation') FROM r;
+DROP TABLE r;
+
+-- PATCH a maintained column: 0A000, 400
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    'WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "customers_count" = "pgrst_body"."customers_count" FROM (SELECT ''{"customers_count":9}''::json AS json_data) pgrst_payload, LATERAL (SELECT "customers_count" FROM json_to_record(pgrst_payload.json_data) AS _("customers_count" bigint) ) pgrst_body  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000003'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, '0A000', 'PATCH customers_count: 0A000') FROM r;
+SELECT is(status, 400, 'PATCH customers_count: 400') FROM r;
+DROP TABLE r;
+
+-- Tenant isolation on writes: B's PATCH and DELETE of A's segment touch nothing.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'PATCH', '/segments',
+    'WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "name" = "pgrst_body"."name" FROM (SELECT ''{"name":"Stolen"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000002'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(page_total, 0::bigint, 'PATCH A''s segment as B: 0 rows (204 with nothing changed, 406 with the object Accept header)') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000002'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(page_total, 0::bigint, 'DELETE A''s segment as B: 0 rows') FROM r;
+DROP TABLE r;
+SELECT is((SELECT name FROM segext.segments WHERE id = 'a00000000000000000000002'), 'Gold',
+          'A''s segment is untouched by B''s PATCH and DELETE');
+
+-- DELETE /segments?id=eq.a00000000000000000000004
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000004'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(status, 204, 'DELETE /segments: 204 No Content') FROM r;
+SELECT is(page_total, 1::bigint, 'DELETE /segments: one row deleted') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.segments WHERE id = 'a00000000000000000000004'), 'DELETE /segments: the row is gone');
+
+-- Rights: a reader cannot write (403), a request without JWT gets the anonymous role (401).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''a00000000000000000000003'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, '42501', 'DELETE as segext_reader: 42501') FROM r;
+SELECT is(status, 403, 'DELETE as segext_reader: 403 Forbidden') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('contract_anon', '', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"    ) '
+    || pg_temp.read_tail(NULL));
+SELECT is(code, '42501', 'GET without JWT: 42501') FROM r;
+SELECT is(status, 401, 'GET without JWT: 401 Unauthorized') FROM r;
+DROP TABLE r;
+
+-- Built-ins are read-only: PATCH segment 0 and DELETE segment 1 are PT403, 403.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    'WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "name" = "pgrst_body"."name" FROM (SELECT ''{"name":"Everyone"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  WHERE  "segext_api"."segments"."number" = ''0'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, 'PT403', 'PATCH built-in segment 0: PT403') FROM r;
+SELECT is(status, 403, 'PATCH built-in segment 0: 403 Forbidden') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."number" = ''1'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(status, 403, 'DELETE built-in segment 1: 403 Forbidden') FROM r;
+DROP TABLE r;
+
+-- Deleting the company's last user segment: PT403, 403 (B has one).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'DELETE', '/segments',
+    'WITH pgrst_source AS (DELETE FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."id" = ''b00000000000000000000002'' RETURNING 1) '
+    || pg_temp.write_tail('segments'));
+SELECT is(code, 'PT403', 'DELETE the last user segment: PT403') FROM r;
+SELECT is(status, 403, 'DELETE the last user segment: 403 Forbidden') FROM r;
+DROP TABLE r;
+
+-- POST without a number: the next free number is assigned and returned.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/segments',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("name") SELECT "pgrst_body"."name" FROM (SELECT ''{"name":"Second B"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "name" FROM json_to_record(pgrst_payload.json_data) AS _("name" text) ) pgrst_body  RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(body -> 0 -> 'number', '3'::jsonb, 'POST without number: number 3 assigned and returned') FROM r;
+DROP TABLE r;
+
+-- POST /rpc/reorder_segments  {"numbers":[3,2]}: void, 204; positions follow the array.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[3,2]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 204, 'POST /rpc/reorder_segments: 204 No Content') FROM r;
+DROP TABLE r;
+SELECT is(ARRAY(SELECT number FROM segext.segments WHERE company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb' AND number >= 2 ORDER BY position),
+          ARRAY[3, 2], 'POST /rpc/reorder_segments: position = index in the array');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[0,2]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 403, 'POST /rpc/reorder_segments with built-in 0: 403') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'POST', '/rpc/reorder_segments',
+    'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[3]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
+    || pg_temp.call_tail('reorder_segments', true));
+SELECT is(status, 403, 'POST /rpc/reorder_segments as segext_reader: 403') FROM r;
+DROP TABLE r;
+
+-- The same objects from SQL: segext.company_id instead of the JWT claim.
+SET LOCAL segext.company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb';
+SELECT is((SELECT count(*) FROM segext_api.segments), 4::bigint, 'SQL with segext.company_id: B''s segments');
+SELECT is((SELECT name FROM segext_api.segments WHERE number = 2), 'Only B', 'SQL with segext.company_id: B''s own row');
+
+SELECT * FROM finish();
+ROLLBACK;
