@@ -18,6 +18,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	segext_segment_cache_init();
+	segext_events_init();
 }
 
 #if PG_VERSION_NUM < 150000

@@ -21,6 +21,10 @@
  */
 #define ERRCODE_SEGEXT_FORBIDDEN	MAKE_SQLSTATE('P','T','4','0','3')
 
+/* Module init functions, called once from _PG_init. */
+extern void segext_segment_cache_init(void);
+extern void segext_events_init(void);
+
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001
 #define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
