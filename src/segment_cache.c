@@ -46,6 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "utils/rel.h"
 
@@ -58,7 +59,16 @@ typedef struct SegmentCacheEntry
 	SegextSegmentList *list;
 } SegmentCacheEntry;
 
+/* The skipped segments last reported for a company (hash of their list). */
+typedef struct SkippedEntry
+{
+	SegextObjectId company;		/* hash key */
+	uint32		hash;
+} SkippedEntry;
+
 uint64		segext_segment_cache_generation = 1;
+
+static HTAB *skipped_reported = NULL;
 
 /* Whether the hash table holds lists that are still valid. */
 static bool segment_cache_valid = false;
@@ -75,6 +85,7 @@ static SegextSegmentList *segment_list_build(const SegextObjectId *company,
 											 MemoryContext context);
 static Oid	segments_table_oid(void);
 static Oid	segments_table_owner(void);
+static bool skipped_changed(const SegextObjectId *company, const char *skipped);
 
 /* segext_segment_cache_init registers the relcache callback, once per backend. */
 void
@@ -124,6 +135,35 @@ segments_table_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	return owner;
+}
+
+/*
+ * skipped_changed tells whether the skipped segments of a company differ
+ * from those last reported by this backend, and remembers them, so that the
+ * warning is given once per backend and change, not at every rebuild.
+ */
+static bool
+skipped_changed(const SegextObjectId *company, const char *skipped)
+{
+	SkippedEntry *entry;
+	uint32		hash = hash_bytes((const unsigned char *) skipped, strlen(skipped));
+	bool		found;
+
+	if (skipped_reported == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(SegextObjectId);
+		ctl.entrysize = sizeof(SkippedEntry);
+		skipped_reported = hash_create("segext skipped segments", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS);
+	}
+	entry = (SkippedEntry *) hash_search(skipped_reported, company, HASH_ENTER, &found);
+	if (found && entry->hash == hash)
+		return false;
+	entry->hash = hash;
+	return true;
 }
 
 /* segment_cache_reset empties the hash table and marks the cache valid. */
@@ -331,17 +371,19 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	}
 	list->nsegments = n;
 
-	if (list->nskipped > 0)
+	if (list->nskipped > 0 && skipped_changed(company, skipped.data))
 	{
 		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
 		segext_objectid_to_hex(company, hex);
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
-				 errmsg("event stamping skips %d active segment(s) of company \"%s\"",
-						list->nskipped, hex),
-				 errdetail("Segments %s have criteria on customer aggregates, which an event cannot be matched against.",
-						   skipped.data),
+				 errmsg_plural("event stamping skips %d active segment of company \"%s\"",
+							   "event stamping skips %d active segments of company \"%s\"",
+							   list->nskipped, list->nskipped, hex),
+				 errdetail_plural("Segment %s has criteria on customer aggregates, which an event cannot be matched against.",
+								  "Segments %s have criteria on customer aggregates, which an event cannot be matched against.",
+								  list->nskipped, skipped.data),
 				 errhint("Use field criteria only in segments meant to classify events; segext.check_event_segments() lists the segments left out.")));
 	}
 

@@ -5,6 +5,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
+SET LOCAL search_path = public, segext, pg_catalog;
 SELECT plan(75);
 
 INSERT INTO segext.companies (id, name) VALUES ('0e0e0e0e0e0e0e0e0e0e0e0e', 'Operators Co');
@@ -14,14 +15,14 @@ INSERT INTO segext.segments (company_id, number, name) VALUES
     ('0e0e0e0e0e0e0e0e0e0e0e0e', 0, 'All'), ('0e0e0e0e0e0e0e0e0e0e0e0e', 1, 'Default')
     ON CONFLICT DO NOTHING;
 INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
-    ('0e0e0e0e0e0e0e0e0e0e0e0e', 2, 'probe', '[{"field":"s","op":"exists","value":true}]');
+    ('0e0e0e0e0e0e0e0e0e0e0e0e', 2, 'probe', '[{"field":"s","op":"exists"}]');
 
 -- m sets segment 2's criteria to {field s, op, value} and tells whether the event lands in it.
 CREATE FUNCTION pg_temp.m(op text, value jsonb, event jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE segext.segments
        SET criteria = pg_catalog.jsonb_build_array(
-               pg_catalog.jsonb_build_object('field', 's', 'op', op, 'value', value))::text::segext.criteria
+               pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('field', 's', 'op', op, 'value', value)))::text::segext.criteria
      WHERE company_id = '0e0e0e0e0e0e0e0e0e0e0e0e' AND number = 2;
     RETURN segext.classify('0e0e0e0e0e0e0e0e0e0e0e0e', event) = 2;
 END
@@ -80,12 +81,12 @@ SELECT is(pg_temp.m('in', '["a","b"]', '{}'), false, 'in: missing field');
 SELECT is(pg_temp.m('nin', '["a","b"]', '{"s":"c"}'), true, 'nin: unlisted string');
 SELECT is(pg_temp.m('nin', '["a","b"]', '{"s":"a"}'), false, 'nin: listed string');
 SELECT is(pg_temp.m('nin', '["a","b"]', '{}'), true, 'nin: missing field');
-SELECT is(pg_temp.m('exists', 'true', '{"s":"x"}'), true, 'exists: present field');
-SELECT is(pg_temp.m('exists', 'true', '{"s":""}'), true, 'exists: present empty string');
-SELECT is(pg_temp.m('exists', 'true', '{"s":null}'), false, 'exists: JSON null is missing');
-SELECT is(pg_temp.m('exists', 'true', '{}'), false, 'exists: missing field');
-SELECT is(pg_temp.m('nexists', 'true', '{}'), true, 'nexists: missing field');
-SELECT is(pg_temp.m('nexists', 'true', '{"s":"x"}'), false, 'nexists: present field');
+SELECT is(pg_temp.m('exists', NULL, '{"s":"x"}'), true, 'exists: present field');
+SELECT is(pg_temp.m('exists', NULL, '{"s":""}'), true, 'exists: present empty string');
+SELECT is(pg_temp.m('exists', NULL, '{"s":null}'), false, 'exists: JSON null is missing');
+SELECT is(pg_temp.m('exists', NULL, '{}'), false, 'exists: missing field');
+SELECT is(pg_temp.m('nexists', NULL, '{}'), true, 'nexists: missing field');
+SELECT is(pg_temp.m('nexists', NULL, '{"s":"x"}'), false, 'nexists: present field');
 
 -- The same operators through the trigger: text and numeric columns, NULL as missing.
 CREATE TABLE public.op_events (company_id segext.objectid, s text, n numeric, segment int4, segment_group int4);
@@ -97,7 +98,7 @@ DECLARE
 BEGIN
     UPDATE segext.segments
        SET criteria = pg_catalog.jsonb_build_array(
-               pg_catalog.jsonb_build_object('field', field, 'op', op, 'value', value))::text::segext.criteria
+               pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('field', field, 'op', op, 'value', value)))::text::segext.criteria
      WHERE company_id = '0e0e0e0e0e0e0e0e0e0e0e0e' AND number = 2;
     INSERT INTO public.op_events (company_id, s, n) VALUES ('0e0e0e0e0e0e0e0e0e0e0e0e', s, n) RETURNING segment INTO seg;
     RETURN seg = 2;
@@ -118,8 +119,8 @@ SELECT is(pg_temp.t('n', 'lt', '10', NULL, 10), false, 'trigger lt on an equal n
 SELECT is(pg_temp.t('n', 'lte', '10', NULL, NULL), false, 'trigger lte on a NULL numeric column');
 SELECT is(pg_temp.t('s', 'in', '["x","abc"]', 'abc', NULL), true, 'trigger in');
 SELECT is(pg_temp.t('s', 'nin', '["x","abc"]', 'abc', NULL), false, 'trigger nin');
-SELECT is(pg_temp.t('s', 'exists', 'true', 'abc', NULL), true, 'trigger exists');
-SELECT is(pg_temp.t('nope', 'nexists', 'true', 'abc', NULL), true, 'trigger nexists on a field that is no column');
+SELECT is(pg_temp.t('s', 'exists', NULL, 'abc', NULL), true, 'trigger exists');
+SELECT is(pg_temp.t('nope', 'nexists', NULL, 'abc', NULL), true, 'trigger nexists on a field that is no column');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -7,6 +7,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
+SET LOCAL search_path = public, segext, pg_catalog;
 SELECT plan(43);
 
 -- A company with built-ins (created by hand where no company trigger makes them).
