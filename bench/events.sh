@@ -84,7 +84,7 @@ SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0'::segext.objectid AS company_id,
        (ARRAY['mobile','desktop','tablet'])[(i * 17) % 3 + 1] AS device,
        (ARRAY['spring-','summer-','autumn-','winter-'])[(i * 11) % 4 + 1] || ((i * 3) % 12)::text AS campaign,
        ((i * 37) % 20000) / 100.0 AS amount
-  FROM generate_series(1, current_setting('bench.events')::int) i;
+  FROM generate_series(1::int8, current_setting('bench.events')::int8) i;
 SQL
 
 run_timed() {
@@ -97,7 +97,7 @@ declare -a t_plain=() t_stamped=() t_floor=()
 cols="company_id, occurred_at, act, href, country, device, campaign, amount"
 for r in $(seq 1 "$REPS"); do
     psql_q -c 'TRUNCATE events_plain, events_stamped' -c 'CHECKPOINT'
-    t_floor+=("$(run_timed "SELECT count(*) FROM (SELECT $cols FROM event_source) s")")
+    t_floor+=("$(run_timed "SELECT count(*) FROM (SELECT $cols FROM event_source) s WHERE s IS NOT NULL")")
     t_plain+=("$(run_timed "INSERT INTO events_plain ($cols) SELECT $cols FROM event_source")")
     psql_q -c 'CHECKPOINT'
     t_stamped+=("$(run_timed "INSERT INTO events_stamped ($cols) SELECT $cols FROM event_source")")

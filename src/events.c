@@ -51,6 +51,9 @@
 #include "objectid.h"
 #include "segment_cache.h"
 
+/* Slots of the pointer cache of field names (a power of two). */
+#define FIELD_PTR_CACHE 256
+
 /* Where a field name was found: a column, a jsonb key, or nowhere. */
 typedef enum FieldSource
 {
@@ -90,6 +93,14 @@ typedef struct FieldTable
 	int			nnames;
 	int			maxnames;
 	FieldName  *names;
+	/* the row's columns, deformed once per row when a column is read */
+	uint64		deformed_stamp;
+	Datum	   *values;
+	bool	   *isnull;
+	/* direct-mapped cache: field name pointer -> index in names */
+	uint64		ptr_generation;
+	const char *ptr_key[FIELD_PTR_CACHE];
+	int			ptr_index[FIELD_PTR_CACHE];
 } FieldTable;
 
 /* The event being evaluated, passed to the field lookup. */
@@ -137,6 +148,7 @@ typedef struct StampColumns
 
 static MemoryContext events_context = NULL;
 static HTAB *stamp_triggers = NULL;
+static StampTrigger *last_trigger = NULL;	/* entry of the last firing */
 static FieldTable *classify_fields = NULL;
 static uint64 row_stamp = 0;
 static Oid	objectid_input_func = InvalidOid;
@@ -306,6 +318,11 @@ field_table_create(MemoryContext parent, TupleDesc tupdesc,
 	table->has_keys = has_keys;
 	table->maxnames = 16;
 	table->names = MemoryContextAllocZero(context, sizeof(FieldName) * table->maxnames);
+	if (tupdesc != NULL)
+	{
+		table->values = MemoryContextAlloc(context, sizeof(Datum) * tupdesc->natts);
+		table->isnull = MemoryContextAlloc(context, sizeof(bool) * tupdesc->natts);
+	}
 	return table;
 }
 
@@ -318,13 +335,37 @@ field_resolve(FieldTable *table, const char *field, int field_len)
 {
 	FieldName  *names = table->names;
 	FieldName  *entry;
+	int			slot = (int) ((((uintptr_t) field) >> 2) & (FIELD_PTR_CACHE - 1));
 	int			i;
+
+	/*
+	 * The evaluator passes field names that point into the criteria values
+	 * held by the segment cache, the same pointers row after row; those
+	 * bytes cannot change before the cache generation does.  So a pointer
+	 * seen in this generation needs no comparison; otherwise confirm the
+	 * name itself.
+	 */
+	if (table->ptr_generation != segext_segment_cache_generation)
+	{
+		memset(table->ptr_key, 0, sizeof(table->ptr_key));
+		table->ptr_generation = segext_segment_cache_generation;
+	}
+	else if (table->ptr_key[slot] == field)
+	{
+		entry = &names[table->ptr_index[slot]];
+		if (entry->len == field_len)
+			return entry;
+	}
 
 	for (i = 0; i < table->nnames; i++)
 	{
 		if (names[i].len == field_len &&
 			memcmp(names[i].name, field, field_len) == 0)
+		{
+			table->ptr_key[slot] = field;
+			table->ptr_index[slot] = i;
 			return &names[i];
+		}
 	}
 
 	if (table->nnames == table->maxnames)
@@ -340,6 +381,8 @@ field_resolve(FieldTable *table, const char *field, int field_len)
 	entry->name[field_len] = '\0';
 	entry->len = field_len;
 	entry->source = table->has_keys ? FIELD_KEY : FIELD_MISSING;
+	table->ptr_key[slot] = field;
+	table->ptr_index[slot] = table->nnames - 1;
 
 	if (table->tupdesc != NULL)
 	{
@@ -384,11 +427,18 @@ event_field_lookup(void *arg, const char *field, int field_len,
 
 		if (entry->source == FIELD_COLUMN)
 		{
-			bool		isnull;
-			Datum		d = heap_getattr(row->tuple, entry->attnum,
-										 row->table->tupdesc, &isnull);
+			FieldTable *table = row->table;
+			Datum		d;
 
-			if (!isnull)
+			/* Deform the row once, the first time a column is read. */
+			if (table->deformed_stamp != row->stamp)
+			{
+				heap_deform_tuple(row->tuple, table->tupdesc, table->values,
+								  table->isnull);
+				table->deformed_stamp = row->stamp;
+			}
+			d = table->values[entry->attnum - 1];
+			if (!table->isnull[entry->attnum - 1])
 			{
 				if (entry->direct)
 				{
@@ -521,10 +571,15 @@ stamp_trigger_get(TriggerData *trigdata)
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	entry = (StampTrigger *) hash_search(stamp_triggers, &trigger->tgoid,
-										 HASH_FIND, NULL);
+	entry = last_trigger;
+	if (entry == NULL || entry->tgoid != trigger->tgoid)
+		entry = (StampTrigger *) hash_search(stamp_triggers, &trigger->tgoid,
+											 HASH_FIND, NULL);
 	if (entry != NULL && entry->valid && entry->tupdesc == RelationGetDescr(rel))
+	{
+		last_trigger = entry;
 		return entry;
+	}
 
 	/* Resolve first: an error must leave no half-made entry behind. */
 	resolve_columns(rel, trigger->tgnargs, trigger->tgargs, &cols);
@@ -548,6 +603,7 @@ stamp_trigger_get(TriggerData *trigdata)
 									   cols.segment_attnum, cols.group_attnum,
 									   cols.keys_attnum != 0);
 	entry->valid = true;
+	last_trigger = entry;
 	return entry;
 }
 
