@@ -31,6 +31,7 @@
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 /* The current (and only) binary format version. */
 #define SEGEXT_CRITERIA_VERSION		1
@@ -176,5 +177,11 @@ extern List *segext_criteria_field_names(const SegextCriteria *criteria);
  * Returns a palloc'd NUL-terminated string.
  */
 extern char *segext_fold_case(const char *str, int len);
+
+/*
+ * Exact conversion of a numeric to SEGEXT_AMOUNT_SCALE units; false when it
+ * has more than 6 decimal places, is NaN or infinite, or is out of range.
+ */
+extern bool segext_numeric_to_scaled(Numeric num, int64 *result);
 
 #endif							/* SEGEXT_CRITERIA_H */

@@ -1,0 +1,1601 @@
+/*-------------------------------------------------------------------------
+ *
+ * criteria.c
+ *	  The segext.criteria type: JSON input validated into a compact binary
+ *	  form, canonical JSON output, binary send/recv, jsonb casts, equality.
+ *
+ * Text input and the jsonb cast share one walker over a jsonb document
+ * (text is parsed by PostgreSQL's own jsonb_in).  The binary wire format is
+ * a version byte followed by the canonical JSON text, which recv parses with
+ * the same walker, so binary input is validated exactly like text input.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+#include "criteria.h"
+#include "objectid.h"
+
+#include "catalog/pg_collation.h"
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/formatting.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+/* Hint shown with every shape error. */
+#define SHAPE_HINT "Segment criteria are a JSON array of parts, [{\"criteria\": [c1, c2]}, {\"criteria\": [c3]}] meaning (c1 OR c2) AND c3, or a flat array of criteria, [c1, c2] meaning c1 AND c2."
+
+/* Upper bound of amounts: 10^12 currency units, in scaled units. */
+#define MAX_AMOUNT	(INT64CONST(1000000000000) * SEGEXT_AMOUNT_SCALE)
+
+/* Description of one criterion kind: name, parameters and an example. */
+typedef struct KindInfo
+{
+	const char *name;
+	const char *params[3];		/* allowed parameter keys, alphabetical */
+	const char *example;
+} KindInfo;
+
+static const KindInfo kind_info[SEGEXT_CRIT_KIND_MAX + 1] = {
+	[SEGEXT_CRIT_FIELD] = {"field", {"field", "op", "value"},
+	"{\"field\": \"country\", \"op\": \"eq\", \"value\": \"PL\"}, where op is one of eq, neq, begins, nbegins, ends, nends, contains, ncontains, regex, nregex, gt, gte, lt, lte, in, nin, exists, nexists"},
+	[SEGEXT_CRIT_TRANSACTION_COUNT] = {"transaction_count", {"max", "min"},
+	"{\"type\": \"transaction_count\", \"min\": 1, \"max\": 10}"},
+	[SEGEXT_CRIT_TRANSACTION_AMOUNT] = {"transaction_amount", {"fromAmount", "toAmount"},
+	"{\"type\": \"transaction_amount\", \"fromAmount\": 10, \"toAmount\": 50.5}"},
+	[SEGEXT_CRIT_AVERAGE_AMOUNT] = {"average_transaction_amount", {"fromAmount", "toAmount"},
+	"{\"type\": \"average_transaction_amount\", \"fromAmount\": 10, \"toAmount\": 50.5}"},
+	[SEGEXT_CRIT_BOUGHT_IN_POS] = {"bought_in_pos", {"posIds"},
+	"{\"type\": \"bought_in_pos\", \"posIds\": [\"pos-1\", \"pos-2\"]}"},
+	[SEGEXT_CRIT_BOUGHT_SKUS] = {"bought_skus", {"skuIds"},
+	"{\"type\": \"bought_skus\", \"skuIds\": [\"SKU-1\"]}"},
+	[SEGEXT_CRIT_BOUGHT_MAKERS] = {"bought_makers", {"makers"},
+	"{\"type\": \"bought_makers\", \"makers\": [\"acme\"]}"},
+	[SEGEXT_CRIT_BOUGHT_LABELS] = {"bought_labels", {"labels"},
+	"{\"type\": \"bought_labels\", \"labels\": [{\"key\": \"color\", \"value\": \"red\"}]}"},
+	[SEGEXT_CRIT_LAST_PURCHASE] = {"last_purchase_n_days_before", {"days"},
+	"{\"type\": \"last_purchase_n_days_before\", \"days\": 30}"},
+	[SEGEXT_CRIT_PURCHASE_PERIOD] = {"purchase_period", {"fromDate", "toDate"},
+	"{\"type\": \"purchase_period\", \"fromDate\": \"2024-01-01\", \"toDate\": \"2024-12-31T23:59:59Z\"}, with ISO dates or timestamps with a zone"},
+	[SEGEXT_CRIT_PERCENT_IN_POS] = {"transaction_percent_in_pos", {"percent", "posId"},
+	"{\"type\": \"transaction_percent_in_pos\", \"posId\": \"pos-1\", \"percent\": 0.5}"},
+	[SEGEXT_CRIT_ANNIVERSARY] = {"anniversary", {"anniversaryType", "days"},
+	"{\"type\": \"anniversary\", \"anniversaryType\": \"birthday\", \"days\": 7}, with anniversaryType birthday or registration"},
+	[SEGEXT_CRIT_HAS_LABELS] = {"customer_has_labels", {"labels"},
+	"{\"type\": \"customer_has_labels\", \"labels\": [{\"key\": \"vip\"}]}"},
+	[SEGEXT_CRIT_LABELS_VALUES] = {"customer_with_labels_values", {"labels"},
+	"{\"type\": \"customer_with_labels_values\", \"labels\": [{\"key\": \"tier\", \"value\": \"gold\"}]}"},
+	[SEGEXT_CRIT_CUSTOMER_LIST] = {"customer_list", {"customers"},
+	"{\"type\": \"customer_list\", \"customers\": [\"507f1f77bcf86cd799439011\"]}"},
+};
+
+/* Field operator names, indexed by SegextFieldOp. */
+static const char *const op_names[SEGEXT_OP_MAX + 1] = {
+	[SEGEXT_OP_EQ] = "eq",[SEGEXT_OP_NEQ] = "neq",
+	[SEGEXT_OP_BEGINS] = "begins",[SEGEXT_OP_NBEGINS] = "nbegins",
+	[SEGEXT_OP_ENDS] = "ends",[SEGEXT_OP_NENDS] = "nends",
+	[SEGEXT_OP_CONTAINS] = "contains",[SEGEXT_OP_NCONTAINS] = "ncontains",
+	[SEGEXT_OP_REGEX] = "regex",[SEGEXT_OP_NREGEX] = "nregex",
+	[SEGEXT_OP_GT] = "gt",[SEGEXT_OP_GTE] = "gte",
+	[SEGEXT_OP_LT] = "lt",[SEGEXT_OP_LTE] = "lte",
+	[SEGEXT_OP_IN] = "in",[SEGEXT_OP_NIN] = "nin",
+	[SEGEXT_OP_EXISTS] = "exists",[SEGEXT_OP_NEXISTS] = "nexists",
+};
+
+/* A string list item while building: bytes, length, pair value, flag. */
+typedef struct BuildItem
+{
+	char	   *str;
+	int			len;
+	char	   *str2;			/* value of a key/value pair */
+	int			len2;
+	uint8		flag;			/* field in/nin: 1 = number */
+} BuildItem;
+
+/* State of one parse: location for messages and the value being built. */
+typedef struct CritBuild
+{
+	int			part_no;		/* 1-based, for messages */
+	int			crit_no;		/* 1-based within the part */
+	int			kind;			/* kind of the current criterion, or 0 */
+	const char *label;			/* name shown in messages */
+	SegextCriterion *crits;
+	int			ncrits;
+	int			maxcrits;
+	uint32	   *part_end;
+	int			nparts;
+	int			maxparts;
+	StringInfoData data;		/* the data area */
+	bool		field_only;
+} CritBuild;
+
+static SegextCriteria *criteria_build_from_jsonb(Jsonb *jb);
+static void parse_criterion(CritBuild *b, JsonbValue *v);
+static void shape_error(const char *detail) pg_attribute_noreturn();
+static void crit_error(CritBuild *b, const char *fmt,...) pg_attribute_printf(2, 3) pg_attribute_noreturn();
+
+/* shape_error reports a document whose overall shape is wrong (22P02). */
+static void
+shape_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type criteria"),
+			 errdetail("%s", detail),
+			 errhint("%s", SHAPE_HINT)));
+	pg_unreachable();
+}
+
+/*
+ * crit_error reports a semantic problem (22023) naming the part, the
+ * criterion and its kind, with a hint showing the expected shape.
+ */
+static void
+crit_error(CritBuild *b, const char *fmt,...)
+{
+	StringInfoData msg;
+	StringInfoData where;
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+
+	initStringInfo(&where);
+	appendStringInfo(&where, "part %d", b->part_no);
+	if (b->crit_no > 0)
+		appendStringInfo(&where, ", criterion %d", b->crit_no);
+	if (b->label)
+		appendStringInfo(&where, " (%s)", b->label);
+
+	if (b->kind > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment criteria: %s: %s", where.data, msg.data),
+				 errhint("A %s criterion looks like %s.",
+						 b->kind == SEGEXT_CRIT_FIELD ? "field" : kind_info[b->kind].name,
+						 kind_info[b->kind].example)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment criteria: %s: %s", where.data, msg.data),
+				 errhint("%s", SHAPE_HINT)));
+	pg_unreachable();
+}
+
+/* data_align pads the data area with zero bytes to a multiple of align. */
+static void
+data_align(CritBuild *b, int align)
+{
+	while (b->data.len % align != 0)
+		appendStringInfoChar(&b->data, '\0');
+}
+
+/* data_add_string appends a NUL-terminated string and returns its entry. */
+static SegextString
+data_add_string(CritBuild *b, const char *str, int len)
+{
+	SegextString s;
+
+	s.off = b->data.len;
+	s.len = len;
+	appendBinaryStringInfo(&b->data, str, len);
+	appendStringInfoChar(&b->data, '\0');
+	return s;
+}
+
+/* key_eq compares a jsonb string value with a C string key. */
+static bool
+key_eq(const JsonbValue *k, const char *key)
+{
+	return k->val.string.len == (int) strlen(key) &&
+		memcmp(k->val.string.val, key, k->val.string.len) == 0;
+}
+
+/* object_get fetches a key of a jsonb object (NULL when absent). */
+static JsonbValue *
+object_get(JsonbContainer *obj, const char *key)
+{
+	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+}
+
+/* is_object tells whether a jsonb value is an object. */
+static bool
+is_object(const JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
+}
+
+/* is_array tells whether a jsonb value is an array. */
+static bool
+is_array(const JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
+}
+
+/*
+ * check_keys rejects any key of obj that is not in allowed (or in ignored,
+ * which are accepted and dropped).
+ */
+static void
+check_keys(CritBuild *b, JsonbContainer *obj, const char *const *allowed,
+		   int nallowed, const char *ignored, const char *what)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			i;
+		bool		ok = false;
+
+		if (tok != WJB_KEY)
+			continue;
+		for (i = 0; i < nallowed && !ok; i++)
+			ok = allowed[i] != NULL && key_eq(&v, allowed[i]);
+		if (!ok && ignored && key_eq(&v, ignored))
+			ok = true;
+		if (!ok)
+			crit_error(b, "unrecognized key \"%.*s\"%s", v.val.string.len,
+					   v.val.string.val, what);
+	}
+}
+
+/*
+ * segext_numeric_to_scaled converts a numeric exactly to millionths;
+ * false when it has more than 6 decimal places, is NaN or out of range.
+ */
+bool
+segext_numeric_to_scaled(Numeric num, int64 *result)
+{
+	char	   *s;
+	const char *p;
+	bool		neg = false;
+	int64		v = 0;
+	int			frac = 0;
+	bool		seen_point = false;
+
+	if (numeric_is_nan(num))
+		return false;
+	s = numeric_normalize(num);
+	p = s;
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	if (!isdigit((unsigned char) *p))
+		return false;			/* infinity on newer versions */
+	for (; *p; p++)
+	{
+		if (*p == '.')
+		{
+			seen_point = true;
+			continue;
+		}
+		if (!isdigit((unsigned char) *p))
+			return false;
+		if (seen_point && ++frac > 6)
+			return false;
+		if (v > (PG_INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	for (; frac < 6; frac++)
+	{
+		if (v > PG_INT64_MAX / 10)
+			return false;
+		v *= 10;
+	}
+	*result = neg ? -v : v;
+	return true;
+}
+
+/* get_param fetches a required parameter, failing when it is missing. */
+static JsonbValue *
+get_param(CritBuild *b, JsonbContainer *obj, const char *key)
+{
+	JsonbValue *v = object_get(obj, key);
+
+	if (v == NULL || v->type == jbvNull)
+		crit_error(b, "\"%s\" is missing", key);
+	return v;
+}
+
+/* get_int reads an integer parameter within [min, max]. */
+static int64
+get_int(CritBuild *b, JsonbContainer *obj, const char *key, int64 min,
+		int64 max, const char *must)
+{
+	JsonbValue *v = get_param(b, obj, key);
+	int64		scaled;
+
+	if (v->type != jbvNumeric ||
+		!segext_numeric_to_scaled(v->val.numeric, &scaled) ||
+		scaled % SEGEXT_AMOUNT_SCALE != 0 ||
+		scaled / SEGEXT_AMOUNT_SCALE < min || scaled / SEGEXT_AMOUNT_SCALE > max)
+		crit_error(b, "\"%s\" must be %s", key, must);
+	return scaled / SEGEXT_AMOUNT_SCALE;
+}
+
+/* get_scaled reads a number with at most 6 decimals within [min, max]. */
+static int64
+get_scaled(CritBuild *b, JsonbContainer *obj, const char *key, int64 min,
+		   int64 max, const char *must)
+{
+	JsonbValue *v = get_param(b, obj, key);
+	int64		scaled;
+
+	if (v->type != jbvNumeric ||
+		!segext_numeric_to_scaled(v->val.numeric, &scaled) ||
+		scaled < min || scaled > max)
+		crit_error(b, "\"%s\" must be %s", key, must);
+	return scaled;
+}
+
+/* get_string reads a non-empty string parameter. */
+static char *
+get_string(CritBuild *b, JsonbContainer *obj, const char *key, int *len)
+{
+	JsonbValue *v = get_param(b, obj, key);
+
+	if (v->type != jbvString || v->val.string.len == 0)
+		crit_error(b, "\"%s\" must be a non-empty string", key);
+	*len = v->val.string.len;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* item_cmp orders build items by (flag, str, str2) bytes. */
+static int
+item_cmp(const void *a, const void *b)
+{
+	const BuildItem *x = (const BuildItem *) a;
+	const BuildItem *y = (const BuildItem *) b;
+	int			c;
+
+	if (x->flag != y->flag)
+		return x->flag < y->flag ? -1 : 1;
+	c = memcmp(x->str, y->str, Min(x->len, y->len));
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->str2 == NULL || y->str2 == NULL)
+		return 0;
+	c = memcmp(x->str2, y->str2, Min(x->len2, y->len2));
+	if (c != 0)
+		return c;
+	return x->len2 < y->len2 ? -1 : (x->len2 > y->len2 ? 1 : 0);
+}
+
+/* sort_unique sorts items and drops duplicates; returns the new count. */
+static int
+sort_unique(BuildItem *items, int n)
+{
+	int			i,
+				out = 0;
+
+	if (n <= 1)
+		return n;
+	qsort(items, n, sizeof(BuildItem), item_cmp);
+	for (i = 0; i < n; i++)
+		if (out == 0 || item_cmp(&items[out - 1], &items[i]) != 0)
+			items[out++] = items[i];
+	return out;
+}
+
+/* get_list fetches a non-empty array parameter; returns its container. */
+static JsonbContainer *
+get_list(CritBuild *b, JsonbContainer *obj, const char *key, const char *must)
+{
+	JsonbValue *v = get_param(b, obj, key);
+
+	if (!is_array(v) || JsonContainerSize(v->val.binary.data) == 0)
+		crit_error(b, "\"%s\" must be %s", key, must);
+	return v->val.binary.data;
+}
+
+/*
+ * store_items writes sorted, distinct items into the data area and points
+ * the criterion at them.  pairs: entries are key/value pairs; flags: a flag
+ * byte array follows the entries.
+ */
+static void
+store_items(CritBuild *b, SegextCriterion *c, BuildItem *items, int n,
+			bool pairs, bool flags)
+{
+	int			i;
+	SegextString *entries;
+	int			nentries = pairs ? 2 * n : n;
+	uint32		at;
+
+	n = sort_unique(items, n);
+	nentries = pairs ? 2 * n : n;
+	entries = palloc(sizeof(SegextString) * nentries);
+	for (i = 0; i < n; i++)
+	{
+		if (pairs)
+		{
+			entries[2 * i] = data_add_string(b, items[i].str, items[i].len);
+			entries[2 * i + 1] = data_add_string(b, items[i].str2, items[i].len2);
+		}
+		else
+			entries[i] = data_add_string(b, items[i].str, items[i].len);
+	}
+	data_align(b, 4);
+	at = b->data.len;
+	appendBinaryStringInfo(&b->data, (char *) entries, sizeof(SegextString) * nentries);
+	if (flags)
+		for (i = 0; i < n; i++)
+			appendStringInfoChar(&b->data, (char) items[i].flag);
+	c->items = at;
+	c->nitems = n;
+}
+
+/* get_string_list reads a non-empty array of non-empty strings. */
+static void
+get_string_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
+				const char *key, bool fold)
+{
+	JsonbContainer *arr = get_list(b, obj, key, "a non-empty array of strings");
+	int			n = JsonContainerSize(arr);
+	BuildItem  *items = palloc0(sizeof(BuildItem) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+
+		if (e->type != jbvString || e->val.string.len == 0)
+			crit_error(b, "\"%s\" must be a non-empty array of strings (item %d is not a non-empty string)",
+					   key, i + 1);
+		if (fold)
+			items[i].str = segext_fold_case(e->val.string.val, e->val.string.len);
+		else
+			items[i].str = pnstrdup(e->val.string.val, e->val.string.len);
+		items[i].len = strlen(items[i].str);
+	}
+	store_items(b, c, items, n, false, false);
+}
+
+/* get_label_list reads a non-empty array of {key[, value]} objects. */
+static void
+get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
+			   bool with_value)
+{
+	static const char *const keys_kv[] = {"key", "value"};
+	const char *must = with_value ?
+		"a non-empty array of {\"key\": string, \"value\": string} objects" :
+		"a non-empty array of {\"key\": string} objects";
+	JsonbContainer *arr = get_list(b, obj, "labels", must);
+	int			n = JsonContainerSize(arr);
+	BuildItem  *items = palloc0(sizeof(BuildItem) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		JsonbValue *k,
+				   *v = NULL;
+		char		what[64];
+
+		if (!is_object(e))
+			crit_error(b, "\"labels\" must be %s (item %d is not an object)", must, i + 1);
+		snprintf(what, sizeof(what), " in \"labels\" item %d", i + 1);
+		check_keys(b, e->val.binary.data, keys_kv, with_value ? 2 : 1, NULL, what);
+		k = object_get(e->val.binary.data, "key");
+		if (k == NULL || k->type != jbvString || k->val.string.len == 0)
+			crit_error(b, "\"labels\" item %d: \"key\" must be a non-empty string", i + 1);
+		items[i].str = segext_fold_case(k->val.string.val, k->val.string.len);
+		items[i].len = strlen(items[i].str);
+		if (with_value)
+		{
+			v = object_get(e->val.binary.data, "value");
+			if (v == NULL || v->type != jbvString)
+				crit_error(b, "\"labels\" item %d: \"value\" must be a string", i + 1);
+			items[i].str2 = segext_fold_case(v->val.string.val, v->val.string.len);
+			items[i].len2 = strlen(items[i].str2);
+		}
+	}
+	store_items(b, c, items, n, with_value, false);
+}
+
+/* hexval returns the value of one hex digit, or -1. */
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* id_cmp orders 12-byte ids. */
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
+}
+
+/* get_customer_list reads a non-empty array of objectid strings. */
+static void
+get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
+{
+	JsonbContainer *arr = get_list(b, obj, "customers",
+								   "a non-empty array of objectid strings");
+	int			n = JsonContainerSize(arr);
+	unsigned char *ids = palloc(SEGEXT_OBJECTID_LEN * n);
+	int			i,
+				j,
+				out = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+
+		if (e->type != jbvString || e->val.string.len != SEGEXT_OBJECTID_HEX_LEN)
+			crit_error(b, "\"customers\" item %d is not an objectid (24 hexadecimal digits)", i + 1);
+		for (j = 0; j < SEGEXT_OBJECTID_LEN; j++)
+		{
+			int			hi = hexval(e->val.string.val[2 * j]);
+			int			lo = hexval(e->val.string.val[2 * j + 1]);
+
+			if (hi < 0 || lo < 0)
+				crit_error(b, "\"customers\" item %d is not an objectid (24 hexadecimal digits)", i + 1);
+			ids[i * SEGEXT_OBJECTID_LEN + j] = (unsigned char) (hi * 16 + lo);
+		}
+	}
+	qsort(ids, n, SEGEXT_OBJECTID_LEN, id_cmp);
+	for (i = 0; i < n; i++)
+		if (out == 0 || memcmp(ids + (out - 1) * SEGEXT_OBJECTID_LEN,
+							   ids + i * SEGEXT_OBJECTID_LEN, SEGEXT_OBJECTID_LEN) != 0)
+			memmove(ids + (out++) * SEGEXT_OBJECTID_LEN, ids + i * SEGEXT_OBJECTID_LEN,
+					SEGEXT_OBJECTID_LEN);
+	c->items = b->data.len;
+	c->nitems = out;
+	appendBinaryStringInfo(&b->data, (char *) ids, SEGEXT_OBJECTID_LEN * out);
+}
+
+/* digits reads exactly n decimal digits at *p, advancing it; -1 if not. */
+static int
+digits(const char **p, int n)
+{
+	int			v = 0;
+
+	while (n-- > 0)
+	{
+		if (!isdigit((unsigned char) **p))
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	return v;
+}
+
+/*
+ * parse_iso_bound reads an ISO date (YYYY-MM-DD) or a timestamp with zone
+ * (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]](Z|+HH[:MM]|-HH[:MM])).  Sets *is_date;
+ * returns false on anything else.
+ */
+static bool
+parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
+{
+	char	   *str = pnstrdup(s, len);
+	const char *p = str;
+	struct pg_tm tm;
+	fsec_t		fsec = 0;
+	int			tz = 0;
+	Timestamp	ts;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((tm.tm_year = digits(&p, 4)) < 1 || *p++ != '-' ||
+		(tm.tm_mon = digits(&p, 2)) < 1 || tm.tm_mon > 12 || *p++ != '-' ||
+		(tm.tm_mday = digits(&p, 2)) < 1 ||
+		tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1])
+		return false;
+	if (*p == '\0')
+	{
+		*is_date = true;
+		*result = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+		return true;
+	}
+	*is_date = false;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return false;
+	p++;
+	if ((tm.tm_hour = digits(&p, 2)) < 0 || tm.tm_hour > 23 || *p++ != ':' ||
+		(tm.tm_min = digits(&p, 2)) < 0 || tm.tm_min > 59)
+		return false;
+	if (*p == ':')
+	{
+		p++;
+		if ((tm.tm_sec = digits(&p, 2)) < 0 || tm.tm_sec > 59)
+			return false;
+		if (*p == '.')
+		{
+			int			scale = 100000;
+
+			p++;
+			if (!isdigit((unsigned char) *p))
+				return false;
+			while (isdigit((unsigned char) *p))
+			{
+				if (scale == 0)
+					return false;	/* more than 6 fraction digits */
+				fsec += (*p - '0') * scale;
+				scale /= 10;
+				p++;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		int			sign = (*p == '-') ? -1 : 1;
+		int			hh,
+					mm = 0;
+
+		p++;
+		if ((hh = digits(&p, 2)) < 0 || hh > 15)
+			return false;
+		if (*p == ':')
+			p++;
+		if (*p != '\0' && ((mm = digits(&p, 2)) < 0 || mm > 59))
+			return false;
+		tz = -sign * (hh * SECS_PER_HOUR + mm * SECS_PER_MINUTE);
+	}
+	else
+		return false;
+	if (*p != '\0')
+		return false;
+	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
+		return false;
+	*result = ts;
+	return true;
+}
+
+/* bound_utc gives a comparable UTC start (or end) of a period bound. */
+static int64
+bound_utc(int64 v, bool is_date, bool end)
+{
+	if (!is_date)
+		return v;
+	return (v + (end ? 1 : 0)) * USECS_PER_DAY - (end ? 1 : 0);
+}
+
+/* get_bound reads a purchase_period bound. */
+static int64
+get_bound(CritBuild *b, JsonbContainer *obj, const char *key, bool *is_date)
+{
+	JsonbValue *v = get_param(b, obj, key);
+	int64		result;
+
+	if (v->type != jbvString ||
+		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date))
+		crit_error(b, "\"%s\" must be an ISO date (YYYY-MM-DD) or a timestamp with a time zone (YYYY-MM-DDTHH:MM:SSZ)",
+				   key);
+	return result;
+}
+
+/* lookup_op maps an operator name to its code (0 when unknown). */
+static int
+lookup_op(const char *s, int len)
+{
+	int			i;
+
+	for (i = 1; i <= SEGEXT_OP_MAX; i++)
+		if ((int) strlen(op_names[i]) == len && memcmp(op_names[i], s, len) == 0)
+			return i;
+	return 0;
+}
+
+/* numeric_text gives the canonical text of a jsonb number. */
+static char *
+numeric_text(JsonbValue *v)
+{
+	return numeric_normalize(v->val.numeric);
+}
+
+/* check_regex compiles a pattern with PostgreSQL's ARE engine. */
+static void
+check_regex(CritBuild *b, const char *pat, int len)
+{
+	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(pat, wpat, len);
+	regex_t		re;
+	int			rc;
+
+	rc = pg_regcomp(&re, wpat, wlen, REG_ADVANCED, DEFAULT_COLLATION_OID);
+	if (rc != REG_OKAY)
+	{
+		char		errbuf[100];
+
+		pg_regerror(rc, &re, errbuf, sizeof(errbuf));
+		crit_error(b, "\"value\" is not a valid regular expression: %s", errbuf);
+	}
+	pg_regfree(&re);
+	pfree(wpat);
+}
+
+/* parse_field_criterion reads {"field", "op", "value"}. */
+static void
+parse_field_criterion(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
+{
+	JsonbValue *fv = object_get(obj, "field");
+	JsonbValue *ov;
+	JsonbValue *vv;
+	int			op;
+
+	b->kind = SEGEXT_CRIT_FIELD;
+	if (fv->type != jbvString || fv->val.string.len == 0)
+	{
+		b->label = "field";
+		crit_error(b, "\"field\" must be a non-empty string");
+	}
+	b->label = psprintf("field \"%.*s\"", fv->val.string.len, fv->val.string.val);
+	check_keys(b, obj, kind_info[SEGEXT_CRIT_FIELD].params, 3, "criterionId", "");
+	c->kind = SEGEXT_CRIT_FIELD;
+	c->str = data_add_string(b, fv->val.string.val, fv->val.string.len);
+
+	ov = get_param(b, obj, "op");
+	if (ov->type != jbvString)
+		crit_error(b, "\"op\" must be a string");
+	op = lookup_op(ov->val.string.val, ov->val.string.len);
+	if (op == 0)
+		crit_error(b, "unrecognized operator \"%.*s\"", ov->val.string.len, ov->val.string.val);
+	c->op = op;
+
+	vv = object_get(obj, "value");
+	switch (op)
+	{
+		case SEGEXT_OP_EXISTS:
+		case SEGEXT_OP_NEXISTS:
+			if (vv != NULL)
+				crit_error(b, "operator \"%s\" takes no \"value\"", op_names[op]);
+			break;
+		case SEGEXT_OP_EQ:
+		case SEGEXT_OP_NEQ:
+			if (vv == NULL || vv->type == jbvNull)
+				crit_error(b, "\"value\" is missing");
+			if (vv->type == jbvString)
+				c->val = data_add_string(b, vv->val.string.val, vv->val.string.len);
+			else if (vv->type == jbvNumeric)
+			{
+				char	   *t = numeric_text(vv);
+
+				c->val = data_add_string(b, t, strlen(t));
+				c->flags |= SEGEXT_CF_VALUE_NUMBER;
+			}
+			else
+				crit_error(b, "\"value\" must be a string or a number for operator \"%s\"", op_names[op]);
+			break;
+		case SEGEXT_OP_BEGINS:
+		case SEGEXT_OP_NBEGINS:
+		case SEGEXT_OP_ENDS:
+		case SEGEXT_OP_NENDS:
+		case SEGEXT_OP_CONTAINS:
+		case SEGEXT_OP_NCONTAINS:
+		case SEGEXT_OP_REGEX:
+		case SEGEXT_OP_NREGEX:
+			if (vv == NULL || vv->type == jbvNull)
+				crit_error(b, "\"value\" is missing");
+			if (vv->type != jbvString)
+				crit_error(b, "\"value\" must be a string for operator \"%s\"", op_names[op]);
+			if (op == SEGEXT_OP_REGEX || op == SEGEXT_OP_NREGEX)
+				check_regex(b, vv->val.string.val, vv->val.string.len);
+			c->val = data_add_string(b, vv->val.string.val, vv->val.string.len);
+			break;
+		case SEGEXT_OP_GT:
+		case SEGEXT_OP_GTE:
+		case SEGEXT_OP_LT:
+		case SEGEXT_OP_LTE:
+			if (vv == NULL || vv->type == jbvNull)
+				crit_error(b, "\"value\" is missing");
+			if (vv->type != jbvNumeric)
+				crit_error(b, "\"value\" must be a number for operator \"%s\"", op_names[op]);
+			{
+				char	   *t = numeric_text(vv);
+
+				c->val = data_add_string(b, t, strlen(t));
+				c->flags |= SEGEXT_CF_VALUE_NUMBER;
+			}
+			break;
+		case SEGEXT_OP_IN:
+		case SEGEXT_OP_NIN:
+			{
+				JsonbContainer *arr;
+				int			n,
+							i;
+				BuildItem  *items;
+
+				if (vv == NULL || vv->type == jbvNull)
+					crit_error(b, "\"value\" is missing");
+				if (!is_array(vv) || JsonContainerSize(vv->val.binary.data) == 0)
+					crit_error(b, "\"value\" must be a non-empty array of strings or numbers for operator \"%s\"",
+							   op_names[op]);
+				arr = vv->val.binary.data;
+				n = JsonContainerSize(arr);
+				items = palloc0(sizeof(BuildItem) * n);
+				for (i = 0; i < n; i++)
+				{
+					JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+
+					if (e->type == jbvString)
+					{
+						items[i].str = pnstrdup(e->val.string.val, e->val.string.len);
+						items[i].len = e->val.string.len;
+					}
+					else if (e->type == jbvNumeric)
+					{
+						items[i].str = numeric_text(e);
+						items[i].len = strlen(items[i].str);
+						items[i].flag = 1;
+					}
+					else
+						crit_error(b, "\"value\" item %d must be a string or a number", i + 1);
+				}
+				store_items(b, c, items, n, false, true);
+			}
+			break;
+	}
+}
+
+/* lookup_kind maps a criterion type name to its kind (0 when unknown). */
+static int
+lookup_kind(const char *s, int len)
+{
+	int			i;
+
+	for (i = SEGEXT_CRIT_TRANSACTION_COUNT; i <= SEGEXT_CRIT_KIND_MAX; i++)
+		if ((int) strlen(kind_info[i].name) == len &&
+			memcmp(kind_info[i].name, s, len) == 0)
+			return i;
+	return 0;
+}
+
+/* parse_criterion validates one criterion object and appends its record. */
+static void
+parse_criterion(CritBuild *b, JsonbValue *v)
+{
+	JsonbContainer *obj;
+	JsonbValue *tv;
+	SegextCriterion *c;
+	int			kind;
+
+	b->kind = 0;
+	b->label = NULL;
+	if (!is_object(v))
+		shape_error(psprintf("Part %d, criterion %d is not a JSON object.", b->part_no, b->crit_no));
+	obj = v->val.binary.data;
+
+	if (b->ncrits == b->maxcrits)
+	{
+		b->maxcrits *= 2;
+		b->crits = repalloc(b->crits, sizeof(SegextCriterion) * b->maxcrits);
+	}
+	c = &b->crits[b->ncrits];
+	memset(c, 0, sizeof(SegextCriterion));
+
+	tv = object_get(obj, "type");
+	if (tv == NULL)
+	{
+		if (object_get(obj, "field") == NULL)
+			crit_error(b, "a criterion needs a \"type\" or a \"field\"");
+		parse_field_criterion(b, c, obj);
+		b->ncrits++;
+		return;
+	}
+	if (tv->type != jbvString)
+		crit_error(b, "\"type\" must be a string");
+	kind = lookup_kind(tv->val.string.val, tv->val.string.len);
+	if (kind == 0)
+		crit_error(b, "unrecognized criterion type \"%.*s\"", tv->val.string.len,
+				   tv->val.string.val);
+	b->kind = kind;
+	b->label = psprintf("\"%s\"", kind_info[kind].name);
+	b->field_only = false;
+	{
+		const char *allowed[4];
+		int			i;
+
+		allowed[0] = "type";
+		for (i = 0; i < 3; i++)
+			allowed[i + 1] = kind_info[kind].params[i];
+		check_keys(b, obj, allowed, 4, "criterionId", "");
+	}
+	c->kind = kind;
+
+	switch (kind)
+	{
+		case SEGEXT_CRIT_TRANSACTION_COUNT:
+			c->lo = get_int(b, obj, "min", 0, PG_INT64_MAX / SEGEXT_AMOUNT_SCALE,
+							"a non-negative integer");
+			c->hi = get_int(b, obj, "max", 0, PG_INT64_MAX / SEGEXT_AMOUNT_SCALE,
+							"a non-negative integer");
+			if (c->lo > c->hi)
+				crit_error(b, "\"min\" must not be greater than \"max\"");
+			break;
+		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
+		case SEGEXT_CRIT_AVERAGE_AMOUNT:
+			c->lo = get_scaled(b, obj, "fromAmount", 0, MAX_AMOUNT,
+							   "a number from 0 to 1000000000000 with at most 6 decimal places");
+			c->hi = get_scaled(b, obj, "toAmount", 0, MAX_AMOUNT,
+							   "a number from 0 to 1000000000000 with at most 6 decimal places");
+			if (c->lo > c->hi)
+				crit_error(b, "\"fromAmount\" must not be greater than \"toAmount\"");
+			break;
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			get_string_list(b, c, obj, "posIds", false);
+			break;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			get_string_list(b, c, obj, "skuIds", true);
+			break;
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			get_string_list(b, c, obj, "makers", true);
+			break;
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+		case SEGEXT_CRIT_LABELS_VALUES:
+			get_label_list(b, c, obj, true);
+			break;
+		case SEGEXT_CRIT_HAS_LABELS:
+			get_label_list(b, c, obj, false);
+			break;
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			c->lo = get_int(b, obj, "days", 1, SEGEXT_CRITERIA_MAX_DAYS,
+							"an integer from 1 to 1000000");
+			break;
+		case SEGEXT_CRIT_ANNIVERSARY:
+			{
+				int			len;
+				char	   *t = get_string(b, obj, "anniversaryType", &len);
+
+				if (strcmp(t, "birthday") == 0)
+					c->op = SEGEXT_ANNIVERSARY_BIRTHDAY;
+				else if (strcmp(t, "registration") == 0)
+					c->op = SEGEXT_ANNIVERSARY_REGISTRATION;
+				else
+					crit_error(b, "\"anniversaryType\" must be \"birthday\" or \"registration\"");
+				c->lo = get_int(b, obj, "days", 1, SEGEXT_CRITERIA_MAX_DAYS,
+								"an integer from 1 to 1000000");
+			}
+			break;
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			{
+				bool		from_date,
+							to_date;
+
+				c->lo = get_bound(b, obj, "fromDate", &from_date);
+				c->hi = get_bound(b, obj, "toDate", &to_date);
+				if (from_date)
+					c->flags |= SEGEXT_CF_FROM_IS_DATE;
+				if (to_date)
+					c->flags |= SEGEXT_CF_TO_IS_DATE;
+				if (bound_utc(c->lo, from_date, false) > bound_utc(c->hi, to_date, true))
+					crit_error(b, "\"fromDate\" must not be later than \"toDate\"");
+			}
+			break;
+		case SEGEXT_CRIT_PERCENT_IN_POS:
+			{
+				int			len;
+				char	   *pos = get_string(b, obj, "posId", &len);
+
+				c->str = data_add_string(b, pos, len);
+				c->lo = get_scaled(b, obj, "percent", 0, SEGEXT_AMOUNT_SCALE,
+								   "a number from 0 to 1 with at most 6 decimal places");
+			}
+			break;
+		case SEGEXT_CRIT_CUSTOMER_LIST:
+			get_customer_list(b, c, obj);
+			break;
+	}
+	b->ncrits++;
+}
+
+/* parse_part validates a {"criteria": [...]} part and its criteria. */
+static void
+parse_part(CritBuild *b, JsonbValue *v)
+{
+	static const char *const part_keys[] = {"criteria"};
+	JsonbContainer *obj = v->val.binary.data;
+	JsonbValue *cv = object_get(obj, "criteria");
+	JsonbContainer *arr;
+	int			n,
+				i;
+
+	b->crit_no = 0;
+	b->kind = 0;
+	b->label = NULL;
+	check_keys(b, obj, part_keys, 1, "segmentPartId", "");
+	if (!is_array(cv))
+		shape_error(psprintf("The \"criteria\" of part %d is not a JSON array.", b->part_no));
+	arr = cv->val.binary.data;
+	n = JsonContainerSize(arr);
+	if (n == 0)
+		crit_error(b, "the part has no criteria");
+	for (i = 0; i < n; i++)
+	{
+		b->crit_no = i + 1;
+		parse_criterion(b, getIthJsonbValueFromContainer(arr, i));
+	}
+}
+
+/* end_part records where the current part ends. */
+static void
+end_part(CritBuild *b)
+{
+	if (b->nparts == b->maxparts)
+	{
+		b->maxparts *= 2;
+		b->part_end = repalloc(b->part_end, sizeof(uint32) * b->maxparts);
+	}
+	b->part_end[b->nparts++] = b->ncrits;
+}
+
+/*
+ * criteria_build_from_jsonb is the one parser: it validates a jsonb
+ * document in either shape and returns the binary criteria value.
+ */
+static SegextCriteria *
+criteria_build_from_jsonb(Jsonb *jb)
+{
+	JsonbContainer *root = &jb->root;
+	CritBuild	b;
+	int			n,
+				i;
+	bool		parts_shape = false;
+	Size		crit_off,
+				data_off,
+				total;
+	SegextCriteria *result;
+
+	if (JB_ROOT_IS_SCALAR(jb) || !JsonContainerIsArray(root))
+		shape_error("Segment criteria must be a JSON array.");
+	n = JsonContainerSize(root);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment criteria: the list of criteria is empty"),
+				 errdetail("A segment condition needs at least one part with at least one criterion."),
+				 errhint("%s", SHAPE_HINT)));
+	if (n > PG_UINT16_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invalid segment criteria: more than %d parts", PG_UINT16_MAX)));
+
+	memset(&b, 0, sizeof(b));
+	b.maxcrits = 8;
+	b.crits = palloc(sizeof(SegextCriterion) * b.maxcrits);
+	b.maxparts = 8;
+	b.part_end = palloc(sizeof(uint32) * b.maxparts);
+	b.field_only = true;
+	initStringInfo(&b.data);
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(root, i);
+		bool		is_part;
+
+		b.part_no = i + 1;
+		if (!is_object(v))
+			shape_error(psprintf("Item %d of the array is not a JSON object.", i + 1));
+		is_part = object_get(v->val.binary.data, "criteria") != NULL;
+		if (i == 0)
+			parts_shape = is_part;
+		else if (is_part != parts_shape)
+			shape_error(psprintf("Item %d is %s, but item 1 is %s; use one shape for the whole array.",
+								 i + 1, is_part ? "a part" : "a criterion",
+								 parts_shape ? "a part" : "a criterion"));
+		if (is_part)
+			parse_part(&b, v);
+		else
+		{
+			b.crit_no = 1;
+			parse_criterion(&b, v);
+		}
+		end_part(&b);
+	}
+
+	crit_off = sizeof(SegextCriteria) + TYPEALIGN(8, sizeof(uint32) * b.nparts);
+	data_off = crit_off + sizeof(SegextCriterion) * b.ncrits;
+	total = data_off + b.data.len;
+	if (total > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("segment criteria are too large")));
+	result = palloc0(total);
+	SET_VARSIZE(result, total);
+	result->version = SEGEXT_CRITERIA_VERSION;
+	result->flags = b.field_only ? SEGEXT_CRITERIA_FIELD_ONLY : 0;
+	result->nparts = b.nparts;
+	result->ncriteria = b.ncrits;
+	memcpy((char *) result + sizeof(SegextCriteria), b.part_end, sizeof(uint32) * b.nparts);
+	memcpy((char *) result + crit_off, b.crits, sizeof(SegextCriterion) * b.ncrits);
+	memcpy((char *) result + data_off, b.data.data, b.data.len);
+	return result;
+}
+
+/* segext_criteria_from_jsonb validates a jsonb document into criteria. */
+SegextCriteria *
+segext_criteria_from_jsonb(Jsonb *jb)
+{
+	return criteria_build_from_jsonb(jb);
+}
+
+/* segext_criteria_from_cstring parses JSON text into criteria. */
+SegextCriteria *
+segext_criteria_from_cstring(const char *json)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	Datum		jb = (Datum) 0;
+
+	/*
+	 * jsonb_in reports some bad text with other data-exception codes: a
+	 * \u0000 escape (which jsonb cannot store) as an untranslatable
+	 * character, a number beyond numeric's range as out of range.  For
+	 * criteria, all of them are bad text input (22P02).
+	 */
+	PG_TRY();
+	{
+		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		edata->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	return criteria_build_from_jsonb(DatumGetJsonbP(jb));
+}
+
+/* segext_fold_case lower-cases a string with the default collation. */
+char *
+segext_fold_case(const char *str, int len)
+{
+	return str_tolower(str, len, DEFAULT_COLLATION_OID);
+}
+
+/* append_key writes ", " (unless first) and a JSON object key. */
+static void
+append_key(StringInfo out, bool *first, const char *key)
+{
+	if (!*first)
+		appendStringInfoString(out, ", ");
+	*first = false;
+	escape_json(out, key);
+	appendStringInfoString(out, ": ");
+}
+
+/* append_scaled writes a scaled integer as a canonical JSON number. */
+static void
+append_scaled(StringInfo out, int64 v)
+{
+	int64		ip = v / SEGEXT_AMOUNT_SCALE;
+	int64		fp = v % SEGEXT_AMOUNT_SCALE;
+	char		frac[8];
+	int			n;
+
+	appendStringInfo(out, INT64_FORMAT, ip);
+	if (fp == 0)
+		return;
+	snprintf(frac, sizeof(frac), "%06d", (int) fp);
+	n = 6;
+	while (n > 0 && frac[n - 1] == '0')
+		n--;
+	frac[n] = '\0';
+	appendStringInfo(out, ".%s", frac);
+}
+
+/* append_bound writes a purchase_period bound (date or UTC timestamp). */
+static void
+append_bound(StringInfo out, int64 v, bool is_date)
+{
+	int			y,
+				m,
+				d;
+
+	if (is_date)
+	{
+		j2date((int) v + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+		appendStringInfo(out, "\"%04d-%02d-%02d\"", y, m, d);
+	}
+	else
+	{
+		struct pg_tm tm;
+		fsec_t		fsec;
+
+		if (timestamp2tm(v, NULL, &tm, &fsec, NULL, NULL) != 0)
+			elog(ERROR, "timestamp out of range in stored criteria");
+		appendStringInfo(out, "\"%04d-%02d-%02dT%02d:%02d:%02d",
+						 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		if (fsec != 0)
+		{
+			char		frac[8];
+			int			n = 6;
+
+			snprintf(frac, sizeof(frac), "%06d", (int) fsec);
+			while (n > 0 && frac[n - 1] == '0')
+				n--;
+			frac[n] = '\0';
+			appendStringInfo(out, ".%s", frac);
+		}
+		appendStringInfoString(out, "Z\"");
+	}
+}
+
+/* append_string_list writes the items of a criterion as a JSON array. */
+static void
+append_string_list(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+	uint32		i;
+
+	appendStringInfoChar(out, '[');
+	for (i = 0; i < c->nitems; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(out, ", ");
+		escape_json(out, SEGEXT_CRIT_STRING(cr, items[i]));
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/* append_label_list writes label items as [{"key": k[, "value": v]}]. */
+static void
+append_label_list(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c,
+				  bool pairs)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+	uint32		i;
+
+	appendStringInfoChar(out, '[');
+	for (i = 0; i < c->nitems; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(out, ", ");
+		appendStringInfoString(out, "{\"key\": ");
+		escape_json(out, SEGEXT_CRIT_STRING(cr, items[pairs ? 2 * i : i]));
+		if (pairs)
+		{
+			appendStringInfoString(out, ", \"value\": ");
+			escape_json(out, SEGEXT_CRIT_STRING(cr, items[2 * i + 1]));
+		}
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/* append_criterion writes one criterion as canonical JSON. */
+static void
+append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c)
+{
+	bool		first = true;
+
+	appendStringInfoChar(out, '{');
+	if (c->kind == SEGEXT_CRIT_FIELD)
+	{
+		append_key(out, &first, "field");
+		escape_json(out, SEGEXT_CRIT_STRING(cr, c->str));
+		append_key(out, &first, "op");
+		escape_json(out, op_names[c->op]);
+		if (c->op == SEGEXT_OP_IN || c->op == SEGEXT_OP_NIN)
+		{
+			const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+			const uint8 *flags = (const uint8 *) (items + c->nitems);
+			uint32		i;
+
+			append_key(out, &first, "value");
+			appendStringInfoChar(out, '[');
+			for (i = 0; i < c->nitems; i++)
+			{
+				if (i > 0)
+					appendStringInfoString(out, ", ");
+				if (flags[i])
+					appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, items[i]));
+				else
+					escape_json(out, SEGEXT_CRIT_STRING(cr, items[i]));
+			}
+			appendStringInfoChar(out, ']');
+		}
+		else if (c->op != SEGEXT_OP_EXISTS && c->op != SEGEXT_OP_NEXISTS)
+		{
+			append_key(out, &first, "value");
+			if (c->flags & SEGEXT_CF_VALUE_NUMBER)
+				appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, c->val));
+			else
+				escape_json(out, SEGEXT_CRIT_STRING(cr, c->val));
+		}
+		appendStringInfoChar(out, '}');
+		return;
+	}
+
+	append_key(out, &first, "type");
+	escape_json(out, kind_info[c->kind].name);
+	switch (c->kind)
+	{
+		case SEGEXT_CRIT_TRANSACTION_COUNT:
+			append_key(out, &first, "max");
+			appendStringInfo(out, INT64_FORMAT, c->hi);
+			append_key(out, &first, "min");
+			appendStringInfo(out, INT64_FORMAT, c->lo);
+			break;
+		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
+		case SEGEXT_CRIT_AVERAGE_AMOUNT:
+			append_key(out, &first, "fromAmount");
+			append_scaled(out, c->lo);
+			append_key(out, &first, "toAmount");
+			append_scaled(out, c->hi);
+			break;
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			append_key(out, &first, "posIds");
+			append_string_list(out, cr, c);
+			break;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			append_key(out, &first, "skuIds");
+			append_string_list(out, cr, c);
+			break;
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			append_key(out, &first, "makers");
+			append_string_list(out, cr, c);
+			break;
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+		case SEGEXT_CRIT_LABELS_VALUES:
+			append_key(out, &first, "labels");
+			append_label_list(out, cr, c, true);
+			break;
+		case SEGEXT_CRIT_HAS_LABELS:
+			append_key(out, &first, "labels");
+			append_label_list(out, cr, c, false);
+			break;
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			append_key(out, &first, "days");
+			appendStringInfo(out, INT64_FORMAT, c->lo);
+			break;
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			append_key(out, &first, "fromDate");
+			append_bound(out, c->lo, (c->flags & SEGEXT_CF_FROM_IS_DATE) != 0);
+			append_key(out, &first, "toDate");
+			append_bound(out, c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0);
+			break;
+		case SEGEXT_CRIT_PERCENT_IN_POS:
+			append_key(out, &first, "percent");
+			append_scaled(out, c->lo);
+			append_key(out, &first, "posId");
+			escape_json(out, SEGEXT_CRIT_STRING(cr, c->str));
+			break;
+		case SEGEXT_CRIT_ANNIVERSARY:
+			append_key(out, &first, "anniversaryType");
+			escape_json(out, c->op == SEGEXT_ANNIVERSARY_BIRTHDAY ? "birthday" : "registration");
+			append_key(out, &first, "days");
+			appendStringInfo(out, INT64_FORMAT, c->lo);
+			break;
+		case SEGEXT_CRIT_CUSTOMER_LIST:
+			{
+				const SegextObjectId *ids = (const SegextObjectId *)
+				(SEGEXT_CRITERIA_DATA(cr) + c->items);
+				char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+				uint32		i;
+
+				append_key(out, &first, "customers");
+				appendStringInfoChar(out, '[');
+				for (i = 0; i < c->nitems; i++)
+				{
+					if (i > 0)
+						appendStringInfoString(out, ", ");
+					segext_objectid_to_hex(&ids[i], hex);
+					appendStringInfo(out, "\"%s\"", hex);
+				}
+				appendStringInfoChar(out, ']');
+			}
+			break;
+		default:
+			elog(ERROR, "unrecognized criterion kind %d in stored criteria", c->kind);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/* segext_criteria_to_cstring prints canonical JSON in the parts shape. */
+char *
+segext_criteria_to_cstring(const SegextCriteria *criteria)
+{
+	StringInfoData out;
+	const uint32 *part_end = SEGEXT_CRITERIA_PART_END(criteria);
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	uint32		p,
+				i = 0;
+
+	if (criteria->version != SEGEXT_CRITERIA_VERSION)
+		elog(ERROR, "unsupported stored criteria format version %d", criteria->version);
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	for (p = 0; p < criteria->nparts; p++)
+	{
+		uint32		start = i;
+
+		if (p > 0)
+			appendStringInfoString(&out, ", ");
+		appendStringInfoString(&out, "{\"criteria\": [");
+		for (; i < part_end[p]; i++)
+		{
+			if (i > start)
+				appendStringInfoString(&out, ", ");
+			append_criterion(&out, criteria, &crits[i]);
+		}
+		appendStringInfoString(&out, "]}");
+	}
+	appendStringInfoChar(&out, ']');
+	return out.data;
+}
+
+/* segext_criteria_field_names lists distinct field names in order. */
+List *
+segext_criteria_field_names(const SegextCriteria *criteria)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	List	   *names = NIL;
+	uint32		i;
+
+	for (i = 0; i < criteria->ncriteria; i++)
+	{
+		const char *name;
+		ListCell   *lc;
+		bool		seen = false;
+
+		if (crits[i].kind != SEGEXT_CRIT_FIELD)
+			continue;
+		name = SEGEXT_CRIT_STRING(criteria, crits[i].str);
+		foreach(lc, names)
+		{
+			if (strcmp((const char *) lfirst(lc), name) == 0)
+			{
+				seen = true;
+				break;
+			}
+		}
+		if (!seen)
+			names = lappend(names, pstrdup(name));
+	}
+	return names;
+}
+
+PG_FUNCTION_INFO_V1(criteria_in);
+/* criteria_in is the text input function: JSON in either shape. */
+Datum
+criteria_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_SEGEXT_CRITERIA_P(segext_criteria_from_cstring(str));
+}
+
+PG_FUNCTION_INFO_V1(criteria_out);
+/* criteria_out is the text output function: canonical JSON. */
+Datum
+criteria_out(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *c = PG_GETARG_SEGEXT_CRITERIA_P(0);
+
+	PG_RETURN_CSTRING(segext_criteria_to_cstring(c));
+}
+
+PG_FUNCTION_INFO_V1(criteria_recv);
+/*
+ * criteria_recv reads the binary format: a version byte, then the canonical
+ * JSON text, which is validated like text input.
+ */
+Datum
+criteria_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			version;
+	char	   *str;
+	int			nbytes;
+
+	if (buf->cursor >= buf->len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary criteria: no format version byte")));
+	version = pq_getmsgint(buf, 1);
+	if (version != SEGEXT_CRITERIA_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported binary criteria format version %d", version),
+				 errdetail("This version of segext reads format version %d.",
+						   SEGEXT_CRITERIA_VERSION)));
+	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+	PG_RETURN_SEGEXT_CRITERIA_P(segext_criteria_from_cstring(str));
+}
+
+PG_FUNCTION_INFO_V1(criteria_send);
+/* criteria_send writes the version byte and the canonical JSON text. */
+Datum
+criteria_send(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *c = PG_GETARG_SEGEXT_CRITERIA_P(0);
+	char	   *str = segext_criteria_to_cstring(c);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint8(&buf, SEGEXT_CRITERIA_VERSION);
+	pq_sendtext(&buf, str, strlen(str));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(jsonb_to_criteria);
+/* jsonb_to_criteria casts (and validates) a jsonb document. */
+Datum
+jsonb_to_criteria(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+
+	PG_RETURN_SEGEXT_CRITERIA_P(segext_criteria_from_jsonb(jb));
+}
+
+PG_FUNCTION_INFO_V1(criteria_to_jsonb);
+/* criteria_to_jsonb casts criteria to their canonical jsonb document. */
+Datum
+criteria_to_jsonb(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *c = PG_GETARG_SEGEXT_CRITERIA_P(0);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(segext_criteria_to_cstring(c))));
+}
+
+/* criteria_equal compares two values byte for byte (canonical form). */
+static bool
+criteria_equal(FunctionCallInfo fcinfo)
+{
+	SegextCriteria *a = PG_GETARG_SEGEXT_CRITERIA_P(0);
+	SegextCriteria *b = PG_GETARG_SEGEXT_CRITERIA_P(1);
+
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+PG_FUNCTION_INFO_V1(criteria_eq);
+/* criteria_eq: are two conditions the same canonical condition? */
+Datum
+criteria_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(criteria_equal(fcinfo));
+}
+
+PG_FUNCTION_INFO_V1(criteria_ne);
+/* criteria_ne: do two conditions differ? */
+Datum
+criteria_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(!criteria_equal(fcinfo));
+}

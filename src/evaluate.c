@@ -1,0 +1,1218 @@
+/*-------------------------------------------------------------------------
+ *
+ * evaluate.c
+ *	  Pure evaluation of compiled segext.criteria values: field criteria
+ *	  against the fields of a row, customer criteria against per-customer
+ *	  facts, and the requirements (slots) that let one pass over the
+ *	  transactions fill facts for many segments at once.
+ *
+ * The SQL entry points criteria_match_event and criteria_match_facts at the
+ * end of this file wrap the evaluator for users and for tests.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+#include "evaluate.h"
+
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "common/hashfn.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+/* A decimal number parsed from text: sign, significant digits, exponent. */
+typedef struct Decimal
+{
+	int			sign;			/* -1, 0 or 1 */
+	char	   *digits;			/* significant digits, no leading/trailing 0 */
+	int			ndigits;
+	int64		exp;			/* value = 0.digits * 10^exp */
+} Decimal;
+
+/* One entry of the slot hash: kind + bytes -> slot. */
+typedef struct SlotEntry
+{
+	uint32		hash;
+	int			kind;			/* -1 when the entry is empty */
+	char	   *str;
+	int			len;
+	int			slot;
+} SlotEntry;
+
+/* The criteria value behind one handle and the slots of its criteria. */
+typedef struct CompiledCriteria
+{
+	const SegextCriteria *criteria;
+	int		   *slot_start;		/* per criterion: index into slots */
+	int		   *slots;
+} CompiledCriteria;
+
+/* Compiled requirements of a list of criteria values. */
+struct SegextRequirements
+{
+	SlotEntry  *table;			/* open addressing, power-of-2 size */
+	int			table_size;
+	int			table_used;
+	int			nslots[SEGEXT_SLOT_NKINDS];
+	SegextPeriod *periods;
+	int			maxperiods;
+	CompiledCriteria *compiled;
+	int			ncompiled;
+	int			maxcompiled;
+	uint32		needs;
+};
+
+/* parse_decimal reads "[+-]digits[.digits][e[+-]digits]" (spaces around). */
+static bool
+parse_decimal(const char *s, int len, Decimal *d)
+{
+	const char *p = s;
+	const char *end = s + len;
+	int			ndig = 0;
+	int64		point = -1;
+	int64		e = 0;
+	int			lead = 0;
+	bool		any = false;
+
+	d->sign = 1;
+	d->digits = palloc(len + 1);
+	d->ndigits = 0;
+	while (p < end && isspace((unsigned char) *p))
+		p++;
+	while (end > p && isspace((unsigned char) end[-1]))
+		end--;
+	if (p < end && (*p == '+' || *p == '-'))
+	{
+		if (*p == '-')
+			d->sign = -1;
+		p++;
+	}
+	for (; p < end; p++)
+	{
+		if (isdigit((unsigned char) *p))
+		{
+			any = true;
+			if (ndig == 0 && *p == '0')
+			{
+				if (point >= 0)
+					lead++;		/* zeros right after the point */
+				continue;
+			}
+			d->digits[ndig++] = *p;
+		}
+		else if (*p == '.' && point < 0)
+			point = ndig;
+		else
+			break;
+	}
+	if (!any)
+		return false;
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		int			esign = 1;
+		bool		edig = false;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+		{
+			if (*p == '-')
+				esign = -1;
+			p++;
+		}
+		for (; p < end && isdigit((unsigned char) *p); p++)
+		{
+			edig = true;
+			if (e < 1000000000)
+				e = e * 10 + (*p - '0');
+		}
+		if (!edig)
+			return false;
+		e *= esign;
+	}
+	if (p != end)
+		return false;
+	/* integer digits = digits before the point (or all) */
+	if (point < 0)
+		point = ndig;
+	d->exp = point - lead + e;
+	while (ndig > 0 && d->digits[ndig - 1] == '0')
+		ndig--;
+	d->ndigits = ndig;
+	if (ndig == 0)
+		d->sign = 0;
+	return true;
+}
+
+/* decimal_cmp compares two parsed decimals: -1, 0 or 1. */
+static int
+decimal_cmp(const Decimal *a, const Decimal *b)
+{
+	int			mag;
+	int			n;
+
+	if (a->sign != b->sign)
+		return a->sign < b->sign ? -1 : 1;
+	if (a->sign == 0)
+		return 0;
+	if (a->exp != b->exp)
+		mag = a->exp < b->exp ? -1 : 1;
+	else
+	{
+		n = memcmp(a->digits, b->digits, Min(a->ndigits, b->ndigits));
+		if (n != 0)
+			mag = n < 0 ? -1 : 1;
+		else
+			mag = (a->ndigits == b->ndigits) ? 0 : (a->ndigits < b->ndigits ? -1 : 1);
+	}
+	return a->sign * mag;
+}
+
+/* find_bytes tells whether needle occurs in haystack. */
+static bool
+find_bytes(const char *hay, int hlen, const char *needle, int nlen)
+{
+	int			i;
+
+	if (nlen == 0)
+		return true;
+	for (i = 0; i + nlen <= hlen; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, nlen) == 0)
+			return true;
+	return false;
+}
+
+/* value_equals compares a field value with one criterion value. */
+static bool
+value_equals(const char *v, int vlen, const char *want, int wlen, bool number)
+{
+	if (number)
+	{
+		Decimal		a,
+					b;
+
+		if (!parse_decimal(v, vlen, &a) || !parse_decimal(want, wlen, &b))
+			return false;
+		return decimal_cmp(&a, &b) == 0;
+	}
+	return vlen == wlen && memcmp(v, want, vlen) == 0;
+}
+
+/*
+ * field_positive evaluates the positive form of a field operator on a
+ * present field value.
+ */
+static bool
+field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
+			   const char *v, int vlen)
+{
+	const char *want = SEGEXT_CRIT_STRING(cr, c->val);
+	int			wlen = c->val.len;
+
+	switch (op)
+	{
+		case SEGEXT_OP_EQ:
+			return value_equals(v, vlen, want, wlen,
+								(c->flags & SEGEXT_CF_VALUE_NUMBER) != 0);
+		case SEGEXT_OP_BEGINS:
+			return vlen >= wlen && memcmp(v, want, wlen) == 0;
+		case SEGEXT_OP_ENDS:
+			return vlen >= wlen && memcmp(v + vlen - wlen, want, wlen) == 0;
+		case SEGEXT_OP_CONTAINS:
+			return find_bytes(v, vlen, want, wlen);
+		case SEGEXT_OP_REGEX:
+			return RE_compile_and_execute(cstring_to_text_with_len(want, wlen),
+										  unconstify(char *, v), vlen,
+										  REG_ADVANCED, DEFAULT_COLLATION_OID,
+										  0, NULL);
+		case SEGEXT_OP_GT:
+		case SEGEXT_OP_GTE:
+		case SEGEXT_OP_LT:
+		case SEGEXT_OP_LTE:
+			{
+				Decimal		a,
+							b;
+				int			cmp;
+
+				if (!parse_decimal(v, vlen, &a) || !parse_decimal(want, wlen, &b))
+					return false;
+				cmp = decimal_cmp(&a, &b);
+				if (op == SEGEXT_OP_GT)
+					return cmp > 0;
+				if (op == SEGEXT_OP_GTE)
+					return cmp >= 0;
+				if (op == SEGEXT_OP_LT)
+					return cmp < 0;
+				return cmp <= 0;
+			}
+		case SEGEXT_OP_IN:
+			{
+				const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+				const uint8 *flags = (const uint8 *) (items + c->nitems);
+				uint32		i;
+
+				for (i = 0; i < c->nitems; i++)
+					if (value_equals(v, vlen, SEGEXT_CRIT_STRING(cr, items[i]),
+									 items[i].len, flags[i] != 0))
+						return true;
+				return false;
+			}
+	}
+	elog(ERROR, "unrecognized field operator %d", op);
+	return false;
+}
+
+/*
+ * eval_field evaluates a field criterion: a missing field matches only the
+ * negated operators and nexists; a negated operator is exactly the negation
+ * of its positive form (so a non-numeric value makes neq on a number true).
+ */
+static bool
+eval_field(const SegextCriteria *cr, const SegextCriterion *c,
+		   SegextFieldLookup lookup, void *arg)
+{
+	const char *v = NULL;
+	int			vlen = 0;
+	bool		found;
+	int			op = c->op;
+	bool		negated = false;
+
+	found = lookup != NULL &&
+		lookup(arg, SEGEXT_CRIT_STRING(cr, c->str), c->str.len, &v, &vlen);
+	switch (op)
+	{
+		case SEGEXT_OP_EXISTS:
+			return found;
+		case SEGEXT_OP_NEXISTS:
+			return !found;
+		case SEGEXT_OP_NEQ:
+		case SEGEXT_OP_NBEGINS:
+		case SEGEXT_OP_NENDS:
+		case SEGEXT_OP_NCONTAINS:
+		case SEGEXT_OP_NREGEX:
+		case SEGEXT_OP_NIN:
+			negated = true;
+			op = op - 1;		/* each negated operator follows its positive */
+			break;
+		default:
+			break;
+	}
+	if (!found)
+		return negated;
+	return field_positive(cr, c, op, v, vlen) != negated;
+}
+
+/* segext_criteria_is_field_only: is every criterion a field criterion? */
+bool
+segext_criteria_is_field_only(const SegextCriteria *criteria)
+{
+	return (criteria->flags & SEGEXT_CRITERIA_FIELD_ONLY) != 0;
+}
+
+/* segext_criteria_match_row matches the field criteria against a row. */
+bool
+segext_criteria_match_row(const SegextCriteria *criteria,
+						  SegextFieldLookup lookup, void *arg)
+{
+	const uint32 *part_end = SEGEXT_CRITERIA_PART_END(criteria);
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	uint32		p,
+				i = 0;
+
+	for (p = 0; p < criteria->nparts; p++)
+	{
+		bool		any = false;
+
+		for (; i < part_end[p]; i++)
+			if (!any && crits[i].kind == SEGEXT_CRIT_FIELD &&
+				eval_field(criteria, &crits[i], lookup, arg))
+				any = true;
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+/* --- Requirements --- */
+
+/* slot_hash hashes a kind and its bytes. */
+static uint32
+slot_hash(int kind, const char *str, int len)
+{
+	return hash_combine(murmurhash32((uint32) kind), hash_bytes((const unsigned char *) str, len));
+}
+
+/* slot_find returns the table entry for (kind, str), empty if absent. */
+static SlotEntry *
+slot_find(const SegextRequirements *reqs, int kind, const char *str, int len,
+		  uint32 hash)
+{
+	uint32		mask = reqs->table_size - 1;
+	uint32		i = hash & mask;
+
+	for (;;)
+	{
+		SlotEntry  *e = &reqs->table[i];
+
+		if (e->kind < 0)
+			return e;
+		if (e->hash == hash && e->kind == kind && e->len == len &&
+			memcmp(e->str, str, len) == 0)
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+/* slot_grow doubles the hash table. */
+static void
+slot_grow(SegextRequirements *reqs)
+{
+	SlotEntry  *old = reqs->table;
+	int			oldsize = reqs->table_size;
+	int			i;
+
+	reqs->table_size *= 2;
+	reqs->table = palloc(sizeof(SlotEntry) * reqs->table_size);
+	for (i = 0; i < reqs->table_size; i++)
+		reqs->table[i].kind = -1;
+	for (i = 0; i < oldsize; i++)
+		if (old[i].kind >= 0)
+			*slot_find(reqs, old[i].kind, old[i].str, old[i].len, old[i].hash) = old[i];
+	pfree(old);
+}
+
+/* slot_intern returns the slot of (kind, str), assigning a new one. */
+static int
+slot_intern(SegextRequirements *reqs, int kind, const char *str, int len)
+{
+	uint32		hash = slot_hash(kind, str, len);
+	SlotEntry  *e;
+
+	if ((reqs->table_used + 1) * 2 > reqs->table_size)
+		slot_grow(reqs);
+	e = slot_find(reqs, kind, str, len, hash);
+	if (e->kind < 0)
+	{
+		e->hash = hash;
+		e->kind = kind;
+		e->str = palloc(len);
+		memcpy(e->str, str, len);	/* pair keys contain a NUL */
+		e->len = len;
+		e->slot = reqs->nslots[kind]++;
+		reqs->table_used++;
+	}
+	return e->slot;
+}
+
+/* pair_key builds the lookup bytes of a key/value pair: key NUL value. */
+static char *
+pair_key(const char *key, int key_len, const char *value, int value_len, int *len)
+{
+	char	   *buf = palloc(key_len + value_len + 1);
+
+	memcpy(buf, key, key_len);
+	buf[key_len] = '\0';
+	memcpy(buf + key_len + 1, value, value_len);
+	*len = key_len + value_len + 1;
+	return buf;
+}
+
+/* segext_requirements_create makes empty requirements. */
+SegextRequirements *
+segext_requirements_create(void)
+{
+	SegextRequirements *reqs = palloc0(sizeof(SegextRequirements));
+	int			i;
+
+	reqs->table_size = 64;
+	reqs->table = palloc(sizeof(SlotEntry) * reqs->table_size);
+	for (i = 0; i < reqs->table_size; i++)
+		reqs->table[i].kind = -1;
+	reqs->maxperiods = 4;
+	reqs->periods = palloc(sizeof(SegextPeriod) * reqs->maxperiods);
+	reqs->maxcompiled = 8;
+	reqs->compiled = palloc(sizeof(CompiledCriteria) * reqs->maxcompiled);
+	return reqs;
+}
+
+/* resolve_bound turns a purchase_period bound into a timestamp. */
+static TimestampTz
+resolve_bound(int64 v, bool is_date, bool end)
+{
+	int			overflow;
+	TimestampTz ts;
+
+	if (!is_date)
+		return v;
+	ts = date2timestamptz_opt_overflow((DateADT) (v + (end ? 1 : 0)), &overflow);
+	if (overflow != 0)
+		return overflow < 0 ? DT_NOBEGIN : DT_NOEND;
+	return end ? ts - 1 : ts;
+}
+
+/* list_slots interns every string (or pair) of a criterion's list. */
+static void
+list_slots(SegextRequirements *reqs, const SegextCriteria *cr,
+		   const SegextCriterion *c, int kind, bool pairs, int *out)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+	uint32		i;
+
+	for (i = 0; i < c->nitems; i++)
+	{
+		if (pairs)
+		{
+			int			len;
+			char	   *k = pair_key(SEGEXT_CRIT_STRING(cr, items[2 * i]), items[2 * i].len,
+									 SEGEXT_CRIT_STRING(cr, items[2 * i + 1]),
+									 items[2 * i + 1].len, &len);
+
+			out[i] = slot_intern(reqs, kind, k, len);
+			pfree(k);
+		}
+		else
+			out[i] = slot_intern(reqs, kind, SEGEXT_CRIT_STRING(cr, items[i]), items[i].len);
+	}
+}
+
+/* segext_requirements_add compiles one criteria value's slots. */
+int
+segext_requirements_add(SegextRequirements *reqs, const SegextCriteria *criteria)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	CompiledCriteria *cc;
+	int			total = 0;
+	uint32		i;
+
+	if (reqs->ncompiled == reqs->maxcompiled)
+	{
+		reqs->maxcompiled *= 2;
+		reqs->compiled = repalloc(reqs->compiled, sizeof(CompiledCriteria) * reqs->maxcompiled);
+	}
+	cc = &reqs->compiled[reqs->ncompiled];
+	cc->criteria = criteria;
+	cc->slot_start = palloc(sizeof(int) * (criteria->ncriteria + 1));
+	for (i = 0; i < criteria->ncriteria; i++)
+	{
+		cc->slot_start[i] = total;
+		switch (crits[i].kind)
+		{
+			case SEGEXT_CRIT_BOUGHT_IN_POS:
+			case SEGEXT_CRIT_BOUGHT_SKUS:
+			case SEGEXT_CRIT_BOUGHT_MAKERS:
+			case SEGEXT_CRIT_BOUGHT_LABELS:
+			case SEGEXT_CRIT_HAS_LABELS:
+			case SEGEXT_CRIT_LABELS_VALUES:
+				total += crits[i].nitems;
+				break;
+			case SEGEXT_CRIT_PERCENT_IN_POS:
+			case SEGEXT_CRIT_PURCHASE_PERIOD:
+				total += 1;
+				break;
+			default:
+				break;
+		}
+	}
+	cc->slot_start[criteria->ncriteria] = total;
+	cc->slots = palloc(sizeof(int) * (total + 1));
+
+	for (i = 0; i < criteria->ncriteria; i++)
+	{
+		const SegextCriterion *c = &crits[i];
+		int		   *out = cc->slots + cc->slot_start[i];
+
+		switch (c->kind)
+		{
+			case SEGEXT_CRIT_FIELD:
+				reqs->needs |= SEGEXT_NEED_FIELDS;
+				break;
+			case SEGEXT_CRIT_TRANSACTION_COUNT:
+			case SEGEXT_CRIT_TRANSACTION_AMOUNT:
+			case SEGEXT_CRIT_AVERAGE_AMOUNT:
+			case SEGEXT_CRIT_LAST_PURCHASE:
+				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+				break;
+			case SEGEXT_CRIT_BOUGHT_IN_POS:
+				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_POS, false, out);
+				break;
+			case SEGEXT_CRIT_BOUGHT_SKUS:
+				reqs->needs |= SEGEXT_NEED_ITEMS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_SKU, false, out);
+				break;
+			case SEGEXT_CRIT_BOUGHT_MAKERS:
+				reqs->needs |= SEGEXT_NEED_ITEMS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_MAKER, false, out);
+				break;
+			case SEGEXT_CRIT_BOUGHT_LABELS:
+				reqs->needs |= SEGEXT_NEED_ITEMS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_ITEM_LABEL, true, out);
+				break;
+			case SEGEXT_CRIT_HAS_LABELS:
+				reqs->needs |= SEGEXT_NEED_LABELS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL_KEY, false, out);
+				break;
+			case SEGEXT_CRIT_LABELS_VALUES:
+				reqs->needs |= SEGEXT_NEED_LABELS;
+				list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL, true, out);
+				break;
+			case SEGEXT_CRIT_PERCENT_IN_POS:
+				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+				out[0] = slot_intern(reqs, SEGEXT_SLOT_POS,
+									 SEGEXT_CRIT_STRING(criteria, c->str), c->str.len);
+				break;
+			case SEGEXT_CRIT_PURCHASE_PERIOD:
+				{
+					SegextPeriod p;
+					int			before;
+
+					reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+					p.from = resolve_bound(c->lo, (c->flags & SEGEXT_CF_FROM_IS_DATE) != 0, false);
+					p.to = resolve_bound(c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0, true);
+					before = reqs->nslots[SEGEXT_SLOT_PERIOD];
+					out[0] = slot_intern(reqs, SEGEXT_SLOT_PERIOD, (const char *) &p, sizeof(p));
+					if (out[0] == before)
+					{
+						if (reqs->nslots[SEGEXT_SLOT_PERIOD] > reqs->maxperiods)
+						{
+							reqs->maxperiods *= 2;
+							reqs->periods = repalloc(reqs->periods,
+													 sizeof(SegextPeriod) * reqs->maxperiods);
+						}
+						reqs->periods[out[0]] = p;
+					}
+				}
+				break;
+			case SEGEXT_CRIT_ANNIVERSARY:
+				reqs->needs |= (c->op == SEGEXT_ANNIVERSARY_BIRTHDAY) ?
+					SEGEXT_NEED_BIRTH_DATE : SEGEXT_NEED_REGISTRATION;
+				break;
+			case SEGEXT_CRIT_CUSTOMER_LIST:
+				reqs->needs |= SEGEXT_NEED_CUSTOMER_ID;
+				break;
+			default:
+				elog(ERROR, "unrecognized criterion kind %d", c->kind);
+		}
+	}
+	return reqs->ncompiled++;
+}
+
+/* segext_requirements_needs returns the SEGEXT_NEED_* union. */
+uint32
+segext_requirements_needs(const SegextRequirements *reqs)
+{
+	return reqs->needs;
+}
+
+/* segext_requirements_nslots returns the number of slots of a kind. */
+int
+segext_requirements_nslots(const SegextRequirements *reqs, SegextSlotKind kind)
+{
+	return reqs->nslots[kind];
+}
+
+/* segext_requirements_slot finds the slot of a string, or -1. */
+int
+segext_requirements_slot(const SegextRequirements *reqs, SegextSlotKind kind,
+						 const char *str, int len)
+{
+	SlotEntry  *e = slot_find(reqs, kind, str, len, slot_hash(kind, str, len));
+
+	return e->kind < 0 ? -1 : e->slot;
+}
+
+/* segext_requirements_pair_slot finds the slot of a key/value pair, or -1. */
+int
+segext_requirements_pair_slot(const SegextRequirements *reqs, SegextSlotKind kind,
+							  const char *key, int key_len,
+							  const char *value, int value_len)
+{
+	int			len;
+	char	   *k = pair_key(key, key_len, value, value_len, &len);
+	int			slot = segext_requirements_slot(reqs, kind, k, len);
+
+	pfree(k);
+	return slot;
+}
+
+/* segext_requirements_periods returns the resolved purchase periods. */
+const SegextPeriod *
+segext_requirements_periods(const SegextRequirements *reqs, int *nperiods)
+{
+	*nperiods = reqs->nslots[SEGEXT_SLOT_PERIOD];
+	return reqs->periods;
+}
+
+/* --- Facts --- */
+
+/* segext_facts_create allocates facts sized for reqs. */
+SegextCustomerFacts *
+segext_facts_create(const SegextRequirements *reqs)
+{
+	SegextCustomerFacts *facts = palloc0(sizeof(SegextCustomerFacts));
+	int			k;
+
+	facts->pos_count = palloc0(sizeof(int64) * (reqs->nslots[SEGEXT_SLOT_POS] + 1));
+	for (k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
+		facts->bits[k] = palloc0(reqs->nslots[k] / 8 + 1);
+	return facts;
+}
+
+/* segext_facts_reset clears facts for the next customer. */
+void
+segext_facts_reset(const SegextRequirements *reqs, SegextCustomerFacts *facts)
+{
+	int			k;
+
+	memset(&facts->id, 0, sizeof(facts->id));
+	facts->active = false;
+	facts->has_birth_date = false;
+	facts->has_registration = false;
+	facts->has_last_purchase = false;
+	facts->birth_date = 0;
+	facts->registration_date = 0;
+	facts->transaction_count = 0;
+	facts->amount = 0;
+	facts->last_purchase = 0;
+	memset(facts->pos_count, 0, sizeof(int64) * (reqs->nslots[SEGEXT_SLOT_POS] + 1));
+	for (k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
+		memset(facts->bits[k], 0, reqs->nslots[k] / 8 + 1);
+}
+
+/* segext_facts_add_purchase records a counted sale's time. */
+void
+segext_facts_add_purchase(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+						  TimestampTz occurred_at, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < reqs->nslots[SEGEXT_SLOT_PERIOD]; i++)
+		if (reqs->periods[i].from <= occurred_at && occurred_at <= reqs->periods[i].to)
+			SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_PERIOD, i);
+	if (occurred_at <= now &&
+		(!facts->has_last_purchase || occurred_at > facts->last_purchase))
+	{
+		facts->has_last_purchase = true;
+		facts->last_purchase = occurred_at;
+	}
+}
+
+/* --- Customer evaluation --- */
+
+/* mul_le tells whether a * b <= c * d exactly (all non-negative). */
+static bool
+mul_le(int64 a, int64 b, int64 c, int64 d)
+{
+#ifdef HAVE_INT128
+	return (int128) a * b <= (int128) c * d;
+#else
+	return (long double) a * b <= (long double) c * d;
+#endif
+}
+
+/*
+ * anniversary_in_window: does an anniversary of date d fall in
+ * [today, today + days)?  29 February falls on 28 February in years
+ * without one.
+ */
+static bool
+anniversary_in_window(DateADT d, DateADT today, int64 days)
+{
+	int			y,
+				m,
+				dd,
+				ty,
+				tm,
+				td,
+				year;
+
+	if (DATE_NOT_FINITE(d) || DATE_NOT_FINITE(today))
+		return false;
+	if (days >= 366)
+		return true;
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	j2date(today + POSTGRES_EPOCH_JDATE, &ty, &tm, &td);
+	for (year = ty; year <= ty + 1; year++)
+	{
+		int			day = dd;
+		DateADT		a;
+
+		if (m == 2 && dd == 29 && !isleap(year))
+			day = 28;
+		a = date2j(year, m, day) - POSTGRES_EPOCH_JDATE;
+		if (a >= today && (int64) a < (int64) today + days)
+			return true;
+	}
+	return false;
+}
+
+/* any_bit tells whether any of the listed slots is set. */
+static bool
+any_bit(const SegextCustomerFacts *facts, int kind, const int *slots, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (SEGEXT_FACTS_TEST(facts, kind, slots[i]))
+			return true;
+	return false;
+}
+
+/* id_compare orders 12-byte ids (as stored in customer_list). */
+static int
+id_compare(const void *a, const void *b)
+{
+	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
+}
+
+/* eval_customer_criterion evaluates one criterion against the facts. */
+static bool
+eval_customer_criterion(const CompiledCriteria *cc, int index,
+						const SegextCustomerFacts *facts, const SegextEvalTime *time,
+						SegextFieldLookup lookup, void *arg)
+{
+	const SegextCriteria *cr = cc->criteria;
+	const SegextCriterion *c = &SEGEXT_CRITERIA_CRIT(cr)[index];
+	const int  *slots = cc->slots + cc->slot_start[index];
+	int			nslots = cc->slot_start[index + 1] - cc->slot_start[index];
+	int64		amount = Max(facts->amount, 0);
+	int			i;
+
+	switch (c->kind)
+	{
+		case SEGEXT_CRIT_FIELD:
+			return eval_field(cr, c, lookup, arg);
+		case SEGEXT_CRIT_TRANSACTION_COUNT:
+			return c->lo <= facts->transaction_count && facts->transaction_count <= c->hi;
+		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
+			return c->lo <= amount && amount <= c->hi;
+		case SEGEXT_CRIT_AVERAGE_AMOUNT:
+			if (facts->transaction_count <= 0)
+				return c->lo == 0;	/* the average is 0 */
+			return mul_le(c->lo, facts->transaction_count, amount, 1) &&
+				mul_le(amount, 1, c->hi, facts->transaction_count);
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			for (i = 0; i < nslots; i++)
+				if (facts->pos_count[slots[i]] > 0)
+					return true;
+			return false;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			return any_bit(facts, SEGEXT_SLOT_SKU, slots, nslots);
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			return any_bit(facts, SEGEXT_SLOT_MAKER, slots, nslots);
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+			return any_bit(facts, SEGEXT_SLOT_ITEM_LABEL, slots, nslots);
+		case SEGEXT_CRIT_HAS_LABELS:
+			return any_bit(facts, SEGEXT_SLOT_LABEL_KEY, slots, nslots);
+		case SEGEXT_CRIT_LABELS_VALUES:
+			return any_bit(facts, SEGEXT_SLOT_LABEL, slots, nslots);
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			return any_bit(facts, SEGEXT_SLOT_PERIOD, slots, nslots);
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			{
+				TimestampTz start;
+
+				if (!facts->has_last_purchase || facts->last_purchase > time->now)
+					return false;
+				start = resolve_bound((int64) time->today - c->lo, true, false);
+				return facts->last_purchase >= start;
+			}
+		case SEGEXT_CRIT_PERCENT_IN_POS:
+			if (facts->transaction_count <= 0)
+				return false;
+			/* pos / count >= percent / SCALE */
+			return mul_le(c->lo, facts->transaction_count,
+						  facts->pos_count[slots[0]], SEGEXT_AMOUNT_SCALE);
+		case SEGEXT_CRIT_ANNIVERSARY:
+			if (c->op == SEGEXT_ANNIVERSARY_BIRTHDAY)
+				return facts->has_birth_date &&
+					anniversary_in_window(facts->birth_date, time->today, c->lo);
+			return facts->has_registration &&
+				anniversary_in_window(facts->registration_date, time->today, c->lo);
+		case SEGEXT_CRIT_CUSTOMER_LIST:
+			return bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
+						   SEGEXT_OBJECTID_LEN, id_compare) != NULL;
+	}
+	elog(ERROR, "unrecognized criterion kind %d", c->kind);
+	return false;
+}
+
+/* segext_criteria_match_customer evaluates one handle for one customer. */
+bool
+segext_criteria_match_customer(const SegextRequirements *reqs, int handle,
+							   const SegextCustomerFacts *facts,
+							   const SegextEvalTime *time,
+							   SegextFieldLookup lookup, void *arg)
+{
+	const CompiledCriteria *cc;
+	const uint32 *part_end;
+	uint32		p,
+				i = 0;
+
+	if (handle < 0 || handle >= reqs->ncompiled)
+		elog(ERROR, "invalid criteria handle %d", handle);
+	if (!facts->active)
+		return false;
+	cc = &reqs->compiled[handle];
+	part_end = SEGEXT_CRITERIA_PART_END(cc->criteria);
+	for (p = 0; p < cc->criteria->nparts; p++)
+	{
+		bool		any = false;
+
+		for (; i < part_end[p]; i++)
+			if (!any && eval_customer_criterion(cc, i, facts, time, lookup, arg))
+				any = true;
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+/* segext_eval_time_current fills today (session zone) and now. */
+void
+segext_eval_time_current(SegextEvalTime *time)
+{
+	time->now = GetCurrentTransactionStartTimestamp();
+	time->today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+													  TimestampTzGetDatum(time->now)));
+}
+
+/* segext_amount_from_numeric converts an amount exactly to scaled units. */
+int64
+segext_amount_from_numeric(Numeric num)
+{
+	int64		result;
+
+	if (!segext_numeric_to_scaled(num, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount %s cannot be used exactly",
+						DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)))),
+				 errdetail("Amounts must be finite, with at most 6 decimal places, and between -9223372036854.775807 and 9223372036854.775807."),
+				 errhint("Round the amount to 6 decimal places.")));
+	return result;
+}
+
+/* --- SQL entry points --- */
+
+/* The objectid text input function (src/objectid.c). */
+extern Datum objectid_in(PG_FUNCTION_ARGS);
+
+/* JsonbFields is the lookup argument over a jsonb object's top-level keys. */
+typedef struct JsonbFields
+{
+	JsonbContainer *obj;
+} JsonbFields;
+
+/*
+ * jsonb_field_lookup finds a top-level key; its text form is what ->>
+ * returns; JSON null counts as missing.
+ */
+static bool
+jsonb_field_lookup(void *arg, const char *field, int field_len,
+				   const char **value, int *value_len)
+{
+	JsonbFields *f = (JsonbFields *) arg;
+	JsonbValue *v;
+	char	   *s;
+
+	if (f->obj == NULL)
+		return false;
+	v = getKeyJsonValueFromContainer(f->obj, field, field_len, NULL);
+	if (v == NULL || v->type == jbvNull)
+		return false;
+	switch (v->type)
+	{
+		case jbvString:
+			*value = v->val.string.val;
+			*value_len = v->val.string.len;
+			return true;
+		case jbvNumeric:
+			s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			break;
+		case jbvBool:
+			s = v->val.boolean ? "true" : "false";
+			break;
+		default:
+			s = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			break;
+	}
+	*value = s;
+	*value_len = strlen(s);
+	return true;
+}
+
+/* jsonb_object_arg checks that a jsonb argument is an object. */
+static JsonbContainer *
+jsonb_object_arg(Jsonb *jb, const char *what)
+{
+	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON object", what),
+				 errhint("Pass an object such as {\"country\": \"PL\"}.")));
+	return &jb->root;
+}
+
+PG_FUNCTION_INFO_V1(criteria_match_event);
+/* criteria_match_event matches a jsonb object's top-level keys as fields. */
+Datum
+criteria_match_event(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
+	Jsonb	   *event = PG_GETARG_JSONB_P(1);
+	JsonbFields f;
+
+	f.obj = jsonb_object_arg(event, "event");
+	PG_RETURN_BOOL(segext_criteria_match_row(criteria, jsonb_field_lookup, &f));
+}
+
+/* facts_error reports a bad key of the facts document (22023). */
+static void
+facts_error(const char *key, const char *must)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid customer facts: \"%s\" must be %s", key, must),
+			 errhint("Facts look like {\"active\": true, \"transaction_count\": 2, \"amount\": 30.5, \"last_purchase\": \"2024-05-01T10:00:00Z\", \"pos_counts\": {\"pos-1\": 2}, \"skus\": [], \"makers\": [], \"item_labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"purchases\": [\"2024-05-01T10:00:00Z\"], \"birth_date\": \"1990-02-28\", \"registration_date\": \"2020-01-01\", \"id\": \"507f1f77bcf86cd799439011\", \"fields\": {}}.")));
+}
+
+/* facts_string returns the text of a jsonb string value or fails. */
+static char *
+facts_string(JsonbValue *v, const char *key)
+{
+	if (v->type != jbvString)
+		facts_error(key, "a string");
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* facts_array returns a jsonb array container or fails. */
+static JsonbContainer *
+facts_array(JsonbValue *v, const char *key)
+{
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		facts_error(key, "an array");
+	return v->val.binary.data;
+}
+
+/* facts_labels sets label slots from [{"key", "value"}] items. */
+static void
+facts_labels(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+			 JsonbValue *v, const char *key, int key_kind, int pair_kind)
+{
+	JsonbContainer *arr = facts_array(v, key);
+	int			n = JsonContainerSize(arr);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		JsonbValue *k,
+				   *val;
+		char	   *fk,
+				   *fv;
+		int			slot;
+
+		if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+			facts_error(key, "an array of {\"key\": string, \"value\": string} objects");
+		k = getKeyJsonValueFromContainer(e->val.binary.data, "key", 3, NULL);
+		val = getKeyJsonValueFromContainer(e->val.binary.data, "value", 5, NULL);
+		if (k == NULL || k->type != jbvString || val == NULL || val->type != jbvString)
+			facts_error(key, "an array of {\"key\": string, \"value\": string} objects");
+		fk = segext_fold_case(k->val.string.val, k->val.string.len);
+		fv = segext_fold_case(val->val.string.val, val->val.string.len);
+		if (key_kind >= 0 &&
+			(slot = segext_requirements_slot(reqs, key_kind, fk, strlen(fk))) >= 0)
+			SEGEXT_FACTS_SET(facts, key_kind, slot);
+		if ((slot = segext_requirements_pair_slot(reqs, pair_kind, fk, strlen(fk),
+												  fv, strlen(fv))) >= 0)
+			SEGEXT_FACTS_SET(facts, pair_kind, slot);
+	}
+}
+
+/* facts_strings sets slots of a kind from an array of strings. */
+static void
+facts_strings(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+			  JsonbValue *v, const char *key, int kind)
+{
+	JsonbContainer *arr = facts_array(v, key);
+	int			n = JsonContainerSize(arr);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+		char	   *f;
+		int			slot;
+
+		if (e->type != jbvString)
+			facts_error(key, "an array of strings");
+		f = segext_fold_case(e->val.string.val, e->val.string.len);
+		if ((slot = segext_requirements_slot(reqs, kind, f, strlen(f))) >= 0)
+			SEGEXT_FACTS_SET(facts, kind, slot);
+	}
+}
+
+/* facts_int reads a non-negative integer fact. */
+static int64
+facts_int(JsonbValue *v, const char *key)
+{
+	int64		scaled;
+
+	if (v->type != jbvNumeric || !segext_numeric_to_scaled(v->val.numeric, &scaled) ||
+		scaled < 0 || scaled % SEGEXT_AMOUNT_SCALE != 0)
+		facts_error(key, "a non-negative integer");
+	return scaled / SEGEXT_AMOUNT_SCALE;
+}
+
+/* facts_date reads a date fact (date input syntax). */
+static DateADT
+facts_date(JsonbValue *v, const char *key)
+{
+	return DatumGetDateADT(DirectFunctionCall1(date_in,
+											   CStringGetDatum(facts_string(v, key))));
+}
+
+/* facts_timestamp reads a timestamptz fact (timestamptz input syntax). */
+static TimestampTz
+facts_timestamp(JsonbValue *v, const char *key)
+{
+	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+												   CStringGetDatum(facts_string(v, key)),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+}
+
+PG_FUNCTION_INFO_V1(criteria_match_facts);
+/*
+ * criteria_match_facts (preview/debug) fills SegextCustomerFacts from a
+ * jsonb document and evaluates the criteria at the given today and now.
+ */
+Datum
+criteria_match_facts(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
+	JsonbContainer *doc = jsonb_object_arg(PG_GETARG_JSONB_P(1), "customer facts");
+	SegextEvalTime time;
+	SegextRequirements *reqs = segext_requirements_create();
+	int			handle = segext_requirements_add(reqs, criteria);
+	SegextCustomerFacts *facts = segext_facts_create(reqs);
+	JsonbFields fields;
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbIteratorToken tok;
+
+	time.today = PG_GETARG_DATEADT(2);
+	time.now = PG_GETARG_TIMESTAMPTZ(3);
+	fields.obj = NULL;
+	facts->active = true;
+
+	it = JsonbIteratorInit(doc);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		JsonbValue *v;
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		v = getKeyJsonValueFromContainer(doc, k.val.string.val, k.val.string.len, NULL);
+		if (v->type == jbvNull)
+			continue;
+		if (strcmp(key, "active") == 0)
+		{
+			if (v->type != jbvBool)
+				facts_error(key, "a boolean");
+			facts->active = v->val.boolean;
+		}
+		else if (strcmp(key, "id") == 0)
+		{
+			Datum		id = DirectFunctionCall1(objectid_in,
+												 CStringGetDatum(facts_string(v, key)));
+
+			memcpy(&facts->id, DatumGetPointer(id), SEGEXT_OBJECTID_LEN);
+		}
+		else if (strcmp(key, "transaction_count") == 0)
+			facts->transaction_count = facts_int(v, key);
+		else if (strcmp(key, "amount") == 0)
+		{
+			if (v->type != jbvNumeric)
+				facts_error(key, "a number");
+			facts->amount = segext_amount_from_numeric(v->val.numeric);
+		}
+		else if (strcmp(key, "last_purchase") == 0)
+		{
+			facts->has_last_purchase = true;
+			facts->last_purchase = facts_timestamp(v, key);
+		}
+		else if (strcmp(key, "birth_date") == 0)
+		{
+			facts->has_birth_date = true;
+			facts->birth_date = facts_date(v, key);
+		}
+		else if (strcmp(key, "registration_date") == 0)
+		{
+			facts->has_registration = true;
+			facts->registration_date = facts_date(v, key);
+		}
+		else if (strcmp(key, "pos_counts") == 0)
+		{
+			JsonbIterator *pit;
+			JsonbValue	pk;
+			JsonbIteratorToken ptok;
+
+			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+				facts_error(key, "an object of POS id: count");
+			pit = JsonbIteratorInit(v->val.binary.data);
+			while ((ptok = JsonbIteratorNext(&pit, &pk, true)) != WJB_DONE)
+			{
+				JsonbValue *cv;
+				int			slot;
+
+				if (ptok != WJB_KEY)
+					continue;
+				cv = getKeyJsonValueFromContainer(v->val.binary.data, pk.val.string.val,
+												  pk.val.string.len, NULL);
+				slot = segext_requirements_slot(reqs, SEGEXT_SLOT_POS,
+												pk.val.string.val, pk.val.string.len);
+				if (slot >= 0)
+					facts->pos_count[slot] = facts_int(cv, key);
+				else
+					(void) facts_int(cv, key);
+			}
+		}
+		else if (strcmp(key, "skus") == 0)
+			facts_strings(reqs, facts, v, key, SEGEXT_SLOT_SKU);
+		else if (strcmp(key, "makers") == 0)
+			facts_strings(reqs, facts, v, key, SEGEXT_SLOT_MAKER);
+		else if (strcmp(key, "item_labels") == 0)
+			facts_labels(reqs, facts, v, key, -1, SEGEXT_SLOT_ITEM_LABEL);
+		else if (strcmp(key, "labels") == 0)
+			facts_labels(reqs, facts, v, key, SEGEXT_SLOT_LABEL_KEY, SEGEXT_SLOT_LABEL);
+		else if (strcmp(key, "purchases") == 0)
+		{
+			JsonbContainer *arr = facts_array(v, key);
+			int			i;
+
+			for (i = 0; i < (int) JsonContainerSize(arr); i++)
+				segext_facts_add_purchase(reqs, facts,
+										  facts_timestamp(getIthJsonbValueFromContainer(arr, i), key),
+										  time.now);
+		}
+		else if (strcmp(key, "fields") == 0)
+		{
+			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+				facts_error(key, "an object");
+			fields.obj = v->val.binary.data;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid customer facts: unrecognized key \"%s\"", key),
+					 errhint("Known keys are active, id, transaction_count, amount, last_purchase, purchases, pos_counts, skus, makers, item_labels, labels, birth_date, registration_date and fields.")));
+	}
+	PG_RETURN_BOOL(segext_criteria_match_customer(reqs, handle, facts, &time,
+												  jsonb_field_lookup, &fields));
+}
