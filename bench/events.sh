@@ -31,13 +31,8 @@ createdb "$DB"
 psql_q <<'SQL'
 CREATE EXTENSION segext;
 INSERT INTO segext.companies (id, name) VALUES ('b0b0b0b0b0b0b0b0b0b0b0b0', 'Bench Co');
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('b0b0b0b0b0b0b0b0b0b0b0b0', 0, 'Ungrouped') ON CONFLICT DO NOTHING;
 INSERT INTO segext.segment_groups (company_id, id, name)
     SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0', g, 'group ' || g FROM generate_series(1, 5) g;
-INSERT INTO segext.segments (company_id, number, name) VALUES
-    ('b0b0b0b0b0b0b0b0b0b0b0b0', 0, 'All'), ('b0b0b0b0b0b0b0b0b0b0b0b0', 1, 'Default')
-    ON CONFLICT DO NOTHING;
 
 -- 50 segments, 3 field criteria each, cycling through five shapes.
 INSERT INTO segext.segments (company_id, number, name, position, group_id, criteria)

@@ -4,15 +4,10 @@
 SET search_path = public, segext, pg_catalog;
 
 -- A company with its built-ins (segment 0 All, 1 Default, group 0 Ungrouped) and three
--- field segments in two groups.  Rows the rules part of segext creates itself are skipped.
+-- field segments in two groups.
 INSERT INTO segext.companies (id, name) VALUES ('5e5e5e5e5e5e5e5e5e5e5e5e', 'Demo Shop');
 INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('5e5e5e5e5e5e5e5e5e5e5e5e', 0, 'Ungrouped') ON CONFLICT DO NOTHING;
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
     ('5e5e5e5e5e5e5e5e5e5e5e5e', 1, 'Sales'), ('5e5e5e5e5e5e5e5e5e5e5e5e', 2, 'Content');
-INSERT INTO segext.segments (company_id, number, name) VALUES
-    ('5e5e5e5e5e5e5e5e5e5e5e5e', 0, 'All'), ('5e5e5e5e5e5e5e5e5e5e5e5e', 1, 'Default')
-    ON CONFLICT DO NOTHING;
 INSERT INTO segext.segments (company_id, number, name, position, group_id, criteria) VALUES
     ('5e5e5e5e5e5e5e5e5e5e5e5e', 400, 'Checkout', 0, 1,
      '[{"field":"href","op":"begins","value":"/checkout"}]'),

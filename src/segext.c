@@ -9,6 +9,7 @@
 #include "segext.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -18,8 +19,16 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	segext_tenancy_init();
 	segext_segment_cache_init();
 	segext_events_init();
+
+	/* After every module has defined its settings: no other segext.* names. */
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("segext");
+#else
+	EmitWarningsOnPlaceholders("segext");
+#endif
 }
 
 #if PG_VERSION_NUM < 150000

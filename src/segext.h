@@ -21,7 +21,8 @@
  */
 #define ERRCODE_SEGEXT_FORBIDDEN	MAKE_SQLSTATE('P','T','4','0','3')
 
-/* Module init functions, called once from _PG_init. */
+/* Module init functions, called from _PG_init in segext.c. */
+extern void segext_tenancy_init(void);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 

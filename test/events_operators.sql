@@ -9,11 +9,6 @@ SET LOCAL search_path = public, segext, pg_catalog;
 SELECT plan(75);
 
 INSERT INTO segext.companies (id, name) VALUES ('0e0e0e0e0e0e0e0e0e0e0e0e', 'Operators Co');
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('0e0e0e0e0e0e0e0e0e0e0e0e', 0, 'Ungrouped') ON CONFLICT DO NOTHING;
-INSERT INTO segext.segments (company_id, number, name) VALUES
-    ('0e0e0e0e0e0e0e0e0e0e0e0e', 0, 'All'), ('0e0e0e0e0e0e0e0e0e0e0e0e', 1, 'Default')
-    ON CONFLICT DO NOTHING;
 INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
     ('0e0e0e0e0e0e0e0e0e0e0e0e', 2, 'probe', '[{"field":"s","op":"exists"}]');
 

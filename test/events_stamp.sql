@@ -10,15 +10,10 @@ CREATE EXTENSION segext;
 SET LOCAL search_path = public, segext, pg_catalog;
 SELECT plan(43);
 
--- A company with built-ins (created by hand where no company trigger makes them).
+-- A company (inserting it creates its built-ins: segments 0 and 1, group 0).
 INSERT INTO segext.companies (id, name) VALUES ('e0e0e0e0e0e0e0e0e0e0e0e0', 'Stamp Co');
 INSERT INTO segext.segment_groups (company_id, id, name) VALUES
-    ('e0e0e0e0e0e0e0e0e0e0e0e0', 0, 'Ungrouped') ON CONFLICT DO NOTHING;
-INSERT INTO segext.segment_groups (company_id, id, name) VALUES
     ('e0e0e0e0e0e0e0e0e0e0e0e0', 7, 'Web'), ('e0e0e0e0e0e0e0e0e0e0e0e0', 8, 'Shop');
-INSERT INTO segext.segments (company_id, number, name) VALUES
-    ('e0e0e0e0e0e0e0e0e0e0e0e0', 0, 'All'), ('e0e0e0e0e0e0e0e0e0e0e0e0', 1, 'Default')
-    ON CONFLICT DO NOTHING;
 INSERT INTO segext.segments (company_id, number, name, position, group_id, active, criteria) VALUES
     ('e0e0e0e0e0e0e0e0e0e0e0e0', 10, 'act 12', 2, 7, true, '[{"field":"act","op":"begins","value":"12"}]'),
     ('e0e0e0e0e0e0e0e0e0e0e0e0', 11, 'act 1', 1, 8, true, '[{"field":"act","op":"begins","value":"1"}]'),

@@ -64,7 +64,9 @@ CREATE TABLE segext.channel_segments (
     distribution    pg_catalog.numeric NOT NULL,
     PRIMARY KEY (company_id, channel_id, segment_id),
     FOREIGN KEY (company_id, channel_id) REFERENCES segext.channels (company_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id)
+    -- CASCADE only takes effect when a company is deleted: the segments_rules
+    -- trigger refuses to delete a segment that is still in a mix.
+    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
 );
 COMMENT ON TABLE segext.channel_segments IS 'forecast segment mix of a channel: distributions sum to exactly 1';
 

@@ -1,0 +1,1395 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules.c
+ *	  Business rules of companies, segment groups, segments, channels and
+ *	  the channel segment mix, enforced by C trigger functions, and the
+ *	  segment reorder function.
+ *
+ * Every rule that counts the rows of a company (limits, last segment, last
+ * channel, number and group id assignment) first locks the company row with
+ * SELECT ... FOR NO KEY UPDATE, which serializes such changes per company
+ * without conflicting with the KEY SHARE locks of foreign key checks, and
+ * then counts with a snapshot taken after the lock (GetLatestSnapshot), so
+ * that the count includes whatever a concurrent transaction committed while
+ * this one waited, at every isolation level.  The segment mix of a channel
+ * is checked by a deferred constraint trigger, at commit, after locking the
+ * channel row the same way.
+ *
+ * The trigger functions query the tables as their owner (like foreign key
+ * checks do), with a fixed search_path, so that row level security and the
+ * caller's privileges and search_path cannot hide rows from a rule.  A
+ * company being deleted no longer has its row: rules that would refuse to
+ * delete a built-in or last row let the cascade through when the company row
+ * is gone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+#include "objectid.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+/* Built-in segment numbers and the range of user segment numbers. */
+#define SEGMENT_ALL			0
+#define SEGMENT_DEFAULT		1
+#define SEGMENT_NUMBER_MIN	2
+#define SEGMENT_NUMBER_MAX	65535
+#define POSITION_MAX		65535
+#define GROUP_ID_MAX		65535
+#define NAME_MAX_CHARS		100
+
+/* The queries the rules run; each is prepared once per backend and saved. */
+typedef enum RulesQuery
+{
+	RQ_LOCK_COMPANY,
+	RQ_COUNT_USER_SEGMENTS,
+	RQ_NEXT_SEGMENT_NUMBER,
+	RQ_FREE_SEGMENT_NUMBER,
+	RQ_SEGMENT_IN_MIX,
+	RQ_COUNT_CHANNELS,
+	RQ_NEXT_GROUP_ID,
+	RQ_FREE_GROUP_ID,
+	RQ_GROUP_SEGMENTS,
+	RQ_SEGMENT_BY_ID,
+	RQ_CHANNEL_NAME,
+	RQ_LOCK_CHANNEL,
+	RQ_MIX_SUM,
+	RQ_MIX_DEFAULT,
+	RQ_BUILTIN_GROUP,
+	RQ_BUILTIN_SEGMENTS,
+	RQ_REORDER_LOCK,
+	RQ_REORDER_MISSING,
+	RQ_REORDER_UPDATE,
+	RQ_COUNT
+} RulesQuery;
+
+/*
+ * SQL text and argument types of each query: 'o' objectid, 'i' int4,
+ * 'a' int4[].
+ */
+typedef struct RulesQueryDef
+{
+	const char *sql;
+	const char *args;
+} RulesQueryDef;
+
+static const RulesQueryDef rules_queries[RQ_COUNT] = {
+	[RQ_LOCK_COMPANY] = {
+		"SELECT max_segments, max_channels, name FROM segext.companies"
+		" WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
+	},
+	[RQ_COUNT_USER_SEGMENTS] = {
+		"SELECT count(*)::int4 FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND number >= 2", "o"
+	},
+	[RQ_NEXT_SEGMENT_NUMBER] = {
+		"SELECT COALESCE(max(number), 1) + 1 FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1", "o"
+	},
+	[RQ_FREE_SEGMENT_NUMBER] = {
+		"SELECT g.n FROM generate_series(2, 65535) AS g(n)"
+		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = g.n)"
+		" ORDER BY g.n LIMIT 1", "o"
+	},
+	[RQ_SEGMENT_IN_MIX] = {
+		"SELECT c.name, count(*) OVER ()::int4 FROM segext.channel_segments cs"
+		" JOIN segext.channels c ON c.company_id OPERATOR(segext.=) cs.company_id"
+		" AND c.id OPERATOR(segext.=) cs.channel_id"
+		" WHERE cs.company_id OPERATOR(segext.=) $1 AND cs.segment_id OPERATOR(segext.=) $2"
+		" ORDER BY c.name LIMIT 1", "oo"
+	},
+	[RQ_COUNT_CHANNELS] = {
+		"SELECT count(*)::int4 FROM segext.channels"
+		" WHERE company_id OPERATOR(segext.=) $1", "o"
+	},
+	[RQ_NEXT_GROUP_ID] = {
+		"SELECT COALESCE(max(id), 0) + 1 FROM segext.segment_groups"
+		" WHERE company_id OPERATOR(segext.=) $1", "o"
+	},
+	[RQ_FREE_GROUP_ID] = {
+		"SELECT g.n FROM generate_series(1, 65535) AS g(n)"
+		" WHERE NOT EXISTS (SELECT 1 FROM segext.segment_groups sg"
+		" WHERE sg.company_id OPERATOR(segext.=) $1 AND sg.id = g.n)"
+		" ORDER BY g.n LIMIT 1", "o"
+	},
+	[RQ_GROUP_SEGMENTS] = {
+		"SELECT count(*)::int4, min(name) FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND group_id = $2", "oi"
+	},
+	[RQ_SEGMENT_BY_ID] = {
+		"SELECT number, name FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+	},
+	[RQ_CHANNEL_NAME] = {
+		"SELECT name FROM segext.channels"
+		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+	},
+	[RQ_LOCK_CHANNEL] = {
+		"SELECT name FROM segext.channels"
+		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
+		" FOR NO KEY UPDATE", "oo"
+	},
+	[RQ_MIX_SUM] = {
+		"SELECT count(*)::int4, COALESCE(sum(distribution), 0)::text,"
+		" COALESCE(sum(distribution), 0) = 1 FROM segext.channel_segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND channel_id OPERATOR(segext.=) $2", "oo"
+	},
+	[RQ_MIX_DEFAULT] = {
+		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
+		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number >= 1"
+		" ORDER BY s.number = 1, s.position, s.number LIMIT 1", "oo"
+	},
+	[RQ_BUILTIN_GROUP] = {
+		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", "o"
+	},
+	[RQ_BUILTIN_SEGMENTS] = {
+		"INSERT INTO segext.segments (company_id, number, name, description, position, group_id)"
+		" VALUES ($1, 0, 'All', 'Every active customer', 0, 0),"
+		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", "o"
+	},
+	[RQ_REORDER_LOCK] = {
+		"SELECT name FROM segext.companies WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
+	},
+	[RQ_REORDER_MISSING] = {
+		"SELECT u.n FROM unnest($2) WITH ORDINALITY AS u(n, i)"
+		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = u.n)"
+		" ORDER BY u.i LIMIT 1", "oa"
+	},
+	[RQ_REORDER_UPDATE] = {
+		"UPDATE segext.segments AS s SET position = (u.i - 1)::int4"
+		" FROM unnest($2) WITH ORDINALITY AS u(n, i)"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = u.n"
+		" AND s.position <> (u.i - 1)", "oa"
+	},
+};
+
+/* Saved plans, valid for the segext.objectid type they were prepared with. */
+static SPIPlanPtr rules_plans[RQ_COUNT];
+static Oid	rules_plans_objectid_type = InvalidOid;
+
+/*
+ * While a company's built-ins are being created, the id of that company:
+ * only then may segments 0 and 1 and group 0 be inserted.
+ */
+static bool builtins_active = false;
+static SegextObjectId builtins_company;
+
+/* State saved while a rule runs its queries as the table owner. */
+typedef struct RulesSpi
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} RulesSpi;
+
+static Oid	objectid_type_oid(void);
+static SPIPlanPtr rules_plan(RulesQuery query);
+static void rules_exec(RulesQuery query, Datum *values, bool latest);
+static void rules_spi_begin(RulesSpi *spi, Oid owner);
+static void rules_spi_end(RulesSpi *spi);
+static Datum rules_result(int col, bool *isnull);
+static TriggerData *rules_trigger_data(FunctionCallInfo fcinfo, const char *name,
+									   bool before);
+static Datum column_value(Relation rel, HeapTuple tuple, const char *column,
+						  bool *isnull);
+static char *column_text(Relation rel, HeapTuple tuple, const char *column);
+static bool column_changed(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
+						   const char *column);
+static const char *first_changed_column(Relation rel, HeapTuple oldtuple,
+										HeapTuple newtuple);
+static HeapTuple set_column(Relation rel, HeapTuple tuple, const char *column,
+							Datum value);
+static HeapTuple set_updated_at(Relation rel, HeapTuple tuple);
+static bool objectid_equal(Datum a, Datum b);
+static bool lock_company(Datum company, int32 *max_segments, int32 *max_channels,
+						 char **name);
+static void check_name(const char *what, const char *column, const char *value);
+static void check_company_unchanged(Relation rel, HeapTuple oldtuple,
+									HeapTuple newtuple, const char *what);
+static void check_segment_fields(Relation rel, HeapTuple tuple);
+static void check_commission(Relation rel, HeapTuple tuple);
+static void check_channel_mix(Datum company, Datum channel);
+
+/* objectid_type_oid returns the OID of type segext.objectid. */
+static Oid
+objectid_type_oid(void)
+{
+	Oid			nsp = get_namespace_oid("segext", false);
+	Oid			type;
+
+	type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						   CStringGetDatum("objectid"), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(type))
+		elog(ERROR, "type segext.objectid does not exist");
+	return type;
+}
+
+/*
+ * rules_plan returns the saved plan of a query, preparing it on first use and
+ * again after the extension was re-created (new objectid type OID).
+ */
+static SPIPlanPtr
+rules_plan(RulesQuery query)
+{
+	Oid			objectid_type = objectid_type_oid();
+
+	if (objectid_type != rules_plans_objectid_type)
+	{
+		int			i;
+
+		for (i = 0; i < RQ_COUNT; i++)
+		{
+			if (rules_plans[i] != NULL)
+				SPI_freeplan(rules_plans[i]);
+			rules_plans[i] = NULL;
+		}
+		rules_plans_objectid_type = objectid_type;
+	}
+	if (rules_plans[query] == NULL)
+	{
+		const char *args = rules_queries[query].args;
+		int			nargs = strlen(args);
+		Oid			argtypes[4];
+		SPIPlanPtr	plan;
+		int			i;
+
+		Assert(nargs <= lengthof(argtypes));
+		for (i = 0; i < nargs; i++)
+			argtypes[i] = args[i] == 'o' ? objectid_type :
+				args[i] == 'i' ? INT4OID : INT4ARRAYOID;
+		plan = SPI_prepare(rules_queries[query].sql, nargs, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare segext rule query \"%s\": %s",
+				 rules_queries[query].sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not save segext rule query plan");
+		rules_plans[query] = plan;
+	}
+	return rules_plans[query];
+}
+
+/*
+ * rules_exec runs a saved query; with latest, it reads with a snapshot taken
+ * now, which sees every transaction committed before the caller's lock was
+ * granted, whatever the isolation level.
+ */
+static void
+rules_exec(RulesQuery query, Datum *values, bool latest)
+{
+	SPIPlanPtr	plan = rules_plan(query);
+	int			rc;
+
+	if (latest)
+		rc = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+								  InvalidSnapshot, false, true, 0);
+	else
+		rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	if (rc < 0)
+		elog(ERROR, "segext rule query \"%s\" failed: %s",
+			 rules_queries[query].sql, SPI_result_code_string(rc));
+}
+
+/*
+ * rules_spi_begin connects to SPI and switches to the given role (the table
+ * owner, or the caller for reorder) with search_path pg_catalog, pg_temp.
+ */
+static void
+rules_spi_begin(RulesSpi *spi, Oid owner)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&spi->save_userid, &spi->save_sec_context);
+	if (OidIsValid(owner))
+		SetUserIdAndSecContext(owner, spi->save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	spi->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/* rules_spi_end restores the role and search_path and leaves SPI. */
+static void
+rules_spi_end(RulesSpi *spi)
+{
+	AtEOXact_GUC(true, spi->save_nestlevel);
+	SetUserIdAndSecContext(spi->save_userid, spi->save_sec_context);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/* rules_result returns column col (from 1) of the first result row. */
+static Datum
+rules_result(int col, bool *isnull)
+{
+	if (SPI_processed < 1)
+		elog(ERROR, "segext rule query returned no row");
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * rules_trigger_data checks that a rule function was fired as a row trigger
+ * at the expected time and returns its trigger data.
+ */
+static TriggerData *
+rules_trigger_data(FunctionCallInfo fcinfo, const char *name, bool before)
+{
+	TriggerData *trigdata;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: not fired by trigger manager", name)));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired for each row", name)));
+	if (before != (TRIGGER_FIRED_BEFORE(trigdata->tg_event) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired %s the event", name,
+						before ? "before" : "after")));
+	return trigdata;
+}
+
+/* column_value returns a column of a row of the trigger's table. */
+static Datum
+column_value(Relation rel, HeapTuple tuple, const char *column, bool *isnull)
+{
+	int			attnum = SPI_fnumber(RelationGetDescr(rel), column);
+
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" of table \"%s\" does not exist",
+			 column, RelationGetRelationName(rel));
+	return heap_getattr(tuple, attnum, RelationGetDescr(rel), isnull);
+}
+
+/* column_text returns a text column as a C string, or NULL. */
+static char *
+column_text(Relation rel, HeapTuple tuple, const char *column)
+{
+	bool		isnull;
+	Datum		value = column_value(rel, tuple, column, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(value);
+}
+
+/* column_changed says whether an update changes one column. */
+static bool
+column_changed(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
+			   const char *column)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			attnum = SPI_fnumber(tupdesc, column);
+	Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
+	bool		oldnull,
+				newnull;
+	Datum		oldvalue = heap_getattr(oldtuple, attnum, tupdesc, &oldnull);
+	Datum		newvalue = heap_getattr(newtuple, attnum, tupdesc, &newnull);
+
+	if (oldnull || newnull)
+		return oldnull != newnull;
+	return !datumIsEqual(oldvalue, newvalue, att->attbyval, att->attlen);
+}
+
+/*
+ * first_changed_column returns the name of the first column an update
+ * changes, ignoring those segext maintains itself (updated_at,
+ * customers_count), or NULL.
+ */
+static const char *
+first_changed_column(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped || strcmp(name, "updated_at") == 0 ||
+			strcmp(name, "customers_count") == 0)
+			continue;
+		if (column_changed(rel, oldtuple, newtuple, name))
+			return name;
+	}
+	return NULL;
+}
+
+/* set_column returns a copy of tuple with one column replaced. */
+static HeapTuple
+set_column(Relation rel, HeapTuple tuple, const char *column, Datum value)
+{
+	int			attnum = SPI_fnumber(RelationGetDescr(rel), column);
+	bool		isnull = false;
+
+	return heap_modify_tuple_by_cols(tuple, RelationGetDescr(rel), 1, &attnum,
+									 &value, &isnull);
+}
+
+/* set_updated_at returns a copy of tuple with updated_at set to now(). */
+static HeapTuple
+set_updated_at(Relation rel, HeapTuple tuple)
+{
+	return set_column(rel, tuple, "updated_at",
+					  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+}
+
+/* objectid_equal compares two objectid datums. */
+static bool
+objectid_equal(Datum a, Datum b)
+{
+	return memcmp(DatumGetPointer(a), DatumGetPointer(b), SEGEXT_OBJECTID_LEN) == 0;
+}
+
+/*
+ * lock_company locks a company row FOR NO KEY UPDATE and returns its limits
+ * and name; false when the row does not exist (also when the company is
+ * being deleted by this transaction).
+ */
+static bool
+lock_company(Datum company, int32 *max_segments, int32 *max_channels, char **name)
+{
+	bool		isnull;
+
+	rules_exec(RQ_LOCK_COMPANY, &company, false);
+	if (SPI_processed == 0)
+		return false;
+	if (max_segments)
+		*max_segments = DatumGetInt32(rules_result(1, &isnull));
+	if (max_channels)
+		*max_channels = DatumGetInt32(rules_result(2, &isnull));
+	if (name)
+		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	return true;
+}
+
+/* check_name refuses a name or reference that is empty or too long. */
+static void
+check_name(const char *what, const char *column, const char *value)
+{
+	int			len;
+
+	if (value == NULL)
+		return;
+	len = pg_mbstrlen(value);
+	if (len < 1 || len > NAME_MAX_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s %s must have 1 to %d characters", what, column,
+						NAME_MAX_CHARS),
+				 errdetail("The %s %s given has %d characters.", what, column, len),
+				 errhint("Give the %s a %s of 1 to %d characters.", what, column,
+						 NAME_MAX_CHARS)));
+}
+
+/* check_company_unchanged refuses to move a row to another company. */
+static void
+check_company_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
+						const char *what)
+{
+	if (column_changed(rel, oldtuple, newtuple, "company_id"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot move %s \"%s\" to another company", what,
+						column_text(rel, oldtuple, "name")),
+				 errdetail("The company_id of a %s never changes.", what),
+				 errhint("Create the %s in the other company and delete this one.", what)));
+}
+
+/* check_segment_fields validates the name, ref and position of a segment. */
+static void
+check_segment_fields(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		position;
+
+	check_name("segment", "name", column_text(rel, tuple, "name"));
+	check_name("segment", "ref", column_text(rel, tuple, "ref"));
+	position = column_value(rel, tuple, "position", &isnull);
+	if (!isnull && (DatumGetInt32(position) < 0 || DatumGetInt32(position) > POSITION_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment position %d is out of range", DatumGetInt32(position)),
+				 errdetail("The position of segment \"%s\" must be from 0 to %d.",
+						   column_text(rel, tuple, "name"), POSITION_MAX),
+				 errhint("Give a position from 0 to %d; segments are detected in order of position, then number.",
+						 POSITION_MAX)));
+}
+
+/* check_segment_number refuses a built-in or out-of-range user number. */
+static void
+check_segment_number(int32 number, const char *name)
+{
+	if (number == SEGMENT_ALL || number == SEGMENT_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+				 errmsg("segment number %d is reserved for built-in segment \"%s\"",
+						number, number == SEGMENT_ALL ? "All" : "Default"),
+				 errdetail("Segments 0 \"All\" and 1 \"Default\" are created with their company; segment \"%s\" cannot take their numbers.",
+						   name ? name : ""),
+				 errhint("Give user segments a number from %d to %d, or leave the number out to have the next one assigned.",
+						 SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX)));
+	if (number < SEGMENT_NUMBER_MIN || number > SEGMENT_NUMBER_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment number %d is out of range", number),
+				 errdetail("User segments are numbered from %d to %d.",
+						   SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX),
+				 errhint("Give segment \"%s\" a number from %d to %d, or leave the number out to have the next one assigned.",
+						 name ? name : "", SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX)));
+}
+
+/* numeric_const returns a numeric datum for a decimal literal. */
+static Datum
+numeric_const(const char *value)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(value),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+/* numeric_is_special says whether a numeric is NaN or infinite. */
+static bool
+numeric_is_special(Datum value)
+{
+	Numeric		num = DatumGetNumeric(value);
+
+#if PG_VERSION_NUM >= 140000
+	if (numeric_is_inf(num))
+		return true;
+#endif
+	return numeric_is_nan(num);
+}
+
+/* check_commission refuses a negative, NaN or infinite commission. */
+static void
+check_commission(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		commission = column_value(rel, tuple, "commission", &isnull);
+
+	if (isnull)
+		return;
+	if (numeric_is_special(commission) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, commission, numeric_const("0"))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid commission %s for channel \"%s\"",
+						DatumGetCString(DirectFunctionCall1(numeric_out, commission)),
+						column_text(rel, tuple, "name")),
+				 errdetail("A commission is a rate of 0 or more applied to revenue (0.2 = 20%%); it may exceed 1."),
+				 errhint("Give channel \"%s\" a commission of 0 or more.",
+						 column_text(rel, tuple, "name"))));
+}
+
+/* companies_builtins creates segment group 0 and segments 0 and 1. */
+static void
+companies_builtins(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		company = column_value(rel, tuple, "id", &isnull);
+	RulesSpi	spi;
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	memcpy(&builtins_company, DatumGetPointer(company), SEGEXT_OBJECTID_LEN);
+	builtins_active = true;
+	PG_TRY();
+	{
+		rules_exec(RQ_BUILTIN_GROUP, &company, false);
+		rules_exec(RQ_BUILTIN_SEGMENTS, &company, false);
+	}
+	PG_FINALLY();
+	{
+		builtins_active = false;
+	}
+	PG_END_TRY();
+	rules_spi_end(&spi);
+}
+
+/* creating_builtins_of says whether the built-ins of company are being made. */
+static bool
+creating_builtins_of(Datum company)
+{
+	return builtins_active &&
+		memcmp(DatumGetPointer(company), &builtins_company, SEGEXT_OBJECTID_LEN) == 0;
+}
+
+PG_FUNCTION_INFO_V1(segext_companies_rules);
+
+/*
+ * segext_companies_rules maintains updated_at of a company (BEFORE UPDATE)
+ * and creates its built-ins when it is inserted (AFTER INSERT).
+ */
+Datum
+segext_companies_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+
+	if (CALLED_AS_TRIGGER(fcinfo) &&
+		TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
+	{
+		trigdata = rules_trigger_data(fcinfo, "companies_rules", false);
+		if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("companies_rules: must be fired after insert")));
+		companies_builtins(trigdata->tg_relation, trigdata->tg_trigtuple);
+		return PointerGetDatum(NULL);
+	}
+	trigdata = rules_trigger_data(fcinfo, "companies_rules", true);
+	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("companies_rules: must be fired before update")));
+	return PointerGetDatum(set_updated_at(trigdata->tg_relation, trigdata->tg_newtuple));
+}
+
+/*
+ * segments_before_insert refuses built-in numbers outside company creation,
+ * enforces max_segments and assigns the next free number when none is given.
+ */
+static HeapTuple
+segments_before_insert(Relation rel, HeapTuple tuple)
+{
+	bool		isnull,
+				number_null;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	Datum		number = column_value(rel, tuple, "number", &number_null);
+	char	   *name = column_text(rel, tuple, "name");
+	int32		assigned = -1;
+	int32		max_segments;
+	int32		count;
+	char	   *company_name;
+	RulesSpi	spi;
+
+	if (isnull)
+		return tuple;			/* the NOT NULL constraint reports it */
+	if (!number_null && creating_builtins_of(company) &&
+		(DatumGetInt32(number) == SEGMENT_ALL || DatumGetInt32(number) == SEGMENT_DEFAULT))
+		return tuple;
+	check_segment_fields(rel, tuple);
+	if (!number_null)
+		check_segment_number(DatumGetInt32(number), name);
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (lock_company(company, &max_segments, NULL, &company_name))
+	{
+		rules_exec(RQ_COUNT_USER_SEGMENTS, &company, true);
+		count = DatumGetInt32(rules_result(1, &isnull));
+		if (count >= max_segments)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("company \"%s\" already has its maximum of %d segments",
+							company_name, max_segments),
+					 errdetail("Company \"%s\" has %d user segments and its max_segments is %d, so segment \"%s\" cannot be created.",
+							   company_name, count, max_segments, name ? name : ""),
+					 errhint("Delete a segment of company \"%s\" first, or have an administrator raise its max_segments.",
+							 company_name)));
+		if (number_null)
+		{
+			rules_exec(RQ_NEXT_SEGMENT_NUMBER, &company, true);
+			assigned = DatumGetInt32(rules_result(1, &isnull));
+			if (assigned > SEGMENT_NUMBER_MAX)
+			{
+				rules_exec(RQ_FREE_SEGMENT_NUMBER, &company, true);
+				if (SPI_processed == 0)
+					elog(ERROR, "no free segment number left");
+				assigned = DatumGetInt32(rules_result(1, &isnull));
+			}
+		}
+	}
+	rules_spi_end(&spi);
+	if (assigned >= 0)
+		tuple = set_column(rel, tuple, "number", Int32GetDatum(assigned));
+	return tuple;
+}
+
+/*
+ * segments_before_update refuses changes to built-ins (except the counts
+ * segext maintains) and invalid values, and maintains updated_at.
+ */
+static HeapTuple
+segments_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
+{
+	bool		isnull;
+	int32		old_number = DatumGetInt32(column_value(rel, oldtuple, "number", &isnull));
+	Datum		new_number;
+
+	if (old_number == SEGMENT_ALL || old_number == SEGMENT_DEFAULT)
+	{
+		const char *column = first_changed_column(rel, oldtuple, newtuple);
+
+		if (column != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("built-in segment %d \"%s\" cannot be updated", old_number,
+							column_text(rel, oldtuple, "name")),
+					 errdetail("Column \"%s\" of built-in segment %d \"%s\" cannot change: segments 0 \"All\" and 1 \"Default\" are maintained by segext and always have position 0.",
+							   column, old_number, column_text(rel, oldtuple, "name")),
+					 errhint("Update user segments only (numbers %d to %d).",
+							 SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX)));
+		return set_updated_at(rel, newtuple);
+	}
+	check_company_unchanged(rel, oldtuple, newtuple, "segment");
+	new_number = column_value(rel, newtuple, "number", &isnull);
+	if (!isnull && column_changed(rel, oldtuple, newtuple, "number"))
+		check_segment_number(DatumGetInt32(new_number),
+							 column_text(rel, oldtuple, "name"));
+	check_segment_fields(rel, newtuple);
+	return set_updated_at(rel, newtuple);
+}
+
+/*
+ * segments_before_delete refuses to delete a built-in, a segment still in a
+ * channel mix and the company's last user segment, unless the company itself
+ * is being deleted.
+ */
+static void
+segments_before_delete(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	Datum		id = column_value(rel, tuple, "id", &isnull);
+	int32		number = DatumGetInt32(column_value(rel, tuple, "number", &isnull));
+	char	   *name = column_text(rel, tuple, "name");
+	char	   *company_name;
+	Datum		args[2];
+	RulesSpi	spi;
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (!lock_company(company, NULL, NULL, &company_name))
+	{
+		rules_spi_end(&spi);
+		return;
+	}
+	if (number == SEGMENT_ALL || number == SEGMENT_DEFAULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+				 errmsg("built-in segment %d \"%s\" cannot be deleted", number, name),
+				 errdetail("Segments 0 \"All\" and 1 \"Default\" exist as long as company \"%s\" does.",
+						   company_name),
+				 errhint("Delete user segments only (numbers %d to %d).",
+						 SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX)));
+	args[0] = company;
+	args[1] = id;
+	rules_exec(RQ_SEGMENT_IN_MIX, args, true);
+	if (SPI_processed > 0)
+	{
+		char	   *channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		int32		channels = DatumGetInt32(rules_result(2, &isnull));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment \"%s\" is still used by the segment mix of channel \"%s\"",
+						name, channel),
+				 errdetail("Segment %d \"%s\" has a share in the segment mix of %d channel(s) of company \"%s\", among them \"%s\".",
+						   number, name, channels, company_name, channel),
+				 errhint("Remove segment \"%s\" from the mix of channel \"%s\", giving its share to other segments, then delete it.",
+						 name, channel)));
+	}
+	rules_exec(RQ_COUNT_USER_SEGMENTS, &company, true);
+	if (DatumGetInt32(rules_result(1, &isnull)) <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+				 errmsg("cannot delete the last segment of company \"%s\"", company_name),
+				 errdetail("Segment %d \"%s\" is the only user segment of company \"%s\", and a company keeps at least one.",
+						   number, name, company_name),
+				 errhint("Create another segment first, or update this one instead of deleting it.")));
+	rules_spi_end(&spi);
+}
+
+PG_FUNCTION_INFO_V1(segext_segments_rules);
+
+/*
+ * segext_segments_rules is the BEFORE INSERT OR UPDATE OR DELETE row trigger
+ * of segext.segments.
+ */
+Datum
+segext_segments_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules", true);
+	Relation	rel = trigdata->tg_relation;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		return PointerGetDatum(segments_before_insert(rel, trigdata->tg_trigtuple));
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		return PointerGetDatum(segments_before_update(rel, trigdata->tg_trigtuple,
+													  trigdata->tg_newtuple));
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		segments_before_delete(rel, trigdata->tg_trigtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("segments_rules: must be fired for INSERT, UPDATE or DELETE")));
+	return (Datum) 0;
+}
+
+/* check_group_fields validates the name and status of a segment group. */
+static void
+check_group_fields(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		status;
+
+	check_name("segment group", "name", column_text(rel, tuple, "name"));
+	status = column_value(rel, tuple, "status", &isnull);
+	if (!isnull && DatumGetInt32(status) != 200 && DatumGetInt32(status) != 410)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid status %d for segment group \"%s\"",
+						DatumGetInt32(status), column_text(rel, tuple, "name")),
+				 errdetail("The status of a segment group is 200 (active) or 410 (deleted)."),
+				 errhint("Set the status of segment group \"%s\" to 200 or 410.",
+						 column_text(rel, tuple, "name"))));
+}
+
+/* check_group_id refuses group 0 and ids outside 1-65535. */
+static void
+check_group_id(int32 id, const char *name)
+{
+	if (id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+				 errmsg("segment group id 0 is reserved for built-in group \"Ungrouped\""),
+				 errdetail("Segment group 0 \"Ungrouped\" is created with its company; group \"%s\" cannot take its id.",
+						   name ? name : ""),
+				 errhint("Give segment groups an id from 1 to %d, or leave the id out to have the next one assigned.",
+						 GROUP_ID_MAX)));
+	if (id < 1 || id > GROUP_ID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment group id %d is out of range", id),
+				 errdetail("Segment groups are numbered from 1 to %d.", GROUP_ID_MAX),
+				 errhint("Give segment group \"%s\" an id from 1 to %d, or leave the id out to have the next one assigned.",
+						 name ? name : "", GROUP_ID_MAX)));
+}
+
+/*
+ * groups_before_insert refuses group 0 outside company creation and assigns
+ * the next free id (highest plus one) when none is given.
+ */
+static HeapTuple
+groups_before_insert(Relation rel, HeapTuple tuple)
+{
+	bool		isnull,
+				id_null;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	Datum		id = column_value(rel, tuple, "id", &id_null);
+	int32		assigned = -1;
+	RulesSpi	spi;
+
+	if (isnull)
+		return tuple;
+	if (!id_null && DatumGetInt32(id) == 0 && creating_builtins_of(company))
+		return tuple;
+	check_group_fields(rel, tuple);
+	if (!id_null)
+	{
+		check_group_id(DatumGetInt32(id), column_text(rel, tuple, "name"));
+		return tuple;
+	}
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (lock_company(company, NULL, NULL, NULL))
+	{
+		rules_exec(RQ_NEXT_GROUP_ID, &company, true);
+		assigned = DatumGetInt32(rules_result(1, &isnull));
+		if (assigned > GROUP_ID_MAX)
+		{
+			rules_exec(RQ_FREE_GROUP_ID, &company, true);
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("company has no free segment group id left"),
+						 errdetail("Segment group ids 1 to %d are all taken.", GROUP_ID_MAX),
+						 errhint("Delete unused segment groups first.")));
+			assigned = DatumGetInt32(rules_result(1, &isnull));
+		}
+	}
+	rules_spi_end(&spi);
+	if (assigned >= 0)
+		tuple = set_column(rel, tuple, "id", Int32GetDatum(assigned));
+	return tuple;
+}
+
+/* groups_before_update refuses changes to group 0 and invalid values. */
+static HeapTuple
+groups_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
+{
+	bool		isnull;
+	int32		old_id = DatumGetInt32(column_value(rel, oldtuple, "id", &isnull));
+	Datum		new_id;
+
+	if (old_id == 0)
+	{
+		const char *column = first_changed_column(rel, oldtuple, newtuple);
+
+		if (column != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("built-in segment group 0 \"%s\" cannot be updated",
+							column_text(rel, oldtuple, "name")),
+					 errdetail("Column \"%s\" of built-in segment group 0 cannot change: it is the group of every segment that has no other.",
+							   column),
+					 errhint("Create a segment group of your own instead.")));
+		return set_updated_at(rel, newtuple);
+	}
+	check_company_unchanged(rel, oldtuple, newtuple, "segment group");
+	new_id = column_value(rel, newtuple, "id", &isnull);
+	if (!isnull && column_changed(rel, oldtuple, newtuple, "id"))
+		check_group_id(DatumGetInt32(new_id), column_text(rel, oldtuple, "name"));
+	check_group_fields(rel, newtuple);
+	return set_updated_at(rel, newtuple);
+}
+
+/*
+ * groups_before_delete refuses to delete group 0 and a group that still
+ * contains segments, unless the company itself is being deleted.
+ */
+static void
+groups_before_delete(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	Datum		id = column_value(rel, tuple, "id", &isnull);
+	char	   *name = column_text(rel, tuple, "name");
+	char	   *company_name;
+	Datum		args[2];
+	int32		count;
+	RulesSpi	spi;
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (!lock_company(company, NULL, NULL, &company_name))
+	{
+		rules_spi_end(&spi);
+		return;
+	}
+	if (DatumGetInt32(id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+				 errmsg("built-in segment group 0 \"%s\" cannot be deleted", name),
+				 errdetail("Segment group 0 exists as long as company \"%s\" does.", company_name),
+				 errhint("Delete segment groups of your own only (ids 1 to %d).", GROUP_ID_MAX)));
+	args[0] = company;
+	args[1] = id;
+	rules_exec(RQ_GROUP_SEGMENTS, args, true);
+	count = DatumGetInt32(rules_result(1, &isnull));
+	if (count > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment group %d \"%s\" still contains segments", DatumGetInt32(id), name),
+				 errdetail("Segment group %d \"%s\" of company \"%s\" contains %d segment(s), among them \"%s\".",
+						   DatumGetInt32(id), name, company_name, count,
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errhint("Move the segments of group \"%s\" to another group (such as 0 \"Ungrouped\") or delete them first.",
+						 name)));
+	rules_spi_end(&spi);
+}
+
+PG_FUNCTION_INFO_V1(segext_segment_groups_rules);
+
+/*
+ * segext_segment_groups_rules is the BEFORE INSERT OR UPDATE OR DELETE row
+ * trigger of segext.segment_groups.
+ */
+Datum
+segext_segment_groups_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segment_groups_rules", true);
+	Relation	rel = trigdata->tg_relation;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		return PointerGetDatum(groups_before_insert(rel, trigdata->tg_trigtuple));
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		return PointerGetDatum(groups_before_update(rel, trigdata->tg_trigtuple,
+													trigdata->tg_newtuple));
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		groups_before_delete(rel, trigdata->tg_trigtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("segment_groups_rules: must be fired for INSERT, UPDATE or DELETE")));
+	return (Datum) 0;
+}
+
+/* channels_before_insert validates a channel and enforces max_channels. */
+static void
+channels_before_insert(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	char	   *name = column_text(rel, tuple, "name");
+	char	   *company_name;
+	int32		max_channels;
+	int32		count;
+	RulesSpi	spi;
+
+	if (isnull)
+		return;
+	check_name("channel", "name", name);
+	check_commission(rel, tuple);
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (lock_company(company, NULL, &max_channels, &company_name))
+	{
+		rules_exec(RQ_COUNT_CHANNELS, &company, true);
+		count = DatumGetInt32(rules_result(1, &isnull));
+		if (count >= max_channels)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("company \"%s\" already has its maximum of %d channels",
+							company_name, max_channels),
+					 errdetail("Company \"%s\" has %d channels and its max_channels is %d, so channel \"%s\" cannot be created.",
+							   company_name, count, max_channels, name ? name : ""),
+					 errhint("Delete a channel of company \"%s\" first, or have an administrator raise its max_channels.",
+							 company_name)));
+	}
+	rules_spi_end(&spi);
+}
+
+/*
+ * channels_before_delete refuses to delete the company's last channel, unless
+ * the company itself is being deleted.
+ */
+static void
+channels_before_delete(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		company = column_value(rel, tuple, "company_id", &isnull);
+	char	   *name = column_text(rel, tuple, "name");
+	char	   *company_name;
+	RulesSpi	spi;
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (lock_company(company, NULL, NULL, &company_name))
+	{
+		rules_exec(RQ_COUNT_CHANNELS, &company, true);
+		if (DatumGetInt32(rules_result(1, &isnull)) <= 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("cannot delete the last channel of company \"%s\"", company_name),
+					 errdetail("Channel \"%s\" is the only channel of company \"%s\", and a company keeps at least one.",
+							   name, company_name),
+					 errhint("Create another channel first, or update this one instead of deleting it.")));
+	}
+	rules_spi_end(&spi);
+}
+
+PG_FUNCTION_INFO_V1(segext_channels_rules);
+
+/*
+ * segext_channels_rules is the BEFORE INSERT OR UPDATE OR DELETE row trigger
+ * of segext.channels.
+ */
+Datum
+segext_channels_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules", true);
+	Relation	rel = trigdata->tg_relation;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		channels_before_insert(rel, trigdata->tg_trigtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		check_company_unchanged(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple,
+								"channel");
+		check_name("channel", "name", column_text(rel, trigdata->tg_newtuple, "name"));
+		check_commission(rel, trigdata->tg_newtuple);
+		return PointerGetDatum(set_updated_at(rel, trigdata->tg_newtuple));
+	}
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		channels_before_delete(rel, trigdata->tg_trigtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("channels_rules: must be fired for INSERT, UPDATE or DELETE")));
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(segext_channel_segments_rules);
+
+/*
+ * segext_channel_segments_rules is the BEFORE INSERT OR UPDATE row trigger
+ * of segext.channel_segments: a distribution is greater than 0 and at most
+ * 1, and segment 0 "All" takes no share.
+ */
+Datum
+segext_channel_segments_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_segments_rules", true);
+	Relation	rel = trigdata->tg_relation;
+	HeapTuple	tuple;
+	bool		isnull;
+	Datum		args[2];
+	Datum		distribution;
+	RulesSpi	spi;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		tuple = trigdata->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		tuple = trigdata->tg_newtuple;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("channel_segments_rules: must be fired for INSERT or UPDATE")));
+
+	args[0] = column_value(rel, tuple, "company_id", &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);
+	distribution = column_value(rel, tuple, "distribution", &isnull);
+	if (!isnull &&
+		(numeric_is_special(distribution) ||
+		 DatumGetBool(DirectFunctionCall2(numeric_le, distribution, numeric_const("0"))) ||
+		 DatumGetBool(DirectFunctionCall2(numeric_gt, distribution, numeric_const("1")))))
+	{
+		char	   *channel = NULL;
+
+		args[1] = column_value(rel, tuple, "channel_id", &isnull);
+		if (!isnull)
+		{
+			rules_spi_begin(&spi, rel->rd_rel->relowner);
+			rules_exec(RQ_CHANNEL_NAME, args, false);
+			if (SPI_processed > 0)
+				channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid distribution %s in the segment mix of channel \"%s\"",
+						DatumGetCString(DirectFunctionCall1(numeric_out, distribution)),
+						channel ? channel : ""),
+				 errdetail("A distribution is the share of the channel's customers forecast for one segment: greater than 0 and at most 1 (0.4 = 40%%)."),
+				 errhint("Give each segment in the mix of channel \"%s\" a share between 0 and 1, so that the shares add up to 1.",
+						 channel ? channel : "")));
+	}
+	args[1] = column_value(rel, tuple, "segment_id", &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	rules_exec(RQ_SEGMENT_BY_ID, args, false);
+	if (SPI_processed > 0 && DatumGetInt32(rules_result(1, &isnull)) == SEGMENT_ALL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment 0 \"All\" cannot be in a channel segment mix"),
+				 errdetail("Segment 0 \"All\" contains every customer, so a share of a channel's customers cannot be forecast for it."),
+				 errhint("Forecast the share for a user segment, or for segment 1 \"Default\".")));
+	rules_spi_end(&spi);
+	return PointerGetDatum(tuple);
+}
+
+/*
+ * check_channel_mix locks a channel row and checks that its mix sums to 1;
+ * an existing channel without mix rows gets the default mix (100% on the
+ * first user segment by position then number, else on Default).
+ */
+static void
+check_channel_mix(Datum company, Datum channel)
+{
+	Datum		args[2];
+	bool		isnull;
+	char	   *name;
+	int32		rows;
+
+	args[0] = company;
+	args[1] = channel;
+	rules_exec(RQ_LOCK_CHANNEL, args, false);
+	if (SPI_processed == 0)
+		return;					/* deleted: its mix went with it */
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	rules_exec(RQ_MIX_SUM, args, true);
+	rows = DatumGetInt32(rules_result(1, &isnull));
+	if (rows == 0)
+	{
+		rules_exec(RQ_MIX_DEFAULT, args, false);
+		return;
+	}
+	if (!DatumGetBool(rules_result(3, &isnull)))
+	{
+		char	   *sum = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("segment mix of channel \"%s\" sums to %s, not 1", name, sum),
+				 errdetail("The %d distribution(s) of channel \"%s\" add up to %s; a channel's segment mix must add up to exactly 1 (100%%) when the transaction commits.",
+						   rows, name, sum),
+				 errhint("Change the distributions of channel \"%s\" in one transaction so that they sum to 1, or delete all of its mix rows to get the default mix.",
+						 name)));
+	}
+}
+
+PG_FUNCTION_INFO_V1(segext_channel_mix_check);
+
+/*
+ * segext_channel_mix_check is the deferred constraint trigger (AFTER INSERT
+ * on channels, AFTER INSERT OR UPDATE OR DELETE on channel_segments) that
+ * checks at commit that each affected channel's mix sums to exactly 1.
+ */
+Datum
+segext_channel_mix_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_check", false);
+	Relation	rel = trigdata->tg_relation;
+	bool		is_mix = SPI_fnumber(RelationGetDescr(rel), "channel_id") > 0;
+	const char *channel_column = is_mix ? "channel_id" : "id";
+	bool		isnull;
+	Datum		company = column_value(rel, trigdata->tg_trigtuple, "company_id", &isnull);
+	Datum		channel = column_value(rel, trigdata->tg_trigtuple, channel_column, &isnull);
+	RulesSpi	spi;
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	check_channel_mix(company, channel);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		Datum		new_company = column_value(rel, trigdata->tg_newtuple, "company_id", &isnull);
+		Datum		new_channel = column_value(rel, trigdata->tg_newtuple, channel_column, &isnull);
+
+		if (!objectid_equal(company, new_company) || !objectid_equal(channel, new_channel))
+			check_channel_mix(new_company, new_channel);
+	}
+	rules_spi_end(&spi);
+	return PointerGetDatum(NULL);
+}
+
+/* int32_cmp orders int32 values for qsort. */
+static int
+int32_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+PG_FUNCTION_INFO_V1(segext_reorder_segments);
+
+/*
+ * segext_reorder_segments sets the position of each listed user segment of a
+ * company to its index in the array (0-based); segments not listed keep
+ * their position.  Runs with the caller's privileges and row level security.
+ */
+Datum
+segext_reorder_segments(PG_FUNCTION_ARGS)
+{
+	Datum		company = PG_GETARG_DATUM(0);
+	ArrayType  *numbers = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int			i;
+	int32	   *sorted;
+	char		company_hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	Datum		args[2];
+	RulesSpi	spi;
+
+	segext_objectid_to_hex((SegextObjectId *) DatumGetPointer(company), company_hex);
+	if (ARR_NDIM(numbers) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment order must be a one-dimensional array"),
+				 errdetail("An array of %d dimensions was given.", ARR_NDIM(numbers)),
+				 errhint("Pass the segment numbers in their new order, for example ARRAY[5, 3, 4].")));
+	deconstruct_array(numbers, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+					  &elems, &nulls, &count);
+	if (count > POSITION_MAX + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment order lists %d segments", count),
+				 errdetail("Positions go from 0 to %d, so at most %d segments can be ordered.",
+						   POSITION_MAX, POSITION_MAX + 1),
+				 errhint("List each user segment of the company at most once.")));
+	sorted = (int32 *) palloc(sizeof(int32) * (count + 1));
+	for (i = 0; i < count; i++)
+	{
+		int32		number;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("segment order contains a null at index %d", i),
+					 errdetail("Every element of the segment order must be a segment number."),
+					 errhint("Remove the null from the array.")));
+		number = DatumGetInt32(elems[i]);
+		if (number == SEGMENT_ALL || number == SEGMENT_DEFAULT)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEGEXT_FORBIDDEN),
+					 errmsg("built-in segment %d \"%s\" cannot be reordered", number,
+							number == SEGMENT_ALL ? "All" : "Default"),
+					 errdetail("Segments 0 \"All\" and 1 \"Default\" always have position 0; the segment order lists segment %d at index %d.",
+							   number, i),
+					 errhint("Remove 0 and 1 from the segment order and list user segments only.")));
+		if (number < SEGMENT_NUMBER_MIN || number > SEGMENT_NUMBER_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("segment number %d is out of range", number),
+					 errdetail("User segments are numbered from %d to %d; the segment order lists %d at index %d.",
+							   SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX, number, i),
+					 errhint("List user segment numbers only.")));
+		sorted[i] = number;
+	}
+	qsort(sorted, count, sizeof(int32), int32_cmp);
+	for (i = 1; i < count; i++)
+		if (sorted[i] == sorted[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("segment %d appears more than once in the segment order", sorted[i]),
+					 errdetail("A segment has one position, so each number may be listed once."),
+					 errhint("Remove the repeated %d from the segment order.", sorted[i])));
+
+	rules_spi_begin(&spi, InvalidOid);
+	args[0] = company;
+	args[1] = PointerGetDatum(numbers);
+	rules_exec(RQ_REORDER_LOCK, args, false);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("company \"%s\" does not exist", company_hex),
+				 errdetail("No company with id %s is visible to role \"%s\".",
+						   company_hex, GetUserNameFromId(GetUserId(), false)),
+				 errhint("Pass the id of your current company (segext.current_company_id()).")));
+	if (count > 0)
+	{
+		rules_exec(RQ_REORDER_MISSING, args, false);
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
+			int32		missing = DatumGetInt32(rules_result(1, &isnull));
+
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("segment %d does not exist", missing),
+					 errdetail("Company %s has no segment numbered %d.", company_hex, missing),
+					 errhint("List only numbers of existing user segments of the company.")));
+		}
+		rules_exec(RQ_REORDER_UPDATE, args, false);
+	}
+	rules_spi_end(&spi);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenancy.c
+ *	  The current company of a session: the company_id claim of PostgREST's
+ *	  request.jwt.claims, else the segext.company_id setting.  Row level
+ *	  security policies compare every row's company_id with it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+#include "objectid.h"
+
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+
+/* Value of the segext.company_id setting (24 hex digits or empty). */
+static char *segext_company_id_setting = NULL;
+
+static bool company_id_is_valid(const char *str);
+static bool check_company_id(char **newval, void **extra, GucSource source);
+static SegextObjectId *company_id_parse(const char *str, const char *source);
+
+/* hex_value returns the value of one hex digit, or -1. */
+static inline int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* company_id_is_valid says whether str is exactly 24 hex digits. */
+static bool
+company_id_is_valid(const char *str)
+{
+	int			i;
+
+	for (i = 0; i < SEGEXT_OBJECTID_HEX_LEN; i++)
+		if (str[i] == '\0' || hex_value(str[i]) < 0)
+			return false;
+	return str[SEGEXT_OBJECTID_HEX_LEN] == '\0';
+}
+
+/* check_company_id refuses a segext.company_id that is not an objectid. */
+static bool
+check_company_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || company_id_is_valid(*newval))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
+	GUC_check_errdetail("A company id is an objectid of exactly 24 hexadecimal digits.");
+	GUC_check_errhint("Set segext.company_id to the id of a row of segext.companies, or to an empty string for no company.");
+	return false;
+}
+
+/*
+ * company_id_parse turns 24 hex digits into an objectid, or raises 22P02
+ * naming where the value came from.
+ */
+static SegextObjectId *
+company_id_parse(const char *str, const char *source)
+{
+	SegextObjectId *id;
+	int			i;
+
+	if (!company_id_is_valid(str))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid company id \"%s\" in %s", str, source),
+				 errdetail("A company id is an objectid of exactly 24 hexadecimal digits."),
+				 errhint("Set %s to the id of a row of segext.companies.", source)));
+	id = (SegextObjectId *) palloc(sizeof(SegextObjectId));
+	for (i = 0; i < SEGEXT_OBJECTID_LEN; i++)
+		id->data[i] = (unsigned char) ((hex_value(str[2 * i]) << 4) |
+									   hex_value(str[2 * i + 1]));
+	return id;
+}
+
+/*
+ * segext_tenancy_init defines the segext.company_id setting; called once from
+ * _PG_init.
+ */
+void
+segext_tenancy_init(void)
+{
+	DefineCustomStringVariable("segext.company_id",
+							   "Current company (tenant) of the session for SQL and libpq users.",
+							   "An objectid; the company_id claim of request.jwt.claims takes precedence when present.",
+							   &segext_company_id_setting,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   check_company_id,
+							   NULL,
+							   NULL);
+}
+
+PG_FUNCTION_INFO_V1(segext_current_company_id);
+
+/*
+ * segext_current_company_id returns the company_id claim of
+ * request.jwt.claims when present and non-empty, else the segext.company_id
+ * setting, else NULL.
+ */
+Datum
+segext_current_company_id(PG_FUNCTION_ARGS)
+{
+	const char *claims = GetConfigOption("request.jwt.claims", true, false);
+
+	if (claims != NULL && claims[0] != '\0')
+	{
+		Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+															CStringGetDatum(claims)));
+
+		if (JB_ROOT_IS_OBJECT(jb))
+		{
+			JsonbValue	value;
+
+			if (getKeyJsonValueFromContainer(&jb->root, "company_id",
+											 strlen("company_id"), &value) != NULL)
+			{
+				if (value.type == jbvString)
+				{
+					if (value.val.string.len > 0)
+						PG_RETURN_POINTER(company_id_parse(pnstrdup(value.val.string.val,
+																	value.val.string.len),
+														   "the company_id claim of request.jwt.claims"));
+				}
+				else if (value.type != jbvNull)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							 errmsg("invalid company_id claim in request.jwt.claims"),
+							 errdetail("The company_id claim must be a JSON string of 24 hexadecimal digits."),
+							 errhint("Issue tokens whose company_id claim is the id of a row of segext.companies, as a string.")));
+			}
+		}
+	}
+	if (segext_company_id_setting != NULL && segext_company_id_setting[0] != '\0')
+		PG_RETURN_POINTER(company_id_parse(segext_company_id_setting,
+										   "segext.company_id"));
+	PG_RETURN_NULL();
+}
