@@ -1,5 +1,5 @@
--- Binary COPY round trip of a criteria column (server-side file, relative
--- to the data directory), and binary input checks.
+-- Binary COPY round trip of a criteria column (server-side file in the
+-- data directory), and binary input checks.
 CREATE TABLE criteria_copy_src (id int, c segext.criteria);
 INSERT INTO criteria_copy_src VALUES
     (1, '[{"type": "transaction_count", "min": 1, "max": 5}]'),

@@ -8,7 +8,7 @@
  * boundaries (today 00:00, date-only purchase_period bounds) are taken in
  * the session time zone; "today" and "now" are inputs (SegextEvalTime).
  *
- * Customer evaluation in four steps, shaped for one sequential pass over a
+ * Customer evaluation in three steps, shaped for one sequential pass over a
  * company's transactions that serves many segments at once:
  *
  *	1. reqs = segext_requirements_create(); for each segment's criteria,
