@@ -23,6 +23,8 @@
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);
+extern void segext_segment_cache_init(void);
+extern void segext_events_init(void);
 
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001

@@ -1,0 +1,812 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  Event stamping: the segext.stamp_event() BEFORE INSERT trigger that a
+ *	  user attaches to a table of events, and segext.classify(), which
+ *	  classifies one event given as jsonb.
+ *
+ * An event is assigned the first active segment of its company, by position
+ * then number, whose criteria match the event's fields; when none matches,
+ * segment 1 (Default).  The row is stamped with that segment's number and
+ * its current group id; the stamp is never rewritten afterwards.
+ *
+ * Trigger arguments: company column, segment column, group column and
+ * optionally a jsonb column whose top-level keys are further fields.  The
+ * event's fields are the row's columns (except the two stamped ones) and
+ * the keys of that jsonb value; a column wins over a key of the same name.
+ * SQL NULL (column or JSON null) is a missing field.  Column values are
+ * converted to text only when a criterion reads them, once per row.
+ *
+ * The arguments are resolved once per trigger and relation descriptor; a
+ * relcache callback drops the resolution when the relation changes.
+ * PostgreSQL cannot check trigger arguments at CREATE TRIGGER; the event
+ * trigger segext_check_event_trigger (60_events.sql) calls
+ * segext.check_event_trigger() right after CREATE TRIGGER, and the trigger
+ * checks again when it first fires on a changed table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "criteria.h"
+#include "evaluate.h"
+#include "objectid.h"
+#include "segment_cache.h"
+
+/* Slots of the pointer cache of field names (a power of two). */
+#define FIELD_PTR_CACHE 256
+
+/* Where a field name was found: a column, a jsonb key, or nowhere. */
+typedef enum FieldSource
+{
+	FIELD_MISSING,
+	FIELD_COLUMN,
+	FIELD_KEY
+} FieldSource;
+
+/* A field name seen in criteria, resolved against the event's shape. */
+typedef struct FieldName
+{
+	char	   *name;			/* copy of the name (not NUL-terminated use) */
+	int			len;
+	FieldSource source;
+	AttrNumber	attnum;			/* FIELD_COLUMN */
+	bool		direct;			/* text-like column read without conversion */
+	bool		have_output;
+	FmgrInfo	output;			/* output function of the column type */
+	/* per-row memo */
+	uint64		stamp;			/* row for which value/found are set */
+	bool		found;
+	const char *value;
+	int			value_len;
+} FieldName;
+
+/*
+ * The field names of one event shape (a trigger's relation, or the jsonb
+ * events of classify), resolved lazily as criteria ask for them.
+ */
+typedef struct FieldTable
+{
+	MemoryContext context;
+	TupleDesc	tupdesc;		/* NULL: fields come only from the jsonb */
+	AttrNumber	skip1;			/* stamped columns, never fields */
+	AttrNumber	skip2;
+	bool		has_keys;		/* a jsonb value supplies further fields */
+	int			nnames;
+	int			maxnames;
+	FieldName  *names;
+	/* the row's columns, deformed once per row when a column is read */
+	uint64		deformed_stamp;
+	Datum	   *values;
+	bool	   *isnull;
+	/* direct-mapped cache: field name pointer -> index in names */
+	uint64		ptr_generation;
+	const char *ptr_key[FIELD_PTR_CACHE];
+	int			ptr_index[FIELD_PTR_CACHE];
+} FieldTable;
+
+/* The event being evaluated, passed to the field lookup. */
+typedef struct EventRow
+{
+	FieldTable *table;
+	uint64		stamp;
+	HeapTuple	tuple;			/* NULL for classify */
+	Jsonb	   *keys;			/* NULL when no jsonb object */
+} EventRow;
+
+/* Resolved arguments of one stamp_event trigger (hash entry, by trigger). */
+typedef struct StampTrigger
+{
+	Oid			tgoid;			/* hash key */
+	bool		valid;
+	Oid			relid;
+	TupleDesc	tupdesc;		/* relation descriptor at resolution */
+	AttrNumber	company_attnum;
+	bool		company_is_text;
+	AttrNumber	segment_attnum;
+	Oid			segment_type;
+	AttrNumber	group_attnum;
+	Oid			group_type;
+	AttrNumber	keys_attnum;	/* 0 when no jsonb column is named */
+	FieldTable *fields;
+	/* the last company seen and its list (valid for memo_generation) */
+	bool		have_memo;
+	SegextObjectId memo_company;
+	uint64		memo_generation;
+	const SegextSegmentList *memo_list;
+} StampTrigger;
+
+/* The resolved columns of a stamp_event trigger. */
+typedef struct StampColumns
+{
+	AttrNumber	company_attnum;
+	bool		company_is_text;
+	AttrNumber	segment_attnum;
+	Oid			segment_type;
+	AttrNumber	group_attnum;
+	Oid			group_type;
+	AttrNumber	keys_attnum;
+} StampColumns;
+
+static MemoryContext events_context = NULL;
+static HTAB *stamp_triggers = NULL;
+static StampTrigger *last_trigger = NULL;	/* entry of the last firing */
+static FieldTable *classify_fields = NULL;
+static uint64 row_stamp = 0;
+static Oid	objectid_input_func = InvalidOid;
+static Oid	objectid_ioparam = InvalidOid;
+
+static void events_relcache_callback(Datum arg, Oid relid);
+static void resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols);
+static AttrNumber resolve_one(Relation rel, const char *what, const char *column);
+static FieldTable *field_table_create(MemoryContext parent, TupleDesc tupdesc,
+									  AttrNumber skip1, AttrNumber skip2, bool has_keys);
+static bool event_field_lookup(void *arg, const char *field, int field_len,
+							   const char **value, int *value_len);
+static FieldName *field_resolve(FieldTable *table, const char *field, int field_len);
+static int32 classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id);
+static StampTrigger *stamp_trigger_get(TriggerData *trigdata);
+static void company_from_text(text *txt, SegextObjectId *company);
+
+/* segext_events_init registers the callback that drops resolved triggers. */
+void
+segext_events_init(void)
+{
+	CacheRegisterRelcacheCallback(events_relcache_callback, (Datum) 0);
+}
+
+/*
+ * events_relcache_callback marks the resolved arguments of triggers on a
+ * changed relation (or on every relation) invalid; only marks.
+ */
+static void
+events_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	StampTrigger *entry;
+
+	if (stamp_triggers == NULL)
+		return;
+	hash_seq_init(&status, stamp_triggers);
+	while ((entry = (StampTrigger *) hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || entry->relid == relid)
+			entry->valid = false;
+	}
+}
+
+/*
+ * resolve_one finds a named column of the relation, failing with 42703 when
+ * it does not exist (system columns included).
+ */
+static AttrNumber
+resolve_one(Relation rel, const char *what, const char *column)
+{
+	int			attnum = SPI_fnumber(RelationGetDescr(rel), column);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						column, RelationGetRelationName(rel)),
+				 errdetail("Trigger function segext.stamp_event() names \"%s\" as the %s column.",
+						   column, what),
+				 errhint("Name an existing column of \"%s\" in the trigger arguments: company column, segment column, group column and, optionally, a jsonb column of further fields.",
+						 RelationGetRelationName(rel))));
+	return (AttrNumber) attnum;
+}
+
+/*
+ * resolve_columns checks stamp_event's arguments against a relation and
+ * returns the columns they name; every misuse is a clear error.
+ */
+static void
+resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	const char *relname = RelationGetRelationName(rel);
+	Oid			type;
+	Oid			objectid_type;
+
+	if (nargs < 3 || nargs > 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger function segext.stamp_event() on relation \"%s\" needs 3 or 4 arguments, got %d",
+						relname, nargs),
+				 errdetail("The arguments are the company column, the segment column, the group column and, optionally, a jsonb column of further fields."),
+				 errhint("Recreate the trigger, e.g. EXECUTE FUNCTION segext.stamp_event('company_id', 'segment', 'segment_group').")));
+
+	memset(cols, 0, sizeof(*cols));
+	cols->company_attnum = resolve_one(rel, "company", args[0]);
+	cols->segment_attnum = resolve_one(rel, "segment", args[1]);
+	cols->group_attnum = resolve_one(rel, "group", args[2]);
+	if (nargs == 4)
+		cols->keys_attnum = resolve_one(rel, "fields", args[3]);
+
+	if (cols->segment_attnum == cols->group_attnum ||
+		cols->segment_attnum == cols->company_attnum ||
+		cols->group_attnum == cols->company_attnum ||
+		(cols->keys_attnum != 0 &&
+		 (cols->keys_attnum == cols->company_attnum ||
+		  cols->keys_attnum == cols->segment_attnum ||
+		  cols->keys_attnum == cols->group_attnum)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger function segext.stamp_event() on relation \"%s\" names one column twice",
+						relname),
+				 errdetail("The company, segment, group and fields columns must be different columns."),
+				 errhint("Recreate the trigger with four distinct column names.")));
+
+	objectid_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									CStringGetDatum("objectid"),
+									ObjectIdGetDatum(get_namespace_oid("segext", false)));
+	type = TupleDescAttr(tupdesc, cols->company_attnum - 1)->atttypid;
+	if (type == TEXTOID || type == VARCHAROID)
+		cols->company_is_text = true;
+	else if (type != objectid_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of type segext.objectid or text",
+						args[0], relname),
+				 errdetail("Column \"%s\" is of type %s; it holds the company id of each event.",
+						   args[0], format_type_be(type)),
+				 errhint("Change the column type to segext.objectid.")));
+
+	cols->segment_type = TupleDescAttr(tupdesc, cols->segment_attnum - 1)->atttypid;
+	cols->group_type = TupleDescAttr(tupdesc, cols->group_attnum - 1)->atttypid;
+	if (cols->segment_type != INT4OID && cols->segment_type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of type integer or bigint",
+						args[1], relname),
+				 errdetail("Column \"%s\" is of type %s; it receives segment numbers up to 65535.",
+						   args[1], format_type_be(cols->segment_type)),
+				 errhint("Change the column type to integer.")));
+	if (cols->group_type != INT4OID && cols->group_type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of type integer or bigint",
+						args[2], relname),
+				 errdetail("Column \"%s\" is of type %s; it receives segment group ids up to 65535.",
+						   args[2], format_type_be(cols->group_type)),
+				 errhint("Change the column type to integer.")));
+	if (cols->keys_attnum != 0)
+	{
+		type = TupleDescAttr(tupdesc, cols->keys_attnum - 1)->atttypid;
+		if (type != JSONBOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of relation \"%s\" must be of type jsonb",
+							args[3], relname),
+					 errdetail("Column \"%s\" is of type %s; the top-level keys of its value are fields of the event.",
+							   args[3], format_type_be(type)),
+					 errhint("Change the column type to jsonb, or leave out the fourth trigger argument.")));
+	}
+}
+
+/* field_table_create makes an empty field table for one event shape. */
+static FieldTable *
+field_table_create(MemoryContext parent, TupleDesc tupdesc,
+				   AttrNumber skip1, AttrNumber skip2, bool has_keys)
+{
+	MemoryContext context = AllocSetContextCreate(parent, "segext event fields",
+												  ALLOCSET_SMALL_SIZES);
+	FieldTable *table = MemoryContextAllocZero(context, sizeof(FieldTable));
+
+	table->context = context;
+	table->tupdesc = tupdesc;
+	table->skip1 = skip1;
+	table->skip2 = skip2;
+	table->has_keys = has_keys;
+	table->maxnames = 16;
+	table->names = MemoryContextAllocZero(context, sizeof(FieldName) * table->maxnames);
+	if (tupdesc != NULL)
+	{
+		table->values = MemoryContextAlloc(context, sizeof(Datum) * tupdesc->natts);
+		table->isnull = MemoryContextAlloc(context, sizeof(bool) * tupdesc->natts);
+	}
+	return table;
+}
+
+/*
+ * field_resolve returns the table's entry for a field name, adding it (and
+ * deciding once whether it is a column, a jsonb key or missing) when new.
+ */
+static FieldName *
+field_resolve(FieldTable *table, const char *field, int field_len)
+{
+	FieldName  *names = table->names;
+	FieldName  *entry;
+	int			slot = (int) ((((uintptr_t) field) >> 2) & (FIELD_PTR_CACHE - 1));
+	int			i;
+
+	/*
+	 * The evaluator passes field names that point into the criteria values
+	 * held by the segment cache, the same pointers row after row; those
+	 * bytes cannot change before the cache generation does.  So a pointer
+	 * seen in this generation needs no comparison; otherwise confirm the
+	 * name itself.
+	 */
+	if (table->ptr_generation != segext_segment_cache_generation)
+	{
+		memset(table->ptr_key, 0, sizeof(table->ptr_key));
+		table->ptr_generation = segext_segment_cache_generation;
+	}
+	else if (table->ptr_key[slot] == field)
+	{
+		entry = &names[table->ptr_index[slot]];
+		if (entry->len == field_len)
+			return entry;
+	}
+
+	for (i = 0; i < table->nnames; i++)
+	{
+		if (names[i].len == field_len &&
+			memcmp(names[i].name, field, field_len) == 0)
+		{
+			table->ptr_key[slot] = field;
+			table->ptr_index[slot] = i;
+			return &names[i];
+		}
+	}
+
+	if (table->nnames == table->maxnames)
+	{
+		table->maxnames *= 2;
+		table->names = repalloc(table->names, sizeof(FieldName) * table->maxnames);
+		memset(table->names + table->nnames, 0,
+			   sizeof(FieldName) * (table->maxnames - table->nnames));
+	}
+	entry = &table->names[table->nnames++];
+	entry->name = MemoryContextAlloc(table->context, field_len + 1);
+	memcpy(entry->name, field, field_len);
+	entry->name[field_len] = '\0';
+	entry->len = field_len;
+	entry->source = table->has_keys ? FIELD_KEY : FIELD_MISSING;
+	table->ptr_key[slot] = field;
+	table->ptr_index[slot] = table->nnames - 1;
+
+	if (table->tupdesc != NULL)
+	{
+		int			attnum = SPI_fnumber(table->tupdesc, entry->name);
+
+		if (attnum > 0 && attnum != table->skip1 && attnum != table->skip2)
+		{
+			Form_pg_attribute att = TupleDescAttr(table->tupdesc, attnum - 1);
+
+			entry->source = FIELD_COLUMN;
+			entry->attnum = attnum;
+			entry->direct = (att->atttypid == TEXTOID || att->atttypid == VARCHAROID);
+			if (!entry->direct)
+			{
+				Oid			output;
+				bool		isvarlena;
+
+				getTypeOutputInfo(att->atttypid, &output, &isvarlena);
+				fmgr_info_cxt(output, &entry->output, table->context);
+				entry->have_output = true;
+			}
+		}
+	}
+	return entry;
+}
+
+/*
+ * event_field_lookup is the evaluator's field lookup: the text form of a
+ * field of the event, computed once per row and field.
+ */
+static bool
+event_field_lookup(void *arg, const char *field, int field_len,
+				   const char **value, int *value_len)
+{
+	EventRow   *row = (EventRow *) arg;
+	FieldName  *entry = field_resolve(row->table, field, field_len);
+
+	if (entry->stamp != row->stamp)
+	{
+		entry->stamp = row->stamp;
+		entry->found = false;
+
+		if (entry->source == FIELD_COLUMN)
+		{
+			FieldTable *table = row->table;
+			Datum		d;
+
+			/* Deform the row once, the first time a column is read. */
+			if (table->deformed_stamp != row->stamp)
+			{
+				heap_deform_tuple(row->tuple, table->tupdesc, table->values,
+								  table->isnull);
+				table->deformed_stamp = row->stamp;
+			}
+			d = table->values[entry->attnum - 1];
+			if (!table->isnull[entry->attnum - 1])
+			{
+				if (entry->direct)
+				{
+					text	   *t = (text *) pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+
+					entry->value = VARDATA_ANY(t);
+					entry->value_len = VARSIZE_ANY_EXHDR(t);
+				}
+				else
+				{
+					entry->value = OutputFunctionCall(&entry->output, d);
+					entry->value_len = strlen(entry->value);
+				}
+				entry->found = true;
+			}
+		}
+		else if (entry->source == FIELD_KEY && row->keys != NULL)
+		{
+			JsonbValue	vbuf;
+			JsonbValue *v;
+
+			v = getKeyJsonValueFromContainer(&row->keys->root, entry->name,
+											 entry->len, &vbuf);
+			if (v != NULL)
+			{
+				entry->found = true;
+				switch (v->type)
+				{
+					case jbvNull:
+						entry->found = false;
+						break;
+					case jbvString:
+						entry->value = v->val.string.val;
+						entry->value_len = v->val.string.len;
+						break;
+					case jbvNumeric:
+						entry->value = DatumGetCString(DirectFunctionCall1(numeric_out,
+																		   NumericGetDatum(v->val.numeric)));
+						entry->value_len = strlen(entry->value);
+						break;
+					case jbvBool:
+						entry->value = v->val.boolean ? "true" : "false";
+						entry->value_len = strlen(entry->value);
+						break;
+					default:
+						entry->value = JsonbToCString(NULL, v->val.binary.data,
+													  v->val.binary.len);
+						entry->value_len = strlen(entry->value);
+						break;
+				}
+			}
+		}
+	}
+
+	if (!entry->found)
+		return false;
+	*value = entry->value;
+	*value_len = entry->value_len;
+	return true;
+}
+
+/*
+ * classify_event returns the number of the first segment of the list whose
+ * criteria match the event, or 1 (Default), and sets *group_id.
+ */
+static int32
+classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id)
+{
+	int			i;
+
+	for (i = 0; i < list->nsegments; i++)
+	{
+		const SegextCachedSegment *seg = &list->segments[i];
+
+		if (segext_criteria_match_row(seg->criteria, event_field_lookup, row))
+		{
+			*group_id = seg->group_id;
+			return seg->number;
+		}
+	}
+	*group_id = list->default_group;
+	return 1;
+}
+
+/* company_from_text parses a company id held in a text column. */
+static void
+company_from_text(text *txt, SegextObjectId *company)
+{
+	char	   *str = text_to_cstring(txt);
+	SegextObjectId *id;
+
+	if (!OidIsValid(objectid_input_func))
+	{
+		Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										   CStringGetDatum("objectid"),
+										   ObjectIdGetDatum(get_namespace_oid("segext", false)));
+
+		getTypeInputInfo(type, &objectid_input_func, &objectid_ioparam);
+	}
+	id = DatumGetSegextObjectIdP(OidInputFunctionCall(objectid_input_func, str,
+													  objectid_ioparam, -1));
+	*company = *id;
+}
+
+/*
+ * stamp_trigger_get returns the resolved arguments of the firing trigger,
+ * resolving them on first use and after the relation changed.
+ */
+static StampTrigger *
+stamp_trigger_get(TriggerData *trigdata)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	StampTrigger *entry;
+	StampColumns cols;
+	bool		found;
+
+	if (stamp_triggers == NULL)
+	{
+		HASHCTL		ctl;
+
+		events_context = AllocSetContextCreate(CacheMemoryContext,
+											   "segext event triggers",
+											   ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(StampTrigger);
+		ctl.hcxt = events_context;
+		stamp_triggers = hash_create("segext event triggers", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = last_trigger;
+	if (entry == NULL || entry->tgoid != trigger->tgoid)
+		entry = (StampTrigger *) hash_search(stamp_triggers, &trigger->tgoid,
+											 HASH_FIND, NULL);
+	if (entry != NULL && entry->valid && entry->tupdesc == RelationGetDescr(rel))
+	{
+		last_trigger = entry;
+		return entry;
+	}
+
+	/* Resolve first: an error must leave no half-made entry behind. */
+	resolve_columns(rel, trigger->tgnargs, trigger->tgargs, &cols);
+
+	entry = (StampTrigger *) hash_search(stamp_triggers, &trigger->tgoid,
+										 HASH_ENTER, &found);
+	if (found && entry->fields != NULL)
+		MemoryContextDelete(entry->fields->context);
+	entry->relid = RelationGetRelid(rel);
+	entry->tupdesc = RelationGetDescr(rel);
+	entry->company_attnum = cols.company_attnum;
+	entry->company_is_text = cols.company_is_text;
+	entry->segment_attnum = cols.segment_attnum;
+	entry->segment_type = cols.segment_type;
+	entry->group_attnum = cols.group_attnum;
+	entry->group_type = cols.group_type;
+	entry->keys_attnum = cols.keys_attnum;
+	entry->have_memo = false;
+	entry->fields = NULL;
+	entry->fields = field_table_create(events_context, entry->tupdesc,
+									   cols.segment_attnum, cols.group_attnum,
+									   cols.keys_attnum != 0);
+	entry->valid = true;
+	last_trigger = entry;
+	return entry;
+}
+
+PG_FUNCTION_INFO_V1(segext_stamp_event);
+
+/*
+ * segext_stamp_event is the BEFORE INSERT row trigger that stamps an event
+ * with its segment number and the segment's group id.
+ */
+Datum
+segext_stamp_event(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	StampTrigger *st;
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
+	SegextObjectId company;
+	const SegextSegmentList *list;
+	EventRow	row;
+	Datum		d;
+	bool		isnull;
+	int32		number;
+	int32		group_id;
+	int			cols[2];
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("stamp_event: must be called as trigger")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("stamp_event: must be fired before the event")));
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("stamp_event: must be fired for each row")));
+	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("stamp_event: must be fired on INSERT"),
+				 errdetail("An event is stamped once, when it is inserted; later changes to it or to the segments never rewrite its stamp.")));
+
+	st = stamp_trigger_get(trigdata);
+	tuple = trigdata->tg_trigtuple;
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+
+	d = heap_getattr(tuple, st->company_attnum, tupdesc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("null company id in column \"%s\" of relation \"%s\"",
+						NameStr(TupleDescAttr(tupdesc, st->company_attnum - 1)->attname),
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("An event is classified by the segments of its company."),
+				 errhint("Set the company id of every event.")));
+	if (st->company_is_text)
+		company_from_text(DatumGetTextPP(d), &company);
+	else
+		company = *DatumGetSegextObjectIdP(d);
+
+	if (st->have_memo && st->memo_generation == segext_segment_cache_generation &&
+		memcmp(&st->memo_company, &company, sizeof(company)) == 0)
+		list = st->memo_list;
+	else
+	{
+		uint64		generation = segext_segment_cache_generation;
+
+		list = segext_segment_cache_lookup(&company);
+		st->memo_company = company;
+		st->memo_generation = generation;
+		st->memo_list = list;
+		st->have_memo = true;
+	}
+
+	row.table = st->fields;
+	row.stamp = ++row_stamp;
+	row.tuple = tuple;
+	row.keys = NULL;
+	if (st->keys_attnum != 0)
+	{
+		d = heap_getattr(tuple, st->keys_attnum, tupdesc, &isnull);
+		if (!isnull)
+		{
+			Jsonb	   *jb = DatumGetJsonbP(d);
+
+			if (JB_ROOT_IS_OBJECT(jb))
+				row.keys = jb;
+		}
+	}
+
+	number = classify_event(list, &row, &group_id);
+
+	cols[0] = st->segment_attnum;
+	cols[1] = st->group_attnum;
+	values[0] = st->segment_type == INT8OID ? Int64GetDatum(number) : Int32GetDatum(number);
+	values[1] = st->group_type == INT8OID ? Int64GetDatum(group_id) : Int32GetDatum(group_id);
+	tuple = heap_modify_tuple_by_cols(tuple, tupdesc, 2, cols, values, nulls);
+
+	return PointerGetDatum(tuple);
+}
+
+PG_FUNCTION_INFO_V1(segext_classify);
+
+/*
+ * segext_classify returns the segment number of an event given as a jsonb
+ * object, whose top-level keys are its fields.
+ */
+Datum
+segext_classify(PG_FUNCTION_ARGS)
+{
+	SegextObjectId company = *PG_GETARG_SEGEXT_OBJECTID_P(0);
+	Jsonb	   *event = PG_GETARG_JSONB_P(1);
+	const SegextSegmentList *list;
+	EventRow	row;
+	int32		group_id;
+
+	if (!JB_ROOT_IS_OBJECT(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event must be a JSON object"),
+				 errdetail("The top-level keys of the object are the fields of the event."),
+				 errhint("Pass an object such as {\"act\": \"12\", \"href\": \"/home\"}.")));
+
+	if (classify_fields == NULL)
+	{
+		if (events_context == NULL)
+			events_context = AllocSetContextCreate(CacheMemoryContext,
+												   "segext event triggers",
+												   ALLOCSET_SMALL_SIZES);
+		classify_fields = field_table_create(events_context, NULL, 0, 0, true);
+	}
+
+	list = segext_segment_cache_lookup(&company);
+	row.table = classify_fields;
+	row.stamp = ++row_stamp;
+	row.tuple = NULL;
+	row.keys = event;
+
+	PG_RETURN_INT32(classify_event(list, &row, &group_id));
+}
+
+PG_FUNCTION_INFO_V1(segext_check_event_trigger);
+
+/*
+ * segext_check_event_trigger checks the arguments of a stamp_event trigger
+ * against its table now, raising the error the trigger would raise when
+ * fired; called by the CREATE TRIGGER event trigger.
+ */
+Datum
+segext_check_event_trigger(PG_FUNCTION_ARGS)
+{
+	Oid			tgoid = PG_GETARG_OID(0);
+	Oid			relid = PG_GETARG_OID(1);
+	Relation	rel;
+	TriggerDesc *trigdesc;
+	StampColumns cols;
+	int			i;
+	bool		checked = false;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER | ACL_SELECT) != ACLCHECK_OK &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+
+	rel = table_open(relid, AccessShareLock);
+	trigdesc = rel->trigdesc;
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (trigger->tgoid != tgoid)
+			continue;
+		if (!TRIGGER_FOR_ROW(trigger->tgtype) || !TRIGGER_FOR_BEFORE(trigger->tgtype) ||
+			!TRIGGER_FOR_INSERT(trigger->tgtype) || TRIGGER_FOR_UPDATE(trigger->tgtype) ||
+			TRIGGER_FOR_DELETE(trigger->tgtype) || TRIGGER_FOR_TRUNCATE(trigger->tgtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("trigger \"%s\" on relation \"%s\" must be BEFORE INSERT FOR EACH ROW",
+							trigger->tgname, RelationGetRelationName(rel)),
+					 errdetail("Trigger function segext.stamp_event() stamps an event once, when it is inserted."),
+					 errhint("Recreate the trigger as BEFORE INSERT ON \"%s\" FOR EACH ROW.",
+							 RelationGetRelationName(rel))));
+		resolve_columns(rel, trigger->tgnargs, trigger->tgargs, &cols);
+		checked = true;
+	}
+	table_close(rel, AccessShareLock);
+
+	PG_RETURN_BOOL(checked);
+}
+
+PG_FUNCTION_INFO_V1(segext_event_criteria_usable);
+
+/*
+ * segext_event_criteria_usable tells whether events can be matched against
+ * a criteria value, i.e. whether all its criteria are field criteria.
+ */
+Datum
+segext_event_criteria_usable(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
+
+	PG_RETURN_BOOL(segext_criteria_is_field_only(criteria));
+}

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment_cache.h
+ *	  Per-backend cache of each company's compiled, ordered list of active
+ *	  segments, as the event-stamping trigger and segext.classify read it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGEXT_SEGMENT_CACHE_H
+#define SEGEXT_SEGMENT_CACHE_H
+
+#include "postgres.h"
+
+#include "criteria.h"
+#include "objectid.h"
+
+/* One active user segment, in matching order. */
+typedef struct SegextCachedSegment
+{
+	int32		number;			/* segment number (2-65535) */
+	int32		group_id;		/* the segment's group at build time */
+	SegextCriteria *criteria;	/* detoasted copy in the cache's memory */
+} SegextCachedSegment;
+
+/* The compiled segment list of one company. */
+typedef struct SegextSegmentList
+{
+	SegextObjectId company;
+	int32		default_group;	/* group of segment 1 (Default) */
+	int			nsegments;		/* field-only segments that take part */
+	SegextCachedSegment *segments;	/* ordered by position, then number */
+	int			nskipped;		/* active segments left out (manual or
+								 * customer-aggregate criteria) */
+} SegextSegmentList;
+
+/*
+ * Generation of the cache: incremented by every invalidation, so callers
+ * may keep state derived from a list as long as the generation is unchanged.
+ */
+extern uint64 segext_segment_cache_generation;
+
+extern const SegextSegmentList *segext_segment_cache_lookup(const SegextObjectId *company);
+
+#endif							/* SEGEXT_SEGMENT_CACHE_H */
