@@ -35,13 +35,30 @@ static unsigned char generator_random[5];
 static uint32 generator_counter;
 static uint32 generator_last_seconds;
 
-/* Abbreviated-key state: how many keys were seen and their cardinality. */
+/*
+ * Abbreviated-key state: how many keys were seen, their cardinality, and the
+ * low random bits of the first key converted (see objectid_abbrev_convert).
+ */
 typedef struct ObjectIdSortState
 {
 	int64		input_count;
 	bool		estimating;
+	bool		have_base;
+	uint64		base_random_low;
 	hyperLogLogState abbr_card;
 } ObjectIdSortState;
+
+/*
+ * Layout of a 64-bit abbreviated key, most significant first: the 32-bit
+ * timestamp, the top 6 bits of the 40 random bits, 2 bits saying whether
+ * the other 34 random bits are below, equal to or above those of the sort's
+ * first key, and the 24-bit counter when they are equal (zero otherwise).
+ */
+#define OBJECTID_ABBREV_RANDOM_HIGH_BITS	6
+#define OBJECTID_ABBREV_RANDOM_LOW_BITS		(40 - OBJECTID_ABBREV_RANDOM_HIGH_BITS)
+#define OBJECTID_ABBREV_BELOW	UINT64CONST(0)
+#define OBJECTID_ABBREV_EQUAL	UINT64CONST(1)
+#define OBJECTID_ABBREV_ABOVE	UINT64CONST(2)
 
 static int	objectid_internal_cmp(const SegextObjectId *a, const SegextObjectId *b);
 static void objectid_parse(const char *str, SegextObjectId *id);
@@ -229,11 +246,46 @@ bytea_to_objectid(PG_FUNCTION_ARGS)
 	PG_RETURN_SEGEXT_OBJECTID_P(id);
 }
 
-/* objectid_internal_cmp is the one comparison: byte order, which is creation order. */
+/* objectid_load_be64 reads 8 bytes at p as a big-endian unsigned integer. */
+static inline uint64
+objectid_load_be64(const unsigned char *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, sizeof(v));
+	return pg_ntoh64(v);
+}
+
+/* objectid_load_be32 reads 4 bytes at p as a big-endian unsigned integer. */
+static inline uint32
+objectid_load_be32(const unsigned char *p)
+{
+	uint32		v;
+
+	memcpy(&v, p, sizeof(v));
+	return pg_ntoh32(v);
+}
+
+/*
+ * objectid_internal_cmp is the one comparison: byte order, which is creation
+ * order.  It compares two big-endian words rather than calling memcmp, which
+ * gives the same order with no library call.
+ */
 static int
 objectid_internal_cmp(const SegextObjectId *a, const SegextObjectId *b)
 {
-	return memcmp(a->data, b->data, SEGEXT_OBJECTID_LEN);
+	uint64		a8 = objectid_load_be64(a->data);
+	uint64		b8 = objectid_load_be64(b->data);
+	uint32		a4;
+	uint32		b4;
+
+	if (a8 != b8)
+		return a8 < b8 ? -1 : 1;
+	a4 = objectid_load_be32(a->data + 8);
+	b4 = objectid_load_be32(b->data + 8);
+	if (a4 != b4)
+		return a4 < b4 ? -1 : 1;
+	return 0;
 }
 
 #define OBJECTID_CMP_ARGS \
@@ -292,9 +344,7 @@ PG_FUNCTION_INFO_V1(objectid_cmp);
 Datum
 objectid_cmp(PG_FUNCTION_ARGS)
 {
-	int			c = OBJECTID_CMP_ARGS;
-
-	PG_RETURN_INT32(c < 0 ? -1 : (c > 0 ? 1 : 0));
+	PG_RETURN_INT32(OBJECTID_CMP_ARGS);
 }
 
 /* objectid_fast_cmp compares two full ObjectIds for the sorter. */
@@ -307,7 +357,7 @@ objectid_fast_cmp(Datum x, Datum y, SortSupport ssup)
 PG_FUNCTION_INFO_V1(objectid_sortsupport);
 /*
  * objectid_sortsupport installs the fast comparator and, when the sorter
- * asks, abbreviated keys made of the leading bytes (timestamp first).
+ * asks, order-preserving abbreviated keys (timestamp first).
  */
 Datum
 objectid_sortsupport(PG_FUNCTION_ARGS)
@@ -325,6 +375,8 @@ objectid_sortsupport(PG_FUNCTION_ARGS)
 		state = palloc(sizeof(ObjectIdSortState));
 		state->input_count = 0;
 		state->estimating = true;
+		state->have_base = false;
+		state->base_random_low = 0;
 		initHyperLogLog(&state->abbr_card, 10);
 
 		ssup->ssup_extra = state;
@@ -356,8 +408,19 @@ objectid_abbrev_cmp(Datum x, Datum y, SortSupport ssup)
 #endif
 
 /*
- * objectid_abbrev_convert packs the first sizeof(Datum) bytes of an
- * ObjectId so that unsigned integer order equals byte order.
+ * objectid_abbrev_convert maps an ObjectId to an integer whose unsigned
+ * order never contradicts byte order (equal keys are left to the full
+ * comparator).
+ *
+ * The plain choice, the first 8 bytes, holds only the timestamp and random
+ * bytes, so ids made by one process within one second all abbreviate alike
+ * and bulk-loaded ids defeat abbreviation.  Instead, after the timestamp and
+ * the top random bits, the key records how the remaining random bits compare
+ * with those of the first key converted; only when they are equal (the same
+ * process, nearly always) does the counter follow.  For any fixed base this
+ * map is monotonic: keys that differ in a higher field keep that order, and
+ * keys that reach the comparison field with different random bits fall into
+ * the "below" or "above" bucket in the right order, with a constant after.
  */
 static Datum
 objectid_abbrev_convert(Datum original, SortSupport ssup)
@@ -366,7 +429,36 @@ objectid_abbrev_convert(Datum original, SortSupport ssup)
 	SegextObjectId *id = DatumGetSegextObjectIdP(original);
 	Datum		res;
 
-	memcpy(&res, id->data, sizeof(Datum));
+#if SIZEOF_DATUM == 8
+	uint64		seconds = objectid_load_be32(id->data);
+	uint64		random = ((uint64) id->data[4] << 32) |
+		((uint64) objectid_load_be32(id->data + 5));
+	uint64		random_high = random >> OBJECTID_ABBREV_RANDOM_LOW_BITS;
+	uint64		random_low = random &
+		((UINT64CONST(1) << OBJECTID_ABBREV_RANDOM_LOW_BITS) - 1);
+	uint64		counter = ((uint64) id->data[9] << 16) |
+		((uint64) id->data[10] << 8) | (uint64) id->data[11];
+	uint64		abbrev;
+
+	if (!state->have_base)
+	{
+		state->base_random_low = random_low;
+		state->have_base = true;
+	}
+
+	abbrev = (seconds << 32) | (random_high << 26);
+	if (random_low < state->base_random_low)
+		abbrev |= OBJECTID_ABBREV_BELOW << 24;
+	else if (random_low > state->base_random_low)
+		abbrev |= OBJECTID_ABBREV_ABOVE << 24;
+	else
+		abbrev |= (OBJECTID_ABBREV_EQUAL << 24) | counter;
+	res = (Datum) abbrev;
+#else
+	/* Datum holds only the timestamp. */
+	res = (Datum) objectid_load_be32(id->data);
+#endif
+
 	state->input_count += 1;
 
 	if (state->estimating)
@@ -381,7 +473,7 @@ objectid_abbrev_convert(Datum original, SortSupport ssup)
 		addHyperLogLog(&state->abbr_card, DatumGetUInt32(hash_uint32(tmp)));
 	}
 
-	return DatumBigEndianToNative(res);
+	return res;
 }
 
 /*
@@ -403,14 +495,35 @@ objectid_abbrev_abort(int memtupcount, SortSupport ssup)
 	/* Plenty of distinct keys: stop estimating and keep abbreviating. */
 	if (abbr_card > 100000.0)
 	{
+#ifdef TRACE_SORT
+		if (trace_sort)
+			elog(LOG,
+				 "objectid_abbrev: estimation ends at cardinality %f after " INT64_FORMAT " values (%d rows)",
+				 abbr_card, state->input_count, memtupcount);
+#endif
 		state->estimating = false;
 		return false;
 	}
 
 	/* Fewer than one distinct key per 2000 inputs: not worth it. */
 	if (abbr_card < state->input_count / 2000.0 + 0.5)
+	{
+#ifdef TRACE_SORT
+		if (trace_sort)
+			elog(LOG,
+				 "objectid_abbrev: aborting abbreviation at cardinality %f below threshold %f after " INT64_FORMAT " values (%d rows)",
+				 abbr_card, state->input_count / 2000.0 + 0.5,
+				 state->input_count, memtupcount);
+#endif
 		return true;
+	}
 
+#ifdef TRACE_SORT
+	if (trace_sort)
+		elog(LOG,
+			 "objectid_abbrev: cardinality %f after " INT64_FORMAT " values (%d rows)",
+			 abbr_card, state->input_count, memtupcount);
+#endif
 	return false;
 }
 

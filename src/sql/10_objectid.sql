@@ -130,7 +130,8 @@ CREATE OPERATOR CLASS segext.objectid_ops
         OPERATOR 4 segext.>= ,
         OPERATOR 5 segext.> ,
         FUNCTION 1 segext.objectid_cmp(segext.objectid, segext.objectid),
-        FUNCTION 2 segext.objectid_sortsupport(pg_catalog.internal);
+        FUNCTION 2 segext.objectid_sortsupport(pg_catalog.internal),
+        FUNCTION 4 pg_catalog.btequalimage(pg_catalog.oid);
 COMMENT ON OPERATOR CLASS segext.objectid_ops USING btree IS 'btree ordering of objectid (creation order)';
 
 CREATE OPERATOR CLASS segext.objectid_hash_ops
@@ -140,9 +141,10 @@ CREATE OPERATOR CLASS segext.objectid_hash_ops
         FUNCTION 2 segext.objectid_hash_extended(segext.objectid, pg_catalog.int8);
 COMMENT ON OPERATOR CLASS segext.objectid_hash_ops USING hash IS 'hashing of objectid';
 
--- Generation and time.
+-- Generation and time.  objectid_generate is PARALLEL RESTRICTED so that the
+-- ids one statement makes all come from one process, in increasing order.
 CREATE FUNCTION segext.objectid_generate() RETURNS segext.objectid
-    AS 'MODULE_PATHNAME', 'objectid_generate' LANGUAGE C VOLATILE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'objectid_generate' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION segext.objectid_generate() IS 'new objectid, unique across backends and increasing within one';
 CREATE FUNCTION segext.objectid_timestamp(segext.objectid) RETURNS pg_catalog.timestamptz
     AS 'MODULE_PATHNAME', 'objectid_timestamp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
