@@ -518,19 +518,6 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 	store_items(b, c, items, n, with_value, false);
 }
 
-/* hexval returns the value of one hex digit, or -1. */
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* id_cmp orders 12-byte ids. */
 static int
 id_cmp(const void *a, const void *b)
@@ -547,24 +534,16 @@ get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 	int			n = JsonContainerSize(arr);
 	unsigned char *ids = palloc(SEGEXT_OBJECTID_LEN * n);
 	int			i,
-				j,
 				out = 0;
 
 	for (i = 0; i < n; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
 
-		if (e->type != jbvString || e->val.string.len != SEGEXT_OBJECTID_HEX_LEN)
+		if (e->type != jbvString ||
+			!segext_objectid_from_hex(e->val.string.val, e->val.string.len,
+									  (SegextObjectId *) (ids + i * SEGEXT_OBJECTID_LEN)))
 			crit_error(b, "\"customers\" item %d is not an objectid (24 hexadecimal digits)", i + 1);
-		for (j = 0; j < SEGEXT_OBJECTID_LEN; j++)
-		{
-			int			hi = hexval(e->val.string.val[2 * j]);
-			int			lo = hexval(e->val.string.val[2 * j + 1]);
-
-			if (hi < 0 || lo < 0)
-				crit_error(b, "\"customers\" item %d is not an objectid (24 hexadecimal digits)", i + 1);
-			ids[i * SEGEXT_OBJECTID_LEN + j] = (unsigned char) (hi * 16 + lo);
-		}
 	}
 	qsort(ids, n, SEGEXT_OBJECTID_LEN, id_cmp);
 	for (i = 0; i < n; i++)

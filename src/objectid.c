@@ -84,37 +84,42 @@ hex_digit_value(char c)
 }
 
 /*
- * objectid_parse reads exactly 24 hex digits (either case) into *id; it is
- * the one parser behind every text entry point.
+ * segext_objectid_from_hex decodes exactly len = 24 hex digits (either case)
+ * at str into *id; it returns false, leaving *id undefined, for anything else.
+ * It is the one hex decoder of the extension.
+ */
+bool
+segext_objectid_from_hex(const char *str, int len, SegextObjectId *id)
+{
+	int			i;
+
+	if (len != SEGEXT_OBJECTID_HEX_LEN)
+		return false;
+	for (i = 0; i < SEGEXT_OBJECTID_LEN; i++)
+	{
+		int			hi = hex_digit_value(str[2 * i]);
+		int			lo = hex_digit_value(str[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		id->data[i] = (unsigned char) ((hi << 4) | lo);
+	}
+	return true;
+}
+
+/*
+ * objectid_parse reads exactly 24 hex digits (either case) into *id or
+ * raises 22P02; it is the one parser behind every text entry point.
  */
 static void
 objectid_parse(const char *str, SegextObjectId *id)
 {
-	int			i;
-
-	for (i = 0; i < SEGEXT_OBJECTID_LEN; i++)
-	{
-		int			hi,
-					lo;
-
-		if (str[2 * i] == '\0' || str[2 * i + 1] == '\0')
-			goto syntax_error;
-		hi = hex_digit_value(str[2 * i]);
-		lo = hex_digit_value(str[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			goto syntax_error;
-		id->data[i] = (unsigned char) ((hi << 4) | lo);
-	}
-	if (str[SEGEXT_OBJECTID_HEX_LEN] != '\0')
-		goto syntax_error;
-	return;
-
-syntax_error:
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type %s: \"%s\"",
-					"objectid", str),
-			 errdetail("An objectid is exactly 24 hexadecimal digits.")));
+	if (!segext_objectid_from_hex(str, strlen(str), id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"",
+						"objectid", str),
+				 errdetail("An objectid is exactly 24 hexadecimal digits.")));
 }
 
 /* segext_objectid_to_hex writes the 24 lowercase hex digits of id into buf. */

@@ -28,6 +28,9 @@ typedef struct SegextObjectId
 /* Fill *id with a new, never-repeating ObjectId. */
 extern void segext_objectid_generate_into(SegextObjectId *id);
 
+/* Decode exactly 24 hex digits (len must be 24); false for anything else. */
+extern bool segext_objectid_from_hex(const char *str, int len, SegextObjectId *id);
+
 /* Write the 24 lowercase hex digits of id, plus a NUL, into buf. */
 extern void segext_objectid_to_hex(const SegextObjectId *id, char *buf);
 

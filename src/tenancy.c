@@ -21,29 +21,13 @@ static bool company_id_is_valid(const char *str);
 static bool check_company_id(char **newval, void **extra, GucSource source);
 static SegextObjectId *company_id_parse(const char *str, const char *source);
 
-/* hex_value returns the value of one hex digit, or -1. */
-static inline int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* company_id_is_valid says whether str is exactly 24 hex digits. */
 static bool
 company_id_is_valid(const char *str)
 {
-	int			i;
+	SegextObjectId id;
 
-	for (i = 0; i < SEGEXT_OBJECTID_HEX_LEN; i++)
-		if (str[i] == '\0' || hex_value(str[i]) < 0)
-			return false;
-	return str[SEGEXT_OBJECTID_HEX_LEN] == '\0';
+	return segext_objectid_from_hex(str, strlen(str), &id);
 }
 
 /* check_company_id refuses a segext.company_id that is not an objectid. */
@@ -65,19 +49,14 @@ check_company_id(char **newval, void **extra, GucSource source)
 static SegextObjectId *
 company_id_parse(const char *str, const char *source)
 {
-	SegextObjectId *id;
-	int			i;
+	SegextObjectId *id = (SegextObjectId *) palloc(sizeof(SegextObjectId));
 
-	if (!company_id_is_valid(str))
+	if (!segext_objectid_from_hex(str, strlen(str), id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid company id \"%s\" in %s", str, source),
 				 errdetail("A company id is an objectid of exactly 24 hexadecimal digits."),
 				 errhint("Set %s to the id of a row of segext.companies.", source)));
-	id = (SegextObjectId *) palloc(sizeof(SegextObjectId));
-	for (i = 0; i < SEGEXT_OBJECTID_LEN; i++)
-		id->data[i] = (unsigned char) ((hex_value(str[2 * i]) << 4) |
-									   hex_value(str[2 * i + 1]));
 	return id;
 }
 
