@@ -36,6 +36,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -502,21 +503,35 @@ event_field_lookup(void *arg, const char *field, int field_len,
 
 /*
  * classify_event returns the number of the first segment of the list whose
- * criteria match the event, or 1 (Default), and sets *group_id.
+ * criteria match the event, or 1 (Default), and sets *group_id.  Only the
+ * candidates of the list's dispatch index are evaluated, in list order.
  */
 static int32
 classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id)
 {
-	int			i;
+	uint64		local[16];
+	uint64	   *bits = local;
+	int			w;
 
-	for (i = 0; i < list->nsegments; i++)
+	if (list->nwords > lengthof(local))
+		bits = palloc(sizeof(uint64) * list->nwords);
+	segext_segment_candidates(list, event_field_lookup, row, bits);
+
+	for (w = 0; w < list->nwords; w++)
 	{
-		const SegextCachedSegment *seg = &list->segments[i];
+		uint64		word = bits[w];
 
-		if (segext_criteria_match_row(seg->criteria, event_field_lookup, row))
+		while (word != 0)
 		{
-			*group_id = seg->group_id;
-			return seg->number;
+			int			i = w * 64 + pg_rightmost_one_pos64(word);
+			const SegextCachedSegment *seg = &list->segments[i];
+
+			word &= word - 1;
+			if (segext_criteria_match_row(seg->criteria, event_field_lookup, row))
+			{
+				*group_id = seg->group_id;
+				return seg->number;
+			}
 		}
 	}
 	*group_id = list->default_group;

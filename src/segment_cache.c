@@ -25,6 +25,16 @@
  * a list built inside an old REPEATABLE READ snapshot cannot outlive the
  * transaction stale.
  *
+ * Each list carries a dispatch index.  A segment matches only when every
+ * part matches; a part made only of eq/in criteria on one field with string
+ * values (compared byte for byte) matches only rows whose field equals one
+ * of those strings.  For one such part per segment (the one with the fewest
+ * values), the segment is registered under each (field, value); segments
+ * without such a part are always candidates.  Per row, the values of the
+ * indexed fields are looked up and the registered segments added to the
+ * always-candidates; every other segment cannot match the row.  Numeric
+ * values (compared as numbers) and every other operator are not indexed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "segment_cache.h"
@@ -50,7 +60,29 @@
 #include "commands/trigger.h"
 #include "utils/rel.h"
 
-#include "evaluate.h"
+/* One (field, value) of the dispatch index and the segments under it. */
+typedef struct DispatchEntry
+{
+	uint32		hash;
+	int			field;			/* index into the index's fields; -1: empty */
+	const char *value;			/* points into a cached criteria value */
+	int			len;
+	int			nsegs;
+	int			maxsegs;
+	int		   *segs;			/* indexes into the list, ascending */
+} DispatchEntry;
+
+/* The dispatch index of one segment list (see the file header). */
+struct SegextDispatchIndex
+{
+	int			nfields;
+	const char **field_names;	/* point into cached criteria values */
+	int		   *field_lens;
+	int			table_size;		/* power of 2, at most half full */
+	int			table_used;
+	DispatchEntry *table;
+	uint64	   *always;			/* segments without an indexed part */
+};
 
 /* A hash entry: the list of one company. */
 typedef struct SegmentCacheEntry
@@ -86,6 +118,7 @@ static SegextSegmentList *segment_list_build(const SegextObjectId *company,
 static Oid	segments_table_oid(void);
 static Oid	segments_table_owner(void);
 static bool skipped_changed(const SegextObjectId *company, const char *skipped);
+static SegextDispatchIndex *dispatch_build(const SegextSegmentList *list);
 
 /* segext_segment_cache_init registers the relcache callback, once per backend. */
 void
@@ -370,6 +403,13 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 		n++;
 	}
 	list->nsegments = n;
+	list->nwords = (n + 63) / 64;
+	{
+		MemoryContext old = MemoryContextSwitchTo(context);
+
+		list->index = dispatch_build(list);
+		MemoryContextSwitchTo(old);
+	}
 
 	if (list->nskipped > 0 && skipped_changed(company, skipped.data))
 	{
@@ -392,6 +432,245 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
 	return list;
+}
+
+/* dispatch_hash hashes a field index and a value. */
+static inline uint32
+dispatch_hash(int field, const char *value, int len)
+{
+	return hash_combine(murmurhash32((uint32) field),
+						hash_bytes((const unsigned char *) value, len));
+}
+
+/* dispatch_find returns the entry of (field, value), or an empty one. */
+static DispatchEntry *
+dispatch_find(const SegextDispatchIndex *index, int field, const char *value,
+			  int len, uint32 hash)
+{
+	uint32		mask = index->table_size - 1;
+	uint32		i = hash & mask;
+
+	for (;;)
+	{
+		DispatchEntry *e = &index->table[i];
+
+		if (e->field < 0)
+			return e;
+		if (e->hash == hash && e->field == field && e->len == len &&
+			memcmp(e->value, value, len) == 0)
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+/* dispatch_add registers segment seg under (field, value). */
+static void
+dispatch_add(SegextDispatchIndex *index, int field, const char *value, int len,
+			 int seg)
+{
+	uint32		hash = dispatch_hash(field, value, len);
+	DispatchEntry *e;
+
+	if ((index->table_used + 1) * 2 > index->table_size)
+	{
+		DispatchEntry *old = index->table;
+		int			oldsize = index->table_size;
+		int			i;
+
+		index->table_size = oldsize * 2;
+		index->table = palloc(sizeof(DispatchEntry) * index->table_size);
+		for (i = 0; i < index->table_size; i++)
+			index->table[i].field = -1;
+		for (i = 0; i < oldsize; i++)
+			if (old[i].field >= 0)
+				*dispatch_find(index, old[i].field, old[i].value, old[i].len,
+							   old[i].hash) = old[i];
+		pfree(old);
+	}
+	e = dispatch_find(index, field, value, len, hash);
+	if (e->field < 0)
+	{
+		e->hash = hash;
+		e->field = field;
+		e->value = value;
+		e->len = len;
+		e->nsegs = 0;
+		e->maxsegs = 4;
+		e->segs = palloc(sizeof(int) * e->maxsegs);
+		index->table_used++;
+	}
+	if (e->nsegs > 0 && e->segs[e->nsegs - 1] == seg)
+		return;					/* the same value twice in one part */
+	if (e->nsegs == e->maxsegs)
+	{
+		e->maxsegs *= 2;
+		e->segs = repalloc(e->segs, sizeof(int) * e->maxsegs);
+	}
+	e->segs[e->nsegs++] = seg;
+}
+
+/*
+ * indexable_part tells whether criteria [start, end) of a part are all eq
+ * or in on one field with string values only, and counts those values.
+ */
+static bool
+indexable_part(const SegextCriteria *cr, uint32 start, uint32 end, int *nvalues)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(cr);
+	uint32		i;
+
+	*nvalues = 0;
+	if (start >= end)
+		return false;
+	for (i = start; i < end; i++)
+	{
+		const SegextCriterion *c = &crits[i];
+
+		if (c->kind != SEGEXT_CRIT_FIELD)
+			return false;
+		if (c->str.len != crits[start].str.len ||
+			memcmp(SEGEXT_CRIT_STRING(cr, c->str),
+				   SEGEXT_CRIT_STRING(cr, crits[start].str), c->str.len) != 0)
+			return false;
+		if (c->op == SEGEXT_OP_EQ)
+		{
+			if (c->flags & SEGEXT_CF_VALUE_NUMBER)
+				return false;	/* compared as a number */
+			(*nvalues)++;
+		}
+		else if (c->op == SEGEXT_OP_IN)
+		{
+			const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+			const uint8 *flags = (const uint8 *) (items + c->nitems);
+			uint32		j;
+
+			for (j = 0; j < c->nitems; j++)
+				if (flags[j])
+					return false;	/* a number in the list */
+			*nvalues += c->nitems;
+		}
+		else
+			return false;
+	}
+	return true;
+}
+
+/* dispatch_field returns the index's number of a field name, adding it. */
+static int
+dispatch_field(SegextDispatchIndex *index, const char *name, int len, int maxfields)
+{
+	int			f;
+
+	for (f = 0; f < index->nfields; f++)
+		if (index->field_lens[f] == len && memcmp(index->field_names[f], name, len) == 0)
+			return f;
+	Assert(index->nfields < maxfields);
+	index->field_names[index->nfields] = name;
+	index->field_lens[index->nfields] = len;
+	return index->nfields++;
+}
+
+/*
+ * dispatch_build makes the dispatch index of a list (in the current memory
+ * context): for each segment, its indexable part with the fewest values, if
+ * any, registers it under each (field, value) of that part.
+ */
+static SegextDispatchIndex *
+dispatch_build(const SegextSegmentList *list)
+{
+	SegextDispatchIndex *index = palloc0(sizeof(SegextDispatchIndex));
+	int			s;
+	int			i;
+
+	index->always = palloc0(sizeof(uint64) * (list->nwords + 1));
+	index->field_names = palloc(sizeof(char *) * (list->nsegments + 1));
+	index->field_lens = palloc(sizeof(int) * (list->nsegments + 1));
+	index->table_size = 16;
+	index->table = palloc(sizeof(DispatchEntry) * index->table_size);
+	for (i = 0; i < index->table_size; i++)
+		index->table[i].field = -1;
+
+	for (s = 0; s < list->nsegments; s++)
+	{
+		const SegextCriteria *cr = list->segments[s].criteria;
+		const uint32 *part_end = SEGEXT_CRITERIA_PART_END(cr);
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(cr);
+		uint32		p,
+					start = 0;
+		int			best_start = -1;
+		int			best_end = -1;
+		int			best_n = 0;
+		int			field;
+
+		for (p = 0; p < cr->nparts; p++)
+		{
+			int			nvalues;
+
+			if (indexable_part(cr, start, part_end[p], &nvalues) &&
+				(best_start < 0 || nvalues < best_n))
+			{
+				best_start = start;
+				best_end = part_end[p];
+				best_n = nvalues;
+			}
+			start = part_end[p];
+		}
+		if (best_start < 0)
+		{
+			index->always[s / 64] |= UINT64CONST(1) << (s % 64);
+			continue;
+		}
+
+		field = dispatch_field(index, SEGEXT_CRIT_STRING(cr, crits[best_start].str),
+							   crits[best_start].str.len, list->nsegments);
+		for (i = best_start; i < best_end; i++)
+		{
+			const SegextCriterion *c = &crits[i];
+
+			if (c->op == SEGEXT_OP_EQ)
+				dispatch_add(index, field, SEGEXT_CRIT_STRING(cr, c->val), c->val.len, s);
+			else
+			{
+				const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+				uint32		j;
+
+				for (j = 0; j < c->nitems; j++)
+					dispatch_add(index, field, SEGEXT_CRIT_STRING(cr, items[j]),
+								 items[j].len, s);
+			}
+		}
+	}
+	return index;
+}
+
+/*
+ * segext_segment_candidates sets the bits of the segments that may match a
+ * row: the always-candidates and those registered under the row's values of
+ * the indexed fields.
+ */
+void
+segext_segment_candidates(const SegextSegmentList *list,
+						  SegextFieldLookup lookup, void *arg, uint64 *bits)
+{
+	const SegextDispatchIndex *index = list->index;
+	int			f;
+
+	memcpy(bits, index->always, sizeof(uint64) * list->nwords);
+	for (f = 0; f < index->nfields; f++)
+	{
+		const char *value;
+		int			len;
+		DispatchEntry *e;
+		int			i;
+
+		if (!lookup(arg, index->field_names[f], index->field_lens[f], &value, &len))
+			continue;			/* eq and in never match a missing field */
+		e = dispatch_find(index, f, value, len, dispatch_hash(f, value, len));
+		if (e->field < 0)
+			continue;
+		for (i = 0; i < e->nsegs; i++)
+			bits[e->segs[i] / 64] |= UINT64CONST(1) << (e->segs[i] % 64);
+	}
 }
 
 PG_FUNCTION_INFO_V1(segext_segment_cache_invalidate);

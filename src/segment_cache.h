@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "criteria.h"
+#include "evaluate.h"
 #include "objectid.h"
 
 /* One active user segment, in matching order. */
@@ -22,6 +23,12 @@ typedef struct SegextCachedSegment
 	SegextCriteria *criteria;	/* detoasted copy in the cache's memory */
 } SegextCachedSegment;
 
+/*
+ * Dispatch index of a segment list (opaque): which segments can match a row
+ * given the row's values of a few fields (see segext_segment_candidates).
+ */
+typedef struct SegextDispatchIndex SegextDispatchIndex;
+
 /* The compiled segment list of one company. */
 typedef struct SegextSegmentList
 {
@@ -31,6 +38,8 @@ typedef struct SegextSegmentList
 	SegextCachedSegment *segments;	/* ordered by position, then number */
 	int			nskipped;		/* active segments left out (manual or
 								 * customer-aggregate criteria) */
+	int			nwords;			/* 64-bit words of a candidate bitmap */
+	SegextDispatchIndex *index; /* built with the list */
 } SegextSegmentList;
 
 /*
@@ -40,5 +49,16 @@ typedef struct SegextSegmentList
 extern uint64 segext_segment_cache_generation;
 
 extern const SegextSegmentList *segext_segment_cache_lookup(const SegextObjectId *company);
+
+/*
+ * Fill bits (list->nwords words) with the candidate segments of a row: bit i
+ * set when segment i of the list may match.  A clear bit means the segment
+ * cannot match the row (one of its parts needs a field to equal one of some
+ * strings, and the row's field is missing or equals none of them); so the
+ * first set bit whose criteria match is the first matching segment.
+ */
+extern void segext_segment_candidates(const SegextSegmentList *list,
+									  SegextFieldLookup lookup, void *arg,
+									  uint64 *bits);
 
 #endif							/* SEGEXT_SEGMENT_CACHE_H */
