@@ -1,26 +1,29 @@
--- 85: row level security of customers and transactions: a session sees and
--- changes only the rows of its current company (JWT claim company_id from
--- PostgREST, else the setting segext.company_id).  Table owners and
--- superusers bypass RLS as usual.
--- The company expression is spelled out here until segext.current_company_id()
--- (src/rules.c) is available; then these policies call it instead.
+-- 85: privileges and row level security of customers, transactions and
+-- membership, in the shape of 80_roles.sql: a row is visible and changeable
+-- when it belongs to the current company, or to anyone when the user is a
+-- member of segext_admin.
+
+GRANT SELECT ON segext.customers, segext.transactions TO segext_reader;
+GRANT INSERT, UPDATE, DELETE ON segext.customers, segext.transactions TO segext_writer;
+REVOKE EXECUTE ON FUNCTION segext.customers_check(), segext.transactions_check(),
+    segext.transactions_returned() FROM PUBLIC;
 
 ALTER TABLE segext.customers ENABLE ROW LEVEL SECURITY;
-CREATE POLICY customers_company ON segext.customers
-    USING (company_id OPERATOR(segext.=) NULLIF(COALESCE(
-        NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'company_id',
-        pg_catalog.current_setting('segext.company_id', true)), '')::segext.objectid)
-    WITH CHECK (company_id OPERATOR(segext.=) NULLIF(COALESCE(
-        NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'company_id',
-        pg_catalog.current_setting('segext.company_id', true)), '')::segext.objectid);
-COMMENT ON POLICY customers_company ON segext.customers IS 'rows of the current company only';
+CREATE POLICY customers_tenant ON segext.customers
+    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
+    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
+COMMENT ON POLICY customers_tenant ON segext.customers IS 'rows of the current company only';
+CREATE POLICY customers_admin ON segext.customers
+    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
+    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
+COMMENT ON POLICY customers_admin ON segext.customers IS 'members of segext_admin: every company';
 
 ALTER TABLE segext.transactions ENABLE ROW LEVEL SECURITY;
-CREATE POLICY transactions_company ON segext.transactions
-    USING (company_id OPERATOR(segext.=) NULLIF(COALESCE(
-        NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'company_id',
-        pg_catalog.current_setting('segext.company_id', true)), '')::segext.objectid)
-    WITH CHECK (company_id OPERATOR(segext.=) NULLIF(COALESCE(
-        NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) 'company_id',
-        pg_catalog.current_setting('segext.company_id', true)), '')::segext.objectid);
-COMMENT ON POLICY transactions_company ON segext.transactions IS 'rows of the current company only';
+CREATE POLICY transactions_tenant ON segext.transactions
+    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
+    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
+COMMENT ON POLICY transactions_tenant ON segext.transactions IS 'rows of the current company only';
+CREATE POLICY transactions_admin ON segext.transactions
+    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
+    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
+COMMENT ON POLICY transactions_admin ON segext.transactions IS 'members of segext_admin: every company';
