@@ -248,60 +248,52 @@ customer_entry(Engine *e, const SegextObjectId *id)
 static void
 load_memberships(Engine *e)
 {
-	Portal		portal;
-	Datum		args[1];
-	Oid			types[1];
-	SPIPlanPtr	plan;
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TupleDesc	desc;
+	int			a_company,
+				a_segment,
+				a_customer;
 	int			bytes = BITS_BYTES(e->nsegs);
+	int			cur = -1;
+	SegextObjectId cur_id;
 
-	types[0] = e->idtype;
-	args[0] = PointerGetDatum(&e->company);
-	plan = SPI_prepare("SELECT segment_id, customer_id FROM segext.memberships "
-					   "WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
-					   1, types);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	for (;;)
+	rel = table_openrv(makeRangeVar("segext", "memberships", -1), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	a_company = SPI_fnumber(desc, "company_id");
+	a_segment = SPI_fnumber(desc, "segment_id");
+	a_customer = SPI_fnumber(desc, "customer_id");
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		int			cur = -1;
-		SegextObjectId cur_id;
+		SegextObjectId *sid;
+		CustomerEntry *ce;
 
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, Max(a_company, Max(a_segment, a_customer)));
+		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
+			continue;
+		sid = DatumGetSegextObjectIdP(slot->tts_values[a_segment - 1]);
+		if (cur < 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			bool		isnull;
-			SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			SegextObjectId *cid = DatumGetSegextObjectIdP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-			CustomerEntry *ce;
-
-			if (cur < 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
-			{
-				cur = -1;
-				for (int i = 0; i < e->nsegs; i++)
-					if (memcmp(&e->segs[i].id, sid, SEGEXT_OBJECTID_LEN) == 0)
-						cur = i;
-				cur_id = *sid;
-				if (cur < 0)
-				{
-					cur = INT_MAX;	/* an inactive segment: ignore its rows */
-				}
-			}
-			if (cur == INT_MAX)
-				continue;
-			if (!e->load_old && !e->segs[cur].manual)
-				continue;
-			ce = customer_entry(e, cid);
-			if (ce->old == NULL)
-				ce->old = MemoryContextAllocZero(e->cxt, bytes);
-			BIT_SET(ce->old, cur);
+			cur = INT_MAX;		/* a segment that is not active: ignore */
+			for (int i = 0; i < e->nsegs; i++)
+				if (memcmp(&e->segs[i].id, sid, SEGEXT_OBJECTID_LEN) == 0)
+					cur = i;
+			cur_id = *sid;
 		}
-		SPI_freetuptable(SPI_tuptable);
+		if (cur == INT_MAX || (!e->load_old && !e->segs[cur].manual))
+			continue;
+		ce = customer_entry(e, DatumGetSegextObjectIdP(slot->tts_values[a_customer - 1]));
+		if (ce->old == NULL)
+			ce->old = MemoryContextAllocZero(e->cxt, bytes);
+		BIT_SET(ce->old, cur);
 	}
-	SPI_cursor_close(portal);
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
 }
 
 /* add_items sets the bits of a text[] of folded SKUs, makers or item labels. */
