@@ -5,7 +5,10 @@
 -- (refresh, activation, manual members, cascades from deleted customers) is
 -- seen by two statement triggers that, in the same transaction: keep
 -- segments.customers_count exact, append to segext.membership_history, and
--- send one NOTIFY per segment and statement on channel "segext_membership".
+-- send one NOTIFY per segment and statement on channel "segext_membership"
+-- with payload {"company_id", "segment" (number), "event" ("entered" or
+-- "left"), "count", "customer_ids" (sorted; null when more than 100, to stay
+-- far below the 8000-byte payload limit: read membership_history then)}.
 
 CREATE TABLE segext.memberships (
     company_id      segext.objectid NOT NULL,
@@ -37,6 +40,7 @@ COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment 
 CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
+    number pg_catalog.int4;
     kind pg_catalog.text := CASE TG_OP WHEN 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
     INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
@@ -46,16 +50,17 @@ BEGIN
                   WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
     FOR r IN
         SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
-               (pg_catalog.array_agg(c.customer_id::pg_catalog.text))[1:100] AS ids
+               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
         UPDATE segext.segments AS s
         SET customers_count = s.customers_count OPERATOR(pg_catalog.+)
                               CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END
-        WHERE s.company_id OPERATOR(segext.=) r.company_id AND s.id OPERATOR(segext.=) r.segment_id;
+        WHERE s.company_id OPERATOR(segext.=) r.company_id AND s.id OPERATOR(segext.=) r.segment_id
+        RETURNING s.number INTO number;
         IF FOUND THEN
             PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-                'company_id', r.company_id, 'segment_id', r.segment_id, 'event', kind, 'count', r.n,
+                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
                 'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
         END IF;
     END LOOP;
