@@ -24,6 +24,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "parser/parser.h"
+#include "tcop/dest.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -543,6 +545,107 @@ customer_field(void *arg, const char *field, int field_len,
 	return false;
 }
 
+/* Evaluation of customer rows: attribute numbers and scratch space. */
+typedef struct CustomerEval
+{
+	Engine	   *e;
+	int			a_company,
+				a_id,
+				a_birth,
+				a_registered,
+				a_active,
+				a_labels;
+	int			bytes;
+	bits8	   *newbits;
+	bits8	   *nobits;
+	SegextCustomerFacts *scratch;
+	MemoryContext tmp;
+	CustomerRow row;
+	MemberCallback cb;
+	void	   *arg;
+} CustomerEval;
+
+/* eval_init prepares the evaluation of rows of a customer tuple descriptor. */
+static void
+eval_init(Engine *e, CustomerEval *ev, TupleDesc desc, MemberCallback cb, void *arg)
+{
+	ev->e = e;
+	ev->a_company = SPI_fnumber(desc, "company_id");
+	ev->a_id = SPI_fnumber(desc, "id");
+	ev->a_birth = SPI_fnumber(desc, "birth_date");
+	ev->a_registered = SPI_fnumber(desc, "registered_at");
+	ev->a_active = SPI_fnumber(desc, "active");
+	ev->a_labels = SPI_fnumber(desc, "labels");
+	ev->row.desc = desc;
+	ev->row.attributes_attno = SPI_fnumber(desc, "attributes");
+	ev->bytes = BITS_BYTES(e->nsegs);
+	ev->newbits = palloc(ev->bytes);
+	ev->nobits = palloc0(ev->bytes);
+	ev->scratch = new_facts(e);
+	ev->tmp = AllocSetContextCreate(CurrentMemoryContext, "segext customer",
+									ALLOCSET_SMALL_SIZES);
+	ev->cb = cb;
+	ev->arg = arg;
+}
+
+/*
+ * eval_customer completes the facts f of the customer in slot (whose
+ * transaction figures are already in f), evaluates every segment and calls
+ * the callback with the new and old membership bits.
+ */
+static void
+eval_customer(CustomerEval *ev, TupleTableSlot *slot, CustomerEntry *ce, SegextCustomerFacts *f)
+{
+	Engine	   *e = ev->e;
+	SegextObjectId *cid = DatumGetSegextObjectIdP(slot->tts_values[ev->a_id - 1]);
+	bool		active = DatumGetBool(slot->tts_values[ev->a_active - 1]);
+	bool		in_other = false;
+	MemoryContext old;
+
+	f->id = *cid;
+	f->active = active;
+	f->has_birth_date = !slot->tts_isnull[ev->a_birth - 1];
+	if (f->has_birth_date)
+		f->birth_date = DatumGetDateADT(slot->tts_values[ev->a_birth - 1]);
+	f->has_registration = !slot->tts_isnull[ev->a_registered - 1];
+	old = MemoryContextSwitchTo(ev->tmp);
+	if (f->has_registration)
+		f->registration_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+																   slot->tts_values[ev->a_registered - 1]));
+	if ((e->needs & SEGEXT_NEED_LABELS) && !slot->tts_isnull[ev->a_labels - 1])
+		add_labels(e, f, DatumGetJsonbP(slot->tts_values[ev->a_labels - 1]));
+	ev->row.values = slot->tts_values;
+	ev->row.nulls = slot->tts_isnull;
+
+	memset(ev->newbits, 0, ev->bytes);
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		Segment    *s = &e->segs[i];
+		bool		member;
+
+		if (s->number <= 1)
+			continue;
+		if (!s->target || s->manual)
+			member = active && ce != NULL && ce->old != NULL && BIT_TEST(ce->old, i);
+		else
+			member = active &&
+				segext_criteria_match_customer(e->reqs, s->handle, f, &e->time,
+											   customer_field, &ev->row);
+		if (member)
+		{
+			BIT_SET(ev->newbits, i);
+			in_other = true;
+		}
+	}
+	if (active && e->idx_all >= 0)
+		BIT_SET(ev->newbits, e->idx_all);
+	if (active && !in_other && e->idx_default >= 0)
+		BIT_SET(ev->newbits, e->idx_default);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ev->tmp);
+	ev->cb(e, cid, ev->newbits, ce != NULL && ce->old != NULL ? ce->old : ev->nobits, ev->arg);
+}
+
 /*
  * scan_customers reads the company's customers once, completes each one's
  * facts, evaluates the target segments and calls cb with the new and old
@@ -554,106 +657,35 @@ scan_customers(Engine *e, MemberCallback cb, void *arg)
 	Relation	rel;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
-	TupleDesc	desc;
-	int			a_company,
-				a_id,
-				a_birth,
-				a_registered,
-				a_active,
-				a_labels,
-				a_attrs;
-	int			bytes = BITS_BYTES(e->nsegs);
-	bits8	   *newbits = palloc(bytes);
-	bits8	   *nobits = palloc0(bytes);
-	SegextCustomerFacts *scratch = new_facts(e);
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "segext customer",
-											  ALLOCSET_SMALL_SIZES);
-	CustomerRow row;
+	CustomerEval ev;
 
 	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
-	desc = RelationGetDescr(rel);
-	a_company = SPI_fnumber(desc, "company_id");
-	a_id = SPI_fnumber(desc, "id");
-	a_birth = SPI_fnumber(desc, "birth_date");
-	a_registered = SPI_fnumber(desc, "registered_at");
-	a_active = SPI_fnumber(desc, "active");
-	a_labels = SPI_fnumber(desc, "labels");
-	a_attrs = SPI_fnumber(desc, "attributes");
-	row.desc = desc;
-	row.attributes_attno = a_attrs;
-
+	eval_init(e, &ev, RelationGetDescr(rel), cb, arg);
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		SegextObjectId *cid;
 		CustomerEntry *ce;
-		SegextCustomerFacts *f;
-		bool		active;
-		bool		in_other = false;
-		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
-		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
+		if (memcmp(DatumGetPointer(slot->tts_values[ev.a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
 			continue;
-		cid = DatumGetSegextObjectIdP(slot->tts_values[a_id - 1]);
+		cid = DatumGetSegextObjectIdP(slot->tts_values[ev.a_id - 1]);
 		ce = hash_search(e->customers, cid, HASH_FIND, NULL);
 		if (ce != NULL && ce->facts != NULL)
-			f = ce->facts;
+			eval_customer(&ev, slot, ce, ce->facts);
 		else
 		{
-			segext_facts_reset(e->reqs, scratch);
-			f = scratch;
+			segext_facts_reset(e->reqs, ev.scratch);
+			eval_customer(&ev, slot, ce, ev.scratch);
 		}
-		active = DatumGetBool(slot->tts_values[a_active - 1]);
-		f->id = *cid;
-		f->active = active;
-		f->has_birth_date = !slot->tts_isnull[a_birth - 1];
-		if (f->has_birth_date)
-			f->birth_date = DatumGetDateADT(slot->tts_values[a_birth - 1]);
-		f->has_registration = !slot->tts_isnull[a_registered - 1];
-		old = MemoryContextSwitchTo(tmp);
-		if (f->has_registration)
-			f->registration_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-																	   slot->tts_values[a_registered - 1]));
-		if ((e->needs & SEGEXT_NEED_LABELS) && !slot->tts_isnull[a_labels - 1])
-			add_labels(e, f, DatumGetJsonbP(slot->tts_values[a_labels - 1]));
-		row.values = slot->tts_values;
-		row.nulls = slot->tts_isnull;
-
-		memset(newbits, 0, bytes);
-		for (int i = 0; i < e->nsegs; i++)
-		{
-			Segment    *s = &e->segs[i];
-			bool		member;
-
-			if (s->number <= 1)
-				continue;
-			if (!s->target || s->manual)
-				member = active && ce != NULL && ce->old != NULL && BIT_TEST(ce->old, i);
-			else
-				member = active &&
-					segext_criteria_match_customer(e->reqs, s->handle, f, &e->time,
-												   customer_field, &row);
-			if (member)
-			{
-				BIT_SET(newbits, i);
-				in_other = true;
-			}
-		}
-		if (active && e->idx_all >= 0)
-			BIT_SET(newbits, e->idx_all);
-		if (active && !in_other && e->idx_default >= 0)
-			BIT_SET(newbits, e->idx_default);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(tmp);
-		cb(e, cid, newbits, ce != NULL && ce->old != NULL ? ce->old : nobits, arg);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
-	MemoryContextDelete(tmp);
+	MemoryContextDelete(ev.tmp);
 }
 
 /* The differences found by a refresh, as parallel arrays. */
@@ -878,11 +910,478 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
 
+/* SQL literals of the slots of the requirements, per slot kind. */
+typedef struct SlotSql
+{
+	int			n[SEGEXT_SLOT_NKINDS];
+	char	  **lit[SEGEXT_SLOT_NKINDS];
+} SlotSql;
+
+/* row_kind says whether a criterion kind is decided by single sales. */
+static bool
+row_kind(int kind)
+{
+	return kind == SEGEXT_CRIT_BOUGHT_IN_POS || kind == SEGEXT_CRIT_BOUGHT_SKUS ||
+		kind == SEGEXT_CRIT_BOUGHT_MAKERS || kind == SEGEXT_CRIT_BOUGHT_LABELS ||
+		kind == SEGEXT_CRIT_PURCHASE_PERIOD || kind == SEGEXT_CRIT_LAST_PURCHASE;
+}
+
+/* transaction_kind says whether a criterion kind reads transactions at all. */
+static bool
+transaction_kind(int kind)
+{
+	return row_kind(kind) || kind == SEGEXT_CRIT_TRANSACTION_COUNT ||
+		kind == SEGEXT_CRIT_TRANSACTION_AMOUNT || kind == SEGEXT_CRIT_AVERAGE_AMOUNT ||
+		kind == SEGEXT_CRIT_PERCENT_IN_POS;
+}
+
+/* crit_string returns a criterion list string as a palloc'd C string. */
+static char *
+crit_string(const SegextCriteria *c, const SegextString *str)
+{
+	return pnstrdup(SEGEXT_CRITERIA_DATA(c) + str->off, str->len);
+}
+
+/* append_list appends an SQL array literal of a criterion's string list. */
+static void
+append_list(StringInfo q, const SegextCriteria *c, const SegextCriterion *cr, bool pairs)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(c, cr);
+
+	appendStringInfoString(q, "ARRAY[");
+	for (uint32 i = 0; i < cr->nitems; i++)
+	{
+		char	   *v = pairs ? psprintf("%s\x1f%s", crit_string(c, &items[2 * i]), crit_string(c, &items[2 * i + 1]))
+			: crit_string(c, &items[i]);
+
+		appendStringInfo(q, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(v));
+	}
+	appendStringInfoString(q, "]::pg_catalog.text[]");
+}
+
+/* timestamptz_literal writes a timestamptz as an SQL literal. */
+static char *
+timestamptz_literal(TimestampTz t)
+{
+	return psprintf("%s::pg_catalog.timestamptz",
+					quote_literal_cstr(DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																		   TimestampTzGetDatum(t)))));
+}
+
+/*
+ * append_row_cond appends the condition on one sale (alias a) that decides a
+ * row criterion (row_kind), for index use.
+ */
+static void
+append_row_cond(StringInfo q, Engine *e, const SegextCriteria *c, const SegextCriterion *cr, const char *a)
+{
+	switch (cr->kind)
+	{
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			appendStringInfo(q, "%s.pos_id OPERATOR(pg_catalog.=) ANY (", a);
+			append_list(q, c, cr, false);
+			appendStringInfoString(q, ")");
+			break;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			appendStringInfo(q, "%s.item_skus OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, false);
+			break;
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			appendStringInfo(q, "%s.item_makers OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, false);
+			break;
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+			appendStringInfo(q, "%s.item_labels OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, true);
+			break;
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			appendStringInfo(q, "(%s.occurred_at OPERATOR(pg_catalog.>=) (%s::pg_catalog.date OPERATOR(pg_catalog.-) " INT64_FORMAT ")::pg_catalog.timestamptz AND %s.occurred_at OPERATOR(pg_catalog.<=) %s)",
+							 a, quote_literal_cstr(DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(e->time.today)))),
+							 cr->lo, a, timestamptz_literal(e->time.now));
+			break;
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			{
+				int			np;
+				const SegextPeriod *p = segext_requirements_periods(e->reqs, &np);
+
+				/* every period of the requirements: a superset, still exact */
+				appendStringInfoString(q, "(false");
+				for (int i = 0; i < np; i++)
+					appendStringInfo(q, " OR %s.occurred_at BETWEEN %s AND %s", a,
+									 timestamptz_literal(p[i].from), timestamptz_literal(p[i].to));
+				appendStringInfoString(q, ")");
+			}
+			break;
+		default:
+			elog(ERROR, "criterion kind %d is not decided by single sales", cr->kind);
+	}
+}
+
+/* collect_slots finds the SQL literal of every slot the targets refer to. */
+static void
+collect_slots(Engine *e, SlotSql *ss)
+{
+	for (int k = 0; k < SEGEXT_SLOT_NKINDS; k++)
+	{
+		ss->n[k] = segext_requirements_nslots(e->reqs, k);
+		ss->lit[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
+	}
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		const SegextCriteria *c = e->segs[i].criteria;
+		const SegextCriterion *crits;
+
+		if (c == NULL)
+			continue;
+		crits = SEGEXT_CRITERIA_CRIT(c);
+		for (uint32 j = 0; j < c->ncriteria; j++)
+		{
+			const SegextCriterion *cr = &crits[j];
+			const SegextString *items = SEGEXT_CRIT_ITEMS(c, cr);
+			int			kind = -1;
+			bool		pairs = false;
+
+			if (cr->kind == SEGEXT_CRIT_PERCENT_IN_POS)
+			{
+				char	   *v = crit_string(c, &cr->str);
+				int			slot = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS, v, strlen(v));
+
+				if (slot >= 0)
+					ss->lit[SEGEXT_SLOT_POS][slot] = quote_literal_cstr(v);
+				continue;
+			}
+			if (cr->kind == SEGEXT_CRIT_BOUGHT_IN_POS)
+				kind = SEGEXT_SLOT_POS;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_SKUS)
+				kind = SEGEXT_SLOT_SKU;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_MAKERS)
+				kind = SEGEXT_SLOT_MAKER;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_LABELS)
+			{
+				kind = SEGEXT_SLOT_ITEM_LABEL;
+				pairs = true;
+			}
+			if (kind < 0)
+				continue;
+			for (uint32 n = 0; n < cr->nitems; n++)
+			{
+				int			slot;
+				char	   *v;
+
+				if (pairs)
+				{
+					char	   *key = crit_string(c, &items[2 * n]);
+					char	   *val = crit_string(c, &items[2 * n + 1]);
+
+					slot = segext_requirements_pair_slot(e->reqs, kind, key, strlen(key), val, strlen(val));
+					v = psprintf("%s\x1f%s", key, val);
+				}
+				else
+				{
+					v = crit_string(c, &items[n]);
+					slot = segext_requirements_slot(e->reqs, kind, v, strlen(v));
+				}
+				if (slot >= 0)
+					ss->lit[kind][slot] = quote_literal_cstr(v);
+			}
+		}
+	}
+}
+
+/*
+ * build_query writes the one query that gives, per active customer of the
+ * company, its row and the transaction figures the targets need: a GROUP BY
+ * over the transactions with one FILTER aggregate per slot, so the planner
+ * can scan in parallel.  With a single target it narrows the scan where the
+ * criteria allow: when every transaction criterion is decided by single
+ * sales, only matching sales are aggregated (index scans); when one part
+ * needs such a sale (or lists customers), customers without one are skipped.
+ */
+static char *
+build_query(Engine *e, Segment *single, SlotSql *ss)
+{
+	StringInfoData q;
+	char		company[SEGEXT_OBJECTID_HEX_LEN + 1];
+	bool		need_tx = (e->needs & (SEGEXT_NEED_TRANSACTIONS | SEGEXT_NEED_ITEMS)) != 0;
+	bool		rows_only = need_tx && single != NULL;
+	int			anchor = -1;	/* part of single needing a matching sale */
+	int			list_part = -1; /* part of single made of customer lists */
+	const char *kinds = "psmld";
+	const SegextCriteria *c = single ? single->criteria : NULL;
+
+	segext_objectid_to_hex(&e->company, company);
+	if (c != NULL)
+	{
+		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+		uint32		start = 0;
+
+		for (uint32 j = 0; j < c->ncriteria; j++)
+			if (transaction_kind(crits[j].kind) && !row_kind(crits[j].kind))
+				rows_only = false;
+		for (int p = 0; p < c->nparts; p++)
+		{
+			bool		all_rows = true;
+			bool		all_lists = true;
+
+			for (uint32 j = start; j < ends[p]; j++)
+			{
+				all_rows &= row_kind(crits[j].kind);
+				all_lists &= crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
+			}
+			if (all_rows && anchor < 0)
+				anchor = p;
+			if (all_lists && list_part < 0)
+				list_part = p;
+			start = ends[p];
+		}
+	}
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT c.*");
+	if (need_tx)
+	{
+		appendStringInfoString(&q, ", t.sx_cnt, t.sx_amount, t.sx_last");
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < ss->n[k]; i++)
+				appendStringInfo(&q, ", t.sx_%c%d", kinds[k], i);
+		for (int i = 0; i < ss->n[SEGEXT_SLOT_PERIOD]; i++)
+			appendStringInfo(&q, ", t.sx_d%d", i);
+	}
+	appendStringInfoString(&q, " FROM segext.customers AS c");
+	if (need_tx)
+	{
+		int			np;
+		const SegextPeriod *periods = segext_requirements_periods(e->reqs, &np);
+		const char *cols[] = {"pos_id", "item_skus", "item_makers", "item_labels"};
+
+		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, "
+						 "pg_catalog.count(*) FILTER (WHERE x.counted) AS sx_cnt, "
+						 "pg_catalog.sum(x.amount) AS sx_amount, "
+						 "pg_catalog.max(x.occurred_at) FILTER (WHERE x.counted AND x.occurred_at OPERATOR(pg_catalog.<=) %s) AS sx_last",
+						 anchor >= 0 ? "" : "LEFT", timestamptz_literal(e->time.now));
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < ss->n[k]; i++)
+			{
+				if (k == SEGEXT_SLOT_POS)
+					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.pos_id OPERATOR(pg_catalog.=) %s) AS sx_p%d",
+									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", i);
+				else
+					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND %s OPERATOR(pg_catalog.=) ANY (x.%s)) AS sx_%c%d",
+									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", cols[k], kinds[k], i);
+			}
+		for (int i = 0; i < np; i++)
+			appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.occurred_at BETWEEN %s AND %s) AS sx_d%d",
+							 timestamptz_literal(periods[i].from), timestamptz_literal(periods[i].to), i);
+		appendStringInfo(&q, " FROM (SELECT tr.customer_id, tr.amount, tr.occurred_at, tr.pos_id, tr.item_skus, "
+						 "tr.item_makers, tr.item_labels, "
+						 "tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AS counted "
+						 "FROM segext.transactions AS tr WHERE tr.company_id OPERATOR(segext.=) '%s'::segext.objectid",
+						 company);
+		if (rows_only || anchor >= 0)
+		{
+			const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+			const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+			bool		first = true;
+			const char *alias = rows_only ? "tr" : "a";
+
+			if (rows_only)
+				appendStringInfoString(&q, " AND tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AND (");
+			else
+				appendStringInfo(&q, " AND tr.customer_id OPERATOR(segext.=) ANY (SELECT a.customer_id FROM segext.transactions AS a "
+								 "WHERE a.company_id OPERATOR(segext.=) '%s'::segext.objectid AND a.returns_id IS NULL "
+								 "AND a.returned_amount OPERATOR(pg_catalog.<) a.amount AND (", company);
+			for (uint32 j = rows_only ? 0 : (anchor == 0 ? 0 : ends[anchor - 1]);
+				 j < (rows_only ? c->ncriteria : ends[anchor]); j++)
+			{
+				if (!row_kind(crits[j].kind))
+					continue;
+				if (!first)
+					appendStringInfoString(&q, " OR ");
+				append_row_cond(&q, e, c, &crits[j], alias);
+				first = false;
+			}
+			appendStringInfoString(&q, rows_only ? ")" : "))");
+		}
+		appendStringInfoString(&q, ") AS x GROUP BY x.customer_id) AS t ON t.customer_id OPERATOR(segext.=) c.id");
+	}
+	appendStringInfo(&q, " WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active", company);
+	if (list_part >= 0)
+	{
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+		bool		first = true;
+
+		appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY ('{");
+		for (uint32 j = list_part == 0 ? 0 : ends[list_part - 1]; j < ends[list_part]; j++)
+		{
+			const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
+
+			for (uint32 n = 0; n < crits[j].nitems; n++)
+			{
+				char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+				segext_objectid_to_hex(&ids[n], hex);
+				appendStringInfo(&q, "%s%s", first ? "" : ",", hex);
+				first = false;
+			}
+		}
+		appendStringInfoString(&q, "}'::segext.objectid[])");
+	}
+	return q.data;
+}
+
+/* The receiver of the facts query's rows: evaluates each as it arrives. */
+typedef struct QueryReceiver
+{
+	DestReceiver pub;
+	Engine	   *e;
+	SlotSql    *ss;
+	CustomerEval ev;
+	MemberCallback cb;
+	void	   *arg;
+	int			a_cnt;			/* attno of sx_cnt, 0 without transactions */
+} QueryReceiver;
+
+/* qr_startup prepares the evaluation of the rows of the facts query. */
+static void
+qr_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+	int			a = SPI_fnumber(typeinfo, "sx_cnt");
+
+	eval_init(qr->e, &qr->ev, typeinfo, qr->cb, qr->arg);
+	qr->a_cnt = a > 0 ? a : 0;
+}
+
+/* qr_receive fills one customer's facts from a row and evaluates it. */
+static bool
+qr_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+	Engine	   *e = qr->e;
+	SegextCustomerFacts *f = qr->ev.scratch;
+	CustomerEntry *ce;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	segext_facts_reset(e->reqs, f);
+	if (qr->a_cnt > 0 && !slot->tts_isnull[qr->a_cnt - 1])
+	{
+		int			col = qr->a_cnt + 3;	/* first slot column */
+
+		f->transaction_count = DatumGetInt64(slot->tts_values[qr->a_cnt - 1]);
+		if (!slot->tts_isnull[qr->a_cnt])
+			f->amount = segext_amount_from_numeric(DatumGetNumeric(slot->tts_values[qr->a_cnt]));
+		f->has_last_purchase = !slot->tts_isnull[qr->a_cnt + 1];
+		if (f->has_last_purchase)
+			f->last_purchase = DatumGetTimestampTz(slot->tts_values[qr->a_cnt + 1]);
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < qr->ss->n[k]; i++, col++)
+			{
+				int64		n = DatumGetInt64(slot->tts_values[col - 1]);
+
+				if (k == SEGEXT_SLOT_POS)
+					f->pos_count[i] = n;
+				else if (n > 0)
+					SEGEXT_FACTS_SET(f, k, i);
+			}
+		for (int i = 0; i < qr->ss->n[SEGEXT_SLOT_PERIOD]; i++, col++)
+			if (DatumGetInt64(slot->tts_values[col - 1]) > 0)
+				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_PERIOD, i);
+	}
+	ce = hash_search(e->customers, DatumGetPointer(slot->tts_values[qr->ev.a_id - 1]), HASH_FIND, NULL);
+	eval_customer(&qr->ev, slot, ce, f);
+	return true;
+}
+
+/* qr_shutdown releases the evaluation's scratch context. */
+static void
+qr_shutdown(DestReceiver *self)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+
+	MemoryContextDelete(qr->ev.tmp);
+}
+
+/* qr_destroy has nothing to free: the receiver lives on the stack. */
+static void
+qr_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * query_customers runs the facts query of the targets (through the planner:
+ * parallel scans and aggregation, indexes where they pay) and evaluates
+ * every row as it arrives.
+ */
+static void
+query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
+{
+	SlotSql		ss;
+	char	   *sql;
+	SPIPlanPtr	plan;
+	QueryReceiver qr;
+	int			ret;
+
+	collect_slots(e, &ss);
+	sql = build_query(e, single, &ss);
+	memset(&qr, 0, sizeof(qr));
+	qr.pub.receiveSlot = qr_receive;
+	qr.pub.rStartup = qr_startup;
+	qr.pub.rShutdown = qr_shutdown;
+	qr.pub.rDestroy = qr_destroy;
+	qr.pub.mydest = DestNone;
+	qr.e = e;
+	qr.ss = &ss;
+	qr.cb = cb;
+	qr.arg = arg;
+#if PG_VERSION_NUM >= 140000
+	{
+		SPIPrepareOptions popts;
+		SPIExecuteOptions eopts;
+
+		memset(&popts, 0, sizeof(popts));
+		popts.parseMode = RAW_PARSE_DEFAULT;
+		popts.cursorOptions = CURSOR_OPT_PARALLEL_OK;
+		plan = SPI_prepare_extended(sql, &popts);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare_extended failed: %s", SPI_result_code_string(SPI_result));
+		memset(&eopts, 0, sizeof(eopts));
+		eopts.read_only = true;
+		eopts.dest = &qr.pub;
+		ret = SPI_execute_plan_extended(plan, &eopts);
+	}
+#else
+	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_PARALLEL_OK);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_plan(plan, NULL, NULL, true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(SPI_tuptable->tupdesc, &TTSOpsHeapTuple);
+
+		qr_startup(&qr.pub, CMD_SELECT, SPI_tuptable->tupdesc);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			ExecStoreHeapTuple(SPI_tuptable->vals[r], slot, false);
+			qr_receive(slot, &qr.pub);
+		}
+		qr_shutdown(&qr.pub);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+#endif
+	/* With a receiver of its own, SPI reports a SELECT as SPI_OK_UTILITY. */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+}
+
 PG_FUNCTION_INFO_V1(segext_segment_members);
 /*
- * segext_segment_members evaluates a segment's criteria now and returns the
- * ids of its members (segment 0: active customers; 1: active customers in no
- * other active segment; a manual segment: its explicit active members).
+ * segext_segment_members evaluates a segment's criteria now and returns its
+ * members (segment 0: active customers; 1: active customers in no other
+ * active segment; a manual segment: its explicit active members).  The
+ * figures come from one planner-driven query (query_customers).
  */
 Datum
 segext_segment_members(PG_FUNCTION_ARGS)
@@ -907,10 +1406,10 @@ segext_segment_members(PG_FUNCTION_ARGS)
 			st.index = i;
 	if (st.index >= 0)
 	{
+		Segment    *s = &e.segs[st.index];
+
 		load_memberships(&e);
-		if (e.needs & SEGEXT_NEED_TRANSACTIONS || e.needs & SEGEXT_NEED_ITEMS)
-			scan_transactions(&e);
-		scan_customers(&e, emit_member, &st);
+		query_customers(&e, s->number > 1 && !s->manual ? s : NULL, emit_member, &st);
 	}
 	MemoryContextDelete(e.cxt);
 	SPI_finish();
