@@ -26,13 +26,13 @@ WITH t AS (
     GROUP BY x.customer_id
 ), f AS (
     SELECT c.id,
-           pg_catalog.coalesce(t.cnt, 0) AS cnt,
-           pg_catalog.greatest(pg_catalog.coalesce(t.amount, 0), 0) AS amount,
-           pg_catalog.coalesce(t.pos007, 0) AS pos007, pg_catalog.coalesce(t.pos001, 0) AS pos001,
-           pg_catalog.coalesce(t.pos002_003, 0) AS pos002_003, pg_catalog.coalesce(t.sku42, 0) AS sku42,
-           pg_catalog.coalesce(t.maker17, 0) AS maker17, pg_catalog.coalesce(t.red, 0) AS red,
-           pg_catalog.coalesce(t.fan100, 0) AS fan100, t.last_purchase,
-           pg_catalog.coalesce(t.dec2025, 0) AS dec2025, pg_catalog.coalesce(t.y2024, 0) AS y2024,
+           COALESCE(t.cnt, 0) AS cnt,
+           GREATEST(COALESCE(t.amount, 0), 0) AS amount,
+           COALESCE(t.pos007, 0) AS pos007, COALESCE(t.pos001, 0) AS pos001,
+           COALESCE(t.pos002_003, 0) AS pos002_003, COALESCE(t.sku42, 0) AS sku42,
+           COALESCE(t.maker17, 0) AS maker17, COALESCE(t.red, 0) AS red,
+           COALESCE(t.fan100, 0) AS fan100, t.last_purchase,
+           COALESCE(t.dec2025, 0) AS dec2025, COALESCE(t.y2024, 0) AS y2024,
            c.birth_date, c.registered_at::date AS registered, c.labels
     FROM segext.customers AS c LEFT JOIN t ON t.customer_id = c.id
     WHERE c.company_id = '65000000000000000000b001' AND c.active

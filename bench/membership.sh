@@ -10,7 +10,7 @@
 #       customer aggregate scan of the transactions;
 #   every figure also against the floor: a plain sequential read of the
 #   company's transactions (count, sum, max, no grouping).
-# Each query runs 3 times; the median is reported.  Both sides are
+# Each query runs 3 times, in interleaved rounds; the median is reported.  Both sides are
 # cross-checked to return the same members.  Peak memory is the VmHWM of the
 # backend that ran the query (read from /proc/self/status by that backend
 # right after it; parallel workers of the hand-written side are not
@@ -27,6 +27,11 @@ SCALE=${BENCH_SCALE:-1}
 RUNS=${BENCH_RUNS:-3}
 COMPANY=65000000000000000000b001
 
+# Every session: the segext schema first, and work_mem large enough that the
+# SQL sides' hash aggregates do not spill (the default 4MB makes the
+# hand-written query spill about 800MB per process to disk).
+export PGOPTIONS="${PGOPTIONS:-} -c search_path=segext,public -c work_mem=${BENCH_WORK_MEM:-256MB}"
+
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
 if ! psql -X -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" -d postgres | grep -q 1; then
@@ -35,7 +40,7 @@ if ! psql -X -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" -d postgres 
     customers=$(awk "BEGIN { printf \"%d\", 1000000 * $SCALE }")
     transactions=$(awk "BEGIN { printf \"%d\", 10000000 * $SCALE }")
     echo "generating $customers customers, $transactions transactions"
-    /usr/bin/time -f 'generate.sql: %e s' psql_db -v customers="$customers" -v transactions="$transactions" -f bench/generate.sql >/dev/null
+    /usr/bin/time -f "generate.sql: %e s" psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v customers="$customers" -v transactions="$transactions" -f bench/generate.sql >/dev/null
 fi
 psql_db -f bench/segments.sql >/dev/null
 
@@ -51,17 +56,6 @@ SELECT regexp_replace(l, '\s+', ' ', 'g') FROM regexp_split_to_table(pg_read_fil
 SQL
 }
 
-# median of RUNS timings of a query: prints "<median ms> <max VmHWM kB>".
-median() {
-    local sql=$1 i out times=() mems=()
-    for ((i = 0; i < RUNS; i++)); do
-        out=$(timed "$sql")
-        times+=("${out% *}")
-        mems+=("${out#* }")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk -v m="$(printf '%s\n' "${mems[@]}" | sort -g | tail -1)" \
-        '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], m }'
-}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -80,10 +74,21 @@ first=$(timed "$REFRESH")
 echo "first refresh_company (inserts all memberships): ${first% *} ms"
 timed "$FLOOR" >/dev/null
 
-read -r floor_ms floor_mem <<<"$(median "$FLOOR")"
-read -r group_ms group_mem <<<"$(median "$GROUPBY")"
-read -r hand_ms hand_mem <<<"$(median "$HAND")"
-read -r refresh_ms refresh_mem <<<"$(median "$REFRESH")"
+# Rounds interleave the queries, so a busy neighbour slows every side alike.
+declare -A T M
+for ((round = 0; round < RUNS; round++)); do
+    for q in FLOOR GROUPBY HAND REFRESH; do
+        read -r ms mem <<<"$(timed "${!q}")"
+        T[$q]+="$ms "
+        M[$q]=$(( ${M[$q]:-0} > mem ? ${M[$q]:-0} : mem ))
+    done
+done
+med() { printf '%s\n' ${T[$1]} | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+floor_ms=$(med FLOOR); floor_mem=${M[FLOOR]}
+group_ms=$(med GROUPBY); group_mem=${M[GROUPBY]}
+hand_ms=$(med HAND); hand_mem=${M[HAND]}
+refresh_ms=$(med REFRESH); refresh_mem=${M[REFRESH]}
+echo "runs (ms): floor ${T[FLOOR]}| group by ${T[GROUPBY]}| hand-written ${T[HAND]}| refresh ${T[REFRESH]}"
 
 echo "== cross-check: refresh_company members = hand-written members"
 diff=$(psql_db -At -c "
@@ -118,8 +123,13 @@ printf '%-32s %10s %10s %8s %8s %8s\n' segment members_ms hand_ms ratio "/floor"
 for n in 2 6 7 10 15 17; do
     sid=$(psql_db -At -c "SELECT id FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
     name=$(psql_db -At -c "SELECT name FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
-    read -r m_ms m_mem <<<"$(median "SELECT count(*) FROM segext.segment_members('$sid')")"
-    read -r h_ms h_mem <<<"$(median "SELECT count(*) FROM (${SINGLE[$n]}) AS h")"
+    mt=(); ht=()
+    for ((round = 0; round < RUNS; round++)); do
+        read -r ms mem <<<"$(timed "SELECT count(*) FROM segext.segment_members('$sid')")"; mt+=("$ms")
+        read -r ms mem <<<"$(timed "SELECT count(*) FROM (${SINGLE[$n]}) AS h")"; ht+=("$ms")
+    done
+    m_ms=$(printf '%s\n' "${mt[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    h_ms=$(printf '%s\n' "${ht[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
     check=$(psql_db -At -c "SELECT (SELECT count(*) FROM (SELECT customer_id FROM segext.segment_members('$sid') EXCEPT ${SINGLE[$n]}) a) + (SELECT count(*) FROM (${SINGLE[$n]} EXCEPT SELECT customer_id FROM segext.segment_members('$sid')) b) || ' ' || (SELECT count(*) FROM segext.segment_members('$sid'))")
     [ "${check%% *}" = 0 ] || { echo "MISMATCH in segment $n: $check"; exit 1; }
     printf '%-32s %10s %10s %8s %8s %8s\n' "$n $name" "$m_ms" "$h_ms" "$(ratio "$m_ms" "$h_ms")" "$(ratio "$m_ms" "$floor_ms")" "${check#* }"

@@ -30,11 +30,12 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/hsearch.h"
+#include "common/hashfn.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -63,9 +64,69 @@ typedef struct Segment
 typedef struct CustomerEntry
 {
 	SegextObjectId id;			/* hash key */
+	char		status;			/* simplehash slot status */
 	SegextCustomerFacts *facts; /* NULL until a transaction is seen */
 	bits8	   *old;			/* current memberships (bit per segment) */
 } CustomerEntry;
+
+/* hash_objectid hashes the 12 bytes of a customer id. */
+static inline uint32
+hash_objectid(const SegextObjectId *id)
+{
+	uint32		w[3];
+
+	memcpy(w, id->data, sizeof(w));
+	return murmurhash32(w[0] ^ murmurhash32(w[1] ^ murmurhash32(w[2])));
+}
+
+/* A simplehash table of customers: far cheaper per lookup than dynahash. */
+#define SH_PREFIX custhash
+#define SH_ELEMENT_TYPE CustomerEntry
+#define SH_KEY_TYPE SegextObjectId
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) hash_objectid(&(key))
+#define SH_EQUAL(tb, a, b) (memcmp(&(a), &(b), SEGEXT_OBJECTID_LEN) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Arena of small zeroed chunks that live as long as one engine run. */
+typedef struct Arena
+{
+	char	   *next;
+	Size		left;
+	MemoryContext cxt;
+} Arena;
+
+/* arena_alloc returns size zeroed bytes (MAXALIGNed) from the arena. */
+static inline void *
+arena_alloc(Arena *a, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > a->left)
+	{
+		Size		block = Max(size, 4 * 1024 * 1024);
+
+		a->next = MemoryContextAllocZero(a->cxt, block);
+		a->left = block;
+	}
+	p = a->next;
+	a->next += size;
+	a->left -= size;
+	return p;
+}
+
+/* The strings of the slots of the requirements, per slot kind. */
+typedef struct SlotSql
+{
+	int			n[SEGEXT_SLOT_NKINDS];
+	char	  **lit[SEGEXT_SLOT_NKINDS];	/* SQL literals */
+	char	  **raw[SEGEXT_SLOT_NKINDS];	/* as stored in the item arrays */
+	int		   *rawlen[SEGEXT_SLOT_NKINDS];
+} SlotSql;
 
 /* The state of one engine run. */
 typedef struct Engine
@@ -79,7 +140,9 @@ typedef struct Engine
 	int			idx_default;	/* index of segment 1 */
 	SegextRequirements *reqs;
 	uint32		needs;
-	HTAB	   *customers;
+	custhash_hash *customers;
+	SlotSql    *ss;				/* slot strings (refresh scans) */
+	Arena		arena;
 	Size		facts_size;
 	bool		load_old;		/* materialized memberships are read */
 	SegextEvalTime time;
@@ -101,6 +164,7 @@ static void load_memberships(Engine *e);
 static CustomerEntry *customer_entry(Engine *e, const SegextObjectId *id);
 static SegextCustomerFacts *new_facts(Engine *e);
 static void scan_transactions(Engine *e);
+static void collect_slots(Engine *e, SlotSql *ss);
 static void add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind);
 static void add_labels(Engine *e, SegextCustomerFacts *f, Jsonb *labels);
 static bool customer_field(void *arg, const char *field, int field_len,
@@ -147,7 +211,6 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 	Oid			types[1];
 	int			ret;
 	MemoryContext old;
-	HASHCTL		ctl;
 
 	types[0] = e->idtype;
 	args[0] = PointerGetDatum(&e->company);
@@ -200,12 +263,15 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 		e->facts_size = sz;
 	}
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = SEGEXT_OBJECTID_LEN;
-	ctl.entrysize = sizeof(CustomerEntry);
-	ctl.hcxt = e->cxt;
-	e->customers = hash_create("segext membership customers", 1024, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	{
+		Relation	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
+		/* a refresh meets every customer; an evaluation only manual members */
+		double		n = lock ? Max(rel->rd_rel->reltuples, 1024.0) : 1024.0;
+
+		table_close(rel, AccessShareLock);
+		e->customers = custhash_create(e->cxt, (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2), NULL);
+	}
+	e->arena.cxt = e->cxt;
 	MemoryContextSwitchTo(old);
 }
 
@@ -213,7 +279,7 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 static SegextCustomerFacts *
 new_facts(Engine *e)
 {
-	char	   *p = MemoryContextAllocZero(e->cxt, e->facts_size);
+	char	   *p = arena_alloc(&e->arena, e->facts_size);
 	SegextCustomerFacts *f = (SegextCustomerFacts *) p;
 
 	p += MAXALIGN(sizeof(SegextCustomerFacts));
@@ -232,7 +298,7 @@ static CustomerEntry *
 customer_entry(Engine *e, const SegextObjectId *id)
 {
 	bool		found;
-	CustomerEntry *ce = hash_search(e->customers, id, HASH_ENTER, &found);
+	CustomerEntry *ce = custhash_insert(e->customers, *id, &found);
 
 	if (!found)
 	{
@@ -290,7 +356,7 @@ load_memberships(Engine *e)
 			continue;
 		ce = customer_entry(e, DatumGetSegextObjectIdP(slot->tts_values[a_customer - 1]));
 		if (ce->old == NULL)
-			ce->old = MemoryContextAllocZero(e->cxt, bytes);
+			ce->old = arena_alloc(&e->arena, bytes);
 		BIT_SET(ce->old, cur);
 	}
 	table_endscan(scan);
@@ -302,10 +368,20 @@ load_memberships(Engine *e)
 static void
 add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind)
 {
-	ArrayType  *a = DatumGetArrayTypeP(arr);
-	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	char	   *p = ARR_DATA_PTR(a);
+	ArrayType  *a;
+	int			n;
+	char	   *p;
+	int			nslots = e->ss->n[kind];
+	bool		all = true;
 
+	/* nothing left to learn when every slot of the kind is already set */
+	for (int i = 0; i < nslots && all; i++)
+		all = SEGEXT_FACTS_TEST(f, kind, i);
+	if (all)
+		return;
+	a = DatumGetArrayTypeP(arr);
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	p = ARR_DATA_PTR(a);
 	if (ARR_HASNULL(a))
 		return;					/* the trigger never writes NULL elements */
 	for (int i = 0; i < n; i++)
@@ -313,19 +389,30 @@ add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind)
 		text	   *t = (text *) p;
 		char	   *s = VARDATA_ANY(t);
 		int			len = VARSIZE_ANY_EXHDR(t);
-		int			slot;
 
-		if (kind == SEGEXT_SLOT_ITEM_LABEL)
+		if (nslots <= 16)
 		{
-			char	   *sep = memchr(s, '\x1f', len);
-
-			slot = sep == NULL ? -1 :
-				segext_requirements_pair_slot(e->reqs, kind, s, sep - s, sep + 1, len - (sep - s) - 1);
+			/* few slots: compare directly with the stored strings */
+			for (int k = 0; k < nslots; k++)
+				if (e->ss->rawlen[kind][k] == len && memcmp(e->ss->raw[kind][k], s, len) == 0)
+					SEGEXT_FACTS_SET(f, kind, k);
 		}
 		else
-			slot = segext_requirements_slot(e->reqs, kind, s, len);
-		if (slot >= 0)
-			SEGEXT_FACTS_SET(f, kind, slot);
+		{
+			int			slot;
+
+			if (kind == SEGEXT_SLOT_ITEM_LABEL)
+			{
+				char	   *sep = memchr(s, '\x1f', len);
+
+				slot = sep == NULL ? -1 :
+					segext_requirements_pair_slot(e->reqs, kind, s, sep - s, sep + 1, len - (sep - s) - 1);
+			}
+			else
+				slot = segext_requirements_slot(e->reqs, kind, s, len);
+			if (slot >= 0)
+				SEGEXT_FACTS_SET(f, kind, slot);
+		}
 		p = att_addlength_pointer(p, -1, p);
 		p = (char *) att_align_nominal(p, TYPALIGN_INT);
 	}
@@ -362,6 +449,7 @@ scan_transactions(Engine *e)
 											  ALLOCSET_SMALL_SIZES);
 	SegextObjectId last_id;
 	CustomerEntry *last = NULL;
+	uint64		rows = 0;
 
 	rel = table_openrv(makeRangeVar("segext", "transactions", -1), AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -388,6 +476,8 @@ scan_transactions(Engine *e)
 		SegextObjectId *cid;
 		Numeric		amount;
 		bool		counted;
+		Pointer		returned;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 		slot_getsomeattrs(slot, maxatt);
@@ -402,41 +492,46 @@ scan_transactions(Engine *e)
 				last->facts = new_facts(e);
 		}
 		f = last->facts;
+		if (++rows % 1024 == 0)
+			MemoryContextReset(tmp);
+		old = MemoryContextSwitchTo(tmp);
 		amount = DatumGetNumeric(slot->tts_values[a_amount - 1]);
 		f->amount += segext_amount_from_numeric(amount);
 		if (!slot->tts_isnull[a_returns - 1])
+		{
+			MemoryContextSwitchTo(old);
 			continue;			/* a return: only its amount counts */
-		counted = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-													slot->tts_values[a_returned - 1],
-													NumericGetDatum(amount))) < 0;
-		if (!counted)
-			continue;			/* fully returned: no longer a purchase */
-		f->transaction_count++;
-		segext_facts_add_purchase(e->reqs, f,
-								  DatumGetTimestampTz(slot->tts_values[a_occurred - 1]),
-								  e->time.now);
-		if (pos && !slot->tts_isnull[a_pos - 1])
-		{
-			text	   *t = DatumGetTextPP(slot->tts_values[a_pos - 1]);
-			int			s = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS,
-													 VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-
-			if (s >= 0)
-				f->pos_count[s]++;
 		}
-		if (items)
+		returned = DatumGetPointer(slot->tts_values[a_returned - 1]);
+		if (VARSIZE_ANY_EXHDR(returned) == sizeof(uint16))
+			counted = true;		/* nothing returned: a numeric zero is a bare header */
+		else
+			counted = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+														slot->tts_values[a_returned - 1],
+														NumericGetDatum(amount))) < 0;
+		if (counted)
 		{
-			MemoryContext old = MemoryContextSwitchTo(tmp);
+			f->transaction_count++;
+			segext_facts_add_purchase(e->reqs, f,
+									  DatumGetTimestampTz(slot->tts_values[a_occurred - 1]),
+									  e->time.now);
+			if (pos && !slot->tts_isnull[a_pos - 1])
+			{
+				text	   *t = (text *) DatumGetPointer(slot->tts_values[a_pos - 1]);
+				int			s = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS,
+														 VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 
+				if (s >= 0)
+					f->pos_count[s]++;
+			}
 			if (want_skus)
 				add_items(e, f, slot->tts_values[a_skus - 1], SEGEXT_SLOT_SKU);
 			if (want_makers)
 				add_items(e, f, slot->tts_values[a_makers - 1], SEGEXT_SLOT_MAKER);
 			if (want_labels)
 				add_items(e, f, slot->tts_values[a_labels - 1], SEGEXT_SLOT_ITEM_LABEL);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(tmp);
 		}
+		MemoryContextSwitchTo(old);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -673,7 +768,7 @@ scan_customers(Engine *e, MemberCallback cb, void *arg)
 		if (memcmp(DatumGetPointer(slot->tts_values[ev.a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
 			continue;
 		cid = DatumGetSegextObjectIdP(slot->tts_values[ev.a_id - 1]);
-		ce = hash_search(e->customers, cid, HASH_FIND, NULL);
+		ce = custhash_lookup(e->customers, *cid);
 		if (ce != NULL && ce->facts != NULL)
 			eval_customer(&ev, slot, ce, ce->facts);
 		else
@@ -805,6 +900,18 @@ segment_company(Oid idtype, const SegextObjectId *segment, SegextObjectId *compa
 	*number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 }
 
+/* log_phase reports at DEBUG1 how long a phase of a refresh took. */
+static void
+log_phase(const char *phase, instr_time *start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "segext refresh: %s in %.1f ms", phase, INSTR_TIME_GET_MILLISEC(now));
+	INSTR_TIME_SET_CURRENT(*start);
+}
+
 /*
  * refresh runs the engine for a company (only = NULL: every active segment;
  * else that segment and the built-ins) and writes the differences.  Returns
@@ -816,17 +923,26 @@ refresh(const SegextObjectId *company, const SegextObjectId *only)
 	Engine		e;
 	DiffPair	dp;
 
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
 	engine_init(&e, company);
 	e.load_old = true;
 	load_segments(&e, only, true);
 	load_memberships(&e);
+	log_phase("memberships read", &start);
+	e.ss = palloc0(sizeof(SlotSql));
+	collect_slots(&e, e.ss);
 	if (e.needs & SEGEXT_NEED_TRANSACTIONS || e.needs & SEGEXT_NEED_ITEMS)
 		scan_transactions(&e);
+	log_phase("transactions scanned", &start);
 	memset(&dp, 0, sizeof(dp));
 	scan_customers(&e, collect_diff, &dp);
+	log_phase("customers evaluated", &start);
 	/* Customers with memberships but no row any more are left by cascade. */
 	apply_diff(&e, &dp.left, false);
 	apply_diff(&e, &dp.entered, true);
+	log_phase("differences written", &start);
 	MemoryContextDelete(e.cxt);
 	return (int64) dp.entered.n + dp.left.n;
 }
@@ -910,12 +1026,6 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
 
-/* SQL literals of the slots of the requirements, per slot kind. */
-typedef struct SlotSql
-{
-	int			n[SEGEXT_SLOT_NKINDS];
-	char	  **lit[SEGEXT_SLOT_NKINDS];
-} SlotSql;
 
 /* row_kind says whether a criterion kind is decided by single sales. */
 static bool
@@ -1025,6 +1135,8 @@ collect_slots(Engine *e, SlotSql *ss)
 	{
 		ss->n[k] = segext_requirements_nslots(e->reqs, k);
 		ss->lit[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
+		ss->raw[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
+		ss->rawlen[k] = palloc0(sizeof(int) * (ss->n[k] + 1));
 	}
 	for (int i = 0; i < e->nsegs; i++)
 	{
@@ -1082,7 +1194,11 @@ collect_slots(Engine *e, SlotSql *ss)
 					slot = segext_requirements_slot(e->reqs, kind, v, strlen(v));
 				}
 				if (slot >= 0)
+				{
 					ss->lit[kind][slot] = quote_literal_cstr(v);
+					ss->raw[kind][slot] = v;
+					ss->rawlen[kind][slot] = strlen(v);
+				}
 			}
 		}
 	}
@@ -1290,7 +1406,7 @@ qr_receive(TupleTableSlot *slot, DestReceiver *self)
 			if (DatumGetInt64(slot->tts_values[col - 1]) > 0)
 				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_PERIOD, i);
 	}
-	ce = hash_search(e->customers, DatumGetPointer(slot->tts_values[qr->ev.a_id - 1]), HASH_FIND, NULL);
+	ce = custhash_lookup(e->customers, *DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]));
 	eval_customer(&qr->ev, slot, ce, f);
 	return true;
 }

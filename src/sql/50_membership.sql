@@ -66,7 +66,7 @@ BEGIN
     END LOOP;
     RETURN NULL;
 END
-$$ SET search_path = pg_catalog;
+$$ SECURITY DEFINER SET search_path = pg_catalog;
 COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership for the members a statement added or removed';
 CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
@@ -269,4 +269,5 @@ COMMENT ON FUNCTION segext.like_escape(pg_catalog.text) IS 'escapes \, % and _ s
 
 SELECT pg_catalog.pg_extension_config_dump('segext.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history', '');
+COMMENT ON SEQUENCE segext.membership_history_id_seq IS 'ids of membership history rows';
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history_id_seq', '');
