@@ -1,8 +1,7 @@
 -- bench/segments.sql: 20 realistic segments of the bench company covering
--- every customer criterion kind (numbers 2-21).  Run after generate.sql.
+-- every customer criterion kind (numbers 2-21).  Run after generate.sql;
+-- running it again resets them.
 \set ON_ERROR_STOP 1
-DELETE FROM segext.segments
-WHERE company_id OPERATOR(segext.=) '65000000000000000000b001' AND number OPERATOR(pg_catalog.>) 1;
 INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
 ('65000000000000000000b001',  2, 'occasional (1-5 purchases)', '[{"type": "transaction_count", "min": 1, "max": 5}]'),
 ('65000000000000000000b001',  3, 'frequent (20+ purchases)',   '[{"type": "transaction_count", "min": 20, "max": 100000}]'),
@@ -23,4 +22,5 @@ INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
 ('65000000000000000000b001', 18, 'loyal at POS-002/003',       '[{"criteria": [{"type": "transaction_count", "min": 5, "max": 100000}]}, {"criteria": [{"type": "bought_in_pos", "posIds": ["POS-002"]}, {"type": "bought_in_pos", "posIds": ["POS-003"]}]}]'),
 ('65000000000000000000b001', 19, 'active VIP',                 '[{"criteria": [{"type": "transaction_amount", "fromAmount": 2500, "toAmount": 1000000}]}, {"criteria": [{"type": "last_purchase_n_days_before", "days": 90}]}]'),
 ('65000000000000000000b001', 20, 'Maker-100 fans with source', '[{"criteria": [{"type": "bought_skus", "skuIds": ["SKU-00100"]}, {"type": "bought_makers", "makers": ["maker-100"]}]}, {"criteria": [{"type": "customer_has_labels", "labels": [{"key": "source"}]}]}]'),
-('65000000000000000000b001', 21, '2024 buyers, mid basket',    '[{"criteria": [{"type": "purchase_period", "fromDate": "2024-01-01", "toDate": "2024-12-31"}]}, {"criteria": [{"type": "average_transaction_amount", "fromAmount": 100, "toAmount": 200}]}]');
+('65000000000000000000b001', 21, '2024 buyers, mid basket',    '[{"criteria": [{"type": "purchase_period", "fromDate": "2024-01-01", "toDate": "2024-12-31"}]}, {"criteria": [{"type": "average_transaction_amount", "fromAmount": 100, "toAmount": 200}]}]')
+ON CONFLICT (company_id, number) DO UPDATE SET name = excluded.name, criteria = excluded.criteria, active = true;

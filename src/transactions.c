@@ -429,7 +429,9 @@ transactions_check(PG_FUNCTION_ARGS)
 	if (old == NULL)
 	{
 		cols[ncols] = SPI_fnumber(desc, "returned_amount");
-		vals[ncols] = NumericGetDatum(zero);
+		/* zero with the column's scale, as a typed-in 0 would be stored */
+		vals[ncols] = DirectFunctionCall2(numeric, NumericGetDatum(zero),
+										  Int32GetDatum(TupleDescAttr(desc, cols[ncols] - 1)->atttypmod));
 		ncols++;
 	}
 	else if (!updating_returned)
