@@ -71,7 +71,7 @@ psql_db -At -c "SELECT 'customers: ' || count(*) FROM segext.customers WHERE com
 
 echo "== warm-up (caches; the first refresh stores every membership)"
 first=$(timed "$REFRESH")
-echo "first refresh_company (inserts all memberships): ${first% *} ms"
+echo "warm-up refresh_company: ${first% *} ms (on an empty membership table this first run also inserts every membership)"
 timed "$FLOOR" >/dev/null
 
 # Rounds interleave the queries, so a busy neighbour slows every side alike.

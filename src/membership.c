@@ -1224,8 +1224,29 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 	int			list_part = -1; /* part of single made of customer lists */
 	const char *kinds = "psmld";
 	const SegextCriteria *c = single ? single->criteria : NULL;
+	bool		need_count = false;
+	bool		need_amount = false;
+	bool		need_last = false;
 
 	segext_objectid_to_hex(&e->company, company);
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		const SegextCriteria *sc = e->segs[i].criteria;
+		const SegextCriterion *crits;
+
+		if (sc == NULL)
+			continue;
+		crits = SEGEXT_CRITERIA_CRIT(sc);
+		for (uint32 j = 0; j < sc->ncriteria; j++)
+		{
+			int			k = crits[j].kind;
+
+			need_count |= k == SEGEXT_CRIT_TRANSACTION_COUNT || k == SEGEXT_CRIT_AVERAGE_AMOUNT ||
+				k == SEGEXT_CRIT_PERCENT_IN_POS;
+			need_amount |= k == SEGEXT_CRIT_TRANSACTION_AMOUNT || k == SEGEXT_CRIT_AVERAGE_AMOUNT;
+			need_last |= k == SEGEXT_CRIT_LAST_PURCHASE;
+		}
+	}
 	if (c != NULL)
 	{
 		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
@@ -1271,11 +1292,16 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 		const SegextPeriod *periods = segext_requirements_periods(e->reqs, &np);
 		const char *cols[] = {"pos_id", "item_skus", "item_makers", "item_labels"};
 
-		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, "
-						 "pg_catalog.count(*) FILTER (WHERE x.counted) AS sx_cnt, "
-						 "pg_catalog.sum(x.amount) AS sx_amount, "
-						 "pg_catalog.max(x.occurred_at) FILTER (WHERE x.counted AND x.occurred_at OPERATOR(pg_catalog.<=) %s) AS sx_last",
-						 anchor >= 0 ? "" : "LEFT", timestamptz_literal(e->time.now));
+		/* only the aggregates some criterion reads; constants keep the columns */
+		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, %s AS sx_cnt, %s AS sx_amount, ",
+						 anchor >= 0 ? "" : "LEFT",
+						 need_count ? "pg_catalog.count(*) FILTER (WHERE x.counted)" : "0::pg_catalog.int8",
+						 need_amount ? "pg_catalog.sum(x.amount)" : "NULL::pg_catalog.numeric");
+		if (need_last)
+			appendStringInfo(&q, "pg_catalog.max(x.occurred_at) FILTER (WHERE x.counted AND x.occurred_at OPERATOR(pg_catalog.<=) %s) AS sx_last",
+							 timestamptz_literal(e->time.now));
+		else
+			appendStringInfoString(&q, "NULL::pg_catalog.timestamptz AS sx_last");
 		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
 			for (int i = 0; i < ss->n[k]; i++)
 			{
@@ -1294,6 +1320,8 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 						 "tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AS counted "
 						 "FROM segext.transactions AS tr WHERE tr.company_id OPERATOR(segext.=) '%s'::segext.objectid",
 						 company);
+		if (!need_amount && !rows_only)
+			appendStringInfoString(&q, " AND tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount");
 		if (rows_only || anchor >= 0)
 		{
 			const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
@@ -1523,8 +1551,13 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	if (st.index >= 0)
 	{
 		Segment    *s = &e.segs[st.index];
+		bool		manual_needed = false;
 
-		load_memberships(&e);
+		/* explicit members matter only for manual segments and for Default */
+		for (int i = 0; i < e.nsegs; i++)
+			manual_needed |= e.segs[i].target && e.segs[i].manual && e.segs[i].number > 1;
+		if (manual_needed)
+			load_memberships(&e);
 		query_customers(&e, s->number > 1 && !s->manual ? s : NULL, emit_member, &st);
 	}
 	MemoryContextDelete(e.cxt);
