@@ -39,7 +39,16 @@ FROM (VALUES ('Content marketing', 'Platinum', 0.4), ('Content marketing', 'Gold
 JOIN segext.channels c ON c.company_id = :'a' AND c.name = d.channel
 JOIN segext.segments s ON s.company_id = :'a' AND s.name = d.segment;
 COMMIT;
-UPDATE segext.segments SET customers_count = 42 WHERE company_id = :'a' AND number = 0;
+UPDATE segext.segments SET criteria = '[{"type": "transaction_count", "min": 1, "max": 10}]'
+    WHERE company_id = :'a' AND name = 'Gold';
+INSERT INTO segext.customers (company_id, id, external_id, first_name, labels) VALUES
+    (:'a', '0000000000000000000000c1', 'x1', 'Ann', '[{"key": "tier", "value": "gold"}]'),
+    (:'a', '0000000000000000000000c2', 'x2', 'Bob', '[]');
+INSERT INTO segext.transactions (company_id, id, customer_id, amount, pos_id, items) VALUES
+    (:'a', '0000000000000000000000d1', '0000000000000000000000c1', 100, 'P1', '[{"sku": "A-1", "maker": "Acme"}]');
+INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id) VALUES
+    (:'a', '0000000000000000000000c1', -40, '0000000000000000000000d1');
+SELECT segext.refresh_company(:'a') \g /dev/null
 SQL
 
 pg_dump -Fc -d "$src" -f "$dump"
@@ -54,13 +63,17 @@ SELECT 'segment_groups', count(*), md5(string_agg(t::text, '|' ORDER BY t.compan
 SELECT 'segments', count(*), md5(string_agg(t::text, '|' ORDER BY t.company_id::text, t.number)) FROM segext.segments t;
 SELECT 'channels', count(*), md5(string_agg(t::text, '|' ORDER BY t.company_id::text, t.name)) FROM segext.channels t;
 SELECT 'channel_segments', count(*), md5(string_agg(t::text, '|' ORDER BY t.company_id::text, t.channel_id::text, t.segment_id::text)) FROM segext.channel_segments t;
+SELECT 'customers', count(*), md5(string_agg(t::text, '|' ORDER BY t.id::text)) FROM segext.customers t;
+SELECT 'transactions', count(*), md5(string_agg(t::text, '|' ORDER BY t.id::text)) FROM segext.transactions t;
+SELECT 'memberships', count(*), md5(string_agg(t::text, '|' ORDER BY t.segment_id::text, t.customer_id::text)) FROM segext.memberships t;
+SELECT 'membership_history', count(*), md5(string_agg(t::text, '|' ORDER BY t.id)) FROM segext.membership_history t;
 SQL
 }
 
 before=$(table_digest "$src")
 after=$(table_digest "$dst")
 echo "$before"
-[ "$(echo "$before" | grep -c .)" -eq 5 ] || fail "expected 5 tables in the source digest"
+[ "$(echo "$before" | grep -c .)" -eq 9 ] || fail "expected 9 tables in the source digest"
 echo "$before" | awk -F'|' '$2 == 0 { exit 1 }' || fail "a source table is empty"
 [ "$before" = "$after" ] || { echo "restored:"; echo "$after"; fail "restored rows differ from the source"; }
 
@@ -78,5 +91,8 @@ out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "INSERT INTO segext.segment
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT (SELECT count(*) FROM segext.segments WHERE number < 2),
     (SELECT count(*) FROM pg_policies WHERE schemaname = 'segext'),
     (SELECT count(*) FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'segext.%' AND NOT tgisinternal)")
-[ "$out" = "4|10|9" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|10|9"
-echo "dump/restore round trip: 5 tables identical, rules enforced after restore"
+[ "$out" = "4|18|16" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|18|16"
+# Membership still refreshes in the copy, and finds nothing to change.
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT segext.refresh_company(id) FROM segext.companies WHERE name = 'Acme'")
+[ "$out" = 0 ] || fail "refresh after restore changed '$out' memberships, expected 0"
+echo "dump/restore round trip: 9 tables identical, rules enforced after restore"

@@ -1,0 +1,1566 @@
+/*-------------------------------------------------------------------------
+ *
+ * membership.c
+ *	  Segment membership: segext.segment_members (evaluate a segment now)
+ *	  and the refresh of materialized membership, for one segment or for
+ *	  every active segment of a company in ONE pass over its transactions.
+ *
+ * The engine reads the company's current memberships, then scans its
+ * transactions once (a direct heap scan, no per-row SQL), aggregating into a
+ * hash of customers the figures that the union of all segments'
+ * requirements needs (src/evaluate.h), then scans its customers once,
+ * evaluating every target segment per customer.  Only differences are
+ * written back (INSERT/DELETE on segext.memberships); statement triggers on
+ * that table keep customers_count, the history and the NOTIFY.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "parser/parser.h"
+#include "tcop/dest.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "nodes/makefuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "common/hashfn.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "criteria.h"
+#include "evaluate.h"
+#include "objectid.h"
+
+/* One segment the engine knows about. */
+typedef struct Segment
+{
+	SegextObjectId id;
+	int			number;
+	bool		manual;			/* criteria IS NULL */
+	bool		target;			/* evaluated in this run */
+	SegextCriteria *criteria;
+	int			handle;			/* in the requirements, when evaluated */
+} Segment;
+
+/* One customer in the hash: figures and current membership bits. */
+typedef struct CustomerEntry
+{
+	SegextObjectId id;			/* hash key */
+	char		status;			/* simplehash slot status */
+	SegextCustomerFacts *facts; /* NULL until a transaction is seen */
+	bits8	   *old;			/* current memberships (bit per segment) */
+} CustomerEntry;
+
+/* hash_objectid hashes the 12 bytes of a customer id. */
+static inline uint32
+hash_objectid(const SegextObjectId *id)
+{
+	uint32		w[3];
+
+	memcpy(w, id->data, sizeof(w));
+	return murmurhash32(w[0] ^ murmurhash32(w[1] ^ murmurhash32(w[2])));
+}
+
+/* A simplehash table of customers: far cheaper per lookup than dynahash. */
+#define SH_PREFIX custhash
+#define SH_ELEMENT_TYPE CustomerEntry
+#define SH_KEY_TYPE SegextObjectId
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) hash_objectid(&(key))
+#define SH_EQUAL(tb, a, b) (memcmp(&(a), &(b), SEGEXT_OBJECTID_LEN) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Arena of small zeroed chunks that live as long as one engine run. */
+typedef struct Arena
+{
+	char	   *next;
+	Size		left;
+	MemoryContext cxt;
+} Arena;
+
+/* arena_alloc returns size zeroed bytes (MAXALIGNed) from the arena. */
+static inline void *
+arena_alloc(Arena *a, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > a->left)
+	{
+		Size		block = Max(size, 4 * 1024 * 1024);
+
+		a->next = MemoryContextAllocZero(a->cxt, block);
+		a->left = block;
+	}
+	p = a->next;
+	a->next += size;
+	a->left -= size;
+	return p;
+}
+
+/* The strings of the slots of the requirements, per slot kind. */
+typedef struct SlotSql
+{
+	int			n[SEGEXT_SLOT_NKINDS];
+	char	  **lit[SEGEXT_SLOT_NKINDS];	/* SQL literals */
+	char	  **raw[SEGEXT_SLOT_NKINDS];	/* as stored in the item arrays */
+	int		   *rawlen[SEGEXT_SLOT_NKINDS];
+} SlotSql;
+
+/* The state of one engine run. */
+typedef struct Engine
+{
+	MemoryContext cxt;
+	SegextObjectId company;
+	Oid			idtype;
+	int			nsegs;
+	Segment    *segs;
+	int			idx_all;		/* index of segment 0 */
+	int			idx_default;	/* index of segment 1 */
+	SegextRequirements *reqs;
+	uint32		needs;
+	custhash_hash *customers;
+	SlotSql    *ss;				/* slot strings (refresh scans) */
+	Arena		arena;
+	Size		facts_size;
+	bool		load_old;		/* materialized memberships are read */
+	SegextEvalTime time;
+} Engine;
+
+/* A customer row being evaluated, for field criteria. */
+typedef struct CustomerRow
+{
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+	int			attributes_attno;
+	char	   *buf;
+} CustomerRow;
+
+static Oid	objectid_type(void);
+static void load_segments(Engine *e, const SegextObjectId *only, bool lock);
+static void load_memberships(Engine *e);
+static CustomerEntry *customer_entry(Engine *e, const SegextObjectId *id);
+static SegextCustomerFacts *new_facts(Engine *e);
+static void scan_transactions(Engine *e);
+static void collect_slots(Engine *e, SlotSql *ss);
+static void add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind);
+static void add_labels(Engine *e, SegextCustomerFacts *f, Jsonb *labels);
+static bool customer_field(void *arg, const char *field, int field_len,
+						   const char **value, int *value_len);
+typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
+								bits8 *new_bits, bits8 *old_bits, void *arg);
+static void scan_customers(Engine *e, MemberCallback cb, void *arg);
+static void engine_init(Engine *e, const SegextObjectId *company);
+
+#define BITS_BYTES(n)	((n) / 8 + 1)
+#define BIT_SET(b, i)	((b)[(i) / 8] |= (bits8) (1 << ((i) % 8)))
+#define BIT_TEST(b, i)	(((b)[(i) / 8] & (1 << ((i) % 8))) != 0)
+
+/* objectid_type returns the OID of type segext.objectid. */
+static Oid
+objectid_type(void)
+{
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("objectid"),
+						   ObjectIdGetDatum(get_namespace_oid("segext", false)));
+}
+
+/* engine_init prepares an engine run for a company in a private context. */
+static void
+engine_init(Engine *e, const SegextObjectId *company)
+{
+	memset(e, 0, sizeof(Engine));
+	e->cxt = AllocSetContextCreate(CurrentMemoryContext, "segext membership",
+								   ALLOCSET_DEFAULT_SIZES);
+	e->company = *company;
+	e->idtype = objectid_type();
+	e->idx_all = e->idx_default = -1;
+	segext_eval_time_current(&e->time);
+}
+
+/*
+ * load_segments reads the company's active segments (locking them when lock
+ * is set), marks the targets (every active segment, or only one plus the
+ * built-ins) and compiles the requirements of the targets with criteria.
+ */
+static void
+load_segments(Engine *e, const SegextObjectId *only, bool lock)
+{
+	Datum		args[1];
+	Oid			types[1];
+	int			ret;
+	MemoryContext old;
+
+	types[0] = e->idtype;
+	args[0] = PointerGetDatum(&e->company);
+	ret = SPI_execute_with_args(lock ?
+								"SELECT id, number, criteria FROM segext.segments "
+								"WHERE company_id OPERATOR(segext.=) $1 AND active "
+								"ORDER BY number FOR NO KEY UPDATE" :
+								"SELECT id, number, criteria FROM segext.segments "
+								"WHERE company_id OPERATOR(segext.=) $1 AND active "
+								"ORDER BY number",
+								1, types, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+
+	old = MemoryContextSwitchTo(e->cxt);
+	e->nsegs = SPI_processed;
+	e->segs = palloc0(sizeof(Segment) * (e->nsegs + 1));
+	e->reqs = segext_requirements_create();
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Segment    *s = &e->segs[i];
+		Datum		crit;
+
+		memcpy(&s->id, DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)), SEGEXT_OBJECTID_LEN);
+		s->number = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		crit = SPI_getbinval(tup, desc, 3, &isnull);
+		s->manual = isnull;
+		if (s->number == 0)
+			e->idx_all = i;
+		else if (s->number == 1)
+			e->idx_default = i;
+		s->target = (only == NULL || s->number <= 1 ||
+					 memcmp(&s->id, only, SEGEXT_OBJECTID_LEN) == 0);
+		if (s->target && !s->manual && s->number > 1)
+		{
+			s->criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(crit);
+			s->handle = segext_requirements_add(e->reqs, s->criteria);
+		}
+	}
+	e->needs = segext_requirements_needs(e->reqs);
+	{
+		Size		sz = MAXALIGN(sizeof(SegextCustomerFacts));
+
+		sz += MAXALIGN(sizeof(int64) * (segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) + 1));
+		for (int k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
+			sz += MAXALIGN(segext_requirements_nslots(e->reqs, k) / 8 + 1);
+		e->facts_size = sz;
+	}
+
+	{
+		Relation	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
+		/* a refresh meets every customer; an evaluation only manual members */
+		double		n = lock ? Max(rel->rd_rel->reltuples, 1024.0) : 1024.0;
+
+		table_close(rel, AccessShareLock);
+		e->customers = custhash_create(e->cxt, (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2), NULL);
+	}
+	e->arena.cxt = e->cxt;
+	MemoryContextSwitchTo(old);
+}
+
+/* new_facts allocates reset facts for one customer in one chunk. */
+static SegextCustomerFacts *
+new_facts(Engine *e)
+{
+	char	   *p = arena_alloc(&e->arena, e->facts_size);
+	SegextCustomerFacts *f = (SegextCustomerFacts *) p;
+
+	p += MAXALIGN(sizeof(SegextCustomerFacts));
+	f->pos_count = (int64 *) p;
+	p += MAXALIGN(sizeof(int64) * (segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) + 1));
+	for (int k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
+	{
+		f->bits[k] = (bits8 *) p;
+		p += MAXALIGN(segext_requirements_nslots(e->reqs, k) / 8 + 1);
+	}
+	return f;
+}
+
+/* customer_entry finds or creates the hash entry of a customer. */
+static CustomerEntry *
+customer_entry(Engine *e, const SegextObjectId *id)
+{
+	bool		found;
+	CustomerEntry *ce = custhash_insert(e->customers, *id, &found);
+
+	if (!found)
+	{
+		ce->facts = NULL;
+		ce->old = NULL;
+	}
+	return ce;
+}
+
+/*
+ * load_memberships reads the materialized memberships of the company's
+ * active segments (all of them when load_old, else only manual segments,
+ * whose members are explicit) into the customers' old bits.
+ */
+static void
+load_memberships(Engine *e)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TupleDesc	desc;
+	int			a_company,
+				a_segment,
+				a_customer;
+	int			bytes = BITS_BYTES(e->nsegs);
+	int			cur = -1;
+	SegextObjectId cur_id;
+
+	rel = table_openrv(makeRangeVar("segext", "memberships", -1), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	a_company = SPI_fnumber(desc, "company_id");
+	a_segment = SPI_fnumber(desc, "segment_id");
+	a_customer = SPI_fnumber(desc, "customer_id");
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		SegextObjectId *sid;
+		CustomerEntry *ce;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, Max(a_company, Max(a_segment, a_customer)));
+		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
+			continue;
+		sid = DatumGetSegextObjectIdP(slot->tts_values[a_segment - 1]);
+		if (cur < 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			cur = INT_MAX;		/* a segment that is not active: ignore */
+			for (int i = 0; i < e->nsegs; i++)
+				if (memcmp(&e->segs[i].id, sid, SEGEXT_OBJECTID_LEN) == 0)
+					cur = i;
+			cur_id = *sid;
+		}
+		if (cur == INT_MAX || (!e->load_old && !e->segs[cur].manual))
+			continue;
+		ce = customer_entry(e, DatumGetSegextObjectIdP(slot->tts_values[a_customer - 1]));
+		if (ce->old == NULL)
+			ce->old = arena_alloc(&e->arena, bytes);
+		BIT_SET(ce->old, cur);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+}
+
+/* add_items sets the bits of a text[] of folded SKUs, makers or item labels. */
+static void
+add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind)
+{
+	ArrayType  *a;
+	int			n;
+	char	   *p;
+	int			nslots = e->ss->n[kind];
+	bool		all = true;
+
+	/* nothing left to learn when every slot of the kind is already set */
+	for (int i = 0; i < nslots && all; i++)
+		all = SEGEXT_FACTS_TEST(f, kind, i);
+	if (all)
+		return;
+	a = DatumGetArrayTypeP(arr);
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	p = ARR_DATA_PTR(a);
+	if (ARR_HASNULL(a))
+		return;					/* the trigger never writes NULL elements */
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t = (text *) p;
+		char	   *s = VARDATA_ANY(t);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (nslots <= 16)
+		{
+			/* few slots: compare directly with the stored strings */
+			for (int k = 0; k < nslots; k++)
+				if (e->ss->rawlen[kind][k] == len && memcmp(e->ss->raw[kind][k], s, len) == 0)
+					SEGEXT_FACTS_SET(f, kind, k);
+		}
+		else
+		{
+			int			slot;
+
+			if (kind == SEGEXT_SLOT_ITEM_LABEL)
+			{
+				char	   *sep = memchr(s, '\x1f', len);
+
+				slot = sep == NULL ? -1 :
+					segext_requirements_pair_slot(e->reqs, kind, s, sep - s, sep + 1, len - (sep - s) - 1);
+			}
+			else
+				slot = segext_requirements_slot(e->reqs, kind, s, len);
+			if (slot >= 0)
+				SEGEXT_FACTS_SET(f, kind, slot);
+		}
+		p = att_addlength_pointer(p, -1, p);
+		p = (char *) att_align_nominal(p, TYPALIGN_INT);
+	}
+}
+
+/*
+ * scan_transactions reads the company's transactions once (heap scan) and
+ * aggregates the counting rules into each customer's facts.
+ */
+static void
+scan_transactions(Engine *e)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TupleDesc	desc;
+	int			a_company,
+				a_customer,
+				a_occurred,
+				a_amount,
+				a_pos,
+				a_returns,
+				a_returned,
+				a_skus,
+				a_makers,
+				a_labels,
+				maxatt;
+	bool		items = (e->needs & SEGEXT_NEED_ITEMS) != 0;
+	bool		pos = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) > 0;
+	bool		want_skus = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_SKU) > 0;
+	bool		want_makers = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_MAKER) > 0;
+	bool		want_labels = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_ITEM_LABEL) > 0;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "segext row",
+											  ALLOCSET_SMALL_SIZES);
+	SegextObjectId last_id;
+	CustomerEntry *last = NULL;
+	uint64		rows = 0;
+
+	rel = table_openrv(makeRangeVar("segext", "transactions", -1), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	a_company = SPI_fnumber(desc, "company_id");
+	a_customer = SPI_fnumber(desc, "customer_id");
+	a_occurred = SPI_fnumber(desc, "occurred_at");
+	a_amount = SPI_fnumber(desc, "amount");
+	a_pos = SPI_fnumber(desc, "pos_id");
+	a_returns = SPI_fnumber(desc, "returns_id");
+	a_returned = SPI_fnumber(desc, "returned_amount");
+	a_skus = SPI_fnumber(desc, "item_skus");
+	a_makers = SPI_fnumber(desc, "item_makers");
+	a_labels = SPI_fnumber(desc, "item_labels");
+	maxatt = Max(Max(a_customer, a_occurred), Max(a_amount, a_returned));
+	maxatt = Max(maxatt, Max(a_pos, a_returns));
+	if (items)
+		maxatt = Max(maxatt, Max(a_skus, Max(a_makers, a_labels)));
+
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		SegextCustomerFacts *f;
+		SegextObjectId *cid;
+		Numeric		amount;
+		bool		counted;
+		Pointer		returned;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
+			continue;
+		cid = DatumGetSegextObjectIdP(slot->tts_values[a_customer - 1]);
+		if (last == NULL || memcmp(cid, &last_id, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			last = customer_entry(e, cid);
+			last_id = *cid;
+			if (last->facts == NULL)
+				last->facts = new_facts(e);
+		}
+		f = last->facts;
+		if (++rows % 1024 == 0)
+			MemoryContextReset(tmp);
+		old = MemoryContextSwitchTo(tmp);
+		amount = DatumGetNumeric(slot->tts_values[a_amount - 1]);
+		f->amount += segext_amount_from_numeric(amount);
+		if (!slot->tts_isnull[a_returns - 1])
+		{
+			MemoryContextSwitchTo(old);
+			continue;			/* a return: only its amount counts */
+		}
+		returned = DatumGetPointer(slot->tts_values[a_returned - 1]);
+		if (VARSIZE_ANY_EXHDR(returned) == sizeof(uint16))
+			counted = true;		/* nothing returned: a numeric zero is a bare header */
+		else
+			counted = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+														slot->tts_values[a_returned - 1],
+														NumericGetDatum(amount))) < 0;
+		if (counted)
+		{
+			f->transaction_count++;
+			segext_facts_add_purchase(e->reqs, f,
+									  DatumGetTimestampTz(slot->tts_values[a_occurred - 1]),
+									  e->time.now);
+			if (pos && !slot->tts_isnull[a_pos - 1])
+			{
+				text	   *t = (text *) DatumGetPointer(slot->tts_values[a_pos - 1]);
+				int			s = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS,
+														 VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+
+				if (s >= 0)
+					f->pos_count[s]++;
+			}
+			if (want_skus)
+				add_items(e, f, slot->tts_values[a_skus - 1], SEGEXT_SLOT_SKU);
+			if (want_makers)
+				add_items(e, f, slot->tts_values[a_makers - 1], SEGEXT_SLOT_MAKER);
+			if (want_labels)
+				add_items(e, f, slot->tts_values[a_labels - 1], SEGEXT_SLOT_ITEM_LABEL);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(tmp);
+}
+
+/* add_labels sets the customer label bits of the facts. */
+static void
+add_labels(Engine *e, SegextCustomerFacts *f, Jsonb *labels)
+{
+	int			n;
+
+	if (!JB_ROOT_IS_ARRAY(labels) || JB_ROOT_IS_SCALAR(labels))
+		return;
+	n = JB_ROOT_COUNT(labels);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *label = getIthJsonbValueFromContainer(&labels->root, i);
+		JsonbValue *k,
+				   *v;
+		char	   *key;
+		int			slot;
+
+		if (label->type != jbvBinary)
+			continue;
+		k = getKeyJsonValueFromContainer(label->val.binary.data, "key", 3, NULL);
+		v = getKeyJsonValueFromContainer(label->val.binary.data, "value", 5, NULL);
+		if (k == NULL || k->type != jbvString)
+			continue;
+		key = segext_fold_case(k->val.string.val, k->val.string.len);
+		slot = segext_requirements_slot(e->reqs, SEGEXT_SLOT_LABEL_KEY, key, strlen(key));
+		if (slot >= 0)
+			SEGEXT_FACTS_SET(f, SEGEXT_SLOT_LABEL_KEY, slot);
+		if (v != NULL && v->type == jbvString)
+		{
+			char	   *val = segext_fold_case(v->val.string.val, v->val.string.len);
+
+			slot = segext_requirements_pair_slot(e->reqs, SEGEXT_SLOT_LABEL, key, strlen(key),
+												 val, strlen(val));
+			if (slot >= 0)
+				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_LABEL, slot);
+		}
+	}
+}
+
+/*
+ * customer_field looks a field criterion's field up in the customer row: a
+ * column by name, else a top-level key of attributes.
+ */
+static bool
+customer_field(void *arg, const char *field, int field_len,
+			   const char **value, int *value_len)
+{
+	CustomerRow *row = (CustomerRow *) arg;
+	char	   *name = pnstrdup(field, field_len);
+	int			attno = SPI_fnumber(row->desc, name);
+
+	if (attno > 0 && strcmp(name, "labels") != 0 && strcmp(name, "attributes") != 0)
+	{
+		Oid			out;
+		bool		varlena;
+
+		if (row->nulls[attno - 1])
+			return false;
+		getTypeOutputInfo(TupleDescAttr(row->desc, attno - 1)->atttypid, &out, &varlena);
+		row->buf = OidOutputFunctionCall(out, row->values[attno - 1]);
+		*value = row->buf;
+		*value_len = strlen(row->buf);
+		return true;
+	}
+	if (!row->nulls[row->attributes_attno - 1])
+	{
+		Jsonb	   *attrs = DatumGetJsonbP(row->values[row->attributes_attno - 1]);
+		JsonbValue *v;
+
+		if (!JB_ROOT_IS_OBJECT(attrs))
+			return false;
+		v = getKeyJsonValueFromContainer(&attrs->root, field, field_len, NULL);
+		if (v == NULL || v->type == jbvNull)
+			return false;
+		if (v->type == jbvString)
+		{
+			*value = v->val.string.val;
+			*value_len = v->val.string.len;
+		}
+		else if (v->type == jbvNumeric)
+		{
+			row->buf = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			*value = row->buf;
+			*value_len = strlen(row->buf);
+		}
+		else if (v->type == jbvBool)
+		{
+			*value = v->val.boolean ? "true" : "false";
+			*value_len = strlen(*value);
+		}
+		else
+		{
+			row->buf = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			*value = row->buf;
+			*value_len = strlen(row->buf);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Evaluation of customer rows: attribute numbers and scratch space. */
+typedef struct CustomerEval
+{
+	Engine	   *e;
+	int			a_company,
+				a_id,
+				a_birth,
+				a_registered,
+				a_active,
+				a_labels;
+	int			bytes;
+	bits8	   *newbits;
+	bits8	   *nobits;
+	SegextCustomerFacts *scratch;
+	MemoryContext tmp;
+	CustomerRow row;
+	MemberCallback cb;
+	void	   *arg;
+} CustomerEval;
+
+/* eval_init prepares the evaluation of rows of a customer tuple descriptor. */
+static void
+eval_init(Engine *e, CustomerEval *ev, TupleDesc desc, MemberCallback cb, void *arg)
+{
+	ev->e = e;
+	ev->a_company = SPI_fnumber(desc, "company_id");
+	ev->a_id = SPI_fnumber(desc, "id");
+	ev->a_birth = SPI_fnumber(desc, "birth_date");
+	ev->a_registered = SPI_fnumber(desc, "registered_at");
+	ev->a_active = SPI_fnumber(desc, "active");
+	ev->a_labels = SPI_fnumber(desc, "labels");
+	ev->row.desc = desc;
+	ev->row.attributes_attno = SPI_fnumber(desc, "attributes");
+	ev->bytes = BITS_BYTES(e->nsegs);
+	ev->newbits = palloc(ev->bytes);
+	ev->nobits = palloc0(ev->bytes);
+	ev->scratch = new_facts(e);
+	ev->tmp = AllocSetContextCreate(CurrentMemoryContext, "segext customer",
+									ALLOCSET_SMALL_SIZES);
+	ev->cb = cb;
+	ev->arg = arg;
+}
+
+/*
+ * eval_customer completes the facts f of the customer in slot (whose
+ * transaction figures are already in f), evaluates every segment and calls
+ * the callback with the new and old membership bits.
+ */
+static void
+eval_customer(CustomerEval *ev, TupleTableSlot *slot, CustomerEntry *ce, SegextCustomerFacts *f)
+{
+	Engine	   *e = ev->e;
+	SegextObjectId *cid = DatumGetSegextObjectIdP(slot->tts_values[ev->a_id - 1]);
+	bool		active = DatumGetBool(slot->tts_values[ev->a_active - 1]);
+	bool		in_other = false;
+	MemoryContext old;
+
+	f->id = *cid;
+	f->active = active;
+	f->has_birth_date = !slot->tts_isnull[ev->a_birth - 1];
+	if (f->has_birth_date)
+		f->birth_date = DatumGetDateADT(slot->tts_values[ev->a_birth - 1]);
+	f->has_registration = !slot->tts_isnull[ev->a_registered - 1];
+	old = MemoryContextSwitchTo(ev->tmp);
+	if (f->has_registration)
+		f->registration_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+																   slot->tts_values[ev->a_registered - 1]));
+	if ((e->needs & SEGEXT_NEED_LABELS) && !slot->tts_isnull[ev->a_labels - 1])
+		add_labels(e, f, DatumGetJsonbP(slot->tts_values[ev->a_labels - 1]));
+	ev->row.values = slot->tts_values;
+	ev->row.nulls = slot->tts_isnull;
+
+	memset(ev->newbits, 0, ev->bytes);
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		Segment    *s = &e->segs[i];
+		bool		member;
+
+		if (s->number <= 1)
+			continue;
+		if (!s->target || s->manual)
+			member = active && ce != NULL && ce->old != NULL && BIT_TEST(ce->old, i);
+		else
+			member = active &&
+				segext_criteria_match_customer(e->reqs, s->handle, f, &e->time,
+											   customer_field, &ev->row);
+		if (member)
+		{
+			BIT_SET(ev->newbits, i);
+			in_other = true;
+		}
+	}
+	if (active && e->idx_all >= 0)
+		BIT_SET(ev->newbits, e->idx_all);
+	if (active && !in_other && e->idx_default >= 0)
+		BIT_SET(ev->newbits, e->idx_default);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ev->tmp);
+	ev->cb(e, cid, ev->newbits, ce != NULL && ce->old != NULL ? ce->old : ev->nobits, ev->arg);
+}
+
+/*
+ * scan_customers reads the company's customers once, completes each one's
+ * facts, evaluates the target segments and calls cb with the new and old
+ * membership bits.
+ */
+static void
+scan_customers(Engine *e, MemberCallback cb, void *arg)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	CustomerEval ev;
+
+	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
+	eval_init(e, &ev, RelationGetDescr(rel), cb, arg);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		SegextObjectId *cid;
+		CustomerEntry *ce;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (memcmp(DatumGetPointer(slot->tts_values[ev.a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
+			continue;
+		cid = DatumGetSegextObjectIdP(slot->tts_values[ev.a_id - 1]);
+		ce = custhash_lookup(e->customers, *cid);
+		if (ce != NULL && ce->facts != NULL)
+			eval_customer(&ev, slot, ce, ce->facts);
+		else
+		{
+			segext_facts_reset(e->reqs, ev.scratch);
+			eval_customer(&ev, slot, ce, ev.scratch);
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(ev.tmp);
+}
+
+/* The differences found by a refresh, as parallel arrays. */
+typedef struct Diff
+{
+	int			n;
+	int			cap;
+	Datum	   *segment;
+	Datum	   *customer;
+} Diff;
+
+typedef struct DiffPair
+{
+	Diff		entered;
+	Diff		left;
+} DiffPair;
+
+/* diff_add appends one (segment, customer) pair. */
+static void
+diff_add(Engine *e, Diff *d, const SegextObjectId *seg, const SegextObjectId *cust)
+{
+	SegextObjectId *c;
+
+	if (d->n == d->cap)
+	{
+		d->cap = d->cap == 0 ? 1024 : d->cap * 2;
+		d->segment = d->segment ? repalloc_huge(d->segment, sizeof(Datum) * d->cap) :
+			MemoryContextAllocHuge(e->cxt, sizeof(Datum) * d->cap);
+		d->customer = d->customer ? repalloc_huge(d->customer, sizeof(Datum) * d->cap) :
+			MemoryContextAllocHuge(e->cxt, sizeof(Datum) * d->cap);
+	}
+	c = MemoryContextAlloc(e->cxt, SEGEXT_OBJECTID_LEN);
+	*c = *cust;
+	d->segment[d->n] = PointerGetDatum(seg);
+	d->customer[d->n] = PointerGetDatum(c);
+	d->n++;
+}
+
+/* collect_diff records the targets whose membership of a customer changed. */
+static void
+collect_diff(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
+			 bits8 *old_bits, void *arg)
+{
+	DiffPair   *dp = (DiffPair *) arg;
+
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		bool		now = BIT_TEST(new_bits, i);
+		bool		before = BIT_TEST(old_bits, i);
+
+		if (!e->segs[i].target || now == before)
+			continue;
+		diff_add(e, now ? &dp->entered : &dp->left, &e->segs[i].id, customer);
+	}
+}
+
+/* apply_diff writes the differences into segext.memberships. */
+static void
+apply_diff(Engine *e, Diff *d, bool entered)
+{
+	Datum		args[3];
+	Oid			types[3];
+	Oid			arrtype = get_array_type(e->idtype);
+	int			ret;
+
+	if (d->n == 0)
+		return;
+	types[0] = e->idtype;
+	types[1] = types[2] = arrtype;
+	args[0] = PointerGetDatum(&e->company);
+	args[1] = PointerGetDatum(construct_array(d->segment, d->n, e->idtype,
+											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	args[2] = PointerGetDatum(construct_array(d->customer, d->n, e->idtype,
+											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	if (entered)
+		ret = SPI_execute_with_args("INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
+									"SELECT $1, u.s, u.c FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c)",
+									3, types, args, NULL, false, 0);
+	else
+		ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
+									"USING ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c) "
+									"WHERE m.company_id OPERATOR(segext.=) $1 "
+									"AND m.segment_id OPERATOR(segext.=) u.s "
+									"AND m.customer_id OPERATOR(segext.=) u.c",
+									3, types, args, NULL, false, 0);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+}
+
+/* segment_company finds the company of a segment (22023 when missing). */
+static void
+segment_company(Oid idtype, const SegextObjectId *segment, SegextObjectId *company, int *number)
+{
+	Datum		args[1];
+	Oid			types[1];
+	int			ret;
+	bool		isnull;
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	types[0] = idtype;
+	args[0] = PointerGetDatum(segment);
+	ret = SPI_execute_with_args("SELECT company_id, number FROM segext.segments WHERE id OPERATOR(segext.=) $1",
+								1, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		segext_objectid_to_hex(segment, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment \"%s\" does not exist", hex),
+				 errdetail("No segment of the current company has id \"%s\".", hex),
+				 errhint("Pass the id of an existing segment.")));
+	}
+	memcpy(company, DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+		   SEGEXT_OBJECTID_LEN);
+	*number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/* log_phase reports at DEBUG1 how long a phase of a refresh took. */
+static void
+log_phase(const char *phase, instr_time *start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "segext refresh: %s in %.1f ms", phase, INSTR_TIME_GET_MILLISEC(now));
+	INSTR_TIME_SET_CURRENT(*start);
+}
+
+/*
+ * refresh runs the engine for a company (only = NULL: every active segment;
+ * else that segment and the built-ins) and writes the differences.  Returns
+ * the number of memberships that changed.
+ */
+static int64
+refresh(const SegextObjectId *company, const SegextObjectId *only)
+{
+	Engine		e;
+	DiffPair	dp;
+
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
+	engine_init(&e, company);
+	e.load_old = true;
+	load_segments(&e, only, true);
+	load_memberships(&e);
+	log_phase("memberships read", &start);
+	e.ss = palloc0(sizeof(SlotSql));
+	collect_slots(&e, e.ss);
+	if (e.needs & SEGEXT_NEED_TRANSACTIONS || e.needs & SEGEXT_NEED_ITEMS)
+		scan_transactions(&e);
+	log_phase("transactions scanned", &start);
+	memset(&dp, 0, sizeof(dp));
+	scan_customers(&e, collect_diff, &dp);
+	log_phase("customers evaluated", &start);
+	/* Customers with memberships but no row any more are left by cascade. */
+	apply_diff(&e, &dp.left, false);
+	apply_diff(&e, &dp.entered, true);
+	log_phase("differences written", &start);
+	MemoryContextDelete(e.cxt);
+	return (int64) dp.entered.n + dp.left.n;
+}
+
+PG_FUNCTION_INFO_V1(segext_refresh_segment);
+/*
+ * segext_refresh_segment re-evaluates one active segment (and the built-ins
+ * 0 and 1, which depend on it) and stores the result; returns the number of
+ * memberships that changed.
+ */
+Datum
+segext_refresh_segment(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *segment = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	SegextObjectId company;
+	int			number;
+	int64		changed;
+
+	SPI_connect();
+	segment_company(objectid_type(), segment, &company, &number);
+	changed = refresh(&company, number <= 1 ? &company : segment);
+	SPI_finish();
+	PG_RETURN_INT64(changed);
+}
+
+PG_FUNCTION_INFO_V1(segext_refresh_company);
+/*
+ * segext_refresh_company re-evaluates every active segment of a company in
+ * one pass over its transactions; returns the number of memberships that
+ * changed.
+ */
+Datum
+segext_refresh_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	int64		changed;
+	Datum		args[1];
+	Oid			types[1];
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	SPI_connect();
+	types[0] = objectid_type();
+	args[0] = PointerGetDatum(company);
+	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	if (SPI_processed == 0)
+	{
+		segext_objectid_to_hex(company, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("company \"%s\" does not exist", hex),
+				 errdetail("No company visible to the current user has id \"%s\".", hex),
+				 errhint("Pass the id of the current company.")));
+	}
+	changed = refresh(company, NULL);
+	SPI_finish();
+	PG_RETURN_INT64(changed);
+}
+
+/* The SRF's state: the tuplestore and which segment to emit. */
+typedef struct EmitState
+{
+	ReturnSetInfo *rsinfo;
+	int			index;
+} EmitState;
+
+/* emit_member puts a customer into the SRF result when it is a member. */
+static void
+emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
+			bits8 *old_bits, void *arg)
+{
+	EmitState  *st = (EmitState *) arg;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (st->index < 0 || !BIT_TEST(new_bits, st->index))
+		return;
+	values[0] = PointerGetDatum(&e->segs[st->index].id);
+	values[1] = PointerGetDatum(customer);
+	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+}
+
+
+/* row_kind says whether a criterion kind is decided by single sales. */
+static bool
+row_kind(int kind)
+{
+	return kind == SEGEXT_CRIT_BOUGHT_IN_POS || kind == SEGEXT_CRIT_BOUGHT_SKUS ||
+		kind == SEGEXT_CRIT_BOUGHT_MAKERS || kind == SEGEXT_CRIT_BOUGHT_LABELS ||
+		kind == SEGEXT_CRIT_PURCHASE_PERIOD || kind == SEGEXT_CRIT_LAST_PURCHASE;
+}
+
+/* transaction_kind says whether a criterion kind reads transactions at all. */
+static bool
+transaction_kind(int kind)
+{
+	return row_kind(kind) || kind == SEGEXT_CRIT_TRANSACTION_COUNT ||
+		kind == SEGEXT_CRIT_TRANSACTION_AMOUNT || kind == SEGEXT_CRIT_AVERAGE_AMOUNT ||
+		kind == SEGEXT_CRIT_PERCENT_IN_POS;
+}
+
+/* crit_string returns a criterion list string as a palloc'd C string. */
+static char *
+crit_string(const SegextCriteria *c, const SegextString *str)
+{
+	return pnstrdup(SEGEXT_CRITERIA_DATA(c) + str->off, str->len);
+}
+
+/* append_list appends an SQL array literal of a criterion's string list. */
+static void
+append_list(StringInfo q, const SegextCriteria *c, const SegextCriterion *cr, bool pairs)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(c, cr);
+
+	appendStringInfoString(q, "ARRAY[");
+	for (uint32 i = 0; i < cr->nitems; i++)
+	{
+		char	   *v = pairs ? psprintf("%s\x1f%s", crit_string(c, &items[2 * i]), crit_string(c, &items[2 * i + 1]))
+			: crit_string(c, &items[i]);
+
+		appendStringInfo(q, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(v));
+	}
+	appendStringInfoString(q, "]::pg_catalog.text[]");
+}
+
+/* timestamptz_literal writes a timestamptz as an SQL literal. */
+static char *
+timestamptz_literal(TimestampTz t)
+{
+	return psprintf("%s::pg_catalog.timestamptz",
+					quote_literal_cstr(DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																		   TimestampTzGetDatum(t)))));
+}
+
+/*
+ * append_row_cond appends the condition on one sale (alias a) that decides a
+ * row criterion (row_kind), for index use.
+ */
+static void
+append_row_cond(StringInfo q, Engine *e, const SegextCriteria *c, const SegextCriterion *cr, const char *a)
+{
+	switch (cr->kind)
+	{
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			appendStringInfo(q, "%s.pos_id OPERATOR(pg_catalog.=) ANY (", a);
+			append_list(q, c, cr, false);
+			appendStringInfoString(q, ")");
+			break;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			appendStringInfo(q, "%s.item_skus OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, false);
+			break;
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			appendStringInfo(q, "%s.item_makers OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, false);
+			break;
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+			appendStringInfo(q, "%s.item_labels OPERATOR(pg_catalog.&&) ", a);
+			append_list(q, c, cr, true);
+			break;
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			appendStringInfo(q, "(%s.occurred_at OPERATOR(pg_catalog.>=) (%s::pg_catalog.date OPERATOR(pg_catalog.-) " INT64_FORMAT ")::pg_catalog.timestamptz AND %s.occurred_at OPERATOR(pg_catalog.<=) %s)",
+							 a, quote_literal_cstr(DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(e->time.today)))),
+							 cr->lo, a, timestamptz_literal(e->time.now));
+			break;
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			{
+				int			np;
+				const SegextPeriod *p = segext_requirements_periods(e->reqs, &np);
+
+				/* every period of the requirements: a superset, still exact */
+				appendStringInfoString(q, "(false");
+				for (int i = 0; i < np; i++)
+					appendStringInfo(q, " OR %s.occurred_at BETWEEN %s AND %s", a,
+									 timestamptz_literal(p[i].from), timestamptz_literal(p[i].to));
+				appendStringInfoString(q, ")");
+			}
+			break;
+		default:
+			elog(ERROR, "criterion kind %d is not decided by single sales", cr->kind);
+	}
+}
+
+/* collect_slots finds the SQL literal of every slot the targets refer to. */
+static void
+collect_slots(Engine *e, SlotSql *ss)
+{
+	for (int k = 0; k < SEGEXT_SLOT_NKINDS; k++)
+	{
+		ss->n[k] = segext_requirements_nslots(e->reqs, k);
+		ss->lit[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
+		ss->raw[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
+		ss->rawlen[k] = palloc0(sizeof(int) * (ss->n[k] + 1));
+	}
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		const SegextCriteria *c = e->segs[i].criteria;
+		const SegextCriterion *crits;
+
+		if (c == NULL)
+			continue;
+		crits = SEGEXT_CRITERIA_CRIT(c);
+		for (uint32 j = 0; j < c->ncriteria; j++)
+		{
+			const SegextCriterion *cr = &crits[j];
+			const SegextString *items = SEGEXT_CRIT_ITEMS(c, cr);
+			int			kind = -1;
+			bool		pairs = false;
+
+			if (cr->kind == SEGEXT_CRIT_PERCENT_IN_POS)
+			{
+				char	   *v = crit_string(c, &cr->str);
+				int			slot = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS, v, strlen(v));
+
+				if (slot >= 0)
+					ss->lit[SEGEXT_SLOT_POS][slot] = quote_literal_cstr(v);
+				continue;
+			}
+			if (cr->kind == SEGEXT_CRIT_BOUGHT_IN_POS)
+				kind = SEGEXT_SLOT_POS;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_SKUS)
+				kind = SEGEXT_SLOT_SKU;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_MAKERS)
+				kind = SEGEXT_SLOT_MAKER;
+			else if (cr->kind == SEGEXT_CRIT_BOUGHT_LABELS)
+			{
+				kind = SEGEXT_SLOT_ITEM_LABEL;
+				pairs = true;
+			}
+			if (kind < 0)
+				continue;
+			for (uint32 n = 0; n < cr->nitems; n++)
+			{
+				int			slot;
+				char	   *v;
+
+				if (pairs)
+				{
+					char	   *key = crit_string(c, &items[2 * n]);
+					char	   *val = crit_string(c, &items[2 * n + 1]);
+
+					slot = segext_requirements_pair_slot(e->reqs, kind, key, strlen(key), val, strlen(val));
+					v = psprintf("%s\x1f%s", key, val);
+				}
+				else
+				{
+					v = crit_string(c, &items[n]);
+					slot = segext_requirements_slot(e->reqs, kind, v, strlen(v));
+				}
+				if (slot >= 0)
+				{
+					ss->lit[kind][slot] = quote_literal_cstr(v);
+					ss->raw[kind][slot] = v;
+					ss->rawlen[kind][slot] = strlen(v);
+				}
+			}
+		}
+	}
+}
+
+/*
+ * build_query writes the one query that gives, per active customer of the
+ * company, its row and the transaction figures the targets need: a GROUP BY
+ * over the transactions with one FILTER aggregate per slot, so the planner
+ * can scan in parallel.  With a single target it narrows the scan where the
+ * criteria allow: when every transaction criterion is decided by single
+ * sales, only matching sales are aggregated (index scans); when one part
+ * needs such a sale (or lists customers), customers without one are skipped.
+ */
+static char *
+build_query(Engine *e, Segment *single, SlotSql *ss)
+{
+	StringInfoData q;
+	char		company[SEGEXT_OBJECTID_HEX_LEN + 1];
+	bool		need_tx = (e->needs & (SEGEXT_NEED_TRANSACTIONS | SEGEXT_NEED_ITEMS)) != 0;
+	bool		rows_only = need_tx && single != NULL;
+	int			anchor = -1;	/* part of single needing a matching sale */
+	int			list_part = -1; /* part of single made of customer lists */
+	const char *kinds = "psmld";
+	const SegextCriteria *c = single ? single->criteria : NULL;
+	bool		need_count = false;
+	bool		need_amount = false;
+	bool		need_last = false;
+
+	segext_objectid_to_hex(&e->company, company);
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		const SegextCriteria *sc = e->segs[i].criteria;
+		const SegextCriterion *crits;
+
+		if (sc == NULL)
+			continue;
+		crits = SEGEXT_CRITERIA_CRIT(sc);
+		for (uint32 j = 0; j < sc->ncriteria; j++)
+		{
+			int			k = crits[j].kind;
+
+			need_count |= k == SEGEXT_CRIT_TRANSACTION_COUNT || k == SEGEXT_CRIT_AVERAGE_AMOUNT ||
+				k == SEGEXT_CRIT_PERCENT_IN_POS;
+			need_amount |= k == SEGEXT_CRIT_TRANSACTION_AMOUNT || k == SEGEXT_CRIT_AVERAGE_AMOUNT;
+			need_last |= k == SEGEXT_CRIT_LAST_PURCHASE;
+		}
+	}
+	if (c != NULL)
+	{
+		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+		uint32		start = 0;
+
+		for (uint32 j = 0; j < c->ncriteria; j++)
+			if (transaction_kind(crits[j].kind) && !row_kind(crits[j].kind))
+				rows_only = false;
+		for (int p = 0; p < c->nparts; p++)
+		{
+			bool		all_rows = true;
+			bool		all_lists = true;
+
+			for (uint32 j = start; j < ends[p]; j++)
+			{
+				all_rows &= row_kind(crits[j].kind);
+				all_lists &= crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
+			}
+			if (all_rows && anchor < 0)
+				anchor = p;
+			if (all_lists && list_part < 0)
+				list_part = p;
+			start = ends[p];
+		}
+	}
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT c.*");
+	if (need_tx)
+	{
+		appendStringInfoString(&q, ", t.sx_cnt, t.sx_amount, t.sx_last");
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < ss->n[k]; i++)
+				appendStringInfo(&q, ", t.sx_%c%d", kinds[k], i);
+		for (int i = 0; i < ss->n[SEGEXT_SLOT_PERIOD]; i++)
+			appendStringInfo(&q, ", t.sx_d%d", i);
+	}
+	appendStringInfoString(&q, " FROM segext.customers AS c");
+	if (need_tx)
+	{
+		int			np;
+		const SegextPeriod *periods = segext_requirements_periods(e->reqs, &np);
+		const char *cols[] = {"pos_id", "item_skus", "item_makers", "item_labels"};
+
+		/* only the aggregates some criterion reads; constants keep the columns */
+		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, %s AS sx_cnt, %s AS sx_amount, ",
+						 anchor >= 0 ? "" : "LEFT",
+						 need_count ? "pg_catalog.count(*) FILTER (WHERE x.counted)" : "0::pg_catalog.int8",
+						 need_amount ? "pg_catalog.sum(x.amount)" : "NULL::pg_catalog.numeric");
+		if (need_last)
+			appendStringInfo(&q, "pg_catalog.max(x.occurred_at) FILTER (WHERE x.counted AND x.occurred_at OPERATOR(pg_catalog.<=) %s) AS sx_last",
+							 timestamptz_literal(e->time.now));
+		else
+			appendStringInfoString(&q, "NULL::pg_catalog.timestamptz AS sx_last");
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < ss->n[k]; i++)
+			{
+				if (k == SEGEXT_SLOT_POS)
+					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.pos_id OPERATOR(pg_catalog.=) %s) AS sx_p%d",
+									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", i);
+				else
+					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND %s OPERATOR(pg_catalog.=) ANY (x.%s)) AS sx_%c%d",
+									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", cols[k], kinds[k], i);
+			}
+		for (int i = 0; i < np; i++)
+			appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.occurred_at BETWEEN %s AND %s) AS sx_d%d",
+							 timestamptz_literal(periods[i].from), timestamptz_literal(periods[i].to), i);
+		appendStringInfo(&q, " FROM (SELECT tr.customer_id, tr.amount, tr.occurred_at, tr.pos_id, tr.item_skus, "
+						 "tr.item_makers, tr.item_labels, "
+						 "tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AS counted "
+						 "FROM segext.transactions AS tr WHERE tr.company_id OPERATOR(segext.=) '%s'::segext.objectid",
+						 company);
+		if (!need_amount && !rows_only)
+			appendStringInfoString(&q, " AND tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount");
+		if (rows_only || anchor >= 0)
+		{
+			const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+			const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+			bool		first = true;
+			const char *alias = rows_only ? "tr" : "a";
+
+			if (rows_only)
+				appendStringInfoString(&q, " AND tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AND (");
+			else
+				appendStringInfo(&q, " AND tr.customer_id OPERATOR(segext.=) ANY (SELECT a.customer_id FROM segext.transactions AS a "
+								 "WHERE a.company_id OPERATOR(segext.=) '%s'::segext.objectid AND a.returns_id IS NULL "
+								 "AND a.returned_amount OPERATOR(pg_catalog.<) a.amount AND (", company);
+			for (uint32 j = rows_only ? 0 : (anchor == 0 ? 0 : ends[anchor - 1]);
+				 j < (rows_only ? c->ncriteria : ends[anchor]); j++)
+			{
+				if (!row_kind(crits[j].kind))
+					continue;
+				if (!first)
+					appendStringInfoString(&q, " OR ");
+				append_row_cond(&q, e, c, &crits[j], alias);
+				first = false;
+			}
+			appendStringInfoString(&q, rows_only ? ")" : "))");
+		}
+		appendStringInfoString(&q, ") AS x GROUP BY x.customer_id) AS t ON t.customer_id OPERATOR(segext.=) c.id");
+	}
+	appendStringInfo(&q, " WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active", company);
+	if (list_part >= 0)
+	{
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+		bool		first = true;
+
+		appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY ('{");
+		for (uint32 j = list_part == 0 ? 0 : ends[list_part - 1]; j < ends[list_part]; j++)
+		{
+			const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
+
+			for (uint32 n = 0; n < crits[j].nitems; n++)
+			{
+				char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+				segext_objectid_to_hex(&ids[n], hex);
+				appendStringInfo(&q, "%s%s", first ? "" : ",", hex);
+				first = false;
+			}
+		}
+		appendStringInfoString(&q, "}'::segext.objectid[])");
+	}
+	return q.data;
+}
+
+/* The receiver of the facts query's rows: evaluates each as it arrives. */
+typedef struct QueryReceiver
+{
+	DestReceiver pub;
+	Engine	   *e;
+	SlotSql    *ss;
+	CustomerEval ev;
+	MemberCallback cb;
+	void	   *arg;
+	int			a_cnt;			/* attno of sx_cnt, 0 without transactions */
+} QueryReceiver;
+
+/* qr_startup prepares the evaluation of the rows of the facts query. */
+static void
+qr_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+	int			a = SPI_fnumber(typeinfo, "sx_cnt");
+
+	eval_init(qr->e, &qr->ev, typeinfo, qr->cb, qr->arg);
+	qr->a_cnt = a > 0 ? a : 0;
+}
+
+/* qr_receive fills one customer's facts from a row and evaluates it. */
+static bool
+qr_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+	Engine	   *e = qr->e;
+	SegextCustomerFacts *f = qr->ev.scratch;
+	CustomerEntry *ce;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	segext_facts_reset(e->reqs, f);
+	if (qr->a_cnt > 0 && !slot->tts_isnull[qr->a_cnt - 1])
+	{
+		int			col = qr->a_cnt + 3;	/* first slot column */
+
+		f->transaction_count = DatumGetInt64(slot->tts_values[qr->a_cnt - 1]);
+		if (!slot->tts_isnull[qr->a_cnt])
+			f->amount = segext_amount_from_numeric(DatumGetNumeric(slot->tts_values[qr->a_cnt]));
+		f->has_last_purchase = !slot->tts_isnull[qr->a_cnt + 1];
+		if (f->has_last_purchase)
+			f->last_purchase = DatumGetTimestampTz(slot->tts_values[qr->a_cnt + 1]);
+		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			for (int i = 0; i < qr->ss->n[k]; i++, col++)
+			{
+				int64		n = DatumGetInt64(slot->tts_values[col - 1]);
+
+				if (k == SEGEXT_SLOT_POS)
+					f->pos_count[i] = n;
+				else if (n > 0)
+					SEGEXT_FACTS_SET(f, k, i);
+			}
+		for (int i = 0; i < qr->ss->n[SEGEXT_SLOT_PERIOD]; i++, col++)
+			if (DatumGetInt64(slot->tts_values[col - 1]) > 0)
+				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_PERIOD, i);
+	}
+	ce = custhash_lookup(e->customers, *DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]));
+	eval_customer(&qr->ev, slot, ce, f);
+	return true;
+}
+
+/* qr_shutdown releases the evaluation's scratch context. */
+static void
+qr_shutdown(DestReceiver *self)
+{
+	QueryReceiver *qr = (QueryReceiver *) self;
+
+	MemoryContextDelete(qr->ev.tmp);
+}
+
+/* qr_destroy has nothing to free: the receiver lives on the stack. */
+static void
+qr_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * query_customers runs the facts query of the targets (through the planner:
+ * parallel scans and aggregation, indexes where they pay) and evaluates
+ * every row as it arrives.
+ */
+static void
+query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
+{
+	SlotSql		ss;
+	char	   *sql;
+	SPIPlanPtr	plan;
+	QueryReceiver qr;
+	int			ret;
+
+	collect_slots(e, &ss);
+	sql = build_query(e, single, &ss);
+	memset(&qr, 0, sizeof(qr));
+	qr.pub.receiveSlot = qr_receive;
+	qr.pub.rStartup = qr_startup;
+	qr.pub.rShutdown = qr_shutdown;
+	qr.pub.rDestroy = qr_destroy;
+	qr.pub.mydest = DestNone;
+	qr.e = e;
+	qr.ss = &ss;
+	qr.cb = cb;
+	qr.arg = arg;
+#if PG_VERSION_NUM >= 140000
+	{
+		SPIPrepareOptions popts;
+		SPIExecuteOptions eopts;
+
+		memset(&popts, 0, sizeof(popts));
+		popts.parseMode = RAW_PARSE_DEFAULT;
+		popts.cursorOptions = CURSOR_OPT_PARALLEL_OK;
+		plan = SPI_prepare_extended(sql, &popts);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare_extended failed: %s", SPI_result_code_string(SPI_result));
+		memset(&eopts, 0, sizeof(eopts));
+		eopts.read_only = true;
+		eopts.dest = &qr.pub;
+		ret = SPI_execute_plan_extended(plan, &eopts);
+	}
+#else
+	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_PARALLEL_OK);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_plan(plan, NULL, NULL, true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(SPI_tuptable->tupdesc, &TTSOpsHeapTuple);
+
+		qr_startup(&qr.pub, CMD_SELECT, SPI_tuptable->tupdesc);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			ExecStoreHeapTuple(SPI_tuptable->vals[r], slot, false);
+			qr_receive(slot, &qr.pub);
+		}
+		qr_shutdown(&qr.pub);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+#endif
+	/* With a receiver of its own, SPI reports a SELECT as SPI_OK_UTILITY. */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+}
+
+PG_FUNCTION_INFO_V1(segext_segment_members);
+/*
+ * segext_segment_members evaluates a segment's criteria now and returns its
+ * members (segment 0: active customers; 1: active customers in no other
+ * active segment; a manual segment: its explicit active members).  The
+ * figures come from one planner-driven query (query_customers).
+ */
+Datum
+segext_segment_members(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *segment = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	SegextObjectId company;
+	int			number;
+	Engine		e;
+	EmitState	st;
+
+	segext_init_materialized_srf(fcinfo);
+	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SPI_connect();
+	segment_company(objectid_type(), segment, &company, &number);
+	engine_init(&e, &company);
+	e.load_old = false;
+	/* Segment 1 depends on every other segment; others only on themselves. */
+	load_segments(&e, number == 1 ? NULL : segment, false);
+	st.index = -1;
+	for (int i = 0; i < e.nsegs; i++)
+		if (memcmp(&e.segs[i].id, segment, SEGEXT_OBJECTID_LEN) == 0)
+			st.index = i;
+	if (st.index >= 0)
+	{
+		Segment    *s = &e.segs[st.index];
+		bool		manual_needed = false;
+
+		/* explicit members matter only for manual segments and for Default */
+		for (int i = 0; i < e.nsegs; i++)
+			manual_needed |= e.segs[i].target && e.segs[i].manual && e.segs[i].number > 1;
+		if (manual_needed)
+			load_memberships(&e);
+		query_customers(&e, s->number > 1 && !s->manual ? s : NULL, emit_member, &st);
+	}
+	MemoryContextDelete(e.cxt);
+	SPI_finish();
+	return (Datum) 0;
+}

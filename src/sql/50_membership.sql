@@ -1,0 +1,273 @@
+-- 50: segment membership (src/membership.c): evaluation now, materialized
+-- members with their history, refresh, activation and manual members.
+--
+-- segext.memberships holds the current members.  Every INSERT or DELETE on it
+-- (refresh, activation, manual members, cascades from deleted customers) is
+-- seen by two statement triggers that, in the same transaction: keep
+-- segments.customers_count exact, append to segext.membership_history, and
+-- send one NOTIFY per segment and statement on channel "segext_membership"
+-- with payload {"company_id", "segment" (number), "event" ("entered" or
+-- "left"), "count", "customer_ids" (sorted; null when more than 100, to stay
+-- far below the 8000-byte payload limit: read membership_history then)}.
+
+CREATE TABLE segext.memberships (
+    company_id      segext.objectid NOT NULL,
+    segment_id      segext.objectid NOT NULL,
+    customer_id     segext.objectid NOT NULL,
+    since           pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (company_id, segment_id, customer_id),
+    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (company_id, customer_id) REFERENCES segext.customers (company_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE segext.memberships IS 'current members of each active segment (materialized; refreshed by segext.refresh_company/refresh_segment)';
+CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id);
+COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer';
+
+CREATE TABLE segext.membership_history (
+    company_id      segext.objectid NOT NULL,
+    id              pg_catalog.int8 GENERATED ALWAYS AS IDENTITY,
+    segment_id      segext.objectid NOT NULL,
+    customer_id     segext.objectid NOT NULL,
+    kind            pg_catalog.text NOT NULL CHECK (kind IN ('entered', 'left')),
+    at              pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (company_id, id),
+    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE segext.membership_history IS 'every time a customer entered or left a segment';
+CREATE INDEX membership_history_segment_idx ON segext.membership_history (company_id, segment_id, at);
+COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment in time order';
+
+CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    number pg_catalog.int4;
+    kind pg_catalog.text := CASE TG_OP WHEN 'INSERT' THEN 'entered' ELSE 'left' END;
+BEGIN
+    INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+    SELECT c.company_id, c.segment_id, c.customer_id, kind
+    FROM changed AS c
+    WHERE EXISTS (SELECT FROM segext.segments AS s
+                  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
+    FOR r IN
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
+               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
+        FROM changed AS c GROUP BY c.company_id, c.segment_id
+    LOOP
+        UPDATE segext.segments AS s
+        SET customers_count = s.customers_count OPERATOR(pg_catalog.+)
+                              CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END
+        WHERE s.company_id OPERATOR(segext.=) r.company_id AND s.id OPERATOR(segext.=) r.segment_id
+        RETURNING s.number INTO number;
+        IF FOUND THEN
+            PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
+                'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$ SECURITY DEFINER SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership for the members a statement added or removed';
+CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
+COMMENT ON TRIGGER memberships_entered ON segext.memberships IS 'count, history and NOTIFY of new members';
+CREATE TRIGGER memberships_left AFTER DELETE ON segext.memberships
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
+COMMENT ON TRIGGER memberships_left ON segext.memberships IS 'count, history and NOTIFY of members that left';
+
+CREATE FUNCTION segext.segment_members(segment_id segext.objectid)
+    RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid)
+    AS 'MODULE_PATHNAME', 'segext_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION segext.segment_members(segext.objectid) IS 'evaluates a segment now: (segment, customer) for the customers that match its criteria (0: active customers, 1: active customers in no other active segment, manual: its active explicit members)';
+
+CREATE FUNCTION segext.refresh_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+    AS 'MODULE_PATHNAME', 'segext_refresh_segment' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one active segment (and built-ins 0 and 1) atomically; returns the number of changes';
+
+CREATE FUNCTION segext.refresh_company(company_id segext.objectid DEFAULT segext.current_company_id()) RETURNS pg_catalog.int8
+    AS 'MODULE_PATHNAME', 'segext_refresh_company' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions, atomically; returns the number of changes';
+
+CREATE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+BEGIN
+    UPDATE segext.segments AS s SET active = true WHERE s.id OPERATOR(segext.=) activate_segment.segment_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
+            HINT = 'Pass the id of an existing segment.';
+    END IF;
+    RETURN segext.refresh_segment(segment_id);
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment and computes its members at once; returns the number of membership changes';
+
+CREATE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid;
+    removed pg_catalog.int8;
+    builtin segext.objectid;
+BEGIN
+    UPDATE segext.segments AS s SET active = false WHERE s.id OPERATOR(segext.=) deactivate_segment.segment_id
+    RETURNING s.company_id INTO company;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
+            HINT = 'Pass the id of an existing segment.';
+    END IF;
+    DELETE FROM segext.memberships AS m
+    WHERE m.company_id OPERATOR(segext.=) company AND m.segment_id OPERATOR(segext.=) deactivate_segment.segment_id;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    SELECT s.id INTO builtin FROM segext.segments AS s
+    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
+    RETURN removed OPERATOR(pg_catalog.+) segext.refresh_segment(builtin);
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment and removes all its members at once (they may enter Default); returns the number of membership changes';
+
+CREATE FUNCTION segext.manual_segment_company(segment_id segext.objectid) RETURNS segext.objectid
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    seg record;
+BEGIN
+    SELECT s.company_id, s.name, s.active, s.criteria IS NULL AS manual, s.number INTO seg
+    FROM segext.segments AS s WHERE s.id OPERATOR(segext.=) manual_segment_company.segment_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
+            HINT = 'Pass the id of an existing segment.';
+    END IF;
+    IF NOT seg.manual OR seg.number OPERATOR(pg_catalog.<=) 1 THEN
+        RAISE EXCEPTION 'segment "%" is not a manual segment', seg.name USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Segment "%s" has criteria (or is built in), so its members are computed.', seg.name),
+            HINT = 'Assign members only to segments whose criteria are NULL.';
+    END IF;
+    IF NOT seg.active THEN
+        RAISE EXCEPTION 'segment "%" is inactive', seg.name USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Segment "%s" is inactive and has no members.', seg.name),
+            HINT = 'Activate the segment first.';
+    END IF;
+    RETURN seg.company_id;
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.manual_segment_company(segext.objectid) IS 'company of an active manual segment; raises 22023 for any other segment';
+
+CREATE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid := segext.manual_segment_company(segment_id);
+    missing pg_catalog.text;
+    added pg_catalog.int8;
+    builtin segext.objectid;
+BEGIN
+    SELECT pg_catalog.string_agg(u.id::pg_catalog.text, ', ') INTO missing
+    FROM pg_catalog.unnest(customer_ids) AS u(id)
+    WHERE NOT EXISTS (SELECT FROM segext.customers AS c
+                      WHERE c.company_id OPERATOR(segext.=) company AND c.id OPERATOR(segext.=) u.id);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'customers do not exist: %', missing USING ERRCODE = '23503',
+            DETAIL = pg_catalog.format('The company of segment "%s" has no customers %s.', segment_id, missing),
+            HINT = 'Pass ids of existing customers of the segment''s company.';
+    END IF;
+    INSERT INTO segext.memberships (company_id, segment_id, customer_id)
+    SELECT DISTINCT company, add_segment_members.segment_id, c.id
+    FROM segext.customers AS c
+    WHERE c.company_id OPERATOR(segext.=) company AND c.id OPERATOR(segext.=) ANY (customer_ids) AND c.active
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    SELECT s.id INTO builtin FROM segext.segments AS s
+    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
+    PERFORM segext.refresh_segment(builtin);
+    RETURN added;
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment (inactive ones are skipped); returns how many were added';
+
+CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid := segext.manual_segment_company(segment_id);
+    removed pg_catalog.int8;
+    builtin segext.objectid;
+BEGIN
+    DELETE FROM segext.memberships AS m
+    WHERE m.company_id OPERATOR(segext.=) company AND m.segment_id OPERATOR(segext.=) remove_segment_members.segment_id
+      AND m.customer_id OPERATOR(segext.=) ANY (customer_ids);
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    SELECT s.id INTO builtin FROM segext.segments AS s
+    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
+    PERFORM segext.refresh_segment(builtin);
+    RETURN removed;
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment; returns how many were removed';
+
+CREATE TYPE segext.segment_customer AS (
+    customer_id segext.objectid, external_id pg_catalog.text, first_name pg_catalog.text,
+    last_name pg_catalog.text, email pg_catalog.text, phone pg_catalog.text,
+    active pg_catalog.bool, since pg_catalog.timestamptz, total_count pg_catalog.int8);
+COMMENT ON TYPE segext.segment_customer IS 'a member of a segment as listed by segext.segment_customers, with the total count of matching members';
+
+CREATE FUNCTION segext.segment_customers(
+    segment_id segext.objectid,
+    first_name pg_catalog.text DEFAULT NULL,
+    last_name pg_catalog.text DEFAULT NULL,
+    phone pg_catalog.text DEFAULT NULL,
+    email pg_catalog.text DEFAULT NULL,
+    sort pg_catalog.text DEFAULT 'name',
+    direction pg_catalog.text DEFAULT 'asc',
+    page_limit pg_catalog.int4 DEFAULT 10,
+    page_offset pg_catalog.int4 DEFAULT 0)
+RETURNS SETOF segext.segment_customer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    order_by pg_catalog.text;
+BEGIN
+    order_by := CASE pg_catalog.lower(sort)
+        WHEN 'name' THEN 'c.last_name %1$s, c.first_name %1$s'
+        WHEN 'firstname' THEN 'c.first_name %1$s' WHEN 'first_name' THEN 'c.first_name %1$s'
+        WHEN 'lastname' THEN 'c.last_name %1$s' WHEN 'last_name' THEN 'c.last_name %1$s'
+        WHEN 'email' THEN 'c.email %1$s' WHEN 'phone' THEN 'c.phone %1$s'
+        WHEN 'since' THEN 'm.since %1$s' WHEN 'createdat' THEN 'c.created_at %1$s'
+        WHEN 'created_at' THEN 'c.created_at %1$s' END;
+    IF order_by IS NULL THEN
+        RAISE EXCEPTION 'unrecognized sort column "%"', sort USING ERRCODE = '22023',
+            DETAIL = 'Members can be sorted by name, firstName, lastName, email, phone, since or createdAt.',
+            HINT = 'Pass one of those names as sort.';
+    END IF;
+    IF pg_catalog.upper(direction) NOT IN ('ASC', 'DESC') THEN
+        RAISE EXCEPTION 'unrecognized sort direction "%"', direction USING ERRCODE = '22023',
+            DETAIL = 'The direction of sorting is ASC or DESC.', HINT = 'Pass ASC or DESC as direction.';
+    END IF;
+    IF page_limit OPERATOR(pg_catalog.<) 0 OR page_offset OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'invalid page: limit % offset %', page_limit, page_offset USING ERRCODE = '22023',
+            DETAIL = 'page_limit and page_offset cannot be negative.', HINT = 'Pass 0 or more.';
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone, c.active, m.since,
+                pg_catalog.count(*) OVER ()
+         FROM segext.memberships AS m
+         JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+         WHERE m.segment_id OPERATOR(segext.=) $1
+           AND ($2 IS NULL OR c.first_name ILIKE ''%%'' || segext.like_escape($2) || ''%%'')
+           AND ($3 IS NULL OR c.last_name ILIKE ''%%'' || segext.like_escape($3) || ''%%'')
+           AND ($4 IS NULL OR c.phone ILIKE ''%%'' || segext.like_escape($4) || ''%%'')
+           AND ($5 IS NULL OR c.email ILIKE ''%%'' || segext.like_escape($5) || ''%%'')
+         ORDER BY ' || order_by || ', c.id
+         LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
+    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset;
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
+    IS 'members of a segment (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
+
+CREATE FUNCTION segext.like_escape(pattern pg_catalog.text) RETURNS pg_catalog.text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pattern, '\', '\\'), '%', '\%'), '_', '\_');
+COMMENT ON FUNCTION segext.like_escape(pg_catalog.text) IS 'escapes \, % and _ so a text is matched literally by LIKE';
+
+SELECT pg_catalog.pg_extension_config_dump('segext.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('segext.membership_history', '');
+COMMENT ON SEQUENCE segext.membership_history_id_seq IS 'ids of membership history rows';
+SELECT pg_catalog.pg_extension_config_dump('segext.membership_history_id_seq', '');

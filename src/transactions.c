@@ -1,0 +1,673 @@
+/*-------------------------------------------------------------------------
+ *
+ * transactions.c
+ *	  Triggers of segext.customers and segext.transactions: validation of
+ *	  customer labels and transaction items (jsonb), the lower-cased derived
+ *	  item arrays, and the rules of returns (a return refers to a sale of the
+ *	  same customer and cannot return more than is left of it).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "objectid.h"
+
+/* Set while transactions_returned updates a sale, so the sale may change. */
+static bool updating_returned = false;
+
+/* Cached plans of the returns rules. */
+static SPIPlanPtr sale_lookup_plan = NULL;
+static SPIPlanPtr sale_adjust_plan = NULL;
+
+static void check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before);
+static char *jsonb_string(JsonbValue *v);
+static void check_labels(JsonbValue *labels, const char *owner, int itemno,
+						 List **derived);
+static void check_items(Jsonb *items, List **skus, List **makers, List **labels);
+static Datum text_list_to_array(List *strings);
+static int	cmp_cstring(const ListCell *a, const ListCell *b);
+static Oid	objectid_type_oid(TupleDesc desc);
+static int	numeric_compare(Numeric a, Numeric b);
+static void adjust_returned(Oid idtype, Datum company, Datum sale, Datum delta, bool adding);
+
+/*
+ * check_trigger_call refuses to run a row trigger that was attached the wrong
+ * way, as contrib/tcn does.
+ */
+static void
+check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager", name)));
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		(before != TRIGGER_FIRED_BEFORE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired %s for each row", name,
+						before ? "BEFORE" : "AFTER")));
+}
+
+/* jsonb_string returns the C string of a jsonb string value, or NULL. */
+static char *
+jsonb_string(JsonbValue *v)
+{
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * check_labels validates a jsonb array of {"key": text, "value": text}
+ * objects; when derived is not NULL it appends "key U+001F value", lower-cased,
+ * for each label.  itemno > 0 names the item the labels belong to.
+ */
+static void
+check_labels(JsonbValue *labels, const char *owner, int itemno, List **derived)
+{
+	JsonbContainer *arr;
+	int			n;
+	char		where[64];
+
+	if (itemno > 0)
+		snprintf(where, sizeof(where), "item %d", itemno);
+	else
+		snprintf(where, sizeof(where), "%s", owner);
+
+	if (labels->type != jbvBinary || !JsonContainerIsArray(labels->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid labels of %s", where),
+				 errdetail("The labels of %s are not a JSON array.", where),
+				 errhint("Write labels as [{\"key\": \"color\", \"value\": \"red\"}].")));
+	arr = labels->val.binary.data;
+	n = JsonContainerSize(arr);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *label = getIthJsonbValueFromContainer(arr, i);
+		JsonbIterator *it;
+		JsonbIteratorToken tok;
+		JsonbValue	v;
+		char	   *key = NULL;
+		char	   *value = NULL;
+
+		if (label->type != jbvBinary || !JsonContainerIsObject(label->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid label %d of %s", i + 1, where),
+					 errdetail("Label %d of %s is not a JSON object.", i + 1, where),
+					 errhint("Write each label as {\"key\": \"color\", \"value\": \"red\"}.")));
+		it = JsonbIteratorInit(label->val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			char	   *name;
+			JsonbValue	val;
+
+			if (tok != WJB_KEY)
+				continue;
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+			tok = JsonbIteratorNext(&it, &val, true);
+			if (strcmp(name, "key") == 0)
+				key = jsonb_string(&val);
+			else if (strcmp(name, "value") == 0)
+				value = jsonb_string(&val);
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid label %d of %s", i + 1, where),
+						 errdetail("Label %d of %s has an unrecognized key \"%s\".", i + 1, where, name),
+						 errhint("A label has exactly the keys \"key\" and \"value\".")));
+		}
+		if (key == NULL || key[0] == '\0' || value == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid label %d of %s", i + 1, where),
+					 errdetail("Label %d of %s needs a non-empty string \"key\" and a string \"value\".",
+							   i + 1, where),
+					 errhint("Write each label as {\"key\": \"color\", \"value\": \"red\"}.")));
+		if (derived)
+		{
+			char	   *k = str_tolower(key, strlen(key), DEFAULT_COLLATION_OID);
+			char	   *val = str_tolower(value, strlen(value), DEFAULT_COLLATION_OID);
+
+			*derived = lappend(*derived, psprintf("%s\x1f%s", k, val));
+		}
+	}
+}
+
+/*
+ * check_items validates a transaction's items array and collects the
+ * lower-cased SKUs, makers and labels of its items.
+ */
+static void
+check_items(Jsonb *items, List **skus, List **makers, List **labels)
+{
+	int			n;
+
+	if (!JB_ROOT_IS_ARRAY(items) || JB_ROOT_IS_SCALAR(items))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid items of transaction"),
+				 errdetail("The items of a transaction are not a JSON array."),
+				 errhint("Write items as [{\"sku\": \"A-1\", \"maker\": \"Acme\", \"quantity\": 1, \"amount\": 9.99}].")));
+	n = JB_ROOT_COUNT(items);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *item = getIthJsonbValueFromContainer(&items->root, i);
+		JsonbIterator *it;
+		JsonbIteratorToken tok;
+		JsonbValue	v;
+		bool		has_sku = false;
+
+		if (item->type != jbvBinary || !JsonContainerIsObject(item->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid item %d of transaction", i + 1),
+					 errdetail("Item %d is not a JSON object.", i + 1),
+					 errhint("Write each item as {\"sku\": \"A-1\", \"maker\": \"Acme\", \"quantity\": 1, \"amount\": 9.99}.")));
+		it = JsonbIteratorInit(item->val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			char	   *name;
+			JsonbValue	val;
+			char	   *s;
+			bool		ok = true;
+
+			if (tok != WJB_KEY)
+				continue;
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+			tok = JsonbIteratorNext(&it, &val, true);
+			if (strcmp(name, "sku") == 0 || strcmp(name, "maker") == 0)
+			{
+				s = jsonb_string(&val);
+				if (s == NULL || s[0] == '\0')
+				{
+					if (val.type == jbvNull && name[0] == 'm')
+						continue;
+					ok = false;
+				}
+				else if (name[0] == 's')
+				{
+					has_sku = true;
+					*skus = lappend(*skus, str_tolower(s, strlen(s), DEFAULT_COLLATION_OID));
+				}
+				else
+					*makers = lappend(*makers, str_tolower(s, strlen(s), DEFAULT_COLLATION_OID));
+			}
+			else if (strcmp(name, "quantity") == 0 || strcmp(name, "amount") == 0)
+				ok = (val.type == jbvNumeric);
+			else if (strcmp(name, "labels") == 0)
+				check_labels(&val, "transaction", i + 1, labels);
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid item %d of transaction", i + 1),
+						 errdetail("Item %d has an unrecognized key \"%s\".", i + 1, name),
+						 errhint("An item has the keys \"sku\", \"maker\", \"labels\", \"quantity\" and \"amount\".")));
+			if (!ok)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid item %d of transaction", i + 1),
+						 errdetail("Key \"%s\" of item %d has the wrong type.", name, i + 1),
+						 errhint("\"sku\" and \"maker\" are non-empty strings, \"quantity\" and \"amount\" numbers.")));
+		}
+		if (!has_sku)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid item %d of transaction", i + 1),
+					 errdetail("Item %d has no \"sku\".", i + 1),
+					 errhint("Give every item its SKU as a non-empty string.")));
+	}
+}
+
+/* cmp_cstring orders a list of C strings bytewise. */
+static int
+cmp_cstring(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
+}
+
+/* text_list_to_array sorts and de-duplicates C strings into a text[] datum. */
+static Datum
+text_list_to_array(List *strings)
+{
+	Datum	   *elems;
+	int			n = 0;
+	const char *prev = NULL;
+	ListCell   *lc;
+
+	list_sort(strings, cmp_cstring);
+	elems = palloc(sizeof(Datum) * (list_length(strings) + 1));
+	foreach(lc, strings)
+	{
+		char	   *s = lfirst(lc);
+
+		if (prev && strcmp(prev, s) == 0)
+			continue;
+		elems[n++] = CStringGetTextDatum(s);
+		prev = s;
+	}
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* objectid_type_oid returns the type of column company_id (segext.objectid). */
+static Oid
+objectid_type_oid(TupleDesc desc)
+{
+	return TupleDescAttr(desc, SPI_fnumber(desc, "company_id") - 1)->atttypid;
+}
+
+/* numeric_compare compares two numerics: -1, 0 or 1. */
+static int
+numeric_compare(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+PG_FUNCTION_INFO_V1(customers_check);
+/*
+ * customers_check validates the labels of a customer and, on update, sets
+ * updated_at.
+ */
+Datum
+customers_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	int			col;
+	bool		isnull;
+	Datum		labels;
+
+	check_trigger_call(fcinfo, "customers_check", true);
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	col = SPI_fnumber(desc, "labels");
+	labels = heap_getattr(tuple, col, desc, &isnull);
+	if (!isnull)
+	{
+		JsonbValue	root;
+		Jsonb	   *jb = DatumGetJsonbP(labels);
+
+		root.type = jbvBinary;
+		root.val.binary.data = &jb->root;
+		root.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		if (JB_ROOT_IS_SCALAR(jb))
+			root.type = jbvNull;
+		check_labels(&root, "customer", 0, NULL);
+	}
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		int			cols[1];
+		Datum		vals[1];
+		bool		nulls[1] = {false};
+
+		cols[0] = SPI_fnumber(desc, "updated_at");
+		vals[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, vals, nulls);
+	}
+	return PointerGetDatum(tuple);
+}
+
+PG_FUNCTION_INFO_V1(transactions_check);
+/*
+ * transactions_check validates a transaction before it is written: items,
+ * the sign of amount, and for a return the sale it refers to (locked, so
+ * concurrent returns of one sale queue up).  It fills the derived item arrays
+ * and keeps returned_amount out of users' hands.
+ */
+Datum
+transactions_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	HeapTuple	old = NULL;
+	bool		isnull;
+	Datum		items;
+	Datum		amount;
+	Datum		returns_id;
+	bool		is_return;
+	Numeric		zero = int64_to_numeric(0);
+	int			cols[4];
+	Datum		vals[4];
+	bool		nulls[4] = {false, false, false, false};
+	int			ncols = 0;
+	bool		items_changed = true;
+
+	check_trigger_call(fcinfo, "transactions_check", true);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		old = trigdata->tg_trigtuple;
+		tuple = trigdata->tg_newtuple;
+	}
+	else
+		tuple = trigdata->tg_trigtuple;
+
+	amount = heap_getattr(tuple, SPI_fnumber(desc, "amount"), desc, &isnull);
+	returns_id = heap_getattr(tuple, SPI_fnumber(desc, "returns_id"), desc, &is_return);
+	is_return = !is_return;
+	if (isnull)
+		PG_RETURN_POINTER(tuple);	/* NOT NULL constraint reports it */
+
+	/* Sign of amount. */
+	if (!is_return && numeric_compare(DatumGetNumeric(amount), zero) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("sale amount must be greater than zero"),
+				 errdetail("A transaction without \"returns_id\" is a sale, and its amount is %s.",
+						   numeric_normalize(DatumGetNumeric(amount))),
+				 errhint("Record a return with a negative amount and \"returns_id\" set to the sale it returns.")));
+	if (is_return && numeric_compare(DatumGetNumeric(amount), zero) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("return amount must be less than zero"),
+				 errdetail("A transaction with \"returns_id\" is a return, and its amount is %s.",
+						   numeric_normalize(DatumGetNumeric(amount))),
+				 errhint("Give a return the negative of the amount returned.")));
+
+	/* Items and their derived arrays. */
+	items = heap_getattr(tuple, SPI_fnumber(desc, "items"), desc, &isnull);
+	if (old != NULL)
+	{
+		bool		oldnull;
+		Datum		olditems = heap_getattr(old, SPI_fnumber(desc, "items"), desc, &oldnull);
+
+		items_changed = (oldnull != isnull) ||
+			(!isnull && !datumIsEqual(items, olditems, false, -1));
+	}
+	if (!isnull && items_changed)
+	{
+		List	   *skus = NIL;
+		List	   *makers = NIL;
+		List	   *labels = NIL;
+
+		check_items(DatumGetJsonbP(items), &skus, &makers, &labels);
+		cols[ncols] = SPI_fnumber(desc, "item_skus");
+		vals[ncols++] = text_list_to_array(skus);
+		cols[ncols] = SPI_fnumber(desc, "item_makers");
+		vals[ncols++] = text_list_to_array(makers);
+		cols[ncols] = SPI_fnumber(desc, "item_labels");
+		vals[ncols++] = text_list_to_array(labels);
+	}
+	else if (old != NULL)
+	{
+		const char *names[3] = {"item_skus", "item_makers", "item_labels"};
+
+		for (int i = 0; i < 3; i++)
+		{
+			cols[ncols] = SPI_fnumber(desc, names[i]);
+			vals[ncols] = heap_getattr(old, cols[ncols], desc, &nulls[ncols]);
+			ncols++;
+		}
+	}
+
+	/* returned_amount: 0 for a new row, kept on update unless we adjust it. */
+	if (old == NULL)
+	{
+		cols[ncols] = SPI_fnumber(desc, "returned_amount");
+		/* zero with the column's scale, as a typed-in 0 would be stored */
+		vals[ncols] = DirectFunctionCall2(numeric, NumericGetDatum(zero),
+										  Int32GetDatum(TupleDescAttr(desc, cols[ncols] - 1)->atttypmod));
+		ncols++;
+	}
+	else if (!updating_returned)
+	{
+		cols[ncols] = SPI_fnumber(desc, "returned_amount");
+		vals[ncols] = heap_getattr(old, cols[ncols], desc, &nulls[ncols]);
+		ncols++;
+	}
+
+	/* A return: the sale it refers to must exist, be a sale, of this customer. */
+	if (is_return)
+	{
+		Datum		company = heap_getattr(tuple, SPI_fnumber(desc, "company_id"), desc, &isnull);
+		Datum		customer = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &isnull);
+		Datum		args[2];
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (sale_lookup_plan == NULL)
+		{
+			Oid			types[2];
+			SPIPlanPtr	plan;
+
+			types[0] = types[1] = objectid_type_oid(desc);
+			plan = SPI_prepare("SELECT customer_id, returns_id IS NOT NULL, "
+							   "amount OPERATOR(pg_catalog.-) returned_amount "
+							   "FROM segext.transactions "
+							   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+							   "FOR NO KEY UPDATE", 2, types);
+			if (plan == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			sale_lookup_plan = plan;
+		}
+		args[0] = company;
+		args[1] = returns_id;
+		ret = SPI_execute_plan(sale_lookup_plan, args, NULL, false, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		segext_objectid_to_hex(DatumGetSegextObjectIdP(returns_id), hex);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("return refers to sale \"%s\", which does not exist", hex),
+					 errdetail("Transaction \"%s\" is not a transaction of this company.", hex),
+					 errhint("Set \"returns_id\" to the id of the customer's sale being returned.")));
+		else
+		{
+			HeapTuple	sale = SPI_tuptable->vals[0];
+			TupleDesc	sdesc = SPI_tuptable->tupdesc;
+			Datum		sale_customer = SPI_getbinval(sale, sdesc, 1, &isnull);
+			bool		sale_is_return = DatumGetBool(SPI_getbinval(sale, sdesc, 2, &isnull));
+			Numeric		remaining = DatumGetNumeric(SPI_getbinval(sale, sdesc, 3, &isnull));
+			Numeric		returned = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, amount));
+
+			if (memcmp(DatumGetPointer(sale_customer), DatumGetPointer(customer), SEGEXT_OBJECTID_LEN) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("return refers to sale \"%s\" of another customer", hex),
+						 errdetail("Sale \"%s\" belongs to a different customer than the return.", hex),
+						 errhint("A return must refer to a sale of the same customer.")));
+			if (sale_is_return)
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("return refers to transaction \"%s\", which is a return", hex),
+						 errdetail("Transaction \"%s\" is itself a return; only a sale can be returned.", hex),
+						 errhint("Set \"returns_id\" to the original sale.")));
+			if (old == NULL && numeric_compare(returned, remaining) > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("return of %s exceeds what is left of sale \"%s\"",
+								numeric_normalize(returned), hex),
+						 errdetail("Only %s of sale \"%s\" has not been returned yet.",
+								   numeric_normalize(remaining), hex),
+						 errhint("Return at most the remaining amount of the sale.")));
+		}
+		SPI_finish();
+	}
+
+	/* A sale with returns keeps its customer and at least the returned amount. */
+	if (old != NULL && !is_return)
+	{
+		bool		n1,
+					n2;
+		Numeric		returned = DatumGetNumeric(heap_getattr(old, SPI_fnumber(desc, "returned_amount"), desc, &n1));
+		Datum		oldcust = heap_getattr(old, SPI_fnumber(desc, "customer_id"), desc, &n1);
+		Datum		newcust = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &n2);
+
+		if (updating_returned)
+			returned = DatumGetNumeric(heap_getattr(tuple, SPI_fnumber(desc, "returned_amount"), desc, &n1));
+		if (numeric_compare(returned, zero) > 0 &&
+			memcmp(DatumGetPointer(oldcust), DatumGetPointer(newcust), SEGEXT_OBJECTID_LEN) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("cannot move a sale with returns to another customer"),
+					 errdetail("The sale has returns of %s, which belong to its customer.",
+							   numeric_normalize(returned)),
+					 errhint("Delete the returns first.")));
+		if (numeric_compare(returned, DatumGetNumeric(amount)) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("sale amount %s is less than its returned amount %s",
+							numeric_normalize(DatumGetNumeric(amount)), numeric_normalize(returned)),
+					 errdetail("Returns of %s refer to this sale.", numeric_normalize(returned)),
+					 errhint("Keep the sale amount at least the returned amount, or delete returns first.")));
+	}
+
+	if (ncols > 0)
+		tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, vals, nulls);
+	PG_RETURN_POINTER(tuple);
+}
+
+/*
+ * adjust_returned adds (adding) or takes off a return's amount (delta, the
+ * positive amount returned) to the returned amount of its sale, refusing to
+ * return more than the sale amount.
+ */
+static void
+adjust_returned(Oid idtype, Datum company, Datum sale, Datum delta, bool adding)
+{
+	Datum		args[3];
+	int			ret;
+	bool		isnull;
+
+	if (sale_adjust_plan == NULL)
+	{
+		Oid			types[3];
+		SPIPlanPtr	plan;
+
+		types[0] = types[1] = idtype;
+		types[2] = NUMERICOID;
+		plan = SPI_prepare("UPDATE segext.transactions "
+						   "SET returned_amount = returned_amount OPERATOR(pg_catalog.+) $3 "
+						   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+						   "AND returns_id IS NULL "
+						   "RETURNING amount, returned_amount", 3, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		sale_adjust_plan = plan;
+	}
+	args[0] = company;
+	args[1] = sale;
+	args[2] = adding ? delta : DirectFunctionCall1(numeric_uminus, delta);
+	updating_returned = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(sale_adjust_plan, args, NULL, false, 1);
+	}
+	PG_FINALLY();
+	{
+		updating_returned = false;
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		Numeric		amount = DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		Numeric		returned = DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+		segext_objectid_to_hex(DatumGetSegextObjectIdP(sale), hex);
+		if (numeric_compare(returned, amount) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("returns of sale \"%s\" exceed its amount", hex),
+					 errdetail("Sale \"%s\" of %s would have %s returned.", hex,
+							   numeric_normalize(amount), numeric_normalize(returned)),
+					 errhint("Return at most the remaining amount of the sale.")));
+	}
+}
+
+PG_FUNCTION_INFO_V1(transactions_returned);
+/*
+ * transactions_returned keeps returned_amount of sales current when a return
+ * is inserted, changed or deleted.
+ */
+Datum
+transactions_returned(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtup = NULL;
+	HeapTuple	newtup = NULL;
+	int			c_company,
+				c_amount,
+				c_returns;
+
+	check_trigger_call(fcinfo, "transactions_returned", false);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		newtup = trigdata->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		oldtup = trigdata->tg_trigtuple;
+	else
+	{
+		oldtup = trigdata->tg_trigtuple;
+		newtup = trigdata->tg_newtuple;
+	}
+	c_company = SPI_fnumber(desc, "company_id");
+	c_amount = SPI_fnumber(desc, "amount");
+	c_returns = SPI_fnumber(desc, "returns_id");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (oldtup != NULL)
+	{
+		bool		isnull;
+		Datum		sale = heap_getattr(oldtup, c_returns, desc, &isnull);
+
+		if (!isnull)
+		{
+			bool		n;
+			Datum		amount = heap_getattr(oldtup, c_amount, desc, &n);
+
+			adjust_returned(objectid_type_oid(desc), heap_getattr(oldtup, c_company, desc, &n), sale,
+							DirectFunctionCall1(numeric_uminus, amount), false);
+		}
+	}
+	if (newtup != NULL)
+	{
+		bool		isnull;
+		Datum		sale = heap_getattr(newtup, c_returns, desc, &isnull);
+
+		if (!isnull)
+		{
+			bool		n;
+			Datum		amount = heap_getattr(newtup, c_amount, desc, &n);
+
+			adjust_returned(objectid_type_oid(desc), heap_getattr(newtup, c_company, desc, &n), sale,
+							DirectFunctionCall1(numeric_uminus, amount), true);
+		}
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
