@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 
-SELECT plan(6);
+SELECT plan(10);
 
 SELECT ok((SELECT r.ev_action::text ~ (':resname id :ressortgroupref 0 :resorigtbl ' || t.oid::text
                                         || ' :resorigcol ' || a.attnum::text || ' ')
@@ -17,11 +17,11 @@ SELECT ok((SELECT r.ev_action::text ~ (':resname id :ressortgroupref 0 :resorigt
             WHERE r.ev_class = ('segext_api.' || v)::regclass AND r.rulename = '_RETURN'
               AND t.oid = ('segext.' || v)::regclass AND a.attrelid = t.oid AND a.attname = 'id'),
           'segext_api.' || v || '.id refers to segext.' || v || '.id, part of its primary key')
-  FROM unnest(ARRAY['segments', 'segment_groups', 'channels']) AS v;
+  FROM unnest(ARRAY['segments', 'segment_groups', 'channels', 'customers', 'transactions']) AS v;
 
 SELECT ok(pg_catalog.pg_relation_is_updatable(('segext_api.' || v)::regclass, false) & 28 = 28,
           'segext_api.' || v || ' accepts INSERT, UPDATE and DELETE')
-  FROM unnest(ARRAY['segments', 'segment_groups', 'channels']) AS v;
+  FROM unnest(ARRAY['segments', 'segment_groups', 'channels', 'customers', 'transactions']) AS v;
 
 SELECT * FROM finish();
 ROLLBACK;

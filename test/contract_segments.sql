@@ -15,7 +15,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position, active) VAL
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000004', 4, 'Bronze', 3, false),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1, true);
 
-SELECT plan(53);
+SELECT plan(63);
 
 -- GET /segments?order=number.asc  (Prefer: count=exact)
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
@@ -27,7 +27,7 @@ SELECT is((SELECT jsonb_agg(e -> 'number') FROM jsonb_array_elements(body) e), '
           'GET /segments: ordered by number') FROM r;
 SELECT is(body -> 2, jsonb_build_object('id', 'a00000000000000000000002', 'number', 2, 'name', 'Gold',
           'ref', NULL, 'description', NULL, 'active', true, 'position', 1, 'group_id', 0, 'org_id', NULL,
-          'customers_count', 0, 'created_at', now(), 'updated_at', now()),
+          'criteria', NULL, 'customers_count', 0, 'created_at', now(), 'updated_at', now()),
           'GET /segments: every column of a segment, keys in snake_case') FROM r;
 DROP TABLE r;
 
@@ -211,6 +211,51 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_r
     'WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT ''{"numbers":[3]}''::json AS json_data) pgrst_payload, LATERAL (SELECT "numbers" FROM json_to_record(pgrst_payload.json_data) AS _("numbers" integer[]) LIMIT 1) pgrst_body , LATERAL (SELECT "segext_api"."reorder_segments"("numbers" := pgrst_body."numbers") pgrst_scalar) pgrst_call) '
     || pg_temp.call_tail('reorder_segments', true));
 SELECT is(status, 403, 'POST /rpc/reorder_segments as segext_reader: 403') FROM r;
+DROP TABLE r;
+
+-- POST /segments with criteria in Infinity's flat shape, sent by PostgREST as a
+-- JSON array inside the json body: json_to_record hands the array's text to
+-- the criteria input; the body prints it back as canonical JSON (parts shape).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    $q$WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("criteria", "name") SELECT "pgrst_body"."criteria", "pgrst_body"."name" FROM (SELECT '{"name":"Big spenders","criteria":[{"type":"transaction_amount","fromAmount":100,"toAmount":100000},{"field":"city","op":"eq","value":"Oslo"}]}'::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria", "name" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria, "name" text) ) pgrst_body  RETURNING "segext_api"."segments".*) $q$
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(status, 201, 'POST /segments with criteria: 201') FROM r;
+SELECT is(jsonb_typeof(body -> 0 -> 'criteria'), 'array', 'POST /segments with criteria: criteria come back as JSON, not a string') FROM r;
+SELECT is(body -> 0 -> 'criteria',
+          '[{"criteria": [{"type": "transaction_amount", "toAmount": 100000, "fromAmount": 100}]}, {"criteria": [{"op": "eq", "field": "city", "value": "Oslo"}]}]'::jsonb,
+          'POST /segments with criteria: each flat criterion became a part of its own') FROM r;
+SELECT is((SELECT criteria::text FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND name = 'Big spenders'),
+          '[{"criteria": [{"type": "transaction_amount", "fromAmount": 100, "toAmount": 100000}]}, {"criteria": [{"field": "city", "op": "eq", "value": "Oslo"}]}]',
+          'POST /segments with criteria: stored as segext.criteria (canonical text)');
+SELECT set_config('contract.big', (SELECT body -> 0 ->> 'id' FROM r), true);
+DROP TABLE r;
+
+-- PATCH criteria in the parts shape, then back to null (a manual segment)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    $q$WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "criteria" = "pgrst_body"."criteria" FROM (SELECT '{"criteria":[{"criteria":[{"type":"transaction_count","min":1,"max":3},{"type":"bought_skus","skuIds":["A1"]}]}]}'::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria) ) pgrst_body  WHERE  "segext_api"."segments"."id" = $q$
+    || quote_literal(current_setting('contract.big')) || ' RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(status, 200, 'PATCH criteria: 200') FROM r;
+SELECT is(jsonb_array_length(body -> 0 -> 'criteria' -> 0 -> 'criteria'), 2, 'PATCH criteria: one part with two alternatives') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/segments',
+    $q$WITH pgrst_source AS (UPDATE "segext_api"."segments" SET "criteria" = "pgrst_body"."criteria" FROM (SELECT '{"criteria":null}'::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria) ) pgrst_body  WHERE  "segext_api"."segments"."id" = $q$
+    || quote_literal(current_setting('contract.big')) || ' RETURNING "segext_api"."segments".*) '
+    || pg_temp.write_tail('segments'), 'return=representation');
+SELECT is(body -> 0 -> 'criteria', 'null'::jsonb, 'PATCH criteria null: a manual segment') FROM r;
+DROP TABLE r;
+
+-- Invalid criteria: an unknown type (22023) and an empty list, 400 either way
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    $q$WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("criteria", "name") SELECT "pgrst_body"."criteria", "pgrst_body"."name" FROM (SELECT '{"name":"Bad","criteria":[{"type":"no_such_type"}]}'::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria", "name" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria, "name" text) ) pgrst_body  RETURNING 1) $q$
+    || pg_temp.write_tail('segments'));
+SELECT ok(code IN ('22P02', '22023'), 'POST criteria of an unknown type: 22P02 or 22023 (' || code || ')') FROM r;
+SELECT is(status, 400, 'POST criteria of an unknown type: 400') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    $q$WITH pgrst_source AS (INSERT INTO "segext_api"."segments"("criteria", "name") SELECT "pgrst_body"."criteria", "pgrst_body"."name" FROM (SELECT '{"name":"Bad","criteria":[]}'::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria", "name" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria, "name" text) ) pgrst_body  RETURNING 1) $q$
+    || pg_temp.write_tail('segments'));
+SELECT is(status, 400, 'POST an empty criteria list: 400') FROM r;
 DROP TABLE r;
 
 -- The same objects from SQL: segext.company_id instead of the JWT claim.

@@ -10,10 +10,20 @@ CREATE FUNCTION segext.api_view_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_api_view_write' LANGUAGE C;
 COMMENT ON FUNCTION segext.api_view_write() IS 'INSTEAD OF trigger of the writable segext_api views: writes the row to its private table for the current company and returns it with the generated keys';
 
+-- Segment criteria print as JSON in json_agg/to_json (what PostgREST builds
+-- its bodies with): those functions use a type's cast to json when it has one.
+CREATE FUNCTION segext.criteria_to_json(segext.criteria) RETURNS pg_catalog.json
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CAST(CAST($1 AS pg_catalog.text) AS pg_catalog.json);
+COMMENT ON FUNCTION segext.criteria_to_json(segext.criteria) IS 'segment criteria as canonical JSON text (parts shape, stable key order)';
+CREATE CAST (segext.criteria AS pg_catalog.json)
+    WITH FUNCTION segext.criteria_to_json(segext.criteria);
+COMMENT ON CAST (segext.criteria AS pg_catalog.json) IS 'segment criteria as canonical JSON, so that to_json, json_agg and PostgREST print them as JSON rather than a string';
+
 -- Segments.
 CREATE VIEW segext_api.segments WITH (security_invoker = true) AS
     SELECT s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
-           s.group_id, s.org_id, s.customers_count, s.created_at, s.updated_at
+           s.group_id, s.org_id, s.criteria, s.customers_count, s.created_at, s.updated_at
       FROM segext.segments s
      WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.segments IS 'segments of the current company: 0 "All" and 1 "Default" are built in and read-only; list, get, create (201 with the generated id and number), update, delete';
@@ -26,13 +36,14 @@ COMMENT ON COLUMN segext_api.segments.active IS 'whether membership is maintaine
 COMMENT ON COLUMN segext_api.segments.position IS 'detection order (Infinity segmentOrder), 0-65535; always 0 for built-ins';
 COMMENT ON COLUMN segext_api.segments.group_id IS 'segment group (0 = "Ungrouped")';
 COMMENT ON COLUMN segext_api.segments.org_id IS 'optional organisation id';
+COMMENT ON COLUMN segext_api.segments.criteria IS 'condition as JSON, parts shape [{"criteria": [...]}] (a part matches when any of its criteria does; all parts must match) or flat [c1, c2] (all must match); printed canonically in the parts shape; null for a manual segment';
 COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members (read-only)';
 COMMENT ON COLUMN segext_api.segments.created_at IS 'creation time (read-only)';
 COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (read-only)';
 CREATE TRIGGER segments_write
     INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.segments
     FOR EACH ROW EXECUTE FUNCTION segext.api_view_write(
-        'segext.segments', 'number,name,ref,description,active,position,group_id,org_id');
+        'segext.segments', 'number,name,ref,description,active,position,group_id,org_id,criteria');
 COMMENT ON TRIGGER segments_write ON segext_api.segments IS 'writes segments through to segext.segments';
 
 -- Segment groups.

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * segext_client.c
- *	  libpq client test: reads segext's reporting views as segext_reader,
- *	  as a BI tool would, in text and in binary result format, decodes
+ *	  libpq client test: reads segext's reporting views (sizes, size
+ *	  history, membership history, channel forecast and mix) and the members
+ *	  of a segment as segext_reader, as a BI tool would, in text and in
+ *	  binary result format, decodes
  *	  objectid's 12 binary bytes and checks that both formats agree.  Also
  *	  sends an objectid as a binary parameter.
  *
@@ -170,6 +172,32 @@ main(int argc, char **argv)
 				 "SELECT channel_id, segment_number, channel_name || '/' || segment_name"
 				 " FROM segext_api.report_channel_forecast ORDER BY channel_name, segment_number",
 				 "report_channel_forecast", objectid_oid, 0);
+	compare_view(conn,
+				 "SELECT segment_id, segment_number, segment_name || '/' || day, size"
+				 " FROM segext_api.report_segment_size_history ORDER BY segment_number, day",
+				 "report_segment_size_history", objectid_oid, 1);
+	compare_view(conn,
+				 "SELECT customer_id, segment_number, kind, id"
+				 " FROM segext_api.report_membership_history ORDER BY id",
+				 "report_membership_history", objectid_oid, 1);
+	compare_view(conn,
+				 "SELECT channel_id, segment_number, channel_name || '/' || segment_name, actual_customers"
+				 " FROM segext_api.report_channel_mix ORDER BY channel_name, segment_number",
+				 "report_channel_mix", objectid_oid, 1);
+	compare_view(conn,
+				 "SELECT customer_id, 2, first_name, NULL::int8"
+				 " FROM segext_api.segment_customers((SELECT id FROM segext_api.segments WHERE number = 2))"
+				 " ORDER BY first_name",
+				 "segment_customers", objectid_oid, 0);
+
+	/* The members of segment 2 in the size history match its count. */
+	res = run(conn, "SELECT (SELECT size FROM segext_api.report_segment_size_history"
+			  " WHERE segment_number = 2 ORDER BY day DESC LIMIT 1),"
+			  " (SELECT customers_count FROM segext_api.segments WHERE number = 2)", 1);
+	check(PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 8 && PQgetlength(res, 0, 1) == 8 &&
+		  be64(PQgetvalue(res, 0, 0)) == 2 && be64(PQgetvalue(res, 0, 1)) == 2,
+		  "report_segment_size_history: binary int8 size 2 equals customers_count");
+	PQclear(res);
 
 	/* An objectid sent as a 12-byte binary parameter finds its row. */
 	res = run(conn, "SELECT segment_id FROM segext_api.report_segment_sizes"

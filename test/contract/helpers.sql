@@ -147,8 +147,11 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The final SELECT of a function call (Statements.hs prepareCall); scalar is
--- true for a function returning one scalar value.
-CREATE FUNCTION pg_temp.call_tail(name text, scalar boolean, count_query text DEFAULT NULL) RETURNS text
+-- true for a function returning one scalar value; read_clauses are the
+-- filters, order and limit/offset of the read over a set-returning function's
+-- rows (the WHERE ... ORDER BY ... LIMIT ... OFFSET ... of readPlanToQuery).
+CREATE FUNCTION pg_temp.call_tail(name text, scalar boolean, count_query text DEFAULT NULL,
+                                  read_clauses text DEFAULT '') RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN count_query IS NULL THEN '' ELSE ', pgrst_source_count AS (' || count_query || ')' END
         || ' SELECT '
@@ -160,5 +163,5 @@ LANGUAGE sql IMMUTABLE AS $$
         || ' AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers,'
         || ' nullif(current_setting(''response.status'', true), '''') AS response_status,'
         || ' '''' AS response_inserted'
-        || ' FROM (SELECT ' || quote_ident(name) || '.* FROM "pgrst_source" AS ' || quote_ident(name) || '    ) _postgrest_t'
+        || ' FROM (SELECT ' || quote_ident(name) || '.* FROM "pgrst_source" AS ' || quote_ident(name) || '  ' || read_clauses || '  ) _postgrest_t'
 $$;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/scripts/client.sh: builds the libpq client test (test/client/) and
 # runs it against the throwaway cluster as segext_reader, reading the
-# reporting views in text and binary result format.
+# reporting views (sizes, size history, membership history, channel forecast
+# and mix) in text and binary result format.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,6 +31,13 @@ INSERT INTO segext_api.segments (number, name) VALUES (2, 'Gold'), (3, 'Silver')
 INSERT INTO segext_api.channels (name, commission, segment_mix)
 SELECT 'Web', 0.1, jsonb_agg(jsonb_build_object('segment_id', id, 'distribution', 0.5))
   FROM segext_api.segments WHERE number IN (2, 3);
+UPDATE segext_api.segments SET criteria = '[{"type":"transaction_count","min":1,"max":100}]' WHERE number = 2;
+INSERT INTO segext_api.customers (external_id, first_name, channel_id)
+SELECT 'c' || i, 'Customer ' || i, (SELECT id FROM segext_api.channels WHERE name = 'Web')
+  FROM generate_series(1, 3) i;
+INSERT INTO segext_api.transactions (customer_id, amount)
+SELECT id, 10 FROM segext_api.customers WHERE external_id IN ('c1', 'c2');
+SELECT segext_api.refresh();
 SQL
 
 "$work/segext_client" "host=$PGHOST port=$PGPORT dbname=$db user=$login" aaaaaaaaaaaaaaaaaaaaaaaa | tee "$work/out"

@@ -1,0 +1,166 @@
+-- 74: actions of the public API (PostgREST /rpc/...), always for the current
+-- company: activate, deactivate, refresh, members of a segment, manual
+-- members and classify.  They check the segment id against the current
+-- company first (PT404, which PostgREST answers 404, for an unknown id or
+-- another company's), refuse built-ins where the seeds do (PT403), then call
+-- the membership and events functions, whose rules stay where they are.
+-- All are security invoker: the caller's rights and row level security hold.
+
+CREATE FUNCTION segext.api_company() RETURNS segext.objectid
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        company segext.objectid := segext.current_company_id();
+    BEGIN
+        IF company IS NULL THEN
+            RAISE EXCEPTION 'no current company for this API call'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
+                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
+        END IF;
+        RETURN company;
+    END
+    $$;
+COMMENT ON FUNCTION segext.api_company() IS 'the current company for an API call; raises 42501 when there is none';
+
+CREATE FUNCTION segext.api_segment(segment_id segext.objectid, action pg_catalog.text)
+    RETURNS pg_catalog.bool
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        company segext.objectid := segext.api_company();
+        seg record;
+    BEGIN
+        SELECT s.number, s.name INTO seg
+          FROM segext.segments s
+         WHERE s.company_id OPERATOR(segext.=) company
+           AND s.id OPERATOR(segext.=) api_segment.segment_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'segment "%" does not exist', segment_id
+                USING ERRCODE = 'PT404',
+                      DETAIL = format('The current company has no segment with id "%s".', segment_id),
+                      HINT = 'Pass the id of one of the company''s segments (GET /segments lists them).';
+        END IF;
+        IF action IS NOT NULL AND seg.number OPERATOR(pg_catalog.<=) 1 THEN
+            RAISE EXCEPTION 'built-in segment % "%" cannot be %', seg.number, seg.name, action
+                USING ERRCODE = 'PT403',
+                      DETAIL = format('Segments 0 "All" and 1 "Default" are maintained by segext; segment %s "%s" cannot be %s.',
+                                      seg.number, seg.name, action),
+                      HINT = 'Pass the id of a user segment (numbers 2 to 65535).';
+        END IF;
+        RETURN true;
+    END
+    $$;
+COMMENT ON FUNCTION segext.api_segment(segext.objectid, pg_catalog.text) IS 'checks that a segment belongs to the current company (else PT404) and, when action is given, that it is a user segment (else PT403, naming the action); returns true';
+
+CREATE FUNCTION segext_api.activate_segment(segment_id segext.objectid) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_segment(segment_id, 'activated');
+        PERFORM segext.activate_segment(segment_id);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.activate_segment(segext.objectid) IS 'activates a user segment of the current company and computes its members at once (Open Loyalty POST /api/segment/<segment>/activate); 404 for an unknown segment, 403 for built-ins';
+
+CREATE FUNCTION segext_api.deactivate_segment(segment_id segext.objectid) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_segment(segment_id, 'deactivated');
+        PERFORM segext.deactivate_segment(segment_id);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.deactivate_segment(segext.objectid) IS 'deactivates a user segment of the current company and removes all its members at once (Open Loyalty POST /api/segment/<segment>/deactivate); 404 for an unknown segment, 403 for built-ins';
+
+CREATE FUNCTION segext_api.refresh_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_segment(segment_id, NULL);
+        RETURN segext.refresh_segment(segment_id);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.refresh_segment(segext.objectid) IS 'refreshes the members of one segment of the current company (and of built-ins 0 and 1) now; returns the number of members that entered or left';
+
+CREATE FUNCTION segext_api.refresh() RETURNS pg_catalog.int8
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        RETURN segext.refresh_company(segext.api_company());
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.refresh() IS 'refreshes every active segment of the current company in one pass; returns the number of members that entered or left';
+
+-- Members of a segment: a set-returning SQL function that the planner inlines,
+-- so PostgREST's filters, order, limit/offset and exact count apply to it (and
+-- reach the scan).  The segment check has no reference to the rows, so it is a
+-- one-time filter: an unknown segment is 404 even when no row would come back.
+CREATE FUNCTION segext_api.segment_customers(
+        segment_id segext.objectid,
+        first_name pg_catalog.text DEFAULT NULL,
+        last_name pg_catalog.text DEFAULT NULL,
+        phone pg_catalog.text DEFAULT NULL,
+        email pg_catalog.text DEFAULT NULL)
+    RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid,
+                   external_id pg_catalog.text, first_name pg_catalog.text,
+                   last_name pg_catalog.text, email pg_catalog.text, phone pg_catalog.text,
+                   active pg_catalog.bool, since pg_catalog.timestamptz,
+                   created_at pg_catalog.timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT m.segment_id, c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone,
+           c.active, m.since, c.created_at
+      FROM segext.memberships m
+      JOIN segext.customers c
+        ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+     WHERE segext.api_segment($1, NULL)
+       AND m.company_id OPERATOR(segext.=) segext.current_company_id()
+       AND m.segment_id OPERATOR(segext.=) $1
+       AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) '%'))
+       AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) '%'))
+       AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) '%'))
+       AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) '%'))
+    $$;
+COMMENT ON FUNCTION segext_api.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text)
+    IS 'current members of a segment of the current company (Open Loyalty GET /api/segment/<segment>/customers): first_name, last_name, phone and email are case-insensitive substring filters; sort, page and total come from PostgREST''s order, limit/offset and Prefer: count=exact; 404 for an unknown segment';
+
+CREATE FUNCTION segext_api.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[])
+    RETURNS pg_catalog.int8
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_segment(segment_id, 'given members');
+        RETURN segext.add_segment_members(segment_id, customer_ids);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds customers of the current company to one of its active manual segments (criteria null); returns how many were added; 409 for unknown customers, 400 for a segment with criteria';
+
+CREATE FUNCTION segext_api.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[])
+    RETURNS pg_catalog.int8
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_segment(segment_id, 'given members');
+        RETURN segext.remove_segment_members(segment_id, customer_ids);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from one of the current company''s active manual segments; returns how many were removed';
+
+CREATE FUNCTION segext_api.classify(event pg_catalog.jsonb) RETURNS pg_catalog.int4
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        RETURN segext.classify(segext.api_company(), event);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.classify(pg_catalog.jsonb) IS 'segment number of an event (a JSON object of fields) for the current company: the first active segment by position, then number, whose criteria match, else 1 (Default)';
