@@ -65,9 +65,12 @@ struct SegextRequirements
 	uint32		needs;
 };
 
-/* parse_decimal reads "[+-]digits[.digits][e[+-]digits]" (spaces around). */
+/*
+ * parse_decimal reads "[+-]digits[.digits][e[+-]digits]" (spaces around);
+ * the significant digits go to buf, which holds at least len + 1 bytes.
+ */
 static bool
-parse_decimal(const char *s, int len, Decimal *d)
+parse_decimal(const char *s, int len, Decimal *d, char *buf)
 {
 	const char *p = s;
 	const char *end = s + len;
@@ -78,7 +81,7 @@ parse_decimal(const char *s, int len, Decimal *d)
 	bool		any = false;
 
 	d->sign = 1;
-	d->digits = palloc(len + 1);
+	d->digits = buf;
 	d->ndigits = 0;
 	while (p < end && isspace((unsigned char) *p))
 		p++;
@@ -170,43 +173,98 @@ decimal_cmp(const Decimal *a, const Decimal *b)
 	return a->sign * mag;
 }
 
+/* Field values with up to this many bytes are parsed as numbers on the stack. */
+#define DECIMAL_STACK 64
+
+/* A criterion value parsed once as a number, for a row plan. */
+typedef struct PlanNumber
+{
+	bool		ok;				/* parse_decimal succeeded */
+	Decimal		d;
+} PlanNumber;
+
+/* A criteria value prepared for matching many rows (see evaluate.h). */
+struct SegextRowPlan
+{
+	const SegextCriteria *criteria;
+	PlanNumber *value;			/* per criterion: its scalar value */
+	PlanNumber **items;			/* per in/nin criterion with numbers: its list */
+};
+
 /* find_bytes tells whether needle occurs in haystack. */
 static bool
 find_bytes(const char *hay, int hlen, const char *needle, int nlen)
 {
-	int			i;
+	const char *p = hay;
+	const char *last;
 
 	if (nlen == 0)
 		return true;
-	for (i = 0; i + nlen <= hlen; i++)
-		if (hay[i] == needle[0] && memcmp(hay + i, needle, nlen) == 0)
+	if (nlen > hlen)
+		return false;
+	last = hay + hlen - nlen;
+	while (p <= last)
+	{
+		p = memchr(p, (unsigned char) needle[0], last - p + 1);
+		if (p == NULL)
+			return false;
+		if (memcmp(p + 1, needle + 1, nlen - 1) == 0)
 			return true;
+		p++;
+	}
 	return false;
 }
 
-/* value_equals compares a field value with one criterion value. */
+/*
+ * number_cmp compares a field value with a criterion value as numbers,
+ * setting *cmp; false when either is not a number.  pn, when not NULL, is
+ * the criterion value parsed already.
+ */
 static bool
-value_equals(const char *v, int vlen, const char *want, int wlen, bool number)
+number_cmp(const char *v, int vlen, const char *want, int wlen,
+		   const PlanNumber *pn, int *cmp)
+{
+	char		local[DECIMAL_STACK];
+	Decimal		a,
+				b;
+
+	if (pn != NULL)
+	{
+		if (!pn->ok)
+			return false;
+		b = pn->d;
+	}
+	else if (!parse_decimal(want, wlen, &b, palloc(wlen + 1)))
+		return false;
+	if (!parse_decimal(v, vlen, &a, vlen < DECIMAL_STACK ? local : palloc(vlen + 1)))
+		return false;
+	*cmp = decimal_cmp(&a, &b);
+	return true;
+}
+
+/* value_equals compares a field value with one criterion value. */
+static inline bool
+value_equals(const char *v, int vlen, const char *want, int wlen, bool number,
+			 const PlanNumber *pn)
 {
 	if (number)
 	{
-		Decimal		a,
-					b;
+		int			cmp;
 
-		if (!parse_decimal(v, vlen, &a) || !parse_decimal(want, wlen, &b))
-			return false;
-		return decimal_cmp(&a, &b) == 0;
+		return number_cmp(v, vlen, want, wlen, pn, &cmp) && cmp == 0;
 	}
 	return vlen == wlen && memcmp(v, want, vlen) == 0;
 }
 
 /*
  * field_positive evaluates the positive form of a field operator on a
- * present field value.
+ * present field value.  value and items, when not NULL, are the criterion's
+ * numbers parsed by a row plan.
  */
 static bool
 field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
-			   const char *v, int vlen)
+			   const char *v, int vlen, const PlanNumber *value,
+			   const PlanNumber *items_parsed)
 {
 	const char *want = SEGEXT_CRIT_STRING(cr, c->val);
 	int			wlen = c->val.len;
@@ -215,7 +273,7 @@ field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
 	{
 		case SEGEXT_OP_EQ:
 			return value_equals(v, vlen, want, wlen,
-								(c->flags & SEGEXT_CF_VALUE_NUMBER) != 0);
+								(c->flags & SEGEXT_CF_VALUE_NUMBER) != 0, value);
 		case SEGEXT_OP_BEGINS:
 			return vlen >= wlen && memcmp(v, want, wlen) == 0;
 		case SEGEXT_OP_ENDS:
@@ -232,13 +290,10 @@ field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
 		case SEGEXT_OP_LT:
 		case SEGEXT_OP_LTE:
 			{
-				Decimal		a,
-							b;
 				int			cmp;
 
-				if (!parse_decimal(v, vlen, &a) || !parse_decimal(want, wlen, &b))
+				if (!number_cmp(v, vlen, want, wlen, value, &cmp))
 					return false;
-				cmp = decimal_cmp(&a, &b);
 				if (op == SEGEXT_OP_GT)
 					return cmp > 0;
 				if (op == SEGEXT_OP_GTE)
@@ -255,7 +310,8 @@ field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
 
 				for (i = 0; i < c->nitems; i++)
 					if (value_equals(v, vlen, SEGEXT_CRIT_STRING(cr, items[i]),
-									 items[i].len, flags[i] != 0))
+									 items[i].len, flags[i] != 0,
+									 items_parsed != NULL ? &items_parsed[i] : NULL))
 						return true;
 				return false;
 			}
@@ -265,14 +321,16 @@ field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
 }
 
 /*
- * eval_field evaluates a field criterion: a missing field matches only the
- * negated operators and nexists; a negated operator is exactly the negation
- * of its positive form (so a non-numeric value makes neq on a number true).
+ * eval_field evaluates field criterion number index: a missing field
+ * matches only the negated operators and nexists; a negated operator is
+ * exactly the negation of its positive form (so a non-numeric value makes
+ * neq on a number true).  plan may be NULL.
  */
 static bool
-eval_field(const SegextCriteria *cr, const SegextCriterion *c,
+eval_field(const SegextCriteria *cr, const SegextRowPlan *plan, uint32 index,
 		   SegextFieldLookup lookup, void *arg)
 {
+	const SegextCriterion *c = &SEGEXT_CRITERIA_CRIT(cr)[index];
 	const char *v = NULL;
 	int			vlen = 0;
 	bool		found;
@@ -301,7 +359,9 @@ eval_field(const SegextCriteria *cr, const SegextCriterion *c,
 	}
 	if (!found)
 		return negated;
-	return field_positive(cr, c, op, v, vlen) != negated;
+	return field_positive(cr, c, op, v, vlen,
+						  plan != NULL ? &plan->value[index] : NULL,
+						  plan != NULL ? plan->items[index] : NULL) != negated;
 }
 
 /* segext_criteria_is_field_only: is every criterion a field criterion? */
@@ -311,10 +371,10 @@ segext_criteria_is_field_only(const SegextCriteria *criteria)
 	return (criteria->flags & SEGEXT_CRITERIA_FIELD_ONLY) != 0;
 }
 
-/* segext_criteria_match_row matches the field criteria against a row. */
-bool
-segext_criteria_match_row(const SegextCriteria *criteria,
-						  SegextFieldLookup lookup, void *arg)
+/* match_row matches the field criteria against a row; plan may be NULL. */
+static bool
+match_row(const SegextCriteria *criteria, const SegextRowPlan *plan,
+		  SegextFieldLookup lookup, void *arg)
 {
 	const uint32 *part_end = SEGEXT_CRITERIA_PART_END(criteria);
 	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
@@ -327,12 +387,88 @@ segext_criteria_match_row(const SegextCriteria *criteria,
 
 		for (; i < part_end[p]; i++)
 			if (!any && crits[i].kind == SEGEXT_CRIT_FIELD &&
-				eval_field(criteria, &crits[i], lookup, arg))
+				eval_field(criteria, plan, i, lookup, arg))
 				any = true;
 		if (!any)
 			return false;
 	}
 	return true;
+}
+
+/* segext_criteria_match_row matches the field criteria against a row. */
+bool
+segext_criteria_match_row(const SegextCriteria *criteria,
+						  SegextFieldLookup lookup, void *arg)
+{
+	return match_row(criteria, NULL, lookup, arg);
+}
+
+/* plan_number parses a criterion value once for a row plan. */
+static void
+plan_number(const SegextCriteria *cr, SegextString s, PlanNumber *pn)
+{
+	pn->ok = parse_decimal(SEGEXT_CRIT_STRING(cr, s), s.len, &pn->d, palloc(s.len + 1));
+}
+
+/* segext_row_plan_create parses the numbers of a criteria value once. */
+SegextRowPlan *
+segext_row_plan_create(const SegextCriteria *criteria)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	SegextRowPlan *plan = palloc0(sizeof(SegextRowPlan));
+	uint32		i;
+
+	plan->criteria = criteria;
+	plan->value = palloc0(sizeof(PlanNumber) * (criteria->ncriteria + 1));
+	plan->items = palloc0(sizeof(PlanNumber *) * (criteria->ncriteria + 1));
+	for (i = 0; i < criteria->ncriteria; i++)
+	{
+		const SegextCriterion *c = &crits[i];
+
+		if (c->kind != SEGEXT_CRIT_FIELD)
+			continue;
+		switch (c->op)
+		{
+			case SEGEXT_OP_EQ:
+			case SEGEXT_OP_NEQ:
+				if (c->flags & SEGEXT_CF_VALUE_NUMBER)
+					plan_number(criteria, c->val, &plan->value[i]);
+				break;
+			case SEGEXT_OP_GT:
+			case SEGEXT_OP_GTE:
+			case SEGEXT_OP_LT:
+			case SEGEXT_OP_LTE:
+				plan_number(criteria, c->val, &plan->value[i]);
+				break;
+			case SEGEXT_OP_IN:
+			case SEGEXT_OP_NIN:
+				{
+					const SegextString *items = SEGEXT_CRIT_ITEMS(criteria, c);
+					const uint8 *flags = (const uint8 *) (items + c->nitems);
+					uint32		j;
+
+					for (j = 0; j < c->nitems; j++)
+					{
+						if (!flags[j])
+							continue;
+						if (plan->items[i] == NULL)
+							plan->items[i] = palloc0(sizeof(PlanNumber) * c->nitems);
+						plan_number(criteria, items[j], &plan->items[i][j]);
+					}
+				}
+				break;
+			default:
+				break;
+		}
+	}
+	return plan;
+}
+
+/* segext_row_plan_match matches a row plan's criteria against a row. */
+bool
+segext_row_plan_match(const SegextRowPlan *plan, SegextFieldLookup lookup, void *arg)
+{
+	return match_row(plan->criteria, plan, lookup, arg);
 }
 
 /* --- Requirements --- */
@@ -783,7 +919,7 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 	switch (c->kind)
 	{
 		case SEGEXT_CRIT_FIELD:
-			return eval_field(cr, c, lookup, arg);
+			return eval_field(cr, NULL, index, lookup, arg);
 		case SEGEXT_CRIT_TRANSACTION_COUNT:
 			return c->lo <= facts->transaction_count && facts->transaction_count <= c->hi;
 		case SEGEXT_CRIT_TRANSACTION_AMOUNT:

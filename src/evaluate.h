@@ -148,6 +148,20 @@ typedef struct SegextCustomerFacts
 extern bool segext_criteria_match_row(const SegextCriteria *criteria,
 									  SegextFieldLookup lookup, void *arg);
 
+/*
+ * A criteria value prepared for matching many rows: its numeric values are
+ * parsed once (opaque).  The criteria value must stay valid as long as the
+ * plan.
+ */
+typedef struct SegextRowPlan SegextRowPlan;
+
+/* Make the row plan of a criteria value (current memory context). */
+extern SegextRowPlan *segext_row_plan_create(const SegextCriteria *criteria);
+
+/* Same result as segext_criteria_match_row on the plan's criteria value. */
+extern bool segext_row_plan_match(const SegextRowPlan *plan,
+								  SegextFieldLookup lookup, void *arg);
+
 /* Is every criterion a field criterion (so match_row is its full meaning)? */
 extern bool segext_criteria_is_field_only(const SegextCriteria *criteria);
 
