@@ -527,7 +527,7 @@ classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id)
 			const SegextCachedSegment *seg = &list->segments[i];
 
 			word &= word - 1;
-			if (segext_criteria_match_row(seg->criteria, event_field_lookup, row))
+			if (segext_row_plan_match(seg->plan, event_field_lookup, row))
 			{
 				*group_id = seg->group_id;
 				return seg->number;
@@ -642,9 +642,8 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int32		number;
 	int32		group_id;
-	int			cols[2];
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	FieldTable *fields;
+	HeapTuple	stamped;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -714,13 +713,29 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 
 	number = classify_event(list, &row, &group_id);
 
-	cols[0] = st->segment_attnum;
-	cols[1] = st->group_attnum;
-	values[0] = st->segment_type == INT8OID ? Int64GetDatum(number) : Int32GetDatum(number);
-	values[1] = st->group_type == INT8OID ? Int64GetDatum(group_id) : Int32GetDatum(group_id);
-	tuple = heap_modify_tuple_by_cols(tuple, tupdesc, 2, cols, values, nulls);
+	/*
+	 * Form the stamped row from the columns deformed for the criteria (the
+	 * stamped columns are never fields, so replacing them there is safe),
+	 * rather than heap_modify_tuple_by_cols, which deforms the row again.
+	 */
+	fields = st->fields;
+	if (fields->deformed_stamp != row.stamp)
+	{
+		heap_deform_tuple(tuple, tupdesc, fields->values, fields->isnull);
+		fields->deformed_stamp = row.stamp;
+	}
+	fields->values[st->segment_attnum - 1] =
+		st->segment_type == INT8OID ? Int64GetDatum(number) : Int32GetDatum(number);
+	fields->isnull[st->segment_attnum - 1] = false;
+	fields->values[st->group_attnum - 1] =
+		st->group_type == INT8OID ? Int64GetDatum(group_id) : Int32GetDatum(group_id);
+	fields->isnull[st->group_attnum - 1] = false;
+	stamped = heap_form_tuple(tupdesc, fields->values, fields->isnull);
+	stamped->t_data->t_ctid = tuple->t_data->t_ctid;
+	stamped->t_self = tuple->t_self;
+	stamped->t_tableOid = tuple->t_tableOid;
 
-	return PointerGetDatum(tuple);
+	return PointerGetDatum(stamped);
 }
 
 PG_FUNCTION_INFO_V1(segext_classify);

@@ -26,14 +26,17 @@
  * transaction stale.
  *
  * Each list carries a dispatch index.  A segment matches only when every
- * part matches; a part made only of eq/in criteria on one field with string
- * values (compared byte for byte) matches only rows whose field equals one
- * of those strings.  For one such part per segment (the one with the fewest
- * values), the segment is registered under each (field, value); segments
- * without such a part are always candidates.  Per row, the values of the
- * indexed fields are looked up and the registered segments added to the
- * always-candidates; every other segment cannot match the row.  Numeric
- * values (compared as numbers) and every other operator are not indexed.
+ * part matches.  A part is indexable when all its criteria are on one field
+ * and each is eq with a string value, in with string values only, or begins
+ * (all compared byte for byte): it matches only rows where that field is
+ * present and equals one of the strings or begins with one of the prefixes.
+ * Every indexable part is registered under each (field, value) and each
+ * (field, prefix) of its criteria.  Per row, the value of each indexed field
+ * is looked up once and probed: whole, and cut to each length that a
+ * prefix of that field has.  A segment is a candidate when every one of its
+ * indexable parts was hit (counted per row, with an epoch instead of
+ * clearing), or when it has none.  Numeric values (compared as numbers) and
+ * every other operator are not indexed.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,28 +63,48 @@
 #include "commands/trigger.h"
 #include "utils/rel.h"
 
-/* One (field, value) of the dispatch index and the segments under it. */
+/*
+ * One key of the dispatch index, (field, value) for eq/in values or
+ * (field, prefix) for begins values, and the indexable parts under it.
+ */
 typedef struct DispatchEntry
 {
 	uint32		hash;
-	int			field;			/* index into the index's fields; -1: empty */
+	int			key;			/* 2 * field + (1 for a prefix); -1: empty */
 	const char *value;			/* points into a cached criteria value */
 	int			len;
-	int			nsegs;
-	int			maxsegs;
-	int		   *segs;			/* indexes into the list, ascending */
+	int			nparts;
+	int			maxparts;
+	int		   *parts;			/* indexable part numbers, ascending */
 } DispatchEntry;
+
+/* A field read by indexable parts. */
+typedef struct DispatchField
+{
+	const char *name;			/* points into a cached criteria value */
+	int			len;
+	bool		has_values;		/* some eq/in value is indexed */
+	int			nprefix_lens;
+	int		   *prefix_lens;	/* distinct begins value lengths, ascending */
+} DispatchField;
 
 /* The dispatch index of one segment list (see the file header). */
 struct SegextDispatchIndex
 {
 	int			nfields;
-	const char **field_names;	/* point into cached criteria values */
-	int		   *field_lens;
+	DispatchField *fields;
 	int			table_size;		/* power of 2, at most half full */
 	int			table_used;
 	DispatchEntry *table;
-	uint64	   *always;			/* segments without an indexed part */
+	uint64	   *always;			/* segments without an indexable part */
+	int			nparts;			/* indexable parts of all segments */
+	int		   *part_segment;	/* segment of each indexable part */
+	int		   *segment_need;	/* indexable parts of each segment */
+	/* per-row scratch: counts are valid where the epoch matches */
+	uint32		epoch;
+	uint32	   *part_epoch;
+	uint32	   *segment_epoch;
+	int		   *segment_hits;
 };
 
 /* A hash entry: the list of one company. */
@@ -400,6 +423,12 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 		list->segments[n].number = number;
 		list->segments[n].group_id = group_id;
 		list->segments[n].criteria = copy;
+		{
+			MemoryContext old = MemoryContextSwitchTo(context);
+
+			list->segments[n].plan = segext_row_plan_create(copy);
+			MemoryContextSwitchTo(old);
+		}
 		n++;
 	}
 	list->nsegments = n;
@@ -434,17 +463,17 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	return list;
 }
 
-/* dispatch_hash hashes a field index and a value. */
+/* dispatch_hash hashes a key (field and kind) and a value. */
 static inline uint32
-dispatch_hash(int field, const char *value, int len)
+dispatch_hash(int key, const char *value, int len)
 {
-	return hash_combine(murmurhash32((uint32) field),
+	return hash_combine(murmurhash32((uint32) key),
 						hash_bytes((const unsigned char *) value, len));
 }
 
-/* dispatch_find returns the entry of (field, value), or an empty one. */
-static DispatchEntry *
-dispatch_find(const SegextDispatchIndex *index, int field, const char *value,
+/* dispatch_find returns the entry of (key, value), or an empty one. */
+static inline DispatchEntry *
+dispatch_find(const SegextDispatchIndex *index, int key, const char *value,
 			  int len, uint32 hash)
 {
 	uint32		mask = index->table_size - 1;
@@ -454,21 +483,21 @@ dispatch_find(const SegextDispatchIndex *index, int field, const char *value,
 	{
 		DispatchEntry *e = &index->table[i];
 
-		if (e->field < 0)
+		if (e->key < 0)
 			return e;
-		if (e->hash == hash && e->field == field && e->len == len &&
+		if (e->hash == hash && e->key == key && e->len == len &&
 			memcmp(e->value, value, len) == 0)
 			return e;
 		i = (i + 1) & mask;
 	}
 }
 
-/* dispatch_add registers segment seg under (field, value). */
+/* dispatch_add registers indexable part `part` under (key, value). */
 static void
-dispatch_add(SegextDispatchIndex *index, int field, const char *value, int len,
-			 int seg)
+dispatch_add(SegextDispatchIndex *index, int key, const char *value, int len,
+			 int part)
 {
-	uint32		hash = dispatch_hash(field, value, len);
+	uint32		hash = dispatch_hash(key, value, len);
 	DispatchEntry *e;
 
 	if ((index->table_used + 1) * 2 > index->table_size)
@@ -480,46 +509,47 @@ dispatch_add(SegextDispatchIndex *index, int field, const char *value, int len,
 		index->table_size = oldsize * 2;
 		index->table = palloc(sizeof(DispatchEntry) * index->table_size);
 		for (i = 0; i < index->table_size; i++)
-			index->table[i].field = -1;
+			index->table[i].key = -1;
 		for (i = 0; i < oldsize; i++)
-			if (old[i].field >= 0)
-				*dispatch_find(index, old[i].field, old[i].value, old[i].len,
+			if (old[i].key >= 0)
+				*dispatch_find(index, old[i].key, old[i].value, old[i].len,
 							   old[i].hash) = old[i];
 		pfree(old);
 	}
-	e = dispatch_find(index, field, value, len, hash);
-	if (e->field < 0)
+	e = dispatch_find(index, key, value, len, hash);
+	if (e->key < 0)
 	{
 		e->hash = hash;
-		e->field = field;
+		e->key = key;
 		e->value = value;
 		e->len = len;
-		e->nsegs = 0;
-		e->maxsegs = 4;
-		e->segs = palloc(sizeof(int) * e->maxsegs);
+		e->nparts = 0;
+		e->maxparts = 4;
+		e->parts = palloc(sizeof(int) * e->maxparts);
 		index->table_used++;
 	}
-	if (e->nsegs > 0 && e->segs[e->nsegs - 1] == seg)
+	if (e->nparts > 0 && e->parts[e->nparts - 1] == part)
 		return;					/* the same value twice in one part */
-	if (e->nsegs == e->maxsegs)
+	if (e->nparts == e->maxparts)
 	{
-		e->maxsegs *= 2;
-		e->segs = repalloc(e->segs, sizeof(int) * e->maxsegs);
+		e->maxparts *= 2;
+		e->parts = repalloc(e->parts, sizeof(int) * e->maxparts);
 	}
-	e->segs[e->nsegs++] = seg;
+	e->parts[e->nparts++] = part;
 }
 
 /*
- * indexable_part tells whether criteria [start, end) of a part are all eq
- * or in on one field with string values only, and counts those values.
+ * indexable_part tells whether criteria [start, end) of a part are all on
+ * one field and each is eq with a string value, in with string values only,
+ * or begins: then the part matches only rows where that field is present
+ * and equals one of the strings or begins with one of the prefixes.
  */
 static bool
-indexable_part(const SegextCriteria *cr, uint32 start, uint32 end, int *nvalues)
+indexable_part(const SegextCriteria *cr, uint32 start, uint32 end)
 {
 	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(cr);
 	uint32		i;
 
-	*nvalues = 0;
 	if (start >= end)
 		return false;
 	for (i = start; i < end; i++)
@@ -536,7 +566,6 @@ indexable_part(const SegextCriteria *cr, uint32 start, uint32 end, int *nvalues)
 		{
 			if (c->flags & SEGEXT_CF_VALUE_NUMBER)
 				return false;	/* compared as a number */
-			(*nvalues)++;
 		}
 		else if (c->op == SEGEXT_OP_IN)
 		{
@@ -547,10 +576,9 @@ indexable_part(const SegextCriteria *cr, uint32 start, uint32 end, int *nvalues)
 			for (j = 0; j < c->nitems; j++)
 				if (flags[j])
 					return false;	/* a number in the list */
-			*nvalues += c->nitems;
 		}
-		else
-			return false;
+		else if (c->op != SEGEXT_OP_BEGINS)
+			return false;		/* begins compares bytes, like strings */
 	}
 	return true;
 }
@@ -562,33 +590,64 @@ dispatch_field(SegextDispatchIndex *index, const char *name, int len, int maxfie
 	int			f;
 
 	for (f = 0; f < index->nfields; f++)
-		if (index->field_lens[f] == len && memcmp(index->field_names[f], name, len) == 0)
+		if (index->fields[f].len == len && memcmp(index->fields[f].name, name, len) == 0)
 			return f;
 	Assert(index->nfields < maxfields);
-	index->field_names[index->nfields] = name;
-	index->field_lens[index->nfields] = len;
+	index->fields[index->nfields].name = name;
+	index->fields[index->nfields].len = len;
 	return index->nfields++;
+}
+
+/* dispatch_prefix_len records a begins value length of a field. */
+static void
+dispatch_prefix_len(DispatchField *field, int len)
+{
+	int			i;
+
+	for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] < len; i++)
+		;
+	if (i < field->nprefix_lens && field->prefix_lens[i] == len)
+		return;
+	if (field->nprefix_lens == 0)
+		field->prefix_lens = palloc(sizeof(int) * 4);
+	else if ((field->nprefix_lens & (field->nprefix_lens - 1)) == 0 &&
+			 field->nprefix_lens >= 4)
+		field->prefix_lens = repalloc(field->prefix_lens,
+									  sizeof(int) * field->nprefix_lens * 2);
+	memmove(field->prefix_lens + i + 1, field->prefix_lens + i,
+			sizeof(int) * (field->nprefix_lens - i));
+	field->prefix_lens[i] = len;
+	field->nprefix_lens++;
 }
 
 /*
  * dispatch_build makes the dispatch index of a list (in the current memory
- * context): for each segment, its indexable part with the fewest values, if
- * any, registers it under each (field, value) of that part.
+ * context): every indexable part of every segment gets a number and is
+ * registered under each (field, value) of its eq/in criteria and each
+ * (field, prefix) of its begins criteria.
  */
 static SegextDispatchIndex *
 dispatch_build(const SegextSegmentList *list)
 {
 	SegextDispatchIndex *index = palloc0(sizeof(SegextDispatchIndex));
+	int			maxparts = 0;
 	int			s;
 	int			i;
 
+	for (s = 0; s < list->nsegments; s++)
+		maxparts += list->segments[s].criteria->nparts;
+
 	index->always = palloc0(sizeof(uint64) * (list->nwords + 1));
-	index->field_names = palloc(sizeof(char *) * (list->nsegments + 1));
-	index->field_lens = palloc(sizeof(int) * (list->nsegments + 1));
+	index->fields = palloc0(sizeof(DispatchField) * (maxparts + 1));
+	index->part_segment = palloc(sizeof(int) * (maxparts + 1));
+	index->part_epoch = palloc0(sizeof(uint32) * (maxparts + 1));
+	index->segment_need = palloc0(sizeof(int) * (list->nsegments + 1));
+	index->segment_epoch = palloc0(sizeof(uint32) * (list->nsegments + 1));
+	index->segment_hits = palloc0(sizeof(int) * (list->nsegments + 1));
 	index->table_size = 16;
 	index->table = palloc(sizeof(DispatchEntry) * index->table_size);
 	for (i = 0; i < index->table_size; i++)
-		index->table[i].field = -1;
+		index->table[i].key = -1;
 
 	for (s = 0; s < list->nsegments; s++)
 	{
@@ -597,79 +656,128 @@ dispatch_build(const SegextSegmentList *list)
 		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(cr);
 		uint32		p,
 					start = 0;
-		int			best_start = -1;
-		int			best_end = -1;
-		int			best_n = 0;
-		int			field;
 
-		for (p = 0; p < cr->nparts; p++)
+		for (p = 0; p < cr->nparts; start = part_end[p], p++)
 		{
-			int			nvalues;
+			int			part;
+			int			field;
+			uint32		c;
 
-			if (indexable_part(cr, start, part_end[p], &nvalues) &&
-				(best_start < 0 || nvalues < best_n))
+			if (!indexable_part(cr, start, part_end[p]))
+				continue;
+			part = index->nparts++;
+			index->part_segment[part] = s;
+			index->segment_need[s]++;
+			field = dispatch_field(index, SEGEXT_CRIT_STRING(cr, crits[start].str),
+								   crits[start].str.len, maxparts);
+			for (c = start; c < part_end[p]; c++)
 			{
-				best_start = start;
-				best_end = part_end[p];
-				best_n = nvalues;
+				const SegextCriterion *crit = &crits[c];
+
+				if (crit->op == SEGEXT_OP_EQ)
+				{
+					dispatch_add(index, 2 * field, SEGEXT_CRIT_STRING(cr, crit->val),
+								 crit->val.len, part);
+					index->fields[field].has_values = true;
+				}
+				else if (crit->op == SEGEXT_OP_BEGINS)
+				{
+					dispatch_add(index, 2 * field + 1, SEGEXT_CRIT_STRING(cr, crit->val),
+								 crit->val.len, part);
+					dispatch_prefix_len(&index->fields[field], crit->val.len);
+				}
+				else
+				{
+					const SegextString *items = SEGEXT_CRIT_ITEMS(cr, crit);
+					uint32		j;
+
+					for (j = 0; j < crit->nitems; j++)
+						dispatch_add(index, 2 * field, SEGEXT_CRIT_STRING(cr, items[j]),
+									 items[j].len, part);
+					index->fields[field].has_values = true;
+				}
 			}
-			start = part_end[p];
 		}
-		if (best_start < 0)
-		{
+		if (index->segment_need[s] == 0)
 			index->always[s / 64] |= UINT64CONST(1) << (s % 64);
-			continue;
-		}
-
-		field = dispatch_field(index, SEGEXT_CRIT_STRING(cr, crits[best_start].str),
-							   crits[best_start].str.len, list->nsegments);
-		for (i = best_start; i < best_end; i++)
-		{
-			const SegextCriterion *c = &crits[i];
-
-			if (c->op == SEGEXT_OP_EQ)
-				dispatch_add(index, field, SEGEXT_CRIT_STRING(cr, c->val), c->val.len, s);
-			else
-			{
-				const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
-				uint32		j;
-
-				for (j = 0; j < c->nitems; j++)
-					dispatch_add(index, field, SEGEXT_CRIT_STRING(cr, items[j]),
-								 items[j].len, s);
-			}
-		}
 	}
 	return index;
 }
 
 /*
+ * dispatch_hit counts indexable part `part` as matched by the current row
+ * (once per row), and sets the bit of its segment when every indexable
+ * part of that segment has matched.
+ */
+static inline void
+dispatch_hit(SegextDispatchIndex *index, int part, uint64 *bits)
+{
+	uint32		epoch = index->epoch;
+	int			s;
+
+	if (index->part_epoch[part] == epoch)
+		return;
+	index->part_epoch[part] = epoch;
+	s = index->part_segment[part];
+	if (index->segment_epoch[s] != epoch)
+	{
+		index->segment_epoch[s] = epoch;
+		index->segment_hits[s] = 0;
+	}
+	if (++index->segment_hits[s] == index->segment_need[s])
+		bits[s / 64] |= UINT64CONST(1) << (s % 64);
+}
+
+/* dispatch_probe counts the parts registered under (key, value) as matched. */
+static inline void
+dispatch_probe(SegextDispatchIndex *index, int key, const char *value, int len,
+			   uint64 *bits)
+{
+	DispatchEntry *e = dispatch_find(index, key, value, len,
+									 dispatch_hash(key, value, len));
+	int			i;
+
+	if (e->key < 0)
+		return;
+	for (i = 0; i < e->nparts; i++)
+		dispatch_hit(index, e->parts[i], bits);
+}
+
+/*
  * segext_segment_candidates sets the bits of the segments that may match a
- * row: the always-candidates and those registered under the row's values of
- * the indexed fields.
+ * row: those without indexable parts, and those each of whose indexable
+ * parts has a value equal to, or a prefix of, the row's value of its field.
  */
 void
 segext_segment_candidates(const SegextSegmentList *list,
 						  SegextFieldLookup lookup, void *arg, uint64 *bits)
 {
-	const SegextDispatchIndex *index = list->index;
+	SegextDispatchIndex *index = list->index;
 	int			f;
 
 	memcpy(bits, index->always, sizeof(uint64) * list->nwords);
+	if (index->nparts == 0)
+		return;
+	if (++index->epoch == 0)
+	{
+		/* wrapped around: forget every count */
+		memset(index->part_epoch, 0, sizeof(uint32) * index->nparts);
+		memset(index->segment_epoch, 0, sizeof(uint32) * list->nsegments);
+		index->epoch = 1;
+	}
 	for (f = 0; f < index->nfields; f++)
 	{
+		const DispatchField *field = &index->fields[f];
 		const char *value;
 		int			len;
-		DispatchEntry *e;
 		int			i;
 
-		if (!lookup(arg, index->field_names[f], index->field_lens[f], &value, &len))
-			continue;			/* eq and in never match a missing field */
-		e = dispatch_find(index, f, value, len, dispatch_hash(f, value, len));
-		if (e->field < 0)
-			continue;
-		for (i = 0; i < e->nsegs; i++)
-			bits[e->segs[i] / 64] |= UINT64CONST(1) << (e->segs[i] % 64);
+		if (!lookup(arg, field->name, field->len, &value, &len))
+			continue;			/* eq, in and begins never match a missing field */
+		if (field->has_values)
+			dispatch_probe(index, 2 * f, value, len, bits);
+		for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] <= len; i++)
+			dispatch_probe(index, 2 * f + 1, value, field->prefix_lens[i], bits);
 	}
 }
 

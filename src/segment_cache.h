@@ -21,6 +21,7 @@ typedef struct SegextCachedSegment
 	int32		number;			/* segment number (2-65535) */
 	int32		group_id;		/* the segment's group at build time */
 	SegextCriteria *criteria;	/* detoasted copy in the cache's memory */
+	SegextRowPlan *plan;		/* its numbers parsed once */
 } SegextCachedSegment;
 
 /*
@@ -54,8 +55,9 @@ extern const SegextSegmentList *segext_segment_cache_lookup(const SegextObjectId
  * Fill bits (list->nwords words) with the candidate segments of a row: bit i
  * set when segment i of the list may match.  A clear bit means the segment
  * cannot match the row (one of its parts needs a field to equal one of some
- * strings, and the row's field is missing or equals none of them); so the
- * first set bit whose criteria match is the first matching segment.
+ * strings or begin with one of some prefixes, and the row's field is missing
+ * or does none of that); so the first set bit whose criteria match is the
+ * first matching segment.
  */
 extern void segext_segment_candidates(const SegextSegmentList *list,
 									  SegextFieldLookup lookup, void *arg,
