@@ -5,17 +5,26 @@
 #   plain    a table without a trigger,
 #   stamped  an identical table with segext.stamp_event(), for a company with 50 active
 #            segments of 3 field criteria each (eq, begins, contains, in, gt),
-# and measures the floor: the same SELECT counted without inserting.  Each is run REPS
-# times (default 3), alternating, in one run on one throwaway cluster; the medians and the
-# ratio stamped/plain are printed.
+# for two data sets:
+#   worst    most events (88%) match no segment and fall to Default, so every candidate
+#            segment is evaluated (the headline figure);
+#   mix      80% of the events match one of the first five segments, the rest as in worst.
+# The floor is the same SELECT counted without inserting.  Per data set, REPS (default 5)
+# repetitions; each repetition runs plain and stamped back to back (plain first in odd
+# repetitions, stamped first in even ones), each after TRUNCATE, VACUUM and CHECKPOINT.
+# Printed: every time, the median and the minimum of each side, the ratio of the medians
+# and the ratio of the minimums.
 #
-#   bash bench/events.sh                 # builds, starts a throwaway cluster, runs
-#   EVENTS=100000 REPS=5 bash bench/events.sh
+#   SEGEXT_SKIP_INSTALL=1 bash bench/events.sh   # builds, starts a throwaway cluster, runs
+#   EVENTS=100000 REPS=3 bash bench/events.sh
+#   DATASETS=worst bash bench/events.sh
 #   SEGEXT_BENCH_USE_ENV=1 bash bench/events.sh   # use PGHOST/PGPORT/PGUSER as they are
+#   SEGEXT_BENCH_KEEP_DB=1 ...                     # keep database segext_bench_events
 set -euo pipefail
 
 EVENTS=${EVENTS:-1000000}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
+DATASETS=${DATASETS:-worst mix}
 DB=segext_bench_events
 
 if [ "${SEGEXT_BENCH_USE_ENV:-0}" != 1 ]; then
@@ -68,8 +77,8 @@ CREATE TABLE events_stamped (LIKE events_plain INCLUDING ALL);
 CREATE TRIGGER stamp BEFORE INSERT ON events_stamped FOR EACH ROW
     EXECUTE FUNCTION segext.stamp_event('company_id', 'segment', 'segment_group');
 
--- The event source: realistic, deterministic field values.
-CREATE VIEW event_source AS
+-- Worst case: realistic, deterministic field values; 88% of the events match no segment.
+CREATE VIEW source_worst AS
 SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0'::segext.objectid AS company_id,
        timestamptz '2026-01-01' + i * interval '1 second' AS occurred_at,
        ((i * 7919) % 100)::text AS act,
@@ -80,6 +89,38 @@ SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0'::segext.objectid AS company_id,
        (ARRAY['spring-','summer-','autumn-','winter-'])[(i * 11) % 4 + 1] || ((i * 3) % 12)::text AS campaign,
        ((i * 37) % 20000) / 100.0 AS amount
   FROM generate_series(1::int8, current_setting('bench.events')::int8) i;
+
+-- Realistic mix: by i % 20, 20% of the events are made to match segment 2 (position 1),
+-- 25% segment 3, 15% segment 4, 10% segment 5, 10% segment 6; 20% as in source_worst.
+CREATE VIEW source_mix AS
+SELECT company_id, occurred_at,
+       CASE WHEN m < 4 THEN '2' || (i % 10)::text
+            WHEN m BETWEEN 9 AND 11 THEN '4' || (i % 10)::text
+            WHEN m BETWEEN 12 AND 13 THEN '28' ELSE act END AS act,
+       CASE WHEN m < 4 THEN '/promo1' || (i % 50)::text || '/item'
+            WHEN m BETWEEN 9 AND 11 THEN '/product/3' || (i % 10)::text || '/item'
+            WHEN m BETWEEN 14 AND 15 THEN '/shop/5' || (i % 10)::text || '/item' ELSE href END AS href,
+       CASE WHEN m BETWEEN 4 AND 8 THEN (ARRAY['NZ','AU','DE'])[i % 3 + 1]
+            WHEN m BETWEEN 12 AND 13 THEN 'NZ'
+            WHEN m BETWEEN 14 AND 15 THEN 'FR' ELSE country END AS country,
+       CASE WHEN m < 4 THEN (ARRAY['desktop','tablet'])[i % 2 + 1]
+            WHEN m BETWEEN 9 AND 11 THEN 'mobile' ELSE device END AS device,
+       CASE WHEN m BETWEEN 4 AND 8 THEN 'spring-2'
+            WHEN m BETWEEN 12 AND 13 THEN 'summer-' || (i % 12)::text ELSE campaign END AS campaign,
+       CASE WHEN m BETWEEN 4 AND 8 THEN 50 + i % 100
+            WHEN m BETWEEN 14 AND 15 THEN 100 + i % 100 ELSE amount END AS amount
+  FROM (SELECT w.*, i, i % 20 AS m
+          FROM generate_series(1::int8, current_setting('bench.events')::int8) i,
+               LATERAL (SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0'::segext.objectid AS company_id,
+                               timestamptz '2026-01-01' + i * interval '1 second' AS occurred_at,
+                               ((i * 7919) % 100)::text AS act,
+                               (ARRAY['/shop/', '/product/', '/promo', '/home/', '/blog/'])[i % 5 + 1]
+                                   || ((i * 31) % 50)::text || '/item' AS href,
+                               (ARRAY['NZ','AU','GB','US','DE','FR','JP','BR','CA','IT'])[(i * 13) % 10 + 1] AS country,
+                               (ARRAY['mobile','desktop','tablet'])[(i * 17) % 3 + 1] AS device,
+                               (ARRAY['spring-','summer-','autumn-','winter-'])[(i * 11) % 4 + 1]
+                                   || ((i * 3) % 12)::text AS campaign,
+                               ((i * 37) % 20000) / 100.0 AS amount) w) s;
 SQL
 
 run_timed() {
@@ -88,30 +129,43 @@ run_timed() {
         | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
 }
 
-declare -a t_plain=() t_stamped=() t_floor=()
-cols="company_id, occurred_at, act, href, country, device, campaign, amount"
-for r in $(seq 1 "$REPS"); do
-    psql_q -c 'TRUNCATE events_plain, events_stamped' -c 'CHECKPOINT'
-    t_floor+=("$(run_timed "SELECT count(*) FROM (SELECT $cols FROM event_source) s WHERE s IS NOT NULL")")
-    t_plain+=("$(run_timed "INSERT INTO events_plain ($cols) SELECT $cols FROM event_source")")
-    psql_q -c 'CHECKPOINT'
-    t_stamped+=("$(run_timed "INSERT INTO events_stamped ($cols) SELECT $cols FROM event_source")")
-    echo "rep $r: floor ${t_floor[-1]} ms, plain ${t_plain[-1]} ms, stamped ${t_stamped[-1]} ms"
-done
+# settle empties both tables and flushes what the last run left behind.
+settle() {
+    psql_q -c 'TRUNCATE events_plain, events_stamped' -c 'VACUUM events_plain, events_stamped' \
+        -c 'CHECKPOINT'
+}
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-m_floor=$(median "${t_floor[@]}")
-m_plain=$(median "${t_plain[@]}")
-m_stamped=$(median "${t_stamped[@]}")
+minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 
-echo
-echo "events: $EVENTS, repetitions: $REPS (medians)"
-psql_q -c "SELECT segment, segment_group, count(*) AS events
-             FROM events_stamped GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8" 
-awk -v f="$m_floor" -v p="$m_plain" -v s="$m_stamped" -v n="$EVENTS" 'BEGIN {
-    printf "%-32s %10.0f ms\n", "floor (SELECT, no insert)", f
-    printf "%-32s %10.0f ms  %8.0f rows/s\n", "insert without trigger", p, n / p * 1000
-    printf "%-32s %10.0f ms  %8.0f rows/s\n", "insert with stamp_event", s, n / s * 1000
-    printf "ratio stamped / plain: %.2f   (stamped - plain per event: %.0f ns)\n", s / p, (s - p) * 1e6 / n
-}'
-dropdb "$DB"
+cols="company_id, occurred_at, act, href, country, device, campaign, amount"
+for ds in $DATASETS; do
+    declare -a t_plain=() t_stamped=() t_floor=()
+    echo "== data set $ds: $EVENTS events, $REPS repetitions"
+    for r in $(seq 1 "$REPS"); do
+        settle
+        t_floor+=("$(run_timed "SELECT count(*) FROM (SELECT $cols FROM source_$ds) s WHERE s IS NOT NULL")")
+        if [ $((r % 2)) = 1 ]; then order="plain stamped"; else order="stamped plain"; fi
+        for side in $order; do
+            settle
+            t=$(run_timed "INSERT INTO events_$side ($cols) SELECT $cols FROM source_$ds")
+            if [ "$side" = plain ]; then t_plain+=("$t"); else t_stamped+=("$t"); fi
+        done
+        awk -v r="$r" -v f="${t_floor[-1]}" -v p="${t_plain[-1]}" -v s="${t_stamped[-1]}" -v o="$order" \
+            'BEGIN { printf "rep %d (%s): floor %.0f ms, plain %.0f ms, stamped %.0f ms, ratio %.2f\n", r, o, f, p, s, s / p }'
+    done
+    psql_q -c "SELECT segment, segment_group, count(*) AS events
+                 FROM events_stamped GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 6"
+    awk -v f="$(median "${t_floor[@]}")" -v pm="$(median "${t_plain[@]}")" -v sm="$(median "${t_stamped[@]}")" \
+        -v pn="$(minimum "${t_plain[@]}")" -v sn="$(minimum "${t_stamped[@]}")" -v n="$EVENTS" -v ds="$ds" 'BEGIN {
+        printf "%-6s %-28s %10s %10s\n", ds, "", "median", "min"
+        printf "%-6s %-28s %7.0f ms\n", ds, "floor (SELECT, no insert)", f
+        printf "%-6s %-28s %7.0f ms %7.0f ms\n", ds, "insert without trigger", pm, pn
+        printf "%-6s %-28s %7.0f ms %7.0f ms\n", ds, "insert with stamp_event", sm, sn
+        printf "%-6s ratio stamped / plain: medians %.2f, minimums %.2f  (%.0f ns more per event, medians)\n",
+               ds, sm / pm, sn / pn, (sm - pm) * 1e6 / n
+    }'
+    echo
+    unset t_plain t_stamped t_floor
+done
+if [ "${SEGEXT_BENCH_KEEP_DB:-0}" != 1 ]; then dropdb "$DB"; fi
