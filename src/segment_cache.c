@@ -463,12 +463,43 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	return list;
 }
 
-/* dispatch_hash hashes a key (field and kind) and a value. */
+/*
+ * The dispatch hash is FNV-1a over the key's 4 bytes and the value's bytes,
+ * finished by a murmur mix; so the hashes of all prefixes of a row's value
+ * come from one pass over it (dispatch_hash_step).
+ */
+#define DISPATCH_FNV_PRIME	16777619u
+
+/* dispatch_hash_start starts the hash of a value under a key. */
+static inline uint32
+dispatch_hash_start(int key)
+{
+	uint32		h = 2166136261u;
+	uint32		k = (uint32) key;
+	int			i;
+
+	for (i = 0; i < 4; i++, k >>= 8)
+		h = (h ^ (k & 0xff)) * DISPATCH_FNV_PRIME;
+	return h;
+}
+
+/* dispatch_hash_step adds one byte of the value to a running hash. */
+static inline uint32
+dispatch_hash_step(uint32 h, char c)
+{
+	return (h ^ (unsigned char) c) * DISPATCH_FNV_PRIME;
+}
+
+/* dispatch_hash hashes a key (field and kind) and a whole value. */
 static inline uint32
 dispatch_hash(int key, const char *value, int len)
 {
-	return hash_combine(murmurhash32((uint32) key),
-						hash_bytes((const unsigned char *) value, len));
+	uint32		h = dispatch_hash_start(key);
+	int			i;
+
+	for (i = 0; i < len; i++)
+		h = dispatch_hash_step(h, value[i]);
+	return murmurhash32(h);
 }
 
 /* dispatch_find returns the entry of (key, value), or an empty one. */
@@ -728,13 +759,15 @@ dispatch_hit(SegextDispatchIndex *index, int part, uint64 *bits)
 		bits[s / 64] |= UINT64CONST(1) << (s % 64);
 }
 
-/* dispatch_probe counts the parts registered under (key, value) as matched. */
+/*
+ * dispatch_probe counts the parts registered under (key, value) as matched;
+ * hash is dispatch_hash(key, value, len).
+ */
 static inline void
 dispatch_probe(SegextDispatchIndex *index, int key, const char *value, int len,
-			   uint64 *bits)
+			   uint32 hash, uint64 *bits)
 {
-	DispatchEntry *e = dispatch_find(index, key, value, len,
-									 dispatch_hash(key, value, len));
+	DispatchEntry *e = dispatch_find(index, key, value, len, hash);
 	int			i;
 
 	if (e->key < 0)
@@ -775,9 +808,23 @@ segext_segment_candidates(const SegextSegmentList *list,
 		if (!lookup(arg, field->name, field->len, &value, &len))
 			continue;			/* eq, in and begins never match a missing field */
 		if (field->has_values)
-			dispatch_probe(index, 2 * f, value, len, bits);
-		for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] <= len; i++)
-			dispatch_probe(index, 2 * f + 1, value, field->prefix_lens[i], bits);
+			dispatch_probe(index, 2 * f, value, len,
+						   dispatch_hash(2 * f, value, len), bits);
+		if (field->nprefix_lens > 0)
+		{
+			/* hash the prefixes in one pass, probing at each length used */
+			uint32		h = dispatch_hash_start(2 * f + 1);
+			int			done = 0;
+
+			for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] <= len; i++)
+			{
+				int			plen = field->prefix_lens[i];
+
+				for (; done < plen; done++)
+					h = dispatch_hash_step(h, value[done]);
+				dispatch_probe(index, 2 * f + 1, value, plen, murmurhash32(h), bits);
+			}
+		}
 	}
 }
 
