@@ -30,13 +30,16 @@
  * and each is eq with a string value, in with string values only, or begins
  * (all compared byte for byte): it matches only rows where that field is
  * present and equals one of the strings or begins with one of the prefixes.
- * Every indexable part is registered under each (field, value) and each
- * (field, prefix) of its criteria.  Per row, the value of each indexed field
- * is looked up once and probed: whole, and cut to each length that a
- * prefix of that field has.  A segment is a candidate when every one of its
- * indexable parts was hit (counted per row, with an epoch instead of
- * clearing), or when it has none.  Numeric values (compared as numbers) and
- * every other operator are not indexed.
+ * The n-th indexable part on a field of a segment belongs to column (field,
+ * n) (n is 0 unless a segment has several indexable parts on one field).
+ * Each (column, value) and (column, prefix) of those criteria keeps a bitmap
+ * of its segments; each column keeps a bitmap of the segments with no part
+ * in it.  Per row, each column's field is looked up once and probed: whole,
+ * and cut to each length that a prefix in that column has.  A segment is a
+ * candidate when, in every column, it has no part or the row satisfies its
+ * part (the AND over columns of the OR of the probed bitmaps); so segments
+ * without indexable parts are always candidates.  Numeric values (compared
+ * as numbers) and every other operator are not indexed.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,47 +67,44 @@
 #include "utils/rel.h"
 
 /*
- * One key of the dispatch index, (field, value) for eq/in values or
- * (field, prefix) for begins values, and the indexable parts under it.
+ * One key of the dispatch index, (column, value) for eq/in values or
+ * (column, prefix) for begins values, and the segments whose part in that
+ * column it satisfies.
  */
 typedef struct DispatchEntry
 {
 	uint32		hash;
-	int			key;			/* 2 * field + (1 for a prefix); -1: empty */
+	int			key;			/* 2 * column + (1 for a prefix); -1: empty */
 	const char *value;			/* points into a cached criteria value */
 	int			len;
-	int			nparts;
-	int			maxparts;
-	int		   *parts;			/* indexable part numbers, ascending */
+	uint64	   *segments;		/* bitmap, nwords words */
 } DispatchEntry;
 
-/* A field read by indexable parts. */
-typedef struct DispatchField
+/*
+ * A column of the dispatch index: the n-th indexable part on one field of
+ * each segment (n is 0 for all but segments with several such parts).
+ */
+typedef struct DispatchColumn
 {
-	const char *name;			/* points into a cached criteria value */
+	const char *name;			/* field name, points into cached criteria */
 	int			len;
+	int			occurrence;		/* n */
 	bool		has_values;		/* some eq/in value is indexed */
 	int			nprefix_lens;
 	int		   *prefix_lens;	/* distinct begins value lengths, ascending */
-} DispatchField;
+	uint64	   *unused;			/* bitmap: segments without a part here */
+} DispatchColumn;
 
 /* The dispatch index of one segment list (see the file header). */
 struct SegextDispatchIndex
 {
-	int			nfields;
-	DispatchField *fields;
+	int			nwords;
+	int			ncolumns;
+	DispatchColumn *columns;
 	int			table_size;		/* power of 2, at most half full */
 	int			table_used;
 	DispatchEntry *table;
-	uint64	   *always;			/* segments without an indexable part */
-	int			nparts;			/* indexable parts of all segments */
-	int		   *part_segment;	/* segment of each indexable part */
-	int		   *segment_need;	/* indexable parts of each segment */
-	/* per-row scratch: counts are valid where the epoch matches */
-	uint32		epoch;
-	uint32	   *part_epoch;
-	uint32	   *segment_epoch;
-	int		   *segment_hits;
+	uint64	   *all;			/* bitmap of every segment */
 };
 
 /* A hash entry: the list of one company. */
@@ -523,10 +523,10 @@ dispatch_find(const SegextDispatchIndex *index, int key, const char *value,
 	}
 }
 
-/* dispatch_add registers indexable part `part` under (key, value). */
+/* dispatch_add marks segment seg under (key, value). */
 static void
 dispatch_add(SegextDispatchIndex *index, int key, const char *value, int len,
-			 int part)
+			 int seg)
 {
 	uint32		hash = dispatch_hash(key, value, len);
 	DispatchEntry *e;
@@ -554,19 +554,10 @@ dispatch_add(SegextDispatchIndex *index, int key, const char *value, int len,
 		e->key = key;
 		e->value = value;
 		e->len = len;
-		e->nparts = 0;
-		e->maxparts = 4;
-		e->parts = palloc(sizeof(int) * e->maxparts);
+		e->segments = palloc0(sizeof(uint64) * index->nwords);
 		index->table_used++;
 	}
-	if (e->nparts > 0 && e->parts[e->nparts - 1] == part)
-		return;					/* the same value twice in one part */
-	if (e->nparts == e->maxparts)
-	{
-		e->maxparts *= 2;
-		e->parts = repalloc(e->parts, sizeof(int) * e->maxparts);
-	}
-	e->parts[e->nparts++] = part;
+	e->segments[seg / 64] |= UINT64CONST(1) << (seg % 64);
 }
 
 /*
@@ -614,48 +605,62 @@ indexable_part(const SegextCriteria *cr, uint32 start, uint32 end)
 	return true;
 }
 
-/* dispatch_field returns the index's number of a field name, adding it. */
+/*
+ * dispatch_column returns the index's column of the occurrence-th
+ * indexable part on a field, adding it.
+ */
 static int
-dispatch_field(SegextDispatchIndex *index, const char *name, int len, int maxfields)
+dispatch_column(SegextDispatchIndex *index, const char *name, int len,
+				int occurrence, int maxcolumns)
 {
-	int			f;
+	DispatchColumn *col;
+	int			c;
 
-	for (f = 0; f < index->nfields; f++)
-		if (index->fields[f].len == len && memcmp(index->fields[f].name, name, len) == 0)
-			return f;
-	Assert(index->nfields < maxfields);
-	index->fields[index->nfields].name = name;
-	index->fields[index->nfields].len = len;
-	return index->nfields++;
+	for (c = 0; c < index->ncolumns; c++)
+	{
+		col = &index->columns[c];
+		if (col->occurrence == occurrence && col->len == len &&
+			memcmp(col->name, name, len) == 0)
+			return c;
+	}
+	Assert(index->ncolumns < maxcolumns);
+	col = &index->columns[index->ncolumns];
+	col->name = name;
+	col->len = len;
+	col->occurrence = occurrence;
+	col->unused = palloc(sizeof(uint64) * index->nwords);
+	memcpy(col->unused, index->all, sizeof(uint64) * index->nwords);
+	return index->ncolumns++;
 }
 
-/* dispatch_prefix_len records a begins value length of a field. */
+/* dispatch_prefix_len records a begins value length of a column. */
 static void
-dispatch_prefix_len(DispatchField *field, int len)
+dispatch_prefix_len(DispatchColumn *col, int len)
 {
 	int			i;
 
-	for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] < len; i++)
+	for (i = 0; i < col->nprefix_lens && col->prefix_lens[i] < len; i++)
 		;
-	if (i < field->nprefix_lens && field->prefix_lens[i] == len)
+	if (i < col->nprefix_lens && col->prefix_lens[i] == len)
 		return;
-	if (field->nprefix_lens == 0)
-		field->prefix_lens = palloc(sizeof(int) * 4);
-	else if ((field->nprefix_lens & (field->nprefix_lens - 1)) == 0 &&
-			 field->nprefix_lens >= 4)
-		field->prefix_lens = repalloc(field->prefix_lens,
-									  sizeof(int) * field->nprefix_lens * 2);
-	memmove(field->prefix_lens + i + 1, field->prefix_lens + i,
-			sizeof(int) * (field->nprefix_lens - i));
-	field->prefix_lens[i] = len;
-	field->nprefix_lens++;
+	if (col->nprefix_lens == 0)
+		col->prefix_lens = palloc(sizeof(int) * 4);
+	else if ((col->nprefix_lens & (col->nprefix_lens - 1)) == 0 &&
+			 col->nprefix_lens >= 4)
+		col->prefix_lens = repalloc(col->prefix_lens,
+									sizeof(int) * col->nprefix_lens * 2);
+	memmove(col->prefix_lens + i + 1, col->prefix_lens + i,
+			sizeof(int) * (col->nprefix_lens - i));
+	col->prefix_lens[i] = len;
+	col->nprefix_lens++;
 }
 
 /*
  * dispatch_build makes the dispatch index of a list (in the current memory
- * context): every indexable part of every segment gets a number and is
- * registered under each (field, value) of its eq/in criteria and each
- * (field, prefix) of its begins criteria.
+ * context): the n-th indexable part on field f of a segment goes to column
+ * (f, n); the segment is marked under each (column, value) of its eq/in
+ * criteria and each (column, prefix) of its begins criteria there, and is
+ * cleared from the column's unused bitmap.
  */
 static SegextDispatchIndex *
 dispatch_build(const SegextSegmentList *list)
@@ -668,13 +673,11 @@ dispatch_build(const SegextSegmentList *list)
 	for (s = 0; s < list->nsegments; s++)
 		maxparts += list->segments[s].criteria->nparts;
 
-	index->always = palloc0(sizeof(uint64) * (list->nwords + 1));
-	index->fields = palloc0(sizeof(DispatchField) * (maxparts + 1));
-	index->part_segment = palloc(sizeof(int) * (maxparts + 1));
-	index->part_epoch = palloc0(sizeof(uint32) * (maxparts + 1));
-	index->segment_need = palloc0(sizeof(int) * (list->nsegments + 1));
-	index->segment_epoch = palloc0(sizeof(uint32) * (list->nsegments + 1));
-	index->segment_hits = palloc0(sizeof(int) * (list->nsegments + 1));
+	index->nwords = list->nwords;
+	index->all = palloc0(sizeof(uint64) * (list->nwords + 1));
+	for (s = 0; s < list->nsegments; s++)
+		index->all[s / 64] |= UINT64CONST(1) << (s % 64);
+	index->columns = palloc0(sizeof(DispatchColumn) * (maxparts + 1));
 	index->table_size = 16;
 	index->table = palloc(sizeof(DispatchEntry) * index->table_size);
 	for (i = 0; i < index->table_size; i++)
@@ -690,32 +693,39 @@ dispatch_build(const SegextSegmentList *list)
 
 		for (p = 0; p < cr->nparts; start = part_end[p], p++)
 		{
-			int			part;
-			int			field;
-			uint32		c;
+			const char *name = SEGEXT_CRIT_STRING(cr, crits[start].str);
+			int			len = crits[start].str.len;
+			int			occurrence = 0;
+			int			column;
+			uint32		q,
+						qstart = 0,
+						c;
 
 			if (!indexable_part(cr, start, part_end[p]))
 				continue;
-			part = index->nparts++;
-			index->part_segment[part] = s;
-			index->segment_need[s]++;
-			field = dispatch_field(index, SEGEXT_CRIT_STRING(cr, crits[start].str),
-								   crits[start].str.len, maxparts);
+			/* earlier indexable parts of this segment on the same field */
+			for (q = 0; q < p; qstart = part_end[q], q++)
+				if (indexable_part(cr, qstart, part_end[q]) &&
+					crits[qstart].str.len == len &&
+					memcmp(SEGEXT_CRIT_STRING(cr, crits[qstart].str), name, len) == 0)
+					occurrence++;
+			column = dispatch_column(index, name, len, occurrence, maxparts);
+			index->columns[column].unused[s / 64] &= ~(UINT64CONST(1) << (s % 64));
 			for (c = start; c < part_end[p]; c++)
 			{
 				const SegextCriterion *crit = &crits[c];
 
 				if (crit->op == SEGEXT_OP_EQ)
 				{
-					dispatch_add(index, 2 * field, SEGEXT_CRIT_STRING(cr, crit->val),
-								 crit->val.len, part);
-					index->fields[field].has_values = true;
+					dispatch_add(index, 2 * column, SEGEXT_CRIT_STRING(cr, crit->val),
+								 crit->val.len, s);
+					index->columns[column].has_values = true;
 				}
 				else if (crit->op == SEGEXT_OP_BEGINS)
 				{
-					dispatch_add(index, 2 * field + 1, SEGEXT_CRIT_STRING(cr, crit->val),
-								 crit->val.len, part);
-					dispatch_prefix_len(&index->fields[field], crit->val.len);
+					dispatch_add(index, 2 * column + 1, SEGEXT_CRIT_STRING(cr, crit->val),
+								 crit->val.len, s);
+					dispatch_prefix_len(&index->columns[column], crit->val.len);
 				}
 				else
 				{
@@ -723,109 +733,89 @@ dispatch_build(const SegextSegmentList *list)
 					uint32		j;
 
 					for (j = 0; j < crit->nitems; j++)
-						dispatch_add(index, 2 * field, SEGEXT_CRIT_STRING(cr, items[j]),
-									 items[j].len, part);
-					index->fields[field].has_values = true;
+						dispatch_add(index, 2 * column, SEGEXT_CRIT_STRING(cr, items[j]),
+									 items[j].len, s);
+					index->columns[column].has_values = true;
 				}
 			}
 		}
-		if (index->segment_need[s] == 0)
-			index->always[s / 64] |= UINT64CONST(1) << (s % 64);
 	}
 	return index;
 }
 
 /*
- * dispatch_hit counts indexable part `part` as matched by the current row
- * (once per row), and sets the bit of its segment when every indexable
- * part of that segment has matched.
+ * dispatch_probe adds to acc the segments marked under (key, value); hash
+ * is dispatch_hash(key, value, len).
  */
 static inline void
-dispatch_hit(SegextDispatchIndex *index, int part, uint64 *bits)
-{
-	uint32		epoch = index->epoch;
-	int			s;
-
-	if (index->part_epoch[part] == epoch)
-		return;
-	index->part_epoch[part] = epoch;
-	s = index->part_segment[part];
-	if (index->segment_epoch[s] != epoch)
-	{
-		index->segment_epoch[s] = epoch;
-		index->segment_hits[s] = 0;
-	}
-	if (++index->segment_hits[s] == index->segment_need[s])
-		bits[s / 64] |= UINT64CONST(1) << (s % 64);
-}
-
-/*
- * dispatch_probe counts the parts registered under (key, value) as matched;
- * hash is dispatch_hash(key, value, len).
- */
-static inline void
-dispatch_probe(SegextDispatchIndex *index, int key, const char *value, int len,
-			   uint32 hash, uint64 *bits)
+dispatch_probe(const SegextDispatchIndex *index, int key, const char *value,
+			   int len, uint32 hash, uint64 *acc)
 {
 	DispatchEntry *e = dispatch_find(index, key, value, len, hash);
-	int			i;
+	int			w;
 
 	if (e->key < 0)
 		return;
-	for (i = 0; i < e->nparts; i++)
-		dispatch_hit(index, e->parts[i], bits);
+	for (w = 0; w < index->nwords; w++)
+		acc[w] |= e->segments[w];
 }
 
 /*
  * segext_segment_candidates sets the bits of the segments that may match a
- * row: those without indexable parts, and those each of whose indexable
- * parts has a value equal to, or a prefix of, the row's value of its field.
+ * row: per column, the segments without a part there or whose part there
+ * the row's field satisfies (equal to one of its strings, or beginning with
+ * one of its prefixes); candidates are in every column's set.
  */
 void
 segext_segment_candidates(const SegextSegmentList *list,
 						  SegextFieldLookup lookup, void *arg, uint64 *bits)
 {
-	SegextDispatchIndex *index = list->index;
-	int			f;
+	const SegextDispatchIndex *index = list->index;
+	uint64		local[16];
+	uint64	   *acc = local;
+	int			c;
+	int			w;
 
-	memcpy(bits, index->always, sizeof(uint64) * list->nwords);
-	if (index->nparts == 0)
+	memcpy(bits, index->all, sizeof(uint64) * list->nwords);
+	if (index->ncolumns == 0)
 		return;
-	if (++index->epoch == 0)
+	if (list->nwords > lengthof(local))
+		acc = palloc(sizeof(uint64) * list->nwords);
+	for (c = 0; c < index->ncolumns; c++)
 	{
-		/* wrapped around: forget every count */
-		memset(index->part_epoch, 0, sizeof(uint32) * index->nparts);
-		memset(index->segment_epoch, 0, sizeof(uint32) * list->nsegments);
-		index->epoch = 1;
-	}
-	for (f = 0; f < index->nfields; f++)
-	{
-		const DispatchField *field = &index->fields[f];
+		const DispatchColumn *col = &index->columns[c];
 		const char *value;
 		int			len;
 		int			i;
 
-		if (!lookup(arg, field->name, field->len, &value, &len))
-			continue;			/* eq, in and begins never match a missing field */
-		if (field->has_values)
-			dispatch_probe(index, 2 * f, value, len,
-						   dispatch_hash(2 * f, value, len), bits);
-		if (field->nprefix_lens > 0)
+		memcpy(acc, col->unused, sizeof(uint64) * list->nwords);
+		/* eq, in and begins never match a missing field */
+		if (lookup(arg, col->name, col->len, &value, &len))
 		{
-			/* hash the prefixes in one pass, probing at each length used */
-			uint32		h = dispatch_hash_start(2 * f + 1);
-			int			done = 0;
-
-			for (i = 0; i < field->nprefix_lens && field->prefix_lens[i] <= len; i++)
+			if (col->has_values)
+				dispatch_probe(index, 2 * c, value, len,
+							   dispatch_hash(2 * c, value, len), acc);
+			if (col->nprefix_lens > 0)
 			{
-				int			plen = field->prefix_lens[i];
+				/* hash the prefixes in one pass, probing at each length used */
+				uint32		h = dispatch_hash_start(2 * c + 1);
+				int			done = 0;
 
-				for (; done < plen; done++)
-					h = dispatch_hash_step(h, value[done]);
-				dispatch_probe(index, 2 * f + 1, value, plen, murmurhash32(h), bits);
+				for (i = 0; i < col->nprefix_lens && col->prefix_lens[i] <= len; i++)
+				{
+					int			plen = col->prefix_lens[i];
+
+					for (; done < plen; done++)
+						h = dispatch_hash_step(h, value[done]);
+					dispatch_probe(index, 2 * c + 1, value, plen, murmurhash32(h), acc);
+				}
 			}
 		}
+		for (w = 0; w < list->nwords; w++)
+			bits[w] &= acc[w];
 	}
+	if (acc != local)
+		pfree(acc);
 }
 
 PG_FUNCTION_INFO_V1(segext_segment_cache_invalidate);
