@@ -2,11 +2,11 @@
 \set ON_ERROR_STOP 1
 -- Event stamping's dispatch index never changes a stamp: random segment sets (fixed seed) with
 -- and without indexable parts (eq/in/begins on one field with string values), several
--- indexable parts per segment (some on the same field), begins prefixes of lengths 0 to 4 (longer than some values),
--- empty-string values, numeric eq, mixed in-lists, negations, missing fields, JSON keys and
--- position ties; random events are
--- stamped through the trigger and each stamp is compared with a brute-force evaluation of the
--- segments in order (position, number) with segext.criteria_match_event().
+-- indexable parts per segment (some on the same field), begins prefixes of lengths 0 to 4
+-- (longer than some values), empty-string values, numeric eq, mixed in-lists, negations,
+-- missing fields, JSON keys and position ties; random events are stamped through the
+-- trigger and each stamp is compared with a brute-force evaluation of the segments in order
+-- (position, number) with segext.criteria_match_event().
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
