@@ -8,12 +8,17 @@
 # for two data sets:
 #   worst    most events (88%) match no segment and fall to Default, so every candidate
 #            segment is evaluated (the headline figure);
-#   mix      80% of the events match one of the first five segments, the rest as in worst.
+#   mix      80% of the events match one of the first five segments, the rest as in worst;
+#   none     worst's events for a company without segments: the cost of the trigger
+#            itself (PostgreSQL's row trigger protocol, the company lookup, forming the
+#            stamped row), a floor for the ratio.
 # The floor is the same SELECT counted without inserting.  Per data set, REPS (default 5)
 # repetitions; each repetition runs plain and stamped back to back (plain first in odd
 # repetitions, stamped first in even ones), each after TRUNCATE, VACUUM and CHECKPOINT.
 # Printed: every time, the median and the minimum of each side, the ratio of the medians
-# and the ratio of the minimums.
+# and the ratio of the minimums; by wall-clock time (psql \timing) and by the CPU time of
+# the server backend (utime + stime in /proc/<pid>/stat, in clock ticks, before and after
+# the statement), which other work on a shared machine disturbs less.
 #
 #   SEGEXT_SKIP_INSTALL=1 bash bench/events.sh   # builds, starts a throwaway cluster, runs
 #   EVENTS=100000 REPS=3 bash bench/events.sh
@@ -24,7 +29,7 @@ set -euo pipefail
 
 EVENTS=${EVENTS:-1000000}
 REPS=${REPS:-5}
-DATASETS=${DATASETS:-worst mix}
+DATASETS=${DATASETS:-worst mix none}
 DB=segext_bench_events
 
 if [ "${SEGEXT_BENCH_USE_ENV:-0}" != 1 ]; then
@@ -39,7 +44,8 @@ dropdb --if-exists "$DB" >/dev/null 2>&1 || true
 createdb "$DB"
 psql_q <<'SQL'
 CREATE EXTENSION segext;
-INSERT INTO segext.companies (id, name) VALUES ('b0b0b0b0b0b0b0b0b0b0b0b0', 'Bench Co');
+INSERT INTO segext.companies (id, name) VALUES ('b0b0b0b0b0b0b0b0b0b0b0b0', 'Bench Co'),
+    ('b1b1b1b1b1b1b1b1b1b1b1b1', 'Bench Co without segments');
 INSERT INTO segext.segment_groups (company_id, id, name)
     SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0', g, 'group ' || g FROM generate_series(1, 5) g;
 
@@ -90,6 +96,12 @@ SELECT 'b0b0b0b0b0b0b0b0b0b0b0b0'::segext.objectid AS company_id,
        ((i * 37) % 20000) / 100.0 AS amount
   FROM generate_series(1::int8, current_setting('bench.events')::int8) i;
 
+-- Trigger floor: the same events for a company that has only segment 1 (Default).
+CREATE VIEW source_none AS
+SELECT 'b1b1b1b1b1b1b1b1b1b1b1b1'::segext.objectid AS company_id, occurred_at, act, href, country,
+       device, campaign, amount
+  FROM source_worst;
+
 -- Realistic mix: by i % 20, 20% of the events are made to match segment 2 (position 1),
 -- 25% segment 3, 15% segment 4, 10% segment 5, 10% segment 6; 20% as in source_worst.
 CREATE VIEW source_mix AS
@@ -123,10 +135,23 @@ SELECT company_id, occurred_at,
                                ((i * 37) % 20000) / 100.0 AS amount) w) s;
 SQL
 
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
 run_timed() {
-    # run_timed SQL: prints the server-side elapsed milliseconds of one statement.
-    psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "SET bench.events = $EVENTS" -c '\timing on' -c "$1" \
-        | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+    # run_timed SQL: prints the elapsed milliseconds of one statement (psql \timing) and the
+    # CPU milliseconds its backend used.
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" <<EOSQL | awk -v tick="$TICK_MS" '
+        /^Time: / { wall = $2 }
+        /^cpu / { if (before == "") before = $2; else after = $2 }
+        END { printf "%s %d\n", wall, (after - before) * tick }'
+SET bench.events = $EVENTS;
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_PID :pid
+\! awk '{ print "cpu", \$14 + \$15 }' /proc/\$BENCH_PID/stat
+\timing on
+$1;
+\timing off
+\! awk '{ print "cpu", \$14 + \$15 }' /proc/\$BENCH_PID/stat
+EOSQL
 }
 
 # settle empties both tables and flushes what the last run left behind.
@@ -140,32 +165,38 @@ minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 
 cols="company_id, occurred_at, act, href, country, device, campaign, amount"
 for ds in $DATASETS; do
-    declare -a t_plain=() t_stamped=() t_floor=()
+    declare -a t_plain=() t_stamped=() t_floor=() c_plain=() c_stamped=()
     echo "== data set $ds: $EVENTS events, $REPS repetitions"
     for r in $(seq 1 "$REPS"); do
         settle
-        t_floor+=("$(run_timed "SELECT count(*) FROM (SELECT $cols FROM source_$ds) s WHERE s IS NOT NULL")")
+        read -r t _ < <(run_timed "SELECT count(*) FROM (SELECT $cols FROM source_$ds) s WHERE s IS NOT NULL")
+        t_floor+=("$t")
         if [ $((r % 2)) = 1 ]; then order="plain stamped"; else order="stamped plain"; fi
         for side in $order; do
             settle
-            t=$(run_timed "INSERT INTO events_$side ($cols) SELECT $cols FROM source_$ds")
-            if [ "$side" = plain ]; then t_plain+=("$t"); else t_stamped+=("$t"); fi
+            read -r t c < <(run_timed "INSERT INTO events_$side ($cols) SELECT $cols FROM source_$ds")
+            if [ "$side" = plain ]; then t_plain+=("$t"); c_plain+=("$c"); else t_stamped+=("$t"); c_stamped+=("$c"); fi
         done
         awk -v r="$r" -v f="${t_floor[-1]}" -v p="${t_plain[-1]}" -v s="${t_stamped[-1]}" -v o="$order" \
-            'BEGIN { printf "rep %d (%s): floor %.0f ms, plain %.0f ms, stamped %.0f ms, ratio %.2f\n", r, o, f, p, s, s / p }'
+            -v cp="${c_plain[-1]}" -v cs="${c_stamped[-1]}" \
+            'BEGIN { printf "rep %d (%s): floor %.0f ms, plain %.0f ms (cpu %d), stamped %.0f ms (cpu %d), ratio %.2f (cpu %.2f)\n", r, o, f, p, cp, s, cs, s / p, cs / cp }'
     done
     psql_q -c "SELECT segment, segment_group, count(*) AS events
                  FROM events_stamped GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 6"
     awk -v f="$(median "${t_floor[@]}")" -v pm="$(median "${t_plain[@]}")" -v sm="$(median "${t_stamped[@]}")" \
-        -v pn="$(minimum "${t_plain[@]}")" -v sn="$(minimum "${t_stamped[@]}")" -v n="$EVENTS" -v ds="$ds" 'BEGIN {
+        -v pn="$(minimum "${t_plain[@]}")" -v sn="$(minimum "${t_stamped[@]}")" -v n="$EVENTS" -v ds="$ds" \
+        -v cpm="$(median "${c_plain[@]}")" -v csm="$(median "${c_stamped[@]}")" \
+        -v cpn="$(minimum "${c_plain[@]}")" -v csn="$(minimum "${c_stamped[@]}")" 'BEGIN {
         printf "%-6s %-28s %10s %10s\n", ds, "", "median", "min"
         printf "%-6s %-28s %7.0f ms\n", ds, "floor (SELECT, no insert)", f
         printf "%-6s %-28s %7.0f ms %7.0f ms\n", ds, "insert without trigger", pm, pn
         printf "%-6s %-28s %7.0f ms %7.0f ms\n", ds, "insert with stamp_event", sm, sn
         printf "%-6s ratio stamped / plain: medians %.2f, minimums %.2f  (%.0f ns more per event, medians)\n",
                ds, sm / pm, sn / pn, (sm - pm) * 1e6 / n
+        printf "%-6s backend cpu: plain %d / %d ms, stamped %d / %d ms (median / min)\n", ds, cpm, cpn, csm, csn
+        printf "%-6s cpu ratio stamped / plain: medians %.2f, minimums %.2f\n", ds, csm / cpm, csn / cpn
     }'
     echo
-    unset t_plain t_stamped t_floor
+    unset t_plain t_stamped t_floor c_plain c_stamped
 done
 if [ "${SEGEXT_BENCH_KEEP_DB:-0}" != 1 ]; then dropdb "$DB"; fi
