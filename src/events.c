@@ -37,6 +37,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -128,10 +129,15 @@ typedef struct StampTrigger
 	Oid			group_type;
 	AttrNumber	keys_attnum;	/* 0 when no jsonb column is named */
 	FieldTable *fields;
-	/* the last company seen and its list (valid for memo_generation) */
+	/*
+	 * the last company seen and its list (valid for memo_generation), and
+	 * the transaction and user for which access to it was checked
+	 */
 	bool		have_memo;
 	SegextObjectId memo_company;
 	uint64		memo_generation;
+	LocalTransactionId memo_lxid;
+	Oid			memo_userid;
 	const SegextSegmentList *memo_list;
 } StampTrigger;
 
@@ -682,15 +688,19 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 		company = *DatumGetSegextObjectIdP(d);
 
 	if (st->have_memo && st->memo_generation == segext_segment_cache_generation &&
+		st->memo_lxid == MyProc->lxid && st->memo_userid == GetUserId() &&
 		memcmp(&st->memo_company, &company, sizeof(company)) == 0)
 		list = st->memo_list;
 	else
 	{
 		uint64		generation = segext_segment_cache_generation;
 
+		segext_check_company_access(&company);
 		list = segext_segment_cache_lookup(&company);
 		st->memo_company = company;
 		st->memo_generation = generation;
+		st->memo_lxid = MyProc->lxid;
+		st->memo_userid = GetUserId();
 		st->memo_list = list;
 		st->have_memo = true;
 	}
@@ -769,6 +779,7 @@ segext_classify(PG_FUNCTION_ARGS)
 		classify_fields = field_table_create(events_context, NULL, 0, 0, true);
 	}
 
+	segext_check_company_access(&company);
 	list = segext_segment_cache_lookup(&company);
 	row.table = classify_fields;
 	row.stamp = ++row_stamp;

@@ -10,6 +10,8 @@
 #include "segext.h"
 #include "objectid.h"
 
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -79,15 +81,12 @@ segext_tenancy_init(void)
 							   NULL);
 }
 
-PG_FUNCTION_INFO_V1(segext_current_company_id);
-
 /*
- * segext_current_company_id returns the company_id claim of
- * request.jwt.claims when present and non-empty, else the segext.company_id
- * setting, else NULL.
+ * current_company returns the company_id claim of request.jwt.claims when
+ * present and non-empty, else the segext.company_id setting, else NULL.
  */
-Datum
-segext_current_company_id(PG_FUNCTION_ARGS)
+static SegextObjectId *
+current_company(void)
 {
 	const char *claims = GetConfigOption("request.jwt.claims", true, false);
 
@@ -106,9 +105,9 @@ segext_current_company_id(PG_FUNCTION_ARGS)
 				if (value.type == jbvString)
 				{
 					if (value.val.string.len > 0)
-						PG_RETURN_POINTER(company_id_parse(pnstrdup(value.val.string.val,
-																	value.val.string.len),
-														   "the company_id claim of request.jwt.claims"));
+						return company_id_parse(pnstrdup(value.val.string.val,
+														 value.val.string.len),
+												"the company_id claim of request.jwt.claims");
 				}
 				else if (value.type != jbvNull)
 					ereport(ERROR,
@@ -120,7 +119,51 @@ segext_current_company_id(PG_FUNCTION_ARGS)
 		}
 	}
 	if (segext_company_id_setting != NULL && segext_company_id_setting[0] != '\0')
-		PG_RETURN_POINTER(company_id_parse(segext_company_id_setting,
-										   "segext.company_id"));
-	PG_RETURN_NULL();
+		return company_id_parse(segext_company_id_setting, "segext.company_id");
+	return NULL;
+}
+
+PG_FUNCTION_INFO_V1(segext_current_company_id);
+
+/* segext_current_company_id returns the current company, or NULL. */
+Datum
+segext_current_company_id(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = current_company();
+
+	if (company == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(company);
+}
+
+/*
+ * segext_check_company_access raises 42501 unless the current user may act
+ * for the company: it is the current company, or the user is a superuser
+ * or a member of segext_admin, exactly as the row level security policies
+ * decide.
+ */
+void
+segext_check_company_access(const SegextObjectId *company)
+{
+	Oid			admin;
+	SegextObjectId *current;
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	if (superuser())
+		return;
+	admin = get_role_oid("segext_admin", true);
+	if (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin))
+		return;
+	current = current_company();
+	if (current != NULL && memcmp(current, company, sizeof(SegextObjectId)) == 0)
+		return;
+
+	segext_objectid_to_hex(company, hex);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for company \"%s\"", hex),
+			 current == NULL ?
+			 errdetail("No current company is set for this session.") :
+			 errdetail("The current company of this session is another company."),
+			 errhint("Set segext.company_id (or the company_id claim of the token) to this company, or act as a member of segext_admin.")));
 }
