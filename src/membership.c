@@ -47,6 +47,7 @@
 
 #include "criteria.h"
 #include "evaluate.h"
+#include "facts.h"
 #include "objectid.h"
 
 /* One segment the engine knows about. */
@@ -119,15 +120,6 @@ arena_alloc(Arena *a, Size size)
 	return p;
 }
 
-/* The strings of the slots of the requirements, per slot kind. */
-typedef struct SlotSql
-{
-	int			n[SEGEXT_SLOT_NKINDS];
-	char	  **lit[SEGEXT_SLOT_NKINDS];	/* SQL literals */
-	char	  **raw[SEGEXT_SLOT_NKINDS];	/* as stored in the item arrays */
-	int		   *rawlen[SEGEXT_SLOT_NKINDS];
-} SlotSql;
-
 /* The state of one engine run. */
 typedef struct Engine
 {
@@ -141,7 +133,7 @@ typedef struct Engine
 	SegextRequirements *reqs;
 	uint32		needs;
 	custhash_hash *customers;
-	SlotSql    *ss;				/* slot strings (refresh scans) */
+	bool		all_customers;	/* inactive customers too (a refresh) */
 	Arena		arena;
 	Size		facts_size;
 	bool		load_old;		/* materialized memberships are read */
@@ -163,15 +155,12 @@ static void load_segments(Engine *e, const SegextObjectId *only, bool lock);
 static void load_memberships(Engine *e);
 static CustomerEntry *customer_entry(Engine *e, const SegextObjectId *id);
 static SegextCustomerFacts *new_facts(Engine *e);
-static void scan_transactions(Engine *e);
-static void collect_slots(Engine *e, SlotSql *ss);
-static void add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind);
 static void add_labels(Engine *e, SegextCustomerFacts *f, Jsonb *labels);
 static bool customer_field(void *arg, const char *field, int field_len,
 						   const char **value, int *value_len);
 typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 								bits8 *new_bits, bits8 *old_bits, void *arg);
-static void scan_customers(Engine *e, MemberCallback cb, void *arg);
+static void query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg);
 static void engine_init(Engine *e, const SegextObjectId *company);
 
 #define BITS_BYTES(n)	((n) / 8 + 1)
@@ -362,181 +351,6 @@ load_memberships(Engine *e)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
-}
-
-/* add_items sets the bits of a text[] of folded SKUs, makers or item labels. */
-static void
-add_items(Engine *e, SegextCustomerFacts *f, Datum arr, SegextSlotKind kind)
-{
-	ArrayType  *a;
-	int			n;
-	char	   *p;
-	int			nslots = e->ss->n[kind];
-	bool		all = true;
-
-	/* nothing left to learn when every slot of the kind is already set */
-	for (int i = 0; i < nslots && all; i++)
-		all = SEGEXT_FACTS_TEST(f, kind, i);
-	if (all)
-		return;
-	a = DatumGetArrayTypeP(arr);
-	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	p = ARR_DATA_PTR(a);
-	if (ARR_HASNULL(a))
-		return;					/* the trigger never writes NULL elements */
-	for (int i = 0; i < n; i++)
-	{
-		text	   *t = (text *) p;
-		char	   *s = VARDATA_ANY(t);
-		int			len = VARSIZE_ANY_EXHDR(t);
-
-		if (nslots <= 16)
-		{
-			/* few slots: compare directly with the stored strings */
-			for (int k = 0; k < nslots; k++)
-				if (e->ss->rawlen[kind][k] == len && memcmp(e->ss->raw[kind][k], s, len) == 0)
-					SEGEXT_FACTS_SET(f, kind, k);
-		}
-		else
-		{
-			int			slot;
-
-			if (kind == SEGEXT_SLOT_ITEM_LABEL)
-			{
-				char	   *sep = memchr(s, '\x1f', len);
-
-				slot = sep == NULL ? -1 :
-					segext_requirements_pair_slot(e->reqs, kind, s, sep - s, sep + 1, len - (sep - s) - 1);
-			}
-			else
-				slot = segext_requirements_slot(e->reqs, kind, s, len);
-			if (slot >= 0)
-				SEGEXT_FACTS_SET(f, kind, slot);
-		}
-		p = att_addlength_pointer(p, -1, p);
-		p = (char *) att_align_nominal(p, TYPALIGN_INT);
-	}
-}
-
-/*
- * scan_transactions reads the company's transactions once (heap scan) and
- * aggregates the counting rules into each customer's facts.
- */
-static void
-scan_transactions(Engine *e)
-{
-	Relation	rel;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	TupleDesc	desc;
-	int			a_company,
-				a_customer,
-				a_occurred,
-				a_amount,
-				a_pos,
-				a_returns,
-				a_returned,
-				a_skus,
-				a_makers,
-				a_labels,
-				maxatt;
-	bool		items = (e->needs & SEGEXT_NEED_ITEMS) != 0;
-	bool		pos = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) > 0;
-	bool		want_skus = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_SKU) > 0;
-	bool		want_makers = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_MAKER) > 0;
-	bool		want_labels = segext_requirements_nslots(e->reqs, SEGEXT_SLOT_ITEM_LABEL) > 0;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "segext row",
-											  ALLOCSET_SMALL_SIZES);
-	SegextObjectId last_id;
-	CustomerEntry *last = NULL;
-	uint64		rows = 0;
-
-	rel = table_openrv(makeRangeVar("segext", "transactions", -1), AccessShareLock);
-	desc = RelationGetDescr(rel);
-	a_company = SPI_fnumber(desc, "company_id");
-	a_customer = SPI_fnumber(desc, "customer_id");
-	a_occurred = SPI_fnumber(desc, "occurred_at");
-	a_amount = SPI_fnumber(desc, "amount");
-	a_pos = SPI_fnumber(desc, "pos_id");
-	a_returns = SPI_fnumber(desc, "returns_id");
-	a_returned = SPI_fnumber(desc, "returned_amount");
-	a_skus = SPI_fnumber(desc, "item_skus");
-	a_makers = SPI_fnumber(desc, "item_makers");
-	a_labels = SPI_fnumber(desc, "item_labels");
-	maxatt = Max(Max(a_customer, a_occurred), Max(a_amount, a_returned));
-	maxatt = Max(maxatt, Max(a_pos, a_returns));
-	if (items)
-		maxatt = Max(maxatt, Max(a_skus, Max(a_makers, a_labels)));
-
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		SegextCustomerFacts *f;
-		SegextObjectId *cid;
-		Numeric		amount;
-		bool		counted;
-		Pointer		returned;
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, maxatt);
-		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
-			continue;
-		cid = DatumGetSegextObjectIdP(slot->tts_values[a_customer - 1]);
-		if (last == NULL || memcmp(cid, &last_id, SEGEXT_OBJECTID_LEN) != 0)
-		{
-			last = customer_entry(e, cid);
-			last_id = *cid;
-			if (last->facts == NULL)
-				last->facts = new_facts(e);
-		}
-		f = last->facts;
-		if (++rows % 1024 == 0)
-			MemoryContextReset(tmp);
-		old = MemoryContextSwitchTo(tmp);
-		amount = DatumGetNumeric(slot->tts_values[a_amount - 1]);
-		f->amount += segext_amount_from_numeric(amount);
-		if (!slot->tts_isnull[a_returns - 1])
-		{
-			MemoryContextSwitchTo(old);
-			continue;			/* a return: only its amount counts */
-		}
-		returned = DatumGetPointer(slot->tts_values[a_returned - 1]);
-		if (VARSIZE_ANY_EXHDR(returned) == sizeof(uint16))
-			counted = true;		/* nothing returned: a numeric zero is a bare header */
-		else
-			counted = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-														slot->tts_values[a_returned - 1],
-														NumericGetDatum(amount))) < 0;
-		if (counted)
-		{
-			f->transaction_count++;
-			segext_facts_add_purchase(e->reqs, f,
-									  DatumGetTimestampTz(slot->tts_values[a_occurred - 1]),
-									  e->time.now);
-			if (pos && !slot->tts_isnull[a_pos - 1])
-			{
-				text	   *t = (text *) DatumGetPointer(slot->tts_values[a_pos - 1]);
-				int			s = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS,
-														 VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-
-				if (s >= 0)
-					f->pos_count[s]++;
-			}
-			if (want_skus)
-				add_items(e, f, slot->tts_values[a_skus - 1], SEGEXT_SLOT_SKU);
-			if (want_makers)
-				add_items(e, f, slot->tts_values[a_makers - 1], SEGEXT_SLOT_MAKER);
-			if (want_labels)
-				add_items(e, f, slot->tts_values[a_labels - 1], SEGEXT_SLOT_ITEM_LABEL);
-		}
-		MemoryContextSwitchTo(old);
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
-	MemoryContextDelete(tmp);
 }
 
 /* add_labels sets the customer label bits of the facts. */
@@ -741,48 +555,6 @@ eval_customer(CustomerEval *ev, TupleTableSlot *slot, CustomerEntry *ce, SegextC
 	ev->cb(e, cid, ev->newbits, ce != NULL && ce->old != NULL ? ce->old : ev->nobits, ev->arg);
 }
 
-/*
- * scan_customers reads the company's customers once, completes each one's
- * facts, evaluates the target segments and calls cb with the new and old
- * membership bits.
- */
-static void
-scan_customers(Engine *e, MemberCallback cb, void *arg)
-{
-	Relation	rel;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	CustomerEval ev;
-
-	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
-	eval_init(e, &ev, RelationGetDescr(rel), cb, arg);
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		SegextObjectId *cid;
-		CustomerEntry *ce;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getallattrs(slot);
-		if (memcmp(DatumGetPointer(slot->tts_values[ev.a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
-			continue;
-		cid = DatumGetSegextObjectIdP(slot->tts_values[ev.a_id - 1]);
-		ce = custhash_lookup(e->customers, *cid);
-		if (ce != NULL && ce->facts != NULL)
-			eval_customer(&ev, slot, ce, ce->facts);
-		else
-		{
-			segext_facts_reset(e->reqs, ev.scratch);
-			eval_customer(&ev, slot, ce, ev.scratch);
-		}
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
-	MemoryContextDelete(ev.tmp);
-}
-
 /* The differences found by a refresh, as parallel arrays. */
 typedef struct Diff
 {
@@ -931,14 +703,10 @@ refresh(const SegextObjectId *company, const SegextObjectId *only)
 	load_segments(&e, only, true);
 	load_memberships(&e);
 	log_phase("memberships read", &start);
-	e.ss = palloc0(sizeof(SlotSql));
-	collect_slots(&e, e.ss);
-	if (e.needs & SEGEXT_NEED_TRANSACTIONS || e.needs & SEGEXT_NEED_ITEMS)
-		scan_transactions(&e);
-	log_phase("transactions scanned", &start);
+	e.all_customers = true;
 	memset(&dp, 0, sizeof(dp));
-	scan_customers(&e, collect_diff, &dp);
-	log_phase("customers evaluated", &start);
+	query_customers(&e, NULL, collect_diff, &dp);
+	log_phase("transactions aggregated and customers evaluated", &start);
 	/* Customers with memberships but no row any more are left by cascade. */
 	apply_diff(&e, &dp.left, false);
 	apply_diff(&e, &dp.entered, true);
@@ -1127,83 +895,6 @@ append_row_cond(StringInfo q, Engine *e, const SegextCriteria *c, const SegextCr
 	}
 }
 
-/* collect_slots finds the SQL literal of every slot the targets refer to. */
-static void
-collect_slots(Engine *e, SlotSql *ss)
-{
-	for (int k = 0; k < SEGEXT_SLOT_NKINDS; k++)
-	{
-		ss->n[k] = segext_requirements_nslots(e->reqs, k);
-		ss->lit[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
-		ss->raw[k] = palloc0(sizeof(char *) * (ss->n[k] + 1));
-		ss->rawlen[k] = palloc0(sizeof(int) * (ss->n[k] + 1));
-	}
-	for (int i = 0; i < e->nsegs; i++)
-	{
-		const SegextCriteria *c = e->segs[i].criteria;
-		const SegextCriterion *crits;
-
-		if (c == NULL)
-			continue;
-		crits = SEGEXT_CRITERIA_CRIT(c);
-		for (uint32 j = 0; j < c->ncriteria; j++)
-		{
-			const SegextCriterion *cr = &crits[j];
-			const SegextString *items = SEGEXT_CRIT_ITEMS(c, cr);
-			int			kind = -1;
-			bool		pairs = false;
-
-			if (cr->kind == SEGEXT_CRIT_PERCENT_IN_POS)
-			{
-				char	   *v = crit_string(c, &cr->str);
-				int			slot = segext_requirements_slot(e->reqs, SEGEXT_SLOT_POS, v, strlen(v));
-
-				if (slot >= 0)
-					ss->lit[SEGEXT_SLOT_POS][slot] = quote_literal_cstr(v);
-				continue;
-			}
-			if (cr->kind == SEGEXT_CRIT_BOUGHT_IN_POS)
-				kind = SEGEXT_SLOT_POS;
-			else if (cr->kind == SEGEXT_CRIT_BOUGHT_SKUS)
-				kind = SEGEXT_SLOT_SKU;
-			else if (cr->kind == SEGEXT_CRIT_BOUGHT_MAKERS)
-				kind = SEGEXT_SLOT_MAKER;
-			else if (cr->kind == SEGEXT_CRIT_BOUGHT_LABELS)
-			{
-				kind = SEGEXT_SLOT_ITEM_LABEL;
-				pairs = true;
-			}
-			if (kind < 0)
-				continue;
-			for (uint32 n = 0; n < cr->nitems; n++)
-			{
-				int			slot;
-				char	   *v;
-
-				if (pairs)
-				{
-					char	   *key = crit_string(c, &items[2 * n]);
-					char	   *val = crit_string(c, &items[2 * n + 1]);
-
-					slot = segext_requirements_pair_slot(e->reqs, kind, key, strlen(key), val, strlen(val));
-					v = psprintf("%s\x1f%s", key, val);
-				}
-				else
-				{
-					v = crit_string(c, &items[n]);
-					slot = segext_requirements_slot(e->reqs, kind, v, strlen(v));
-				}
-				if (slot >= 0)
-				{
-					ss->lit[kind][slot] = quote_literal_cstr(v);
-					ss->raw[kind][slot] = v;
-					ss->rawlen[kind][slot] = strlen(v);
-				}
-			}
-		}
-	}
-}
-
 /*
  * build_query writes the one query that gives, per active customer of the
  * company, its row and the transaction figures the targets need: a GROUP BY
@@ -1214,7 +905,7 @@ collect_slots(Engine *e, SlotSql *ss)
  * needs such a sale (or lists customers), customers without one are skipped.
  */
 static char *
-build_query(Engine *e, Segment *single, SlotSql *ss)
+build_query(Engine *e, Segment *single)
 {
 	StringInfoData q;
 	char		company[SEGEXT_OBJECTID_HEX_LEN + 1];
@@ -1222,7 +913,6 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 	bool		rows_only = need_tx && single != NULL;
 	int			anchor = -1;	/* part of single needing a matching sale */
 	int			list_part = -1; /* part of single made of customer lists */
-	const char *kinds = "psmld";
 	const SegextCriteria *c = single ? single->criteria : NULL;
 	bool		need_count = false;
 	bool		need_amount = false;
@@ -1277,47 +967,39 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT c.*");
 	if (need_tx)
-	{
-		appendStringInfoString(&q, ", t.sx_cnt, t.sx_amount, t.sx_last");
-		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
-			for (int i = 0; i < ss->n[k]; i++)
-				appendStringInfo(&q, ", t.sx_%c%d", kinds[k], i);
-		for (int i = 0; i < ss->n[SEGEXT_SLOT_PERIOD]; i++)
-			appendStringInfo(&q, ", t.sx_d%d", i);
-	}
+		appendStringInfoString(&q, ", t.sx_facts");
 	appendStringInfoString(&q, " FROM segext.customers AS c");
 	if (need_tx)
 	{
-		int			np;
-		const SegextPeriod *periods = segext_requirements_periods(e->reqs, &np);
-		const char *cols[] = {"pos_id", "item_skus", "item_makers", "item_labels"};
+		const char *cols[] = {"item_skus", "item_makers", "item_labels"};
+		Oid			crit_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("criteria"),
+												ObjectIdGetDatum(get_namespace_oid("segext", false)));
+		Oid			out;
+		bool		varlena;
+		bool		first = true;
 
-		/* only the aggregates some criterion reads; constants keep the columns */
-		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, %s AS sx_cnt, %s AS sx_amount, ",
-						 anchor >= 0 ? "" : "LEFT",
-						 need_count ? "pg_catalog.count(*) FILTER (WHERE x.counted)" : "0::pg_catalog.int8",
-						 need_amount ? "pg_catalog.sum(x.amount)" : "NULL::pg_catalog.numeric");
-		if (need_last)
-			appendStringInfo(&q, "pg_catalog.max(x.occurred_at) FILTER (WHERE x.counted AND x.occurred_at OPERATOR(pg_catalog.<=) %s) AS sx_last",
-							 timestamptz_literal(e->time.now));
-		else
-			appendStringInfoString(&q, "NULL::pg_catalog.timestamptz AS sx_last");
-		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
-			for (int i = 0; i < ss->n[k]; i++)
-			{
-				if (k == SEGEXT_SLOT_POS)
-					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.pos_id OPERATOR(pg_catalog.=) %s) AS sx_p%d",
-									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", i);
-				else
-					appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND %s OPERATOR(pg_catalog.=) ANY (x.%s)) AS sx_%c%d",
-									 ss->lit[k][i] ? ss->lit[k][i] : "NULL", cols[k], kinds[k], i);
-			}
-		for (int i = 0; i < np; i++)
-			appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE x.counted AND x.occurred_at BETWEEN %s AND %s) AS sx_d%d",
-							 timestamptz_literal(periods[i].from), timestamptz_literal(periods[i].to), i);
-		appendStringInfo(&q, " FROM (SELECT tr.customer_id, tr.amount, tr.occurred_at, tr.pos_id, tr.item_skus, "
-						 "tr.item_makers, tr.item_labels, "
-						 "tr.returns_id IS NULL AND tr.returned_amount OPERATOR(pg_catalog.<) tr.amount AS counted "
+		/* one aggregate gives every figure; its criteria are the targets' */
+		getTypeOutputInfo(crit_type, &out, &varlena);
+		appendStringInfo(&q, " %s JOIN (SELECT x.customer_id, segext.customer_facts(ARRAY[",
+						 anchor >= 0 ? "" : "LEFT");
+		for (int i = 0; i < e->nsegs; i++)
+		{
+			Segment    *s = &e->segs[i];
+
+			if (!s->target || s->manual || s->number <= 1)
+				continue;
+			appendStringInfo(&q, "%s%s", first ? "" : ", ",
+							 quote_literal_cstr(OidOutputFunctionCall(out, PointerGetDatum(s->criteria))));
+			first = false;
+		}
+		appendStringInfo(&q, "]::segext.criteria[], %s, x.amount, x.returned_amount, x.returns_id IS NULL, "
+						 "x.occurred_at, x.pos_id", timestamptz_literal(e->time.now));
+		for (int k = SEGEXT_SLOT_SKU; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
+			appendStringInfo(&q, ", %s%s", segext_requirements_nslots(e->reqs, k) > 0 ? "x." : "NULL::pg_catalog.text[]",
+							 segext_requirements_nslots(e->reqs, k) > 0 ? cols[k - SEGEXT_SLOT_SKU] : "");
+		appendStringInfoString(&q, ") AS sx_facts");
+		appendStringInfo(&q, " FROM (SELECT tr.customer_id, tr.amount, tr.returned_amount, tr.returns_id, "
+						 "tr.occurred_at, tr.pos_id, tr.item_skus, tr.item_makers, tr.item_labels "
 						 "FROM segext.transactions AS tr WHERE tr.company_id OPERATOR(segext.=) '%s'::segext.objectid",
 						 company);
 		if (!need_amount && !rows_only)
@@ -1349,7 +1031,8 @@ build_query(Engine *e, Segment *single, SlotSql *ss)
 		}
 		appendStringInfoString(&q, ") AS x GROUP BY x.customer_id) AS t ON t.customer_id OPERATOR(segext.=) c.id");
 	}
-	appendStringInfo(&q, " WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active", company);
+	appendStringInfo(&q, " WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid%s", company,
+					 e->all_customers ? "" : " AND c.active");
 	if (list_part >= 0)
 	{
 		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
@@ -1380,11 +1063,10 @@ typedef struct QueryReceiver
 {
 	DestReceiver pub;
 	Engine	   *e;
-	SlotSql    *ss;
 	CustomerEval ev;
 	MemberCallback cb;
 	void	   *arg;
-	int			a_cnt;			/* attno of sx_cnt, 0 without transactions */
+	int			a_facts;		/* attno of sx_facts, 0 without transactions */
 } QueryReceiver;
 
 /* qr_startup prepares the evaluation of the rows of the facts query. */
@@ -1392,10 +1074,10 @@ static void
 qr_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	QueryReceiver *qr = (QueryReceiver *) self;
-	int			a = SPI_fnumber(typeinfo, "sx_cnt");
+	int			a = SPI_fnumber(typeinfo, "sx_facts");
 
 	eval_init(qr->e, &qr->ev, typeinfo, qr->cb, qr->arg);
-	qr->a_cnt = a > 0 ? a : 0;
+	qr->a_facts = a > 0 ? a : 0;
 }
 
 /* qr_receive fills one customer's facts from a row and evaluates it. */
@@ -1410,30 +1092,8 @@ qr_receive(TupleTableSlot *slot, DestReceiver *self)
 	CHECK_FOR_INTERRUPTS();
 	slot_getallattrs(slot);
 	segext_facts_reset(e->reqs, f);
-	if (qr->a_cnt > 0 && !slot->tts_isnull[qr->a_cnt - 1])
-	{
-		int			col = qr->a_cnt + 3;	/* first slot column */
-
-		f->transaction_count = DatumGetInt64(slot->tts_values[qr->a_cnt - 1]);
-		if (!slot->tts_isnull[qr->a_cnt])
-			f->amount = segext_amount_from_numeric(DatumGetNumeric(slot->tts_values[qr->a_cnt]));
-		f->has_last_purchase = !slot->tts_isnull[qr->a_cnt + 1];
-		if (f->has_last_purchase)
-			f->last_purchase = DatumGetTimestampTz(slot->tts_values[qr->a_cnt + 1]);
-		for (int k = SEGEXT_SLOT_POS; k <= SEGEXT_SLOT_ITEM_LABEL; k++)
-			for (int i = 0; i < qr->ss->n[k]; i++, col++)
-			{
-				int64		n = DatumGetInt64(slot->tts_values[col - 1]);
-
-				if (k == SEGEXT_SLOT_POS)
-					f->pos_count[i] = n;
-				else if (n > 0)
-					SEGEXT_FACTS_SET(f, k, i);
-			}
-		for (int i = 0; i < qr->ss->n[SEGEXT_SLOT_PERIOD]; i++, col++)
-			if (DatumGetInt64(slot->tts_values[col - 1]) > 0)
-				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_PERIOD, i);
-	}
+	if (qr->a_facts > 0 && !slot->tts_isnull[qr->a_facts - 1])
+		segext_facts_from_state(e->reqs, DatumGetByteaPP(slot->tts_values[qr->a_facts - 1]), f);
 	ce = custhash_lookup(e->customers, *DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]));
 	eval_customer(&qr->ev, slot, ce, f);
 	return true;
@@ -1462,14 +1122,12 @@ qr_destroy(DestReceiver *self)
 static void
 query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 {
-	SlotSql		ss;
 	char	   *sql;
 	SPIPlanPtr	plan;
 	QueryReceiver qr;
 	int			ret;
 
-	collect_slots(e, &ss);
-	sql = build_query(e, single, &ss);
+	sql = build_query(e, single);
 	memset(&qr, 0, sizeof(qr));
 	qr.pub.receiveSlot = qr_receive;
 	qr.pub.rStartup = qr_startup;
@@ -1477,7 +1135,6 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	qr.pub.rDestroy = qr_destroy;
 	qr.pub.mydest = DestNone;
 	qr.e = e;
-	qr.ss = &ss;
 	qr.cb = cb;
 	qr.arg = arg;
 #if PG_VERSION_NUM >= 140000

@@ -75,6 +75,24 @@ CREATE TRIGGER memberships_left AFTER DELETE ON segext.memberships
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
 COMMENT ON TRIGGER memberships_left ON segext.memberships IS 'count, history and NOTIFY of members that left';
 
+CREATE FUNCTION segext.customer_facts_step(state pg_catalog.bytea, criteria segext.criteria[], now pg_catalog.timestamptz,
+        amount pg_catalog.numeric, returned_amount pg_catalog.numeric, is_sale pg_catalog.bool,
+        occurred_at pg_catalog.timestamptz, pos_id pg_catalog.text, item_skus pg_catalog.text[],
+        item_makers pg_catalog.text[], item_labels pg_catalog.text[]) RETURNS pg_catalog.bytea
+    AS 'MODULE_PATHNAME', 'segext_customer_facts_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segext.customer_facts_step(pg_catalog.bytea, segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[])
+    IS 'transition function of segext.customer_facts: folds one transaction into the figures the criteria need';
+CREATE FUNCTION segext.customer_facts_combine(pg_catalog.bytea, pg_catalog.bytea) RETURNS pg_catalog.bytea
+    AS 'MODULE_PATHNAME', 'segext_customer_facts_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segext.customer_facts_combine(pg_catalog.bytea, pg_catalog.bytea)
+    IS 'combine function of segext.customer_facts: adds two partial states (parallel aggregation)';
+CREATE AGGREGATE segext.customer_facts(segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric,
+        pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[]) (
+    SFUNC = segext.customer_facts_step, STYPE = pg_catalog.bytea,
+    COMBINEFUNC = segext.customer_facts_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE segext.customer_facts(segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[])
+    IS 'internal to the membership engine: per-customer transaction figures (count, amount, last purchase, POS counts, bought items and periods) for the given criteria, as a compact state; arguments (criteria, now, amount, returned_amount, is_sale, occurred_at, pos_id, item_skus, item_makers, item_labels)';
+
 CREATE FUNCTION segext.segment_members(segment_id segext.objectid)
     RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid)
     AS 'MODULE_PATHNAME', 'segext_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
