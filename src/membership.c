@@ -1128,6 +1128,7 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	int			ret;
 
 	sql = build_query(e, single);
+	elog(DEBUG2, "segext facts query: %s", sql);
 	memset(&qr, 0, sizeof(qr));
 	qr.pub.receiveSlot = qr_receive;
 	qr.pub.rStartup = qr_startup;

@@ -79,7 +79,7 @@ CREATE FUNCTION segext.customer_facts_step(state pg_catalog.bytea, criteria sege
         amount pg_catalog.numeric, returned_amount pg_catalog.numeric, is_sale pg_catalog.bool,
         occurred_at pg_catalog.timestamptz, pos_id pg_catalog.text, item_skus pg_catalog.text[],
         item_makers pg_catalog.text[], item_labels pg_catalog.text[]) RETURNS pg_catalog.bytea
-    AS 'MODULE_PATHNAME', 'segext_customer_facts_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'segext_customer_facts_step' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION segext.customer_facts_step(pg_catalog.bytea, segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[])
     IS 'transition function of segext.customer_facts: folds one transaction into the figures the criteria need';
 CREATE FUNCTION segext.customer_facts_combine(pg_catalog.bytea, pg_catalog.bytea) RETURNS pg_catalog.bytea
