@@ -2,7 +2,11 @@
 -- to compute the 20 segments of bench/segments.sql: every per-customer
 -- figure in ONE GROUP BY pass over the company's transactions (aggregates
 -- with FILTER), joined to the active customers, emitting (segment number,
--- customer id) for each segment a customer belongs to.  Same counting rules
+-- customer id) for each segment a customer belongs to: every condition is
+-- evaluated once per customer into one array of segment numbers (unnest),
+-- and anniversaries compare the customer's 'MMDD' with the few 'MMDD' keys
+-- of the days in the window (computed once; 29 February matches 28
+-- February in common years), with no per-customer subquery.  Same counting rules
 -- as segext: a sale counts unless fully returned, returns subtract from the
 -- amount, the amount is floored at 0, "today" is the session's.
 WITH t AS (
@@ -36,45 +40,43 @@ WITH t AS (
            c.birth_date, c.registered_at::date AS registered, c.labels
     FROM segext.customers AS c LEFT JOIN t ON t.customer_id = c.id
     WHERE c.company_id = '65000000000000000000b001' AND c.active
+), keys AS (
+    -- the 'MMDD' of every day in a window starting today; a 28 February
+    -- followed by 1 March (a common year) also stands for 29 February
+    SELECT w.days, pg_catalog.array_agg(k.k) AS keys
+    FROM (VALUES (7), (30)) AS w(days)
+    CROSS JOIN LATERAL pg_catalog.generate_series(0, w.days - 1) AS g(i)
+    CROSS JOIN LATERAL (VALUES (pg_catalog.to_char(CURRENT_DATE + g.i, 'MMDD')),
+                               (CASE WHEN pg_catalog.to_char(CURRENT_DATE + g.i, 'MMDD') = '0228'
+                                      AND pg_catalog.to_char(CURRENT_DATE + g.i + 1, 'MMDD') = '0301' THEN '0229' END)) AS k(k)
+    WHERE k.k IS NOT NULL
+    GROUP BY w.days
 ), a AS (
-    -- next birthday / registration anniversary on or after today (29 Feb -> 28 Feb in common years)
-    SELECT f.*, y.y,
-           (SELECT pg_catalog.min(d) FROM (VALUES
-               (pg_catalog.make_date(y.y, pg_catalog.date_part('month', f.birth_date)::int,
-                    CASE WHEN pg_catalog.to_char(f.birth_date, 'MMDD') = '0229' AND NOT (y.y % 4 = 0 AND (y.y % 100 <> 0 OR y.y % 400 = 0)) THEN 28 ELSE pg_catalog.date_part('day', f.birth_date)::int END)),
-               (pg_catalog.make_date(y.y + 1, pg_catalog.date_part('month', f.birth_date)::int,
-                    CASE WHEN pg_catalog.to_char(f.birth_date, 'MMDD') = '0229' AND NOT ((y.y + 1) % 4 = 0 AND ((y.y + 1) % 100 <> 0 OR (y.y + 1) % 400 = 0)) THEN 28 ELSE pg_catalog.date_part('day', f.birth_date)::int END))) AS v(d)
-            WHERE d >= CURRENT_DATE) AS next_birthday,
-           (SELECT pg_catalog.min(d) FROM (VALUES
-               (pg_catalog.make_date(y.y, pg_catalog.date_part('month', f.registered)::int,
-                    CASE WHEN pg_catalog.to_char(f.registered, 'MMDD') = '0229' AND NOT (y.y % 4 = 0 AND (y.y % 100 <> 0 OR y.y % 400 = 0)) THEN 28 ELSE pg_catalog.date_part('day', f.registered)::int END)),
-               (pg_catalog.make_date(y.y + 1, pg_catalog.date_part('month', f.registered)::int,
-                    CASE WHEN pg_catalog.to_char(f.registered, 'MMDD') = '0229' AND NOT ((y.y + 1) % 4 = 0 AND ((y.y + 1) % 100 <> 0 OR (y.y + 1) % 400 = 0)) THEN 28 ELSE pg_catalog.date_part('day', f.registered)::int END))) AS v(d)
-            WHERE d >= CURRENT_DATE) AS next_registration
-    FROM f, (SELECT pg_catalog.date_part('year', CURRENT_DATE)::int AS y) AS y
+    SELECT f.id, ARRAY[
+        CASE WHEN f.cnt BETWEEN 1 AND 5 THEN 2 END,
+        CASE WHEN f.cnt BETWEEN 20 AND 100000 THEN 3 END,
+        CASE WHEN f.amount BETWEEN 2000 AND 5000 THEN 4 END,
+        CASE WHEN f.cnt > 0 AND f.amount >= 180 * f.cnt AND f.amount <= 220 * f.cnt THEN 5 END,
+        CASE WHEN f.pos007 > 0 THEN 6 END,
+        CASE WHEN f.sku42 > 0 THEN 7 END,
+        CASE WHEN f.maker17 > 0 THEN 8 END,
+        CASE WHEN f.red > 0 THEN 9 END,
+        CASE WHEN f.last_purchase >= CURRENT_DATE - 30 THEN 10 END,
+        CASE WHEN f.dec2025 > 0 THEN 11 END,
+        CASE WHEN f.cnt > 0 AND f.pos001 >= 0.3 * f.cnt THEN 12 END,
+        CASE WHEN pg_catalog.to_char(f.birth_date, 'MMDD') = ANY (b.keys) THEN 13 END,
+        CASE WHEN pg_catalog.to_char(f.registered, 'MMDD') = ANY (r.keys) THEN 14 END,
+        CASE WHEN EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(f.labels) AS l(v) WHERE pg_catalog.lower(l.v ->> 'key') = 'tier') THEN 15 END,
+        CASE WHEN EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(f.labels) AS l(v)
+                          WHERE pg_catalog.lower(l.v ->> 'key') = 'region' AND pg_catalog.lower(l.v ->> 'value') = 'north') THEN 16 END,
+        CASE WHEN f.id = ANY ('{650000000100000000000001,650000000100000000000064,6500000001000000000003e8,650000000100000000002710,6500000001000000000186a0}'::segext.objectid[]) THEN 17 END,
+        CASE WHEN f.cnt >= 5 AND f.pos002_003 > 0 THEN 18 END,
+        CASE WHEN f.amount >= 2500 AND f.last_purchase >= CURRENT_DATE - 90 THEN 19 END,
+        CASE WHEN f.fan100 > 0 AND EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(f.labels) AS l(v) WHERE pg_catalog.lower(l.v ->> 'key') = 'source') THEN 20 END,
+        CASE WHEN f.y2024 > 0 AND f.amount >= 100 * f.cnt AND f.amount <= 200 * f.cnt THEN 21 END] AS numbers
+    FROM f, keys AS b, keys AS r
+    WHERE b.days = 7 AND r.days = 30
 )
 SELECT s.number, a.id
-FROM a CROSS JOIN LATERAL (VALUES
-    (2, a.cnt BETWEEN 1 AND 5),
-    (3, a.cnt BETWEEN 20 AND 100000),
-    (4, a.amount BETWEEN 2000 AND 5000),
-    (5, a.cnt > 0 AND a.amount >= 180 * a.cnt AND a.amount <= 220 * a.cnt),
-    (6, a.pos007 > 0),
-    (7, a.sku42 > 0),
-    (8, a.maker17 > 0),
-    (9, a.red > 0),
-    (10, a.last_purchase >= CURRENT_DATE - 30),
-    (11, a.dec2025 > 0),
-    (12, a.cnt > 0 AND a.pos001 >= 0.3 * a.cnt),
-    (13, a.next_birthday < CURRENT_DATE + 7),
-    (14, a.next_registration < CURRENT_DATE + 30),
-    (15, EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(a.labels) AS l(v) WHERE pg_catalog.lower(l.v ->> 'key') = 'tier')),
-    (16, EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(a.labels) AS l(v)
-                 WHERE pg_catalog.lower(l.v ->> 'key') = 'region' AND pg_catalog.lower(l.v ->> 'value') = 'north')),
-    (17, a.id = ANY ('{650000000100000000000001,650000000100000000000064,6500000001000000000003e8,650000000100000000002710,6500000001000000000186a0}'::segext.objectid[])),
-    (18, a.cnt >= 5 AND a.pos002_003 > 0),
-    (19, a.amount >= 2500 AND a.last_purchase >= CURRENT_DATE - 90),
-    (20, a.fan100 > 0 AND EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(a.labels) AS l(v) WHERE pg_catalog.lower(l.v ->> 'key') = 'source')),
-    (21, a.y2024 > 0 AND a.amount >= 100 * a.cnt AND a.amount <= 200 * a.cnt)
-) AS s(number, ok)
-WHERE s.ok
+FROM a CROSS JOIN LATERAL pg_catalog.unnest(a.numbers) AS s(number)
+WHERE s.number IS NOT NULL

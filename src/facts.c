@@ -116,6 +116,19 @@ get_spec(FunctionCallInfo fcinfo)
 	return spec;
 }
 
+/* check_state refuses a state whose sizes do not add up (errors). */
+static void
+check_state(const FactsState *st)
+{
+	if (VARATT_IS_EXTENDED(st) || st->npos < 0 || st->nbytes < 0 ||
+		VARSIZE(st) != sizeof(FactsState) + sizeof(int64) * (Size) st->npos + st->nbytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segext.customer_facts state"),
+				 errdetail("The state's sizes do not match its length."),
+				 errhint("Use segext.customer_facts only as the membership engine does.")));
+}
+
 /* aggregate_context returns the aggregate's context (errors outside one). */
 static MemoryContext
 aggregate_context(FunctionCallInfo fcinfo)
@@ -194,7 +207,12 @@ segext_customer_facts_step(PG_FUNCTION_ARGS)
 		st->nbytes = spec->nbytes;
 	}
 	else
+	{
 		st = (FactsState *) PG_GETARG_POINTER(0);	/* our own, aligned */
+		check_state(st);
+		if (st->npos != spec->npos || st->nbytes != spec->nbytes)
+			elog(ERROR, "segext.customer_facts state of different criteria");
+	}
 	if (PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
 	amount = segext_amount_from_numeric(PG_GETARG_NUMERIC(3));
@@ -251,6 +269,7 @@ state_copy(Datum d, MemoryContext cxt)
 	FactsState *st = MemoryContextAlloc(cxt, VARSIZE(v));
 
 	memcpy(st, v, VARSIZE(v));
+	check_state(st);
 	return st;
 }
 
@@ -276,6 +295,7 @@ segext_customer_facts_combine(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_POINTER(state_copy(PG_GETARG_DATUM(1), aggcxt));
 	a = (FactsState *) PG_GETARG_POINTER(0);	/* our own, aligned */
+	check_state(a);
 	b = state_copy(PG_GETARG_DATUM(1), CurrentMemoryContext);
 	if (a->npos != b->npos || a->nbytes != b->nbytes)
 		elog(ERROR, "segext.customer_facts states of different criteria");
