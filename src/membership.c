@@ -137,6 +137,7 @@ typedef struct Engine
 	Arena		arena;
 	Size		facts_size;
 	bool		load_old;		/* materialized memberships are read */
+	int			direct;			/* index + 1 of the segment the query decides */
 	SegextEvalTime time;
 } Engine;
 
@@ -1058,6 +1059,111 @@ build_query(Engine *e, Segment *single)
 	return q.data;
 }
 
+/* append_company_sales appends the sales of the company that count (alias a). */
+static void
+append_company_sales(StringInfo q, const char *company, const char *a)
+{
+	appendStringInfo(q, "FROM segext.transactions AS %s WHERE %s.company_id OPERATOR(segext.=) '%s'::segext.objectid "
+					 "AND %s.returns_id IS NULL AND %s.returned_amount OPERATOR(pg_catalog.<) %s.amount",
+					 a, a, company, a, a, a);
+}
+
+/*
+ * build_direct_query writes the query of the members of one segment alone
+ * (customer ids, no figures) when SQL decides its criteria exactly: every
+ * part made only of criteria decided by single sales (one semi-join per
+ * part, on the indexes of those sales) or only of customer lists, or a
+ * single transaction_count criterion (one count per customer, joined with
+ * only the customers that have sales unless the range includes 0).  Returns
+ * NULL when the segment needs the facts query.
+ */
+static char *
+build_direct_query(Engine *e, Segment *s)
+{
+	const SegextCriteria *c = s->criteria;
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+	const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+	char		company[SEGEXT_OBJECTID_HEX_LEN + 1];
+	StringInfoData q;
+	uint32		start = 0;
+	int			nperiods;
+
+	segext_objectid_to_hex(&e->company, company);
+	(void) segext_requirements_periods(e->reqs, &nperiods);
+	initStringInfo(&q);
+	if (c->nparts == 1 && c->ncriteria == 1 && crits[0].kind == SEGEXT_CRIT_TRANSACTION_COUNT)
+	{
+		bool		zero = crits[0].lo == 0;
+
+		appendStringInfo(&q, "SELECT c.id FROM segext.customers AS c %sJOIN (SELECT a.customer_id, pg_catalog.count(*) AS n ",
+						 zero ? "LEFT " : "");
+		append_company_sales(&q, company, "a");
+		appendStringInfo(&q, " GROUP BY a.customer_id) AS t ON t.customer_id OPERATOR(segext.=) c.id "
+						 "WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active "
+						 "AND %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT,
+						 company, zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].lo, crits[0].hi);
+		return q.data;
+	}
+	for (int p = 0; p < c->nparts; p++)
+	{
+		bool		all_rows = ends[p] > start;
+		bool		all_lists = ends[p] > start;
+
+		for (uint32 j = start; j < ends[p]; j++)
+		{
+			all_rows &= row_kind(crits[j].kind) &&
+				(crits[j].kind != SEGEXT_CRIT_PURCHASE_PERIOD || nperiods == 1);
+			all_lists &= crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
+		}
+		if (!all_rows && !all_lists)
+			return NULL;
+		start = ends[p];
+	}
+	appendStringInfo(&q, "SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active",
+					 company);
+	start = 0;
+	for (int p = 0; p < c->nparts; p++)
+	{
+		bool		first = true;
+
+		if (crits[start].kind == SEGEXT_CRIT_CUSTOMER_LIST)
+		{
+			appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY ('{");
+			for (uint32 j = start; j < ends[p]; j++)
+			{
+				const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
+
+				for (uint32 n = 0; n < crits[j].nitems; n++)
+				{
+					char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+					segext_objectid_to_hex(&ids[n], hex);
+					appendStringInfo(&q, "%s%s", first ? "" : ",", hex);
+					first = false;
+				}
+			}
+			appendStringInfoString(&q, "}'::segext.objectid[])");
+		}
+		else
+		{
+			/* a sale matching any criterion of the part */
+			appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY (SELECT a.customer_id ");
+			append_company_sales(&q, company, "a");
+			appendStringInfoString(&q, " AND (");
+			for (uint32 j = start; j < ends[p]; j++)
+			{
+				if (!first)
+					appendStringInfoString(&q, " OR ");
+				append_row_cond(&q, e, c, &crits[j], "a");
+				first = false;
+			}
+			appendStringInfoString(&q, "))");
+		}
+		start = ends[p];
+	}
+	return q.data;
+}
+
 /* The receiver of the facts query's rows: evaluates each as it arrives. */
 typedef struct QueryReceiver
 {
@@ -1091,6 +1197,15 @@ qr_receive(TupleTableSlot *slot, DestReceiver *self)
 
 	CHECK_FOR_INTERRUPTS();
 	slot_getallattrs(slot);
+	if (e->direct > 0)
+	{
+		/* the query returned exactly the members of that segment */
+		memset(qr->ev.newbits, 0, qr->ev.bytes);
+		BIT_SET(qr->ev.newbits, e->direct - 1);
+		qr->cb(e, DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]),
+			   qr->ev.newbits, qr->ev.nobits, qr->arg);
+		return true;
+	}
 	segext_facts_reset(e->reqs, f);
 	if (qr->a_facts > 0 && !slot->tts_isnull[qr->a_facts - 1])
 		segext_facts_from_state(e->reqs, DatumGetByteaPP(slot->tts_values[qr->a_facts - 1]), f);
@@ -1127,7 +1242,13 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	QueryReceiver qr;
 	int			ret;
 
-	sql = build_query(e, single);
+	sql = NULL;
+	if (single != NULL && !e->all_customers)
+		sql = build_direct_query(e, single);
+	if (sql != NULL)
+		e->direct = (single - e->segs) + 1;
+	else
+		sql = build_query(e, single);
 	elog(DEBUG2, "segext facts query: %s", sql);
 	memset(&qr, 0, sizeof(qr));
 	qr.pub.receiveSlot = qr_receive;

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(35);
+SELECT plan(39);
 
 SELECT segext.create_company('membership transactions') AS c \gset
 -- Helpers: the first names of a segment's members, now and stored.
@@ -72,7 +72,9 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'c', 'january 2024','[{"type": "purchase_period", "fromDate": "2024-01-01T00:00:00Z", "toDate": "2024-01-31T23:59:59.999999Z"}]'),
     (:'c', 'after jan 1', '[{"type": "purchase_period", "fromDate": "2024-01-01T00:00:00.000001Z", "toDate": "2024-01-31T23:59:59.999998Z"}]'),
     (:'c', 'and parts',   '[{"criteria": [{"type": "transaction_count", "min": 1, "max": 1}]}, {"criteria": [{"type": "bought_in_pos", "posIds": ["A"]}]}]'),
-    (:'c', 'or part',     '[{"criteria": [{"type": "bought_in_pos", "posIds": ["B"]}, {"type": "transaction_count", "min": 0, "max": 0}]}]');
+    (:'c', 'or part',     '[{"criteria": [{"type": "bought_in_pos", "posIds": ["B"]}, {"type": "transaction_count", "min": 0, "max": 0}]}]'),
+    (:'c', 'A and recent','[{"criteria": [{"type": "bought_in_pos", "posIds": ["A"]}]}, {"criteria": [{"type": "last_purchase_n_days_before", "days": 7}, {"type": "purchase_period", "fromDate": "2024-01-01", "toDate": "2024-01-31"}]}]'),
+    (:'c', 'listed at B', '[{"criteria": [{"type": "customer_list", "customers": ["0000000000000000000000c3", "0000000000000000000000c5", "0000000000000000000000c6"]}]}, {"criteria": [{"type": "bought_in_pos", "posIds": ["B"]}]}]');
 
 SELECT ok(segext.refresh_company(:'c') > 0, 'refresh_company stores the members');
 
@@ -93,6 +95,8 @@ SELECT is(pg_temp.now_members('january 2024'), ARRAY['two'], 'purchase period: b
 SELECT is(pg_temp.now_members('after jan 1'), '{}'::text[], 'purchase period: a microsecond inside each end excludes both sales');
 SELECT is(pg_temp.now_members('and parts'), ARRAY['future', 'one', 'partial'], 'parts are ANDed');
 SELECT is(pg_temp.now_members('or part'), ARRAY['returned', 'two', 'zero'], 'criteria of a part are ORed');
+SELECT is(pg_temp.now_members('A and recent'), ARRAY['one', 'two'], 'parts of sale criteria: a sale matching each part (not the future or returned one)');
+SELECT is(pg_temp.now_members('listed at B'), ARRAY['two'], 'a customer list part ANDed with a sale part');
 
 SELECT is(pg_temp.stored_members(name), pg_temp.now_members(name), 'refresh agrees with segment_members: ' || name)
 FROM segext.segments WHERE company_id = :'c' AND number > 1 ORDER BY number;
