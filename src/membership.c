@@ -163,6 +163,7 @@ typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 								bits8 *new_bits, bits8 *old_bits, void *arg);
 static void query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg);
 static void engine_init(Engine *e, const SegextObjectId *company);
+static void segments_loaded(Engine *e, bool refresh);
 
 #define BITS_BYTES(n)	((n) / 8 + 1)
 #define BIT_SET(b, i)	((b)[(i) / 8] |= (bits8) (1 << ((i) % 8)))
@@ -243,25 +244,61 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 			s->handle = segext_requirements_add(e->reqs, s->criteria);
 		}
 	}
+	segments_loaded(e, lock);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * segments_loaded sizes the facts and the customer hash for the segments
+ * loaded (a refresh, lock set, meets every customer; an evaluation only
+ * explicit members).
+ */
+static void
+segments_loaded(Engine *e, bool refresh)
+{
+	Size		sz = MAXALIGN(sizeof(SegextCustomerFacts));
+	double		n = 1024.0;
+
 	e->needs = segext_requirements_needs(e->reqs);
-	{
-		Size		sz = MAXALIGN(sizeof(SegextCustomerFacts));
-
-		sz += MAXALIGN(sizeof(int64) * (segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) + 1));
-		for (int k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
-			sz += MAXALIGN(segext_requirements_nslots(e->reqs, k) / 8 + 1);
-		e->facts_size = sz;
-	}
-
+	sz += MAXALIGN(sizeof(int64) * (segext_requirements_nslots(e->reqs, SEGEXT_SLOT_POS) + 1));
+	for (int k = SEGEXT_SLOT_SKU; k < SEGEXT_SLOT_NKINDS; k++)
+		sz += MAXALIGN(segext_requirements_nslots(e->reqs, k) / 8 + 1);
+	e->facts_size = sz;
+	if (refresh)
 	{
 		Relation	rel = table_openrv(makeRangeVar("segext", "customers", -1), AccessShareLock);
-		/* a refresh meets every customer; an evaluation only manual members */
-		double		n = lock ? Max(rel->rd_rel->reltuples, 1024.0) : 1024.0;
 
+		n = Max(rel->rd_rel->reltuples, 1024.0);
 		table_close(rel, AccessShareLock);
-		e->customers = custhash_create(e->cxt, (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2), NULL);
 	}
+	e->customers = custhash_create(e->cxt, (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2), NULL);
 	e->arena.cxt = e->cxt;
+}
+
+/*
+ * load_one_segment makes an engine of one segment (number > 1) whose row is
+ * already read, for an evaluation that depends on it alone.
+ */
+static void
+load_one_segment(Engine *e, const SegextObjectId *id, int number, Datum criteria, bool manual)
+{
+	MemoryContext old = MemoryContextSwitchTo(e->cxt);
+	Segment    *s;
+
+	e->nsegs = 1;
+	e->segs = palloc0(sizeof(Segment) * 2);
+	e->reqs = segext_requirements_create();
+	s = &e->segs[0];
+	s->id = *id;
+	s->number = number;
+	s->manual = manual;
+	s->target = true;
+	if (!manual)
+	{
+		s->criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(criteria);
+		s->handle = segext_requirements_add(e->reqs, s->criteria);
+	}
+	segments_loaded(e, false);
 	MemoryContextSwitchTo(old);
 }
 
@@ -643,9 +680,24 @@ apply_diff(Engine *e, Diff *d, bool entered)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 }
 
+static void segment_row(Oid idtype, const SegextObjectId *segment, SegextObjectId *company,
+						int *number, Datum *criteria, bool *manual, bool *active);
+
 /* segment_company finds the company of a segment (22023 when missing). */
 static void
 segment_company(Oid idtype, const SegextObjectId *segment, SegextObjectId *company, int *number)
+{
+	segment_row(idtype, segment, company, number, NULL, NULL, NULL);
+}
+
+/*
+ * segment_row reads a segment's company and number (22023 when missing) and,
+ * when asked, a copy of its criteria (NULL for a manual segment) and whether
+ * it is active, in the caller's memory context.
+ */
+static void
+segment_row(Oid idtype, const SegextObjectId *segment, SegextObjectId *company, int *number,
+			Datum *criteria, bool *manual, bool *active)
 {
 	Datum		args[1];
 	Oid			types[1];
@@ -655,7 +707,7 @@ segment_company(Oid idtype, const SegextObjectId *segment, SegextObjectId *compa
 
 	types[0] = idtype;
 	args[0] = PointerGetDatum(segment);
-	ret = SPI_execute_with_args("SELECT company_id, number FROM segext.segments WHERE id OPERATOR(segext.=) $1",
+	ret = SPI_execute_with_args("SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) $1",
 								1, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -671,6 +723,13 @@ segment_company(Oid idtype, const SegextObjectId *segment, SegextObjectId *compa
 	memcpy(company, DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 		   SEGEXT_OBJECTID_LEN);
 	*number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (criteria != NULL)
+	{
+		Datum		c = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, manual);
+
+		*criteria = *manual ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(c));
+		*active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	}
 }
 
 /* log_phase reports at DEBUG1 how long a phase of a refresh took. */
@@ -1314,14 +1373,32 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	int			number;
 	Engine		e;
 	EmitState	st;
+	Datum		criteria;
+	bool		manual;
+	bool		active;
 
 	segext_init_materialized_srf(fcinfo);
 	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPI_connect();
-	segment_company(objectid_type(), segment, &company, &number);
+	segment_row(objectid_type(), segment, &company, &number, &criteria, &manual, &active);
 	engine_init(&e, &company);
 	e.load_old = false;
-	/* Segment 1 depends on every other segment; others only on themselves. */
+	if (number > 1)
+	{
+		/* a segment above the built-ins depends on itself alone */
+		if (active)
+		{
+			load_one_segment(&e, segment, number, criteria, manual);
+			if (manual)
+				load_memberships(&e);
+			st.index = 0;
+			query_customers(&e, manual ? NULL : &e.segs[0], emit_member, &st);
+		}
+		MemoryContextDelete(e.cxt);
+		SPI_finish();
+		return (Datum) 0;
+	}
+	/* Segment 1 depends on every other segment; 0 on none. */
 	load_segments(&e, number == 1 ? NULL : segment, false);
 	st.index = -1;
 	for (int i = 0; i < e.nsegs; i++)
