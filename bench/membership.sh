@@ -20,12 +20,14 @@
 # start_cluster`) and superuser (pg_read_file of /proc).  Creates database
 # segext_bench with bench/generate.sql unless it exists (BENCH_DB to choose
 # another, BENCH_SCALE=0.1 for 100k customers / 1M transactions).
+# BENCH_PART=a runs only (a) (and the floor), BENCH_PART=b only (b).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${BENCH_DB:-segext_bench}
 SCALE=${BENCH_SCALE:-1}
 RUNS=${BENCH_RUNS:-3}
 COMPANY=65000000000000000000b001
+PART=${BENCH_PART:-ab}
 
 # Every session: the segext schema first, and work_mem large enough that the
 # SQL sides' hash aggregates do not spill (the default 4MB makes the
@@ -73,13 +75,23 @@ psql_db -At -c "SELECT 'customers: ' || count(*) FROM segext.customers WHERE com
     -c "SELECT 'transactions: ' || count(*) || ', returns: ' || count(*) FILTER (WHERE returns_id IS NOT NULL) FROM segext.transactions WHERE company_id = '$COMPANY'" \
     -c "SELECT 'server: ' || version()" -c "SELECT 'jit: ' || current_setting('jit') || ', max_parallel_workers_per_gather: ' || current_setting('max_parallel_workers_per_gather') || ', work_mem: ' || current_setting('work_mem')"
 
+declare -A T M
+med() { printf '%s\n' ${T[$1]} | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+if [[ $PART != *b* ]]; then
+    # (a) alone: only the floor, for the "/floor" column
+    timed "$FLOOR" >/dev/null
+    for ((round = 0; round < RUNS; round++)); do
+        read -r ms mem <<<"$(timed "$FLOOR")"; T[FLOOR]+="$ms "
+    done
+    floor_ms=$(med FLOOR)
+    echo "floor runs (ms): ${T[FLOOR]}"
+else
 echo "== warm-up (caches; the first refresh stores every membership)"
 first=$(timed "$REFRESH")
 echo "warm-up refresh_company: ${first% *} ms (on an empty membership table this first run also inserts every membership)"
 timed "$FLOOR" >/dev/null
 
 # Rounds interleave the queries, so a busy neighbour slows every side alike.
-declare -A T M
 for ((round = 0; round < RUNS; round++)); do
     for q in FLOOR GROUPKEYS GROUPBY HAND REFRESH; do
         read -r ms mem <<<"$(timed "${!q}")"
@@ -87,7 +99,6 @@ for ((round = 0; round < RUNS; round++)); do
         M[$q]=$(( ${M[$q]:-0} > mem ? ${M[$q]:-0} : mem ))
     done
 done
-med() { printf '%s\n' ${T[$1]} | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 floor_ms=$(med FLOOR); floor_mem=${M[FLOOR]}
 group_ms=$(med GROUPBY); group_mem=${M[GROUPBY]}
 keys_ms=$(med GROUPKEYS); keys_mem=${M[GROUPKEYS]}
@@ -115,6 +126,8 @@ printf '%-44s %10s %8s %8s %10s\n' "one GROUP BY customer aggregate scan" "$grou
 printf '%-44s %10s %8s %8s %10s\n' "hand-written one query, 20 segments" "$hand_ms" "$(ratio "$hand_ms" "$floor_ms")" "$(ratio "$hand_ms" "$group_ms")" "$hand_mem"
 printf '%-44s %10s %8s %8s %10s\n' "segext.refresh_company, 20 segments" "$refresh_ms" "$(ratio "$refresh_ms" "$floor_ms")" "$(ratio "$refresh_ms" "$group_ms")" "$refresh_mem"
 echo "refresh_company / hand-written: $(ratio "$refresh_ms" "$hand_ms")   (target for refresh / GROUP BY: <= 1.5)"
+fi
+[[ $PART == *a* ]] || exit 0
 
 echo
 echo "== (a) single segments: segment_members vs hand-written (median of $RUNS, ms)"

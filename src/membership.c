@@ -97,10 +97,15 @@ typedef struct Arena
 {
 	char	   *next;
 	Size		left;
+	Size		block;			/* size of the next block (0: the first) */
 	MemoryContext cxt;
 } Arena;
 
-/* arena_alloc returns size zeroed bytes (MAXALIGNed) from the arena. */
+/*
+ * arena_alloc returns size zeroed bytes (MAXALIGNed) from the arena.  Blocks
+ * start at 8 kB and double up to 4 MB, so an evaluation that meets few
+ * customers does not zero (and fault in) megabytes.
+ */
 static inline void *
 arena_alloc(Arena *a, Size size)
 {
@@ -109,7 +114,10 @@ arena_alloc(Arena *a, Size size)
 	size = MAXALIGN(size);
 	if (size > a->left)
 	{
-		Size		block = Max(size, 4 * 1024 * 1024);
+		Size		block;
+
+		a->block = a->block == 0 ? 8192 : Min(a->block * 2, 4 * 1024 * 1024);
+		block = Max(size, a->block);
 
 		a->next = MemoryContextAllocZero(a->cxt, block);
 		a->left = block;
