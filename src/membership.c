@@ -35,6 +35,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "common/hashfn.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -1308,6 +1309,7 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	SPIPlanPtr	plan;
 	QueryReceiver qr;
 	int			ret;
+	int			nestlevel;
 
 	sql = NULL;
 	if (single != NULL && !e->all_customers)
@@ -1326,6 +1328,16 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	qr.e = e;
 	qr.cb = cb;
 	qr.arg = arg;
+	/*
+	 * A direct query hands every member to the receiver here, in C: far
+	 * cheaper per row than parallel_tuple_cost assumes, whose default makes
+	 * the planner keep a semi-join of a few hundred thousand members in one
+	 * process.  Planning happens at execution, so the setting spans both.
+	 */
+	nestlevel = NewGUCNestLevel();
+	if (e->direct > 0)
+		(void) set_config_option("parallel_tuple_cost", "0.01", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 #if PG_VERSION_NUM >= 140000
 	{
 		SPIPrepareOptions popts;
@@ -1361,6 +1373,7 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 		ExecDropSingleTupleTableSlot(slot);
 	}
 #endif
+	AtEOXact_GUC(true, nestlevel);
 	/* With a receiver of its own, SPI reports a SELECT as SPI_OK_UTILITY. */
 	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
