@@ -65,42 +65,31 @@ CREATE POLICY company_admin ON segext.companies
     WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
 COMMENT ON POLICY company_admin ON segext.companies IS 'members of segext_admin: every company';
 
-ALTER TABLE segext.segment_groups ENABLE ROW LEVEL SECURITY;
-CREATE POLICY segment_groups_tenant ON segext.segment_groups
-    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
-COMMENT ON POLICY segment_groups_tenant ON segext.segment_groups IS 'rows of the current company only';
-CREATE POLICY segment_groups_admin ON segext.segment_groups
-    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
-    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
-COMMENT ON POLICY segment_groups_admin ON segext.segment_groups IS 'members of segext_admin: every company';
+-- enable_tenant_policies gives a company-scoped table the two policies every
+-- such table has; install scripts call it for each table.
+CREATE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass) RETURNS pg_catalog.void
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog AS $$
+DECLARE
+    name pg_catalog.text := (SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl);
+BEGIN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s '
+        'USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id())) '
+        'WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))',
+        name || '_tenant', tbl);
+    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
+        name || '_tenant', tbl, 'rows of the current company only');
+    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s '
+        'USING (pg_catalog.pg_has_role(%L, %L)) WITH CHECK (pg_catalog.pg_has_role(%L, %L))',
+        name || '_admin', tbl, 'segext_admin', 'member', 'segext_admin', 'member');
+    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
+        name || '_admin', tbl, 'members of segext_admin: every company');
+END
+$$;
+COMMENT ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) IS
+'install-time helper: enables row level security on a company-scoped table with its tenant and admin policies';
+REVOKE EXECUTE ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) FROM PUBLIC;
 
-ALTER TABLE segext.segments ENABLE ROW LEVEL SECURITY;
-CREATE POLICY segments_tenant ON segext.segments
-    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
-COMMENT ON POLICY segments_tenant ON segext.segments IS 'rows of the current company only';
-CREATE POLICY segments_admin ON segext.segments
-    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
-    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
-COMMENT ON POLICY segments_admin ON segext.segments IS 'members of segext_admin: every company';
-
-ALTER TABLE segext.channels ENABLE ROW LEVEL SECURITY;
-CREATE POLICY channels_tenant ON segext.channels
-    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
-COMMENT ON POLICY channels_tenant ON segext.channels IS 'rows of the current company only';
-CREATE POLICY channels_admin ON segext.channels
-    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
-    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
-COMMENT ON POLICY channels_admin ON segext.channels IS 'members of segext_admin: every company';
-
-ALTER TABLE segext.channel_segments ENABLE ROW LEVEL SECURITY;
-CREATE POLICY channel_segments_tenant ON segext.channel_segments
-    USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()));
-COMMENT ON POLICY channel_segments_tenant ON segext.channel_segments IS 'rows of the current company only';
-CREATE POLICY channel_segments_admin ON segext.channel_segments
-    USING (pg_catalog.pg_has_role('segext_admin', 'member'))
-    WITH CHECK (pg_catalog.pg_has_role('segext_admin', 'member'));
-COMMENT ON POLICY channel_segments_admin ON segext.channel_segments IS 'members of segext_admin: every company';
+SELECT segext.enable_tenant_policies(t) FROM (VALUES
+    ('segext.segment_groups'::pg_catalog.regclass), ('segext.segments'),
+    ('segext.channels'), ('segext.channel_segments')) AS v(t);
