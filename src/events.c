@@ -222,6 +222,27 @@ resolve_one(Relation rel, const char *what, const char *column)
 }
 
 /*
+ * stamp_column_type returns the type of a column that receives a stamp,
+ * raising 42804 unless it is integer or bigint; "what" names what it holds.
+ */
+static Oid
+stamp_column_type(TupleDesc tupdesc, AttrNumber attnum, const char *column,
+				  const char *relname, const char *what)
+{
+	Oid			type = TupleDescAttr(tupdesc, attnum - 1)->atttypid;
+
+	if (type != INT4OID && type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of type integer or bigint",
+						column, relname),
+				 errdetail("Column \"%s\" is of type %s; it receives %s up to 65535.",
+						   column, format_type_be(type), what),
+				 errhint("Change the column type to integer.")));
+	return type;
+}
+
+/*
  * resolve_columns checks stamp_event's arguments against a relation and
  * returns the columns they name; every misuse is a clear error.
  */
@@ -277,24 +298,10 @@ resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols)
 						   args[0], format_type_be(type)),
 				 errhint("Change the column type to segext.objectid.")));
 
-	cols->segment_type = TupleDescAttr(tupdesc, cols->segment_attnum - 1)->atttypid;
-	cols->group_type = TupleDescAttr(tupdesc, cols->group_attnum - 1)->atttypid;
-	if (cols->segment_type != INT4OID && cols->segment_type != INT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" must be of type integer or bigint",
-						args[1], relname),
-				 errdetail("Column \"%s\" is of type %s; it receives segment numbers up to 65535.",
-						   args[1], format_type_be(cols->segment_type)),
-				 errhint("Change the column type to integer.")));
-	if (cols->group_type != INT4OID && cols->group_type != INT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" must be of type integer or bigint",
-						args[2], relname),
-				 errdetail("Column \"%s\" is of type %s; it receives segment group ids up to 65535.",
-						   args[2], format_type_be(cols->group_type)),
-				 errhint("Change the column type to integer.")));
+	cols->segment_type = stamp_column_type(tupdesc, cols->segment_attnum, args[1], relname,
+										   "segment numbers");
+	cols->group_type = stamp_column_type(tupdesc, cols->group_attnum, args[2], relname,
+										 "segment group ids");
 	if (cols->keys_attnum != 0)
 	{
 		type = TupleDescAttr(tupdesc, cols->keys_attnum - 1)->atttypid;

@@ -965,6 +965,33 @@ append_row_cond(StringInfo q, Engine *e, const SegextCriteria *c, const SegextCr
 }
 
 /*
+ * append_customer_ids appends a condition that c.id is one of the customers
+ * listed by the customer_list criteria from..to-1 of c.
+ */
+static void
+append_customer_ids(StringInfo q, const SegextCriteria *c, uint32 from, uint32 to)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+	bool		first = true;
+
+	appendStringInfoString(q, " AND c.id OPERATOR(segext.=) ANY ('{");
+	for (uint32 j = from; j < to; j++)
+	{
+		const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
+
+		for (uint32 n = 0; n < crits[j].nitems; n++)
+		{
+			char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+			segext_objectid_to_hex(&ids[n], hex);
+			appendStringInfo(q, "%s%s", first ? "" : ",", hex);
+			first = false;
+		}
+	}
+	appendStringInfoString(q, "}'::segext.objectid[])");
+}
+
+/*
  * build_query writes the one query that gives, per active customer of the
  * company, its row and the transaction figures the targets need: a GROUP BY
  * over the transactions with one FILTER aggregate per slot, so the planner
@@ -1104,25 +1131,9 @@ build_query(Engine *e, Segment *single)
 					 e->all_customers ? "" : " AND c.active");
 	if (list_part >= 0)
 	{
-		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
 		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
-		bool		first = true;
 
-		appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY ('{");
-		for (uint32 j = list_part == 0 ? 0 : ends[list_part - 1]; j < ends[list_part]; j++)
-		{
-			const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
-
-			for (uint32 n = 0; n < crits[j].nitems; n++)
-			{
-				char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-				segext_objectid_to_hex(&ids[n], hex);
-				appendStringInfo(&q, "%s%s", first ? "" : ",", hex);
-				first = false;
-			}
-		}
-		appendStringInfoString(&q, "}'::segext.objectid[])");
+		append_customer_ids(&q, c, list_part == 0 ? 0 : ends[list_part - 1], ends[list_part]);
 	}
 	return q.data;
 }
@@ -1195,23 +1206,7 @@ build_direct_query(Engine *e, Segment *s)
 		bool		first = true;
 
 		if (crits[start].kind == SEGEXT_CRIT_CUSTOMER_LIST)
-		{
-			appendStringInfoString(&q, " AND c.id OPERATOR(segext.=) ANY ('{");
-			for (uint32 j = start; j < ends[p]; j++)
-			{
-				const SegextObjectId *ids = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
-
-				for (uint32 n = 0; n < crits[j].nitems; n++)
-				{
-					char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-					segext_objectid_to_hex(&ids[n], hex);
-					appendStringInfo(&q, "%s%s", first ? "" : ",", hex);
-					first = false;
-				}
-			}
-			appendStringInfoString(&q, "}'::segext.objectid[])");
-		}
+			append_customer_ids(&q, c, start, ends[p]);
 		else
 		{
 			/* a sale matching any criterion of the part */

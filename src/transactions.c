@@ -640,32 +640,23 @@ transactions_returned(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (oldtup != NULL)
+	/* the old row's return is taken back, the new row's return applied */
+	for (int i = 0; i < 2; i++)
 	{
+		HeapTuple	tup = i == 0 ? oldtup : newtup;
 		bool		isnull;
-		Datum		sale = heap_getattr(oldtup, c_returns, desc, &isnull);
+		Datum		sale;
 
+		if (tup == NULL)
+			continue;
+		sale = heap_getattr(tup, c_returns, desc, &isnull);
 		if (!isnull)
 		{
 			bool		n;
-			Datum		amount = heap_getattr(oldtup, c_amount, desc, &n);
+			Datum		amount = heap_getattr(tup, c_amount, desc, &n);
 
-			adjust_returned(objectid_type_oid(desc), heap_getattr(oldtup, c_company, desc, &n), sale,
-							DirectFunctionCall1(numeric_uminus, amount), false);
-		}
-	}
-	if (newtup != NULL)
-	{
-		bool		isnull;
-		Datum		sale = heap_getattr(newtup, c_returns, desc, &isnull);
-
-		if (!isnull)
-		{
-			bool		n;
-			Datum		amount = heap_getattr(newtup, c_amount, desc, &n);
-
-			adjust_returned(objectid_type_oid(desc), heap_getattr(newtup, c_company, desc, &n), sale,
-							DirectFunctionCall1(numeric_uminus, amount), true);
+			adjust_returned(objectid_type_oid(desc), heap_getattr(tup, c_company, desc, &n), sale,
+							DirectFunctionCall1(numeric_uminus, amount), i == 1);
 		}
 	}
 	SPI_finish();
