@@ -2,8 +2,14 @@
  *
  * rules.c
  *	  Business rules of companies, segment groups, segments, channels and
- *	  the channel segment mix, enforced by C trigger functions, and the
- *	  segment reorder function.
+ *	  the channel segment mix, enforced by C trigger functions, the segment
+ *	  reorder function, and the one writer of segments.customers_count.
+ *
+ * Columns segext maintains are out of users' hands whatever path a write
+ * takes (SQL on the tables, the segext_api views, INSERT ... ON CONFLICT):
+ * a written created_at, updated_at or customers_count is silently replaced
+ * by segext's value, so that a client may send back a whole row it read, and
+ * the key (company_id, id) of a row never changes.
  *
  * Every rule that counts the rows of a company (limits, last segment, last
  * channel, number and group id assignment) first locks the company row with
@@ -77,12 +83,13 @@ typedef enum RulesQuery
 	RQ_REORDER_LOCK,
 	RQ_REORDER_MISSING,
 	RQ_REORDER_UPDATE,
+	RQ_ADD_CUSTOMERS_COUNT,
 	RQ_COUNT
 } RulesQuery;
 
 /*
  * SQL text and argument types of each query: 'o' objectid, 'i' int4,
- * 'a' int4[].
+ * 'l' int8, 'a' int4[].
  */
 typedef struct RulesQueryDef
 {
@@ -181,6 +188,11 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = u.n"
 		" AND s.position <> (u.i - 1)", "oa"
 	},
+	[RQ_ADD_CUSTOMERS_COUNT] = {
+		"UPDATE segext.segments SET customers_count = customers_count + $3"
+		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
+		" RETURNING number", "ool"
+	},
 };
 
 /* Saved plans, valid for the segext.objectid type they were prepared with. */
@@ -193,6 +205,12 @@ static Oid	rules_plans_objectid_type = InvalidOid;
  */
 static bool builtins_active = false;
 static SegextObjectId builtins_company;
+
+/*
+ * Set while segext_add_customers_count updates a segment: only then may its
+ * customers_count change.
+ */
+static bool counting_members = false;
 
 /* State saved while a rule runs its queries as the table owner. */
 typedef struct RulesSpi
@@ -219,13 +237,16 @@ static const char *first_changed_column(Relation rel, HeapTuple oldtuple,
 										HeapTuple newtuple);
 static HeapTuple set_column(Relation rel, HeapTuple tuple, const char *column,
 							Datum value);
-static HeapTuple set_updated_at(Relation rel, HeapTuple tuple);
 static bool objectid_equal(Datum a, Datum b);
 static bool lock_company(Datum company, int32 *max_segments, int32 *max_channels,
 						 char **name);
 static void check_name(const char *what, const char *column, const char *value);
-static void check_company_unchanged(Relation rel, HeapTuple oldtuple,
-									HeapTuple newtuple, const char *what);
+static void check_key_unchanged(Relation rel, HeapTuple oldtuple,
+								HeapTuple newtuple, const char *column,
+								const char *what);
+static void check_company_of_new_row(Datum company);
+static HeapTuple keep_customers_count(Relation rel, HeapTuple oldtuple,
+									  HeapTuple newtuple);
 static void check_segment_fields(Relation rel, HeapTuple tuple);
 static void check_commission(Relation rel, HeapTuple tuple);
 static void check_channel_mix(Datum company, Datum channel);
@@ -276,7 +297,8 @@ rules_plan(RulesQuery query)
 		Assert(nargs <= lengthof(argtypes));
 		for (i = 0; i < nargs; i++)
 			argtypes[i] = args[i] == 'o' ? objectid_type :
-				args[i] == 'i' ? INT4OID : INT4ARRAYOID;
+				args[i] == 'i' ? INT4OID :
+				args[i] == 'l' ? INT8OID : INT4ARRAYOID;
 		plan = SPI_prepare(rules_queries[query].sql, nargs, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare segext rule query \"%s\": %s",
@@ -449,12 +471,68 @@ set_column(Relation rel, HeapTuple tuple, const char *column, Datum value)
 									 &value, &isnull);
 }
 
-/* set_updated_at returns a copy of tuple with updated_at set to now(). */
-static HeapTuple
-set_updated_at(Relation rel, HeapTuple tuple)
+/*
+ * segext_keep_maintained gives a row that a user writes segext's values of
+ * the columns segext maintains, whatever the user wrote there: on insert
+ * (oldtuple NULL) created_at and updated_at are the start of the
+ * transaction; on update company_id and id must not change, created_at
+ * keeps its value and updated_at is the start of the transaction.  Columns
+ * the table lacks are skipped; what names the kind of row in messages.
+ */
+HeapTuple
+segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
+					   const char *what)
 {
-	return set_column(rel, tuple, "updated_at",
-					  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	int			cols[2];
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			ncols = 0;
+	int			attnum;
+
+	if (oldtuple != NULL)
+	{
+		check_key_unchanged(rel, oldtuple, newtuple, "company_id", what);
+		check_key_unchanged(rel, oldtuple, newtuple, "id", what);
+	}
+	attnum = SPI_fnumber(tupdesc, "created_at");
+	if (attnum > 0)
+	{
+		cols[ncols] = attnum;
+		values[ncols] = oldtuple == NULL ? now :
+			heap_getattr(oldtuple, attnum, tupdesc, &nulls[ncols]);
+		ncols++;
+	}
+	attnum = SPI_fnumber(tupdesc, "updated_at");
+	if (attnum > 0)
+	{
+		cols[ncols] = attnum;
+		values[ncols++] = now;
+	}
+	if (ncols == 0)
+		return newtuple;
+	return heap_modify_tuple_by_cols(newtuple, tupdesc, ncols, cols, values, nulls);
+}
+
+/*
+ * keep_customers_count gives a segment segext's customers_count: 0 when it
+ * is inserted, on update the old count unless segext_add_customers_count is
+ * the one updating it.
+ */
+static HeapTuple
+keep_customers_count(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
+{
+	bool		isnull = false;
+	Datum		count = Int64GetDatum(0);
+
+	if (oldtuple != NULL)
+	{
+		if (counting_members)
+			return newtuple;
+		count = column_value(rel, oldtuple, "customers_count", &isnull);
+	}
+	return set_column(rel, newtuple, "customers_count", count);
 }
 
 /* objectid_equal compares two objectid datums. */
@@ -505,18 +583,52 @@ check_name(const char *what, const char *column, const char *value)
 						 NAME_MAX_CHARS)));
 }
 
-/* check_company_unchanged refuses to move a row to another company. */
+/*
+ * check_key_unchanged refuses an update that changes a key column of a row
+ * (company_id or id); the row is named by its name, else by its id.
+ */
 static void
-check_company_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
-						const char *what)
+check_key_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
+					const char *column, const char *what)
 {
-	if (column_changed(rel, oldtuple, newtuple, "company_id"))
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			attnum = SPI_fnumber(tupdesc, column);
+	char	   *label;
+	char	   *oldvalue;
+	char	   *newvalue;
+
+	if (attnum <= 0 || !column_changed(rel, oldtuple, newtuple, column))
+		return;
+	label = SPI_fnumber(tupdesc, "name") > 0 ? column_text(rel, oldtuple, "name") :
+		SPI_getvalue(oldtuple, tupdesc, SPI_fnumber(tupdesc, "id"));
+	if (strcmp(column, "company_id") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot move %s \"%s\" to another company", what,
-						column_text(rel, oldtuple, "name")),
+						label ? label : ""),
 				 errdetail("The company_id of a %s never changes.", what),
 				 errhint("Create the %s in the other company and delete this one.", what)));
+	oldvalue = SPI_getvalue(oldtuple, tupdesc, attnum);
+	newvalue = SPI_getvalue(newtuple, tupdesc, attnum);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot change the id of %s \"%s\"", what, label ? label : ""),
+			 errdetail("The id of a %s is its key within its company and never changes; it is %s, and the update would make it %s.",
+					   what, oldvalue ? oldvalue : "null", newvalue ? newvalue : "null"),
+			 errhint("Leave \"id\" out of the update, or create a new %s and delete this one.", what)));
+}
+
+/*
+ * check_company_of_new_row refuses (42501) to write a row for a company the
+ * user may not act for, before a rule reads that company as the table owner;
+ * rows that segext writes itself, as the table owner or in a security
+ * definer function, pass.
+ */
+static void
+check_company_of_new_row(Datum company)
+{
+	if (!InLocalUserIdChange())
+		segext_check_company_access((SegextObjectId *) DatumGetPointer(company));
 }
 
 /* check_segment_fields validates the name, ref and position of a segment. */
@@ -639,8 +751,9 @@ creating_builtins_of(Datum company)
 PG_FUNCTION_INFO_V1(segext_companies_rules);
 
 /*
- * segext_companies_rules maintains updated_at of a company (BEFORE UPDATE)
- * and creates its built-ins when it is inserted (AFTER INSERT).
+ * segext_companies_rules keeps the id and created_at of a company and sets
+ * updated_at (BEFORE UPDATE), and creates its built-ins when it is inserted
+ * (AFTER INSERT).
  */
 Datum
 segext_companies_rules(PG_FUNCTION_ARGS)
@@ -663,12 +776,18 @@ segext_companies_rules(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("companies_rules: must be fired before update")));
-	return PointerGetDatum(set_updated_at(trigdata->tg_relation, trigdata->tg_newtuple));
+	return PointerGetDatum(segext_keep_maintained(trigdata->tg_relation,
+												  trigdata->tg_trigtuple,
+												  trigdata->tg_newtuple, "company"));
 }
 
 /*
  * segments_before_insert refuses built-in numbers outside company creation,
  * enforces max_segments and assigns the next free number when none is given.
+ * A row whose key already exists is left to the update that INSERT ... ON
+ * CONFLICT DO UPDATE turns it into (a plain INSERT fails on the key): it
+ * only gets the existing number when it has none, as NOT NULL is checked
+ * before the conflict is.
  */
 static HeapTuple
 segments_before_insert(Relation rel, HeapTuple tuple)
@@ -682,6 +801,7 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	int32		max_segments;
 	int32		count;
 	char	   *company_name;
+	Datum		args[2];
 	RulesSpi	spi;
 
 	if (isnull)
@@ -689,11 +809,24 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	if (!number_null && creating_builtins_of(company) &&
 		(DatumGetInt32(number) == SEGMENT_ALL || DatumGetInt32(number) == SEGMENT_DEFAULT))
 		return tuple;
+	check_company_of_new_row(company);
+
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	args[0] = company;
+	args[1] = column_value(rel, tuple, "id", &isnull);
+	if (!isnull)
+	{
+		rules_exec(RQ_SEGMENT_BY_ID, args, true);
+		if (SPI_processed > 0)
+		{
+			assigned = number_null ? DatumGetInt32(rules_result(1, &isnull)) : -1;
+			rules_spi_end(&spi);
+			return assigned >= 0 ? set_column(rel, tuple, "number", Int32GetDatum(assigned)) : tuple;
+		}
+	}
 	check_segment_fields(rel, tuple);
 	if (!number_null)
 		check_segment_number(DatumGetInt32(number), name);
-
-	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	if (lock_company(company, &max_segments, NULL, &company_name))
 	{
 		rules_exec(RQ_COUNT_USER_SEGMENTS, &company, true);
@@ -727,8 +860,8 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 }
 
 /*
- * segments_before_update refuses changes to built-ins (except the counts
- * segext maintains) and invalid values, and maintains updated_at.
+ * segments_before_update refuses changes to built-ins (except the count
+ * segext maintains) and invalid values.
  */
 static HeapTuple
 segments_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
@@ -750,15 +883,14 @@ segments_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 							   column, old_number, column_text(rel, oldtuple, "name")),
 					 errhint("Update user segments only (numbers %d to %d).",
 							 SEGMENT_NUMBER_MIN, SEGMENT_NUMBER_MAX)));
-		return set_updated_at(rel, newtuple);
+		return newtuple;
 	}
-	check_company_unchanged(rel, oldtuple, newtuple, "segment");
 	new_number = column_value(rel, newtuple, "number", &isnull);
 	if (!isnull && column_changed(rel, oldtuple, newtuple, "number"))
 		check_segment_number(DatumGetInt32(new_number),
 							 column_text(rel, oldtuple, "name"));
 	check_segment_fields(rel, newtuple);
-	return set_updated_at(rel, newtuple);
+	return newtuple;
 }
 
 /*
@@ -824,19 +956,28 @@ PG_FUNCTION_INFO_V1(segext_segments_rules);
 
 /*
  * segext_segments_rules is the BEFORE INSERT OR UPDATE OR DELETE row trigger
- * of segext.segments.
+ * of segext.segments; the columns segext maintains get its values first.
  */
 Datum
 segext_segments_rules(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules", true);
 	Relation	rel = trigdata->tg_relation;
+	HeapTuple	tuple;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		return PointerGetDatum(segments_before_insert(rel, trigdata->tg_trigtuple));
+	{
+		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "segment");
+		tuple = keep_customers_count(rel, NULL, tuple);
+		return PointerGetDatum(segments_before_insert(rel, tuple));
+	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		return PointerGetDatum(segments_before_update(rel, trigdata->tg_trigtuple,
-													  trigdata->tg_newtuple));
+	{
+		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple,
+									   trigdata->tg_newtuple, "segment");
+		tuple = keep_customers_count(rel, trigdata->tg_trigtuple, tuple);
+		return PointerGetDatum(segments_before_update(rel, trigdata->tg_trigtuple, tuple));
+	}
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		segments_before_delete(rel, trigdata->tg_trigtuple);
@@ -906,6 +1047,7 @@ groups_before_insert(Relation rel, HeapTuple tuple)
 		return tuple;
 	if (!id_null && DatumGetInt32(id) == 0 && creating_builtins_of(company))
 		return tuple;
+	check_company_of_new_row(company);
 	check_group_fields(rel, tuple);
 	if (!id_null)
 	{
@@ -941,7 +1083,6 @@ groups_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 {
 	bool		isnull;
 	int32		old_id = DatumGetInt32(column_value(rel, oldtuple, "id", &isnull));
-	Datum		new_id;
 
 	if (old_id == 0)
 	{
@@ -955,14 +1096,10 @@ groups_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 					 errdetail("Column \"%s\" of built-in segment group 0 cannot change: it is the group of every segment that has no other.",
 							   column),
 					 errhint("Create a segment group of your own instead.")));
-		return set_updated_at(rel, newtuple);
+		return newtuple;
 	}
-	check_company_unchanged(rel, oldtuple, newtuple, "segment group");
-	new_id = column_value(rel, newtuple, "id", &isnull);
-	if (!isnull && column_changed(rel, oldtuple, newtuple, "id"))
-		check_group_id(DatumGetInt32(new_id), column_text(rel, oldtuple, "name"));
 	check_group_fields(rel, newtuple);
-	return set_updated_at(rel, newtuple);
+	return newtuple;
 }
 
 /*
@@ -1013,7 +1150,8 @@ PG_FUNCTION_INFO_V1(segext_segment_groups_rules);
 
 /*
  * segext_segment_groups_rules is the BEFORE INSERT OR UPDATE OR DELETE row
- * trigger of segext.segment_groups.
+ * trigger of segext.segment_groups; the columns segext maintains get its
+ * values first.
  */
 Datum
 segext_segment_groups_rules(PG_FUNCTION_ARGS)
@@ -1022,10 +1160,14 @@ segext_segment_groups_rules(PG_FUNCTION_ARGS)
 	Relation	rel = trigdata->tg_relation;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		return PointerGetDatum(groups_before_insert(rel, trigdata->tg_trigtuple));
+		return PointerGetDatum(groups_before_insert(rel,
+													segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple,
+																		   "segment group")));
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		return PointerGetDatum(groups_before_update(rel, trigdata->tg_trigtuple,
-													trigdata->tg_newtuple));
+													segext_keep_maintained(rel, trigdata->tg_trigtuple,
+																		   trigdata->tg_newtuple,
+																		   "segment group")));
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		groups_before_delete(rel, trigdata->tg_trigtuple);
@@ -1051,6 +1193,7 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 
 	if (isnull)
 		return;
+	check_company_of_new_row(company);
 	check_name("channel", "name", name);
 	check_commission(rel, tuple);
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
@@ -1103,26 +1246,28 @@ PG_FUNCTION_INFO_V1(segext_channels_rules);
 
 /*
  * segext_channels_rules is the BEFORE INSERT OR UPDATE OR DELETE row trigger
- * of segext.channels.
+ * of segext.channels; the columns segext maintains get its values first.
  */
 Datum
 segext_channels_rules(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules", true);
 	Relation	rel = trigdata->tg_relation;
+	HeapTuple	tuple;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		channels_before_insert(rel, trigdata->tg_trigtuple);
-		return PointerGetDatum(trigdata->tg_trigtuple);
+		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "channel");
+		channels_before_insert(rel, tuple);
+		return PointerGetDatum(tuple);
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		check_company_unchanged(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple,
-								"channel");
-		check_name("channel", "name", column_text(rel, trigdata->tg_newtuple, "name"));
-		check_commission(rel, trigdata->tg_newtuple);
-		return PointerGetDatum(set_updated_at(rel, trigdata->tg_newtuple));
+		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple,
+									   trigdata->tg_newtuple, "channel");
+		check_name("channel", "name", column_text(rel, tuple, "name"));
+		check_commission(rel, tuple);
+		return PointerGetDatum(tuple);
 	}
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
@@ -1165,6 +1310,7 @@ segext_channel_segments_rules(PG_FUNCTION_ARGS)
 	args[0] = column_value(rel, tuple, "company_id", &isnull);
 	if (isnull)
 		return PointerGetDatum(tuple);
+	check_company_of_new_row(args[0]);
 	distribution = column_value(rel, tuple, "distribution", &isnull);
 	if (!isnull &&
 		(numeric_is_special(distribution) ||
@@ -1392,4 +1538,51 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 	}
 	rules_spi_end(&spi);
 	PG_RETURN_VOID();
+}
+
+/*
+ * exec_counting runs the customers_count update with counting_members set,
+ * clearing it again whatever happens.
+ */
+static void
+exec_counting(Datum *args)
+{
+	counting_members = true;
+	PG_TRY();
+	{
+		rules_exec(RQ_ADD_CUSTOMERS_COUNT, args, false);
+	}
+	PG_FINALLY();
+	{
+		counting_members = false;
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(segext_add_customers_count);
+
+/*
+ * segext_add_customers_count adds delta to the customers_count of a segment,
+ * the only way its count changes (the membership trigger calls it); returns
+ * the segment's number, or NULL when the segment does not exist.
+ */
+Datum
+segext_add_customers_count(PG_FUNCTION_ARGS)
+{
+	Datum		args[3];
+	bool		isnull = true;
+	Datum		number = (Datum) 0;
+	RulesSpi	spi;
+
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = PG_GETARG_DATUM(2);
+	rules_spi_begin(&spi, InvalidOid);
+	exec_counting(args);
+	if (SPI_processed > 0)
+		number = rules_result(1, &isnull);
+	rules_spi_end(&spi);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(number);
 }

@@ -11,6 +11,9 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "utils/relcache.h"
+
 #if PG_VERSION_NUM < 130000
 #error "segext requires PostgreSQL 13 or later"
 #endif
@@ -29,6 +32,13 @@ struct SegextObjectId;
 extern void segext_check_company_access(const struct SegextObjectId *company);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
+
+/*
+ * Give a row a user writes segext's created_at and updated_at and refuse a
+ * change of its company_id or id (rules.c).
+ */
+extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
+										HeapTuple newtuple, const char *what);
 
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001

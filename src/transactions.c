@@ -23,7 +23,6 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
-#include "utils/timestamp.h"
 
 #include "objectid.h"
 
@@ -33,6 +32,7 @@ static bool updating_returned = false;
 /* Cached plans of the returns rules. */
 static SPIPlanPtr sale_lookup_plan = NULL;
 static SPIPlanPtr sale_adjust_plan = NULL;
+static SPIPlanPtr key_exists_plan = NULL;
 
 static void check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before);
 static char *jsonb_string(JsonbValue *v);
@@ -44,6 +44,7 @@ static int	cmp_cstring(const ListCell *a, const ListCell *b);
 static Oid	objectid_type_oid(TupleDesc desc);
 static int	numeric_compare(Numeric a, Numeric b);
 static void adjust_returned(Oid idtype, Datum company, Datum sale, Datum delta, bool adding);
+static bool transaction_exists(Oid idtype, Datum company, Datum id);
 
 /*
  * check_trigger_call refuses to run a row trigger that was attached the wrong
@@ -284,8 +285,9 @@ numeric_compare(Numeric a, Numeric b)
 
 PG_FUNCTION_INFO_V1(customers_check);
 /*
- * customers_check validates the labels of a customer and, on update, sets
- * updated_at.
+ * customers_check validates the labels of a customer and gives it segext's
+ * created_at and updated_at; on update its company_id and id must not
+ * change.
  */
 Datum
 customers_check(PG_FUNCTION_ARGS)
@@ -301,7 +303,10 @@ customers_check(PG_FUNCTION_ARGS)
 	check_trigger_call(fcinfo, "customers_check", true);
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);
-	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple, "customer");
+	else
+		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "customer");
 
 	col = SPI_fnumber(desc, "labels");
 	labels = heap_getattr(tuple, col, desc, &isnull);
@@ -317,17 +322,6 @@ customers_check(PG_FUNCTION_ARGS)
 			root.type = jbvNull;
 		check_labels(&root, "customer", 0, NULL);
 	}
-
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		int			cols[1];
-		Datum		vals[1];
-		bool		nulls[1] = {false};
-
-		cols[0] = SPI_fnumber(desc, "updated_at");
-		vals[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, vals, nulls);
-	}
 	return PointerGetDatum(tuple);
 }
 
@@ -336,7 +330,7 @@ PG_FUNCTION_INFO_V1(transactions_check);
  * transactions_check validates a transaction before it is written: items,
  * the sign of amount, and for a return the sale it refers to (locked, so
  * concurrent returns of one sale queue up).  It fills the derived item arrays
- * and keeps returned_amount out of users' hands.
+ * and keeps returned_amount, company_id and id out of users' hands.
  */
 Datum
 transactions_check(PG_FUNCTION_ARGS)
@@ -362,7 +356,8 @@ transactions_check(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		old = trigdata->tg_trigtuple;
-		tuple = trigdata->tg_newtuple;
+		tuple = segext_keep_maintained(trigdata->tg_relation, old, trigdata->tg_newtuple,
+									   "transaction");
 	}
 	else
 		tuple = trigdata->tg_trigtuple;
@@ -501,7 +496,14 @@ transactions_check(PG_FUNCTION_ARGS)
 						 errmsg("return refers to transaction \"%s\", which is a return", hex),
 						 errdetail("Transaction \"%s\" is itself a return; only a sale can be returned.", hex),
 						 errhint("Set \"returns_id\" to the original sale.")));
-			if (old == NULL && numeric_compare(returned, remaining) > 0)
+			/*
+			 * An existing key means INSERT ... ON CONFLICT DO UPDATE, where
+			 * this return's amount is already in the sale's returned amount
+			 * and the update path adjusts it; a plain INSERT fails on the key.
+			 */
+			if (old == NULL && numeric_compare(returned, remaining) > 0 &&
+				!transaction_exists(objectid_type_oid(desc), company,
+									heap_getattr(tuple, SPI_fnumber(desc, "id"), desc, &isnull)))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),
 						 errmsg("return of %s exceeds what is left of sale \"%s\"",
@@ -544,6 +546,38 @@ transactions_check(PG_FUNCTION_ARGS)
 	if (ncols > 0)
 		tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, vals, nulls);
 	PG_RETURN_POINTER(tuple);
+}
+
+/*
+ * transaction_exists says whether a transaction with this key exists (in the
+ * caller's SPI connection).
+ */
+static bool
+transaction_exists(Oid idtype, Datum company, Datum id)
+{
+	Datum		args[2];
+	int			ret;
+
+	if (key_exists_plan == NULL)
+	{
+		Oid			types[2];
+		SPIPlanPtr	plan;
+
+		types[0] = types[1] = idtype;
+		plan = SPI_prepare("SELECT 1 FROM segext.transactions "
+						   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
+						   2, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		key_exists_plan = plan;
+	}
+	args[0] = company;
+	args[1] = id;
+	ret = SPI_execute_plan(key_exists_plan, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	return SPI_processed > 0;
 }
 
 /*

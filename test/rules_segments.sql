@@ -12,7 +12,7 @@ SET LOCAL search_path = segext, public;
 
 \ir helpers/errors.sql
 
-SELECT plan(57);
+SELECT plan(58);
 
 -- Company creation and its built-ins.
 SELECT segext.create_company('Acme') AS c \gset
@@ -98,7 +98,9 @@ SELECT is(rules_error(format($$UPDATE segext.segments SET active = false WHERE c
           'Update user segments only (numbers 2 to 65535).'],
     'the built-in update error has a DETAIL naming the column and a HINT');
 SELECT lives_ok(format($$UPDATE segext.segments SET customers_count = 7 WHERE company_id = %L AND number = 0$$, :'c'),
-    'customers_count of a built-in segment is maintained by segext and may change');
+    'writing customers_count of a built-in segment is no change to it: segext keeps its own count');
+SELECT is((SELECT customers_count FROM segext.segments WHERE company_id = :'c' AND number = 0), 0::int8,
+    'customers_count of built-in segment 0 is still segext''s count');
 SELECT throws_ok(format($$DELETE FROM segext.segments WHERE company_id = %L AND number = 0$$, :'c'),
     'PT403', 'built-in segment 0 "All" cannot be deleted', 'built-in segment 0 cannot be deleted');
 SELECT throws_ok(format($$DELETE FROM segext.segments WHERE company_id = %L AND number = 1$$, :'c'),

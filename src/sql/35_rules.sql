@@ -84,6 +84,14 @@ CREATE FUNCTION segext.create_company(name pg_catalog.text,
     $$;
 COMMENT ON FUNCTION segext.create_company(pg_catalog.text, pg_catalog.int4, pg_catalog.int4) IS 'creates a company with its built-in segments 0 "All", 1 "Default" and group 0 "Ungrouped"; returns its id';
 
+-- The one writer of segments.customers_count (the membership trigger of
+-- 50_membership.sql calls it); any other write of the column is ignored.
+CREATE FUNCTION segext.add_customers_count(company segext.objectid, segment segext.objectid,
+                                           delta pg_catalog.int8)
+    RETURNS pg_catalog.int4
+    AS 'MODULE_PATHNAME', 'segext_add_customers_count' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8) IS 'internal to the membership trigger: adds delta to a segment''s customers_count, the only way it changes; returns the segment number, NULL when there is no such segment';
+
 CREATE FUNCTION segext.reorder_segments(company segext.objectid, numbers pg_catalog.int4[])
     RETURNS void
     AS 'MODULE_PATHNAME', 'segext_reorder_segments' LANGUAGE C VOLATILE STRICT;

@@ -53,12 +53,9 @@ BEGIN
                (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
-        UPDATE segext.segments AS s
-        SET customers_count = s.customers_count OPERATOR(pg_catalog.+)
-                              CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END
-        WHERE s.company_id OPERATOR(segext.=) r.company_id AND s.id OPERATOR(segext.=) r.segment_id
-        RETURNING s.number INTO number;
-        IF FOUND THEN
+        number := segext.add_customers_count(r.company_id, r.segment_id,
+                      CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+        IF number IS NOT NULL THEN
             PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
                 'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
                 'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
