@@ -1,30 +1,38 @@
 /*-------------------------------------------------------------------------
  *
  * api.c
- *	  Writes through the views of the public schema segext_api: one INSTEAD
- *	  OF row trigger that turns an INSERT, UPDATE or DELETE on an API view
- *	  into the same statement on its private table, for the current company.
+ *	  Writes through segext_api.channels, the one view of the public schema
+ *	  that PostgreSQL cannot update by itself: its segment_mix column, a
+ *	  jsonb array built from segext.channel_segments, is writable in the same
+ *	  request as the channel.  An INSTEAD OF row trigger turns an INSERT,
+ *	  UPDATE or DELETE on the view into the same statement on the channel
+ *	  table, and writes the mix to the mix table.
  *
- * The trigger is attached with up to three arguments:
- *	  1. the private table, schema-qualified (e.g. 'segext.segments');
- *	  2. the view columns a client may write, comma-separated; they have the
- *		 same names in the table;
- *	  3. optionally, the name of a jsonb view column holding a channel's
- *		 segment mix ([{"segment_id": ..., "distribution": ...}]), written to
+ * The trigger is attached with two arguments:
+ *	  1. the private table, schema-qualified ('segext.channels'): every other
+ *		 column of the view is a column of that table with the same name, and
+ *		 (company_id, id) is the key of both;
+ *	  2. the name of the jsonb view column holding the segment mix
+ *		 ([{"segment_id": ..., "distribution": ...}]), written to
  *		 segext.channel_segments in the same statement.
  *
- * Every view has an "id" column that is the table's key within a company.
- * The company is never taken from the client: it is
- * segext.current_company_id().  Inserting leaves out the columns that are
- * NULL, so that the table's defaults and the business-rule triggers fill
- * them; the row handed back (and so RETURNING, and PostgREST's
- * return=representation and Location) is read again from the view, with the
- * generated keys.  The business rules themselves stay on the tables.
+ * Inserting leaves out the columns that are NULL, so that the view's and the
+ * table's defaults and the business-rule triggers fill them (the view's
+ * company_id defaults to the current company); updating writes every column
+ * of the row, and the table's triggers keep what segext maintains (keys,
+ * created_at, updated_at).  Row level security and the rules stay on the
+ * tables.  The row handed back (and so RETURNING, and PostgREST's
+ * return=representation and Location) is read again from the view, with
+ * the generated keys; a row the view does not show (another company's) is
+ * refused like the check option of the other API views refuses it.
+ *
+ * PostgreSQL refuses INSERT ... ON CONFLICT on a view with an INSTEAD OF
+ * trigger, so PostgREST's PUT (an upsert) does not work on channels; the
+ * other API views are updatable by PostgreSQL itself and take it.
  *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
-#include "objectid.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -35,80 +43,43 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/varlena.h"
-
-/* Largest number of columns one write statement binds. */
-#define API_MAX_PARAMS	64
 
 /* A statement under construction with its parameters. */
 typedef struct ApiStatement
 {
 	StringInfoData sql;
 	int			nargs;
-	Oid			argtypes[API_MAX_PARAMS];
-	Datum		values[API_MAX_PARAMS];
-	char		nulls[API_MAX_PARAMS];
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
 } ApiStatement;
 
-static Datum api_current_company(Relation view, Oid *type);
+static void api_statement_init(ApiStatement *stmt, int maxargs);
 static int	api_bind(ApiStatement *stmt, Oid type, Datum value, bool isnull);
-static List *api_split_columns(const char *list);
 static int	api_column(Relation view, const char *name);
 static void api_write_mix(const char *column, Oid idtype, Datum company,
 						  Datum channel, Datum mix);
-static const char *api_eq(Oid type, Oid idtype);
-static HeapTuple api_reread(Relation view, Datum key, Oid keytype,
-							const char *eq, HeapTuple fallback);
+static HeapTuple api_reread(Relation view, Oid idtype, Datum company, Datum id);
 
-/*
- * api_current_company returns segext.current_company_id(), refusing NULL,
- * and sets *type to its type (segext.objectid).
- */
-static Datum
-api_current_company(Relation view, Oid *type)
+/* api_statement_init prepares stmt for up to maxargs parameters. */
+static void
+api_statement_init(ApiStatement *stmt, int maxargs)
 {
-	bool		isnull;
-	Datum		company;
-
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read the current company");
-	company = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	*type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("no current company for writing to view \"%s\"",
-						RelationGetRelationName(view)),
-				 errdetail("Neither the JWT claim \"company_id\" nor the setting \"segext.company_id\" names a company."),
-				 errhint("Send a JWT carrying a \"company_id\" claim, or SET segext.company_id to the company's id.")));
-	return SPI_datumTransfer(company, false, SEGEXT_OBJECTID_LEN);
+	initStringInfo(&stmt->sql);
+	stmt->nargs = 0;
+	stmt->argtypes = palloc(sizeof(Oid) * maxargs);
+	stmt->values = palloc(sizeof(Datum) * maxargs);
+	stmt->nulls = palloc(sizeof(char) * maxargs);
 }
 
 /* api_bind adds a parameter to stmt and returns its number ($n). */
 static int
 api_bind(ApiStatement *stmt, Oid type, Datum value, bool isnull)
 {
-	if (stmt->nargs >= API_MAX_PARAMS)
-		elog(ERROR, "too many columns in one API write");
 	stmt->argtypes[stmt->nargs] = type;
 	stmt->values[stmt->nargs] = value;
 	stmt->nulls[stmt->nargs] = isnull ? 'n' : ' ';
 	return ++stmt->nargs;
-}
-
-/* api_split_columns splits a comma-separated trigger argument into names. */
-static List *
-api_split_columns(const char *list)
-{
-	char	   *copy = pstrdup(list);
-	List	   *names = NIL;
-
-	if (!SplitIdentifierString(copy, ',', &names))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("invalid column list \"%s\" in API view trigger arguments", list)));
-	return names;
 }
 
 /* api_column returns the attribute number of a view column, or fails. */
@@ -169,39 +140,42 @@ api_write_mix(const char *column, Oid idtype, Datum company, Datum channel,
 		elog(ERROR, "could not write the segment mix");
 }
 
-/* api_eq names the equality operator of a key type, schema-qualified. */
-static const char *
-api_eq(Oid type, Oid idtype)
-{
-	return type == idtype ? "OPERATOR(segext.=)" : "OPERATOR(pg_catalog.=)";
-}
-
 /*
- * api_reread reads the row of the view whose id is key, as the client sees
- * it after the write; returns a copy in the trigger's memory context.
+ * api_reread reads the row of the view with key (company, id), as the client
+ * sees it after the write, and returns a copy in the trigger's memory
+ * context; a row the view does not show is refused (44000), as the check
+ * option of an updatable view refuses it.
  */
 static HeapTuple
-api_reread(Relation view, Datum key, Oid keytype, const char *eq,
-		   HeapTuple fallback)
+api_reread(Relation view, Oid idtype, Datum company, Datum id)
 {
 	StringInfoData sql;
+	Oid			types[2] = {idtype, idtype};
+	Datum		values[2] = {company, id};
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT * FROM %s.%s WHERE id %s $1",
+	appendStringInfo(&sql, "SELECT * FROM %s.%s WHERE company_id OPERATOR(segext.=) $1"
+					 " AND id OPERATOR(segext.=) $2",
 					 quote_identifier(get_namespace_name(RelationGetNamespace(view))),
-					 quote_identifier(RelationGetRelationName(view)), eq);
-	if (SPI_execute_with_args(sql.data, 1, &keytype, &key, NULL, false, 1) != SPI_OK_SELECT)
+					 quote_identifier(RelationGetRelationName(view)));
+	if (SPI_execute_with_args(sql.data, 2, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read back view \"%s\"", RelationGetRelationName(view));
 	if (SPI_processed != 1)
-		return fallback;
+		ereport(ERROR,
+				(errcode(ERRCODE_WITH_CHECK_OPTION_VIOLATION),
+				 errmsg("new row violates check option for view \"%s\"",
+						RelationGetRelationName(view)),
+				 errdetail("View \"%s\" shows the rows of the current company only, and the row written belongs to another company.",
+						   RelationGetRelationName(view)),
+				 errhint("Leave \"company_id\" out, or set it to the current company.")));
 	return SPI_copytuple(SPI_tuptable->vals[0]);
 }
 
 PG_FUNCTION_INFO_V1(segext_api_view_write);
 
 /*
- * segext_api_view_write is the INSTEAD OF row trigger of the writable API
- * views: it writes the row to the private table for the current company.
+ * segext_api_view_write is the INSTEAD OF row trigger of segext_api.channels:
+ * it writes the row to the channel table and the mix to the mix table.
  */
 Datum
 segext_api_view_write(PG_FUNCTION_ARGS)
@@ -211,18 +185,15 @@ segext_api_view_write(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Trigger    *trigger;
 	const char *table;
-	List	   *writable;
-	const char *mixcol = NULL;
-	int			mixnum = 0;
+	const char *mixcol;
+	int			mixnum;
+	int			companynum;
 	int			keynum;
-	Oid			keytype;
-	Datum		company;
-	Oid			companytype;
-	const char *keyeq;
+	Oid			idtype;
 	HeapTuple	result = NULL;
 	ApiStatement stmt;
-	ListCell   *lc;
 	bool		isnull;
+	int			natt;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -235,159 +206,118 @@ segext_api_view_write(PG_FUNCTION_ARGS)
 				 errmsg("segext.api_view_write: must be fired INSTEAD OF, for each row")));
 
 	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs < 2 || trigger->tgnargs > 3)
+	if (trigger->tgnargs != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("segext.api_view_write: expects two or three arguments")));
+				 errmsg("segext.api_view_write: expects two arguments")));
 	view = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(view);
 	table = trigger->tgargs[0];
-	writable = api_split_columns(trigger->tgargs[1]);
-	if (trigger->tgnargs == 3)
-	{
-		mixcol = trigger->tgargs[2];
-		mixnum = api_column(view, mixcol);
-	}
+	mixcol = trigger->tgargs[1];
+	mixnum = api_column(view, mixcol);
+	companynum = api_column(view, "company_id");
 	keynum = api_column(view, "id");
-	keytype = SPI_gettypeid(tupdesc, keynum);
+	idtype = SPI_gettypeid(tupdesc, keynum);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	company = api_current_company(view, &companytype);
-	keyeq = api_eq(keytype, companytype);
-
-	memset(&stmt, 0, sizeof(stmt));
-	initStringInfo(&stmt.sql);
+	api_statement_init(&stmt, tupdesc->natts + 2);
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		HeapTuple	newtup = trigdata->tg_trigtuple;
+		StringInfoData cols;
 		StringInfoData vals;
+		Datum		company;
 		Datum		key;
+		Datum		mix;
 
+		/* The columns given; NULL ones are left to the defaults and rules. */
+		initStringInfo(&cols);
 		initStringInfo(&vals);
-		appendStringInfo(&stmt.sql, "INSERT INTO %s (company_id", table);
-		appendStringInfo(&vals, "$%d", api_bind(&stmt, companytype, company, false));
-		foreach(lc, writable)
+		for (natt = 1; natt <= tupdesc->natts; natt++)
 		{
-			const char *col = (const char *) lfirst(lc);
-			int			fnum = api_column(view, col);
-			Datum		value = SPI_getbinval(newtup, tupdesc, fnum, &isnull);
+			Form_pg_attribute att = TupleDescAttr(tupdesc, natt - 1);
+			Datum		value = SPI_getbinval(newtup, tupdesc, natt, &isnull);
 
-			if (isnull)
+			if (att->attisdropped || natt == mixnum || isnull)
 				continue;
-			appendStringInfo(&stmt.sql, ", %s", quote_identifier(col));
-			appendStringInfo(&vals, ", $%d",
-							 api_bind(&stmt, SPI_gettypeid(tupdesc, fnum), value, false));
+			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
+							 quote_identifier(NameStr(att->attname)));
+			appendStringInfo(&vals, "%s$%d", vals.len > 0 ? ", " : "",
+							 api_bind(&stmt, att->atttypid, value, false));
 		}
-		appendStringInfo(&stmt.sql, ") VALUES (%s) RETURNING id", vals.data);
+		if (cols.len > 0)
+			appendStringInfo(&stmt.sql, "INSERT INTO %s (%s) VALUES (%s)",
+							 table, cols.data, vals.data);
+		else
+			appendStringInfo(&stmt.sql, "INSERT INTO %s DEFAULT VALUES", table);
+		appendStringInfoString(&stmt.sql, " RETURNING company_id, id");
 		if (SPI_execute_with_args(stmt.sql.data, stmt.nargs, stmt.argtypes,
 								  stmt.values, stmt.nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 			SPI_processed != 1)
 			elog(ERROR, "could not insert into %s", table);
-		key = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull),
-								get_typbyval(keytype), get_typlen(keytype));
-		if (mixnum > 0)
-		{
-			Datum		mix = SPI_getbinval(newtup, tupdesc, mixnum, &isnull);
-
-			if (!isnull)
-				api_write_mix(mixcol, companytype, company, key, mix);
-		}
-		result = api_reread(view, key, keytype, keyeq, newtup);
+		company = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+									false, get_typlen(idtype));
+		key = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+								false, get_typlen(idtype));
+		mix = SPI_getbinval(newtup, tupdesc, mixnum, &isnull);
+		if (!isnull)
+			api_write_mix(mixcol, idtype, company, key, mix);
+		result = api_reread(view, idtype, company, key);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		HeapTuple	oldtup = trigdata->tg_trigtuple;
 		HeapTuple	newtup = trigdata->tg_newtuple;
+		Datum		company = SPI_getbinval(oldtup, tupdesc, companynum, &isnull);
 		Datum		key = SPI_getbinval(oldtup, tupdesc, keynum, &isnull);
-		int			changed = 0;
-		int			natt;
+		int			c;
+		int			k;
 
-		/* Columns outside the writable list (and the mix) must not change. */
+		/* Every column; the table's triggers keep what segext maintains. */
+		appendStringInfo(&stmt.sql, "UPDATE %s SET ", table);
 		for (natt = 1; natt <= tupdesc->natts; natt++)
 		{
 			Form_pg_attribute att = TupleDescAttr(tupdesc, natt - 1);
-			const char *name = NameStr(att->attname);
-			bool		oldnull;
 			bool		newnull;
-			Datum		oldval;
-			Datum		newval;
-			bool		iswritable = false;
+			Datum		value = SPI_getbinval(newtup, tupdesc, natt, &newnull);
+			const char *sep = stmt.nargs > 0 ? ", " : "";
 
 			if (att->attisdropped || natt == mixnum)
 				continue;
-			foreach(lc, writable)
-			{
-				if (strcmp((const char *) lfirst(lc), name) == 0)
-					iswritable = true;
-			}
-			oldval = SPI_getbinval(oldtup, tupdesc, natt, &oldnull);
-			newval = SPI_getbinval(newtup, tupdesc, natt, &newnull);
-			if (oldnull == newnull &&
-				(oldnull || datum_image_eq(oldval, newval, att->attbyval, att->attlen)))
-				continue;
-			if (!iswritable)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot update column \"%s\" of view \"%s\"",
-								name, RelationGetRelationName(view)),
-						 errdetail("Column \"%s\" is maintained by segext.", name),
-						 errhint("Leave \"%s\" out of the update.", name)));
-			appendStringInfo(&stmt.sql, "%s %s = $%d", changed == 0 ? "" : ",",
-							 quote_identifier(name),
-							 api_bind(&stmt, att->atttypid, newval, newnull));
-			changed++;
+			appendStringInfo(&stmt.sql, "%s%s = $%d", sep,
+							 quote_identifier(NameStr(att->attname)),
+							 api_bind(&stmt, att->atttypid, value, newnull));
 		}
-		if (changed == 0 && writable != NIL)
-		{
-			/* An update that changes nothing still reaches the table's rules. */
-			const char *col = (const char *) linitial(writable);
-			int			fnum = api_column(view, col);
-			Datum		value = SPI_getbinval(newtup, tupdesc, fnum, &isnull);
-
-			appendStringInfo(&stmt.sql, "%s = $%d", quote_identifier(col),
-							 api_bind(&stmt, SPI_gettypeid(tupdesc, fnum), value, isnull));
-		}
-		{
-			char	   *set = pstrdup(stmt.sql.data);
-			int			c;
-			int			k;
-
-			resetStringInfo(&stmt.sql);
-			c = api_bind(&stmt, companytype, company, false);
-			k = api_bind(&stmt, keytype, key, false);
-			appendStringInfo(&stmt.sql, "UPDATE %s SET %s WHERE company_id OPERATOR(segext.=) $%d AND id %s $%d",
-							 table, set, c, keyeq, k);
-		}
+		c = api_bind(&stmt, idtype, company, false);
+		k = api_bind(&stmt, idtype, key, false);
+		appendStringInfo(&stmt.sql, " WHERE company_id OPERATOR(segext.=) $%d AND id OPERATOR(segext.=) $%d",
+						 c, k);
 		if (SPI_execute_with_args(stmt.sql.data, stmt.nargs, stmt.argtypes,
 								  stmt.values, stmt.nulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update %s", table);
 		if (SPI_processed == 1)
 		{
-			if (mixnum > 0)
-			{
-				Datum		oldmix = SPI_getbinval(oldtup, tupdesc, mixnum, &isnull);
-				bool		newnull;
-				Datum		newmix = SPI_getbinval(newtup, tupdesc, mixnum, &newnull);
+			bool		oldnull;
+			bool		newnull;
+			Datum		oldmix = SPI_getbinval(oldtup, tupdesc, mixnum, &oldnull);
+			Datum		newmix = SPI_getbinval(newtup, tupdesc, mixnum, &newnull);
 
-				if (!newnull &&
-					(isnull || !datum_image_eq(oldmix, newmix, false, -1)))
-					api_write_mix(mixcol, companytype, company, key, newmix);
-			}
-			result = api_reread(view, key, keytype, keyeq, newtup);
+			if (!newnull &&
+				(oldnull || !datum_image_eq(oldmix, newmix, false, -1)))
+				api_write_mix(mixcol, idtype, company, key, newmix);
+			result = api_reread(view, idtype, company, key);
 		}
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		HeapTuple	oldtup = trigdata->tg_trigtuple;
-		Datum		key = SPI_getbinval(oldtup, tupdesc, keynum, &isnull);
-		int			c = api_bind(&stmt, companytype, company, false);
-		int			k = api_bind(&stmt, keytype, key, false);
+		int			c = api_bind(&stmt, idtype, SPI_getbinval(oldtup, tupdesc, companynum, &isnull), false);
+		int			k = api_bind(&stmt, idtype, SPI_getbinval(oldtup, tupdesc, keynum, &isnull), false);
 
-		appendStringInfo(&stmt.sql, "DELETE FROM %s WHERE company_id OPERATOR(segext.=) $%d AND id %s $%d",
-						 table, c, keyeq, k);
+		appendStringInfo(&stmt.sql, "DELETE FROM %s WHERE company_id OPERATOR(segext.=) $%d AND id OPERATOR(segext.=) $%d",
+						 table, c, k);
 		if (SPI_execute_with_args(stmt.sql.data, stmt.nargs, stmt.argtypes,
 								  stmt.values, stmt.nulls, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete from %s", table);

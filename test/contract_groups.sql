@@ -18,7 +18,8 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
     'WITH pgrst_source AS (INSERT INTO "segext_api"."segment_groups"("id", "name") SELECT "pgrst_body"."id", "pgrst_body"."name" FROM (SELECT ''{"id":5,"name":"Premium"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "id", "name" FROM json_to_record(pgrst_payload.json_data) AS _("id" integer, "name" text) ) pgrst_body  RETURNING "segext_api"."segment_groups".*) '
     || pg_temp.write_tail('segment_groups'), 'return=representation');
 SELECT is(status, 201, 'POST /segment_groups: 201') FROM r;
-SELECT is(body -> 0, jsonb_build_object('id', 5, 'name', 'Premium', 'status', 200, 'created_at', now(), 'updated_at', now()),
+SELECT is(body -> 0, jsonb_build_object('company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'id', 5, 'name', 'Premium', 'status', 200,
+                                        'created_at', now(), 'updated_at', now()),
           'POST /segment_groups: representation with the default status 200') FROM r;
 DROP TABLE r;
 

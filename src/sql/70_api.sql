@@ -1,14 +1,22 @@
 -- 70: the public API schema segext_api, designed for PostgREST (v12+) and
 -- equally usable from SQL.  Naming: snake_case columns, the same names as the
--- private tables (PostgreSQL's convention, and what PostgREST exposes as-is);
--- every view shows the current company's rows only (segext.current_company_id())
--- and hides company_id.  Views are security_invoker, so row level security and
--- privileges of the caller apply; writes go through one C INSTEAD OF trigger
--- (src/api.c) into the private tables, where the business rules live.
+-- private tables (PostgreSQL's convention, and what PostgREST exposes as-is).
+-- Every view shows the current company's rows only (segext.current_company_id()).
+-- A writable view starts with the key of its table, (company_id, id), so
+-- that PostgREST finds the view's primary key (it follows each view column
+-- back to its table and keeps only keys whose every column is shown);
+-- company_id defaults to the current company, so clients may leave it out.
+-- Views are security_invoker, so row level security and privileges of the
+-- caller apply.  segments, segment_groups, customers and transactions are
+-- updatable by PostgreSQL itself WITH CASCADED CHECK OPTION: INSERT, UPDATE,
+-- DELETE and INSERT ... ON CONFLICT (PostgREST's PUT and upsert) go to the
+-- private tables, where the C rule triggers live, and the check option
+-- refuses a row of another company.  channels, whose segment mix is written
+-- in the same request, goes through a C INSTEAD OF trigger (src/api.c).
 
 CREATE FUNCTION segext.api_view_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_api_view_write' LANGUAGE C;
-COMMENT ON FUNCTION segext.api_view_write() IS 'INSTEAD OF trigger of the writable segext_api views: writes the row to its private table for the current company and returns it with the generated keys';
+COMMENT ON FUNCTION segext.api_view_write() IS 'INSTEAD OF trigger of segext_api.channels: writes the channel to its table and the segment mix to segext.channel_segments, and returns the row with the generated keys';
 
 -- Segment criteria print as JSON in json_agg/to_json (what PostgREST builds
 -- its bodies with): those functions use a type's cast to json when it has one.
@@ -22,12 +30,15 @@ COMMENT ON CAST (segext.criteria AS pg_catalog.json) IS 'segment criteria as can
 
 -- Segments.
 CREATE VIEW segext_api.segments WITH (security_invoker = true) AS
-    SELECT s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
+    SELECT s.company_id, s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
            s.group_id, s.org_id, s.criteria, s.customers_count, s.created_at, s.updated_at
       FROM segext.segments s
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
-COMMENT ON VIEW segext_api.segments IS 'segments of the current company: 0 "All" and 1 "Default" are built in and read-only; list, get, create (201 with the generated id and number), update, delete';
-COMMENT ON COLUMN segext_api.segments.id IS 'ObjectId of the segment (generated)';
+     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()
+    WITH CASCADED CHECK OPTION;
+ALTER VIEW segext_api.segments ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
+COMMENT ON VIEW segext_api.segments IS 'segments of the current company: 0 "All" and 1 "Default" are built in and read-only; list, get, create (201 with the generated id and number), update, upsert (PUT with company_id and id), delete';
+COMMENT ON COLUMN segext_api.segments.company_id IS 'ObjectId of the company: the current company, which is the default; with id the primary key';
+COMMENT ON COLUMN segext_api.segments.id IS 'ObjectId of the segment (generated when not given); never changes';
 COMMENT ON COLUMN segext_api.segments.number IS 'segment number: 0 and 1 built in, user segments 2-65535, assigned when not given; unique per company';
 COMMENT ON COLUMN segext_api.segments.name IS 'name, 1-100 characters, unique per company';
 COMMENT ON COLUMN segext_api.segments.ref IS 'optional reference of the caller, at most 100 characters, unique per company when set';
@@ -37,34 +48,28 @@ COMMENT ON COLUMN segext_api.segments.position IS 'detection order (Infinity seg
 COMMENT ON COLUMN segext_api.segments.group_id IS 'segment group (0 = "Ungrouped")';
 COMMENT ON COLUMN segext_api.segments.org_id IS 'optional organisation id';
 COMMENT ON COLUMN segext_api.segments.criteria IS 'condition as JSON, parts shape [{"criteria": [...]}] (a part matches when any of its criteria does; all parts must match) or flat [c1, c2] (all must match); printed canonically in the parts shape; null for a manual segment';
-COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members (read-only)';
-COMMENT ON COLUMN segext_api.segments.created_at IS 'creation time (read-only)';
-COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (read-only)';
-CREATE TRIGGER segments_write
-    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.segments
-    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write(
-        'segext.segments', 'number,name,ref,description,active,position,group_id,org_id,criteria');
-COMMENT ON TRIGGER segments_write ON segext_api.segments IS 'writes segments through to segext.segments';
+COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members (maintained by segext: a value written is ignored)';
+COMMENT ON COLUMN segext_api.segments.created_at IS 'creation time (maintained by segext: a value written is ignored)';
+COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (maintained by segext: a value written is ignored)';
 
 -- Segment groups.
 CREATE VIEW segext_api.segment_groups WITH (security_invoker = true) AS
-    SELECT g.id, g.name, g.status, g.created_at, g.updated_at
+    SELECT g.company_id, g.id, g.name, g.status, g.created_at, g.updated_at
       FROM segext.segment_groups g
-     WHERE g.company_id OPERATOR(segext.=) segext.current_company_id();
+     WHERE g.company_id OPERATOR(segext.=) segext.current_company_id()
+    WITH CASCADED CHECK OPTION;
+ALTER VIEW segext_api.segment_groups ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.segment_groups IS 'segment groups of the current company: group 0 "Ungrouped" is built in; a group that still holds segments cannot be deleted (409)';
-COMMENT ON COLUMN segext_api.segment_groups.id IS 'group number, unique per company (0 = "Ungrouped")';
+COMMENT ON COLUMN segext_api.segment_groups.company_id IS 'ObjectId of the company: the current company, which is the default; with id the primary key';
+COMMENT ON COLUMN segext_api.segment_groups.id IS 'group number, unique per company (0 = "Ungrouped"), the next free one when not given; never changes';
 COMMENT ON COLUMN segext_api.segment_groups.name IS 'name, 1-100 characters';
 COMMENT ON COLUMN segext_api.segment_groups.status IS 'Infinity status: 200 active, 410 deleted';
-COMMENT ON COLUMN segext_api.segment_groups.created_at IS 'creation time (read-only)';
-COMMENT ON COLUMN segext_api.segment_groups.updated_at IS 'time of the last change (read-only)';
-CREATE TRIGGER segment_groups_write
-    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.segment_groups
-    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.segment_groups', 'id,name,status');
-COMMENT ON TRIGGER segment_groups_write ON segext_api.segment_groups IS 'writes segment groups through to segext.segment_groups';
+COMMENT ON COLUMN segext_api.segment_groups.created_at IS 'creation time (maintained by segext: a value written is ignored)';
+COMMENT ON COLUMN segext_api.segment_groups.updated_at IS 'time of the last change (maintained by segext: a value written is ignored)';
 
 -- Channels, with their segment mix embedded and writable in the same request.
 CREATE VIEW segext_api.channels WITH (security_invoker = true) AS
-    SELECT c.id, c.name, c.commission,
+    SELECT c.company_id, c.id, c.name, c.commission,
            (SELECT COALESCE(
                        pg_catalog.jsonb_agg(
                            pg_catalog.jsonb_build_object('segment_id', m.segment_id,
@@ -77,16 +82,18 @@ CREATE VIEW segext_api.channels WITH (security_invoker = true) AS
            c.created_at, c.updated_at
       FROM segext.channels c
      WHERE c.company_id OPERATOR(segext.=) segext.current_company_id();
-COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit';
-COMMENT ON COLUMN segext_api.channels.id IS 'ObjectId of the channel (generated)';
+ALTER VIEW segext_api.channels ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
+COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit; no upsert (PUT): use PATCH';
+COMMENT ON COLUMN segext_api.channels.company_id IS 'ObjectId of the company: the current company, which is the default; with id the primary key';
+COMMENT ON COLUMN segext_api.channels.id IS 'ObjectId of the channel (generated when not given); never changes';
 COMMENT ON COLUMN segext_api.channels.name IS 'name, 1-100 characters, unique per company';
 COMMENT ON COLUMN segext_api.channels.commission IS 'commission rate applied to revenue (0.2 = 20%), at least 0, may exceed 1; default 0';
 COMMENT ON COLUMN segext_api.channels.segment_mix IS 'forecast segment mix: JSON array of {"segment_id", "distribution"}; distributions > 0 summing to 1; 100% on the first user segment when not given';
-COMMENT ON COLUMN segext_api.channels.created_at IS 'creation time (read-only)';
-COMMENT ON COLUMN segext_api.channels.updated_at IS 'time of the last change (read-only)';
+COMMENT ON COLUMN segext_api.channels.created_at IS 'creation time (maintained by segext: a value written is ignored)';
+COMMENT ON COLUMN segext_api.channels.updated_at IS 'time of the last change (maintained by segext: a value written is ignored)';
 CREATE TRIGGER channels_write
     INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.channels
-    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.channels', 'name,commission', 'segment_mix');
+    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.channels', 'segment_mix');
 COMMENT ON TRIGGER channels_write ON segext_api.channels IS 'writes channels through to segext.channels and their mix to segext.channel_segments';
 
 -- Channel forecast and commission value.

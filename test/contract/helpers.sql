@@ -38,7 +38,9 @@ $$;
 -- immediate, then deferred again as a new transaction would start).  It
 -- returns the HTTP status PostgREST would answer, the row counts, the body
 -- and, on error, the SQLSTATE and message.  prefer is the Prefer header
--- ('return=representation' or ''), range_offset the offset of a GET.
+-- ('return=representation', 'resolution=merge-duplicates' ... or ''),
+-- range_offset the offset of a GET.  A PUT that does not write exactly one
+-- row is rolled back and answered 400 with code PGRST115 (Query.hs failPut).
 CREATE FUNCTION pg_temp.pgrst(role text, claims text, method text, path text, stmt text,
                               prefer text DEFAULT '', range_offset bigint DEFAULT 0)
 RETURNS TABLE (status int, total bigint, page_total bigint, body jsonb, header text[], code text, message text)
@@ -47,9 +49,12 @@ DECLARE
     saved_path text := current_setting('search_path');
     is_rpc boolean := path LIKE '/rpc/%';
     returns_void boolean;
+    inserted bigint;
     result record;
     r jsonb;
 BEGIN
+    -- Each request is a transaction of its own: no upsert counted yet.
+    PERFORM set_config('pgrst.inserted', '', true);
     PERFORM set_config('search_path', '"segext_api", "public", "segext"', true),
             set_config('role', role, true),
             set_config('request.jwt.claims', claims, true),
@@ -59,23 +64,34 @@ BEGIN
             set_config('request.cookies', '{}', true);
     BEGIN
         EXECUTE stmt INTO result;
+        r := to_jsonb(result);
+        page_total := (r ->> 'page_total')::bigint;
+        IF method = 'PUT' AND page_total <> 1 THEN
+            RAISE EXCEPTION 'PGRST115';
+        END IF;
         SET CONSTRAINTS ALL IMMEDIATE;
         SET CONSTRAINTS ALL DEFERRED;
-        r := to_jsonb(result);
         total := NULLIF(r ->> 'total_result_set', '')::bigint;
-        page_total := (r ->> 'page_total')::bigint;
         body := r -> 'body';
         IF r ? 'header' THEN
             header := ARRAY(SELECT jsonb_array_elements_text(r -> 'header'));
         END IF;
+        inserted := NULLIF(r ->> 'response_inserted', '')::bigint;
         code := NULL;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+        IF message = 'PGRST115' THEN
+            code := 'PGRST115';
+            message := 'Payload values do not match URL in primary key column(s)';
+        END IF;
     END;
     PERFORM set_config('role', 'none', true),
             set_config('request.jwt.claims', '', true),
             set_config('search_path', saved_path, true);
-    IF code IS NOT NULL THEN
+    IF code = 'PGRST115' THEN
+        status := 400;
+        total := NULL; page_total := NULL; body := NULL; header := NULL;
+    ELSIF code IS NOT NULL THEN
         status := pg_temp.pgrst_status(code, claims <> '');
         total := NULL; page_total := NULL; body := NULL; header := NULL;
     ELSIF is_rpc THEN
@@ -91,7 +107,13 @@ BEGIN
                        WHEN range_offset > total THEN 416
                        WHEN page_total < total THEN 206 ELSE 200 END;
     ELSIF method = 'POST' THEN
-        status := 201;
+        -- Response.hs: 200 for a merge-duplicates upsert that inserted nothing
+        status := CASE WHEN prefer LIKE '%resolution=merge-duplicates%' AND coalesce(inserted, 0) <= 0
+                       THEN 200 ELSE 201 END;
+    ELSIF method = 'PUT' THEN
+        -- Response.hs (MutationSingleUpsert): 201 when the row was inserted
+        status := CASE WHEN prefer NOT LIKE '%return=representation%' THEN 204
+                       WHEN inserted > 0 THEN 201 ELSE 200 END;
     ELSE
         status := CASE WHEN prefer LIKE '%return=representation%' THEN 200 ELSE 204 END;
     END IF;
@@ -128,8 +150,11 @@ $$;
 
 -- The final SELECT of a write (Statements.hs prepareWrite) on view name;
 -- location_keys are the primary-key columns for the Location header of
--- Prefer: return=headers-only on POST, or NULL.
-CREATE FUNCTION pg_temp.write_tail(name text, location_keys text DEFAULT NULL) RETURNS text
+-- Prefer: return=headers-only on POST, or NULL; upsert is true for PUT and
+-- POST with Prefer: resolution=merge-duplicates, whose response_inserted
+-- reads the count of inserted rows that the statement keeps in the setting
+-- pgrst.inserted.
+CREATE FUNCTION pg_temp.write_tail(name text, location_keys text[] DEFAULT NULL, upsert boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT 'SELECT '''' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, '
         || CASE WHEN location_keys IS NULL THEN 'array[]::text[]'
@@ -137,12 +162,14 @@ LANGUAGE sql IMMUTABLE AS $$
                   || ' WITH data AS (SELECT row_to_json(_) AS row FROM pgrst_source AS _ LIMIT 1)'
                   || ' SELECT array_agg(json_data.key || ''='' || coalesce(''eq.'' || json_data.value, ''is.null''))'
                   || ' FROM data CROSS JOIN json_each_text(data.row) AS json_data'
-                  || ' WHERE json_data.key IN (''' || location_keys || ''')'
+                  || ' WHERE json_data.key IN (''' || array_to_string(location_keys, ''',''') || ''')'
                   || '), array[]::text[]) ELSE array[]::text[] END' END
         || ' AS header, coalesce(json_agg(_postgrest_t), ''[]'') AS body,'
         || ' nullif(current_setting(''response.headers'', true), '''') AS response_headers,'
         || ' nullif(current_setting(''response.status'', true), '''') AS response_status,'
-        || ' '''' AS response_inserted'
+        || CASE WHEN upsert THEN ' nullif(current_setting(''pgrst.inserted'', true),'''')::int'
+                ELSE ' ''''' END
+        || ' AS response_inserted'
         || ' FROM (SELECT ' || quote_ident(name) || '.* FROM "pgrst_source" AS ' || quote_ident(name) || '    ) _postgrest_t'
 $$;
 
