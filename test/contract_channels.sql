@@ -14,7 +14,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000003', 3, 'Silver', 2),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1);
 
-SELECT plan(36);
+SELECT plan(43);
 
 -- POST /channels  (Prefer: return=representation) with the mix in the body
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
@@ -154,6 +154,39 @@ SET LOCAL segext.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 SELECT is((SELECT segment_mix FROM segext_api.channels WHERE name = 'Events'),
           '[{"segment_id": "a00000000000000000000002", "distribution": 1}]'::jsonb,
           'after commit: the default mix is 100% on segment 2, the first by position');
+
+-- PUT /channels?company_id=eq.<A>&id=eq.<id>: PostgreSQL takes no ON CONFLICT on a view with an
+-- INSTEAD OF trigger (42P10, 400), so nothing changes; clients use PATCH (the README maps it).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', ARRAY['commission', 'company_id', 'id', 'name'],
+                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'text'],
+                            json_build_object('company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'id', current_setting('contract.channel'),
+                                              'name', 'Renamed by PUT', 'commission', 0.3)::text,
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', current_setting('contract.channel')])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(code, '42P10', 'PUT /channels: 42P10 (no ON CONFLICT on a view with an INSTEAD OF trigger)') FROM r;
+SELECT is(status, 400, 'PUT /channels: 400') FROM r;
+DROP TABLE r;
+SELECT is((SELECT name || ' ' || commission FROM segext.channels WHERE id = current_setting('contract.channel')::segext.objectid),
+          'Direct sales 0.1', 'PUT /channels: the channel is unchanged');
+SELECT is((SELECT count(*) FROM segext.channels WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa'), 2::bigint,
+          'PUT /channels: no channel was added');
+
+-- PATCH /channels with company_id or id in the body: the key never changes (22023, 400)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/channels',
+    'WITH pgrst_source AS (UPDATE "segext_api"."channels" SET "id" = "pgrst_body"."id" FROM (SELECT ''{"id":"a000000000000000000000f9"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "id" FROM json_to_record(pgrst_payload.json_data) AS _("id" segext.objectid) ) pgrst_body  WHERE  "segext_api"."channels"."id" = '
+    || quote_literal(current_setting('contract.channel')) || ' RETURNING 1) ' || pg_temp.write_tail('channels'));
+SELECT is(code, '22023', 'PATCH the id of a channel: 22023') FROM r;
+DROP TABLE r;
+-- POST /channels with another company's company_id: refused, 403
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
+    'WITH pgrst_source AS (INSERT INTO "segext_api"."channels"("company_id", "name") SELECT "pgrst_body"."company_id", "pgrst_body"."name" FROM (SELECT ''{"company_id":"bbbbbbbbbbbbbbbbbbbbbbbb","name":"Planted"}''::json AS json_data) pgrst_payload, LATERAL (SELECT "company_id", "name" FROM json_to_record(pgrst_payload.json_data) AS _("company_id" segext.objectid, "name" text) ) pgrst_body  RETURNING 1) '
+    || pg_temp.write_tail('channels'));
+SELECT is(status, 403, 'POST a channel for another company: 403') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.channels WHERE name = 'Planted'), 'POST a channel for another company: nothing inserted');
 
 -- DELETE /channels?id=eq.<id> now that another channel exists: 204, mix gone.
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'DELETE', '/channels',

@@ -12,7 +12,7 @@ SET LOCAL search_path = public, segext;
 INSERT INTO segext.customers (company_id, id, external_id, first_name, last_name) VALUES
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b000000000000000000000c1', 'b-1', 'Bea', 'Only B');
 
-SELECT plan(50);
+SELECT plan(64);
 
 -- POST /customers  (Prefer: return=representation)  one object with labels and attributes
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/customers',
@@ -211,6 +211,96 @@ SELECT is(status, 204, 'DELETE /transactions: 204') FROM r;
 DROP TABLE r;
 SELECT is((SELECT returned_amount FROM segext.transactions WHERE id = current_setting('contract.sale')::segext.objectid), 0.00,
           'DELETE a return: its sale has nothing returned any more');
+
+-- PUT /customers?company_id=eq.<A>&id=eq.a000000000000000000000c9: inserted (201), then updated (200)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/customers',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('customers', ARRAY['company_id', 'external_id', 'first_name', 'id', 'labels'],
+                            ARRAY['segext.objectid', 'text', 'text', 'segext.objectid', 'jsonb'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000c9","external_id":"a-9","first_name":"Ida","labels":[{"key":"tier","value":"silver"}]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000c9'])
+    || ') ' || pg_temp.write_tail('customers', NULL, true), 'return=representation');
+SELECT is(status, 201, 'PUT a new customer: 201') FROM r;
+SELECT is(body -> 0 -> 'active', 'true'::jsonb, 'PUT a new customer: columns left out take the table''s defaults') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/customers',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('customers', ARRAY['company_id', 'created_at', 'external_id', 'first_name', 'id', 'labels'],
+                            ARRAY['segext.objectid', 'timestamp with time zone', 'text', 'text', 'segext.objectid', 'jsonb'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000c9","external_id":"a-9","first_name":"Ida Marie","labels":[],"created_at":"2001-01-01T00:00:00Z"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000c9'])
+    || ') ' || pg_temp.write_tail('customers', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT an existing customer: 200') FROM r;
+SELECT is(ARRAY[body -> 0 ->> 'first_name', body -> 0 ->> 'labels', ((body -> 0 ->> 'created_at')::timestamptz = now())::text],
+          ARRAY['Ida Marie', '[]', 'true'], 'PUT an existing customer: updated; created_at stays segext''s') FROM r;
+DROP TABLE r;
+-- PUT labels that are not key/value objects: the C trigger refuses them on the update path too, 400
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/customers',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('customers', ARRAY['company_id', 'id', 'labels'], ARRAY['segext.objectid', 'segext.objectid', 'jsonb'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000c9","labels":["gold"]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000c9'])
+    || ') ' || pg_temp.write_tail('customers', NULL, true));
+SELECT is(code, '22023', 'PUT malformed labels: 22023, 400') FROM r;
+DROP TABLE r;
+-- As B, PUT with A's company_id: 403, A's customer untouched
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'PUT', '/customers',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('customers', ARRAY['company_id', 'first_name', 'id'], ARRAY['segext.objectid', 'text', 'segext.objectid'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000c9","first_name":"Stolen"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000c9'])
+    || ') ' || pg_temp.write_tail('customers', NULL, true));
+SELECT is(status, 403, 'PUT A''s customer as B: 403') FROM r;
+DROP TABLE r;
+SELECT is((SELECT first_name FROM segext.customers WHERE id = 'a000000000000000000000c9'), 'Ida Marie', 'PUT A''s customer as B: untouched');
+
+-- PUT /transactions: a sale (201), a return of all of it (201), the same return again (200, not
+-- refused as returning more than is left), and the sale's amount changed (200)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/transactions',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('transactions', ARRAY['amount', 'company_id', 'customer_id', 'id', 'pos_id'],
+                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'segext.objectid', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000d9","customer_id":"a000000000000000000000c9","amount":30,"pos_id":"oslo-9"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000d9'])
+    || ') ' || pg_temp.write_tail('transactions', NULL, true), 'return=representation');
+SELECT is(status, 201, 'PUT a new sale: 201') FROM r;
+DROP TABLE r;
+SELECT set_config('contract.return_put', pg_temp.upsert_query('transactions', ARRAY['amount', 'company_id', 'customer_id', 'id', 'returns_id'],
+                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'segext.objectid', 'segext.objectid'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000e9","customer_id":"a000000000000000000000c9","amount":-30,"returns_id":"a000000000000000000000d9"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000e9']), true) \g /dev/null
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/transactions',
+    'WITH pgrst_source AS (' || current_setting('contract.return_put') || ') ' || pg_temp.write_tail('transactions', NULL, true),
+    'return=representation');
+SELECT is(status, 201, 'PUT a new return of the whole sale: 201') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/transactions',
+    'WITH pgrst_source AS (' || current_setting('contract.return_put') || ') ' || pg_temp.write_tail('transactions', NULL, true),
+    'return=representation');
+SELECT is(status, 200, 'PUT the same return again: 200, an update') FROM r;
+DROP TABLE r;
+SELECT is((SELECT returned_amount FROM segext.transactions WHERE id = 'a000000000000000000000d9'), 30.00,
+          'PUT the same return again: the sale has 30 returned, counted once');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/transactions',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('transactions', ARRAY['amount', 'company_id', 'customer_id', 'id', 'pos_id', 'returned_amount'],
+                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'segext.objectid', 'text', 'numeric'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000d9","customer_id":"a000000000000000000000c9","amount":45,"pos_id":"oslo-9","returned_amount":0}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000d9'])
+    || ') ' || pg_temp.write_tail('transactions', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT an existing sale: 200') FROM r;
+SELECT is(ARRAY[body -> 0 ->> 'amount', body -> 0 ->> 'returned_amount'], ARRAY['45.00', '30.00'],
+          'PUT an existing sale: the new amount; returned_amount stays segext''s') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/transactions',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('transactions', ARRAY['amount', 'company_id', 'customer_id', 'id'],
+                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'segext.objectid'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a000000000000000000000d9","customer_id":"a000000000000000000000c9","amount":10}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a000000000000000000000d9'])
+    || ') ' || pg_temp.write_tail('transactions', NULL, true));
+SELECT is(code, '23514', 'PUT a sale below what was returned of it: 23514, 400') FROM r;
+DROP TABLE r;
 
 -- A reader cannot write; DELETE /customers removes the customer and its transactions.
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'DELETE', '/customers',

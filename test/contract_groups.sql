@@ -11,7 +11,7 @@ SET LOCAL search_path = public, segext;
 INSERT INTO segext.segments (company_id, id, number, name, position) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000002', 2, 'Gold', 1);
 
-SELECT plan(22);
+SELECT plan(30);
 
 -- POST /segment_groups  (Prefer: return=representation)  {"id":5,"name":"Premium"}
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segment_groups',
@@ -105,6 +105,52 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
 SELECT is(code, 'PT403', 'DELETE group 0: PT403') FROM r;
 SELECT is(status, 403, 'DELETE group 0: 403 Forbidden') FROM r;
 DROP TABLE r;
+
+-- PUT /segment_groups?company_id=eq.<A>&id=eq.7  {"company_id","id":7,"name":"Outlet"}: inserted, 201
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segment_groups',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segment_groups', ARRAY['company_id', 'id', 'name'], ARRAY['segext.objectid', 'integer', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":7,"name":"Outlet"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', '7'])
+    || ') ' || pg_temp.write_tail('segment_groups', NULL, true), 'return=representation');
+SELECT is(status, 201, 'PUT a new segment group: 201') FROM r;
+SELECT is(body -> 0, jsonb_build_object('company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'id', 7, 'name', 'Outlet', 'status', 200,
+                                        'created_at', now(), 'updated_at', now()),
+          'PUT a new segment group: the row with the URL''s key') FROM r;
+DROP TABLE r;
+
+-- PUT it again  {"company_id","id":7,"name":"Outlet II","status":410}: updated, 200
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segment_groups',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segment_groups', ARRAY['company_id', 'id', 'name', 'status'],
+                            ARRAY['segext.objectid', 'integer', 'text', 'integer'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":7,"name":"Outlet II","status":410}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', '7'])
+    || ') ' || pg_temp.write_tail('segment_groups', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT an existing segment group: 200') FROM r;
+SELECT is(body -> 0 ->> 'name', 'Outlet II', 'PUT an existing segment group: renamed') FROM r;
+SELECT is(body -> 0 -> 'status', '410'::jsonb, 'PUT an existing segment group: new status') FROM r;
+DROP TABLE r;
+
+-- PUT group 0: PT403, 403; and as B, PUT into A's key space: 403, nothing written
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segment_groups',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segment_groups', ARRAY['company_id', 'id', 'name'], ARRAY['segext.objectid', 'integer', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":0,"name":"Everything"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', '0'])
+    || ') ' || pg_temp.write_tail('segment_groups', NULL, true));
+SELECT is(code, 'PT403', 'PUT group 0: PT403') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_b', 'PUT', '/segment_groups',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segment_groups', ARRAY['company_id', 'id', 'name'], ARRAY['segext.objectid', 'integer', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":7,"name":"Stolen"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', '7'])
+    || ') ' || pg_temp.write_tail('segment_groups', NULL, true));
+SELECT is(status, 403, 'PUT A''s group as B: 403') FROM r;
+DROP TABLE r;
+SELECT is((SELECT name FROM segext.segment_groups WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND id = 7), 'Outlet II',
+          'PUT A''s group as B: A''s group untouched');
 
 SELECT * FROM finish();
 ROLLBACK;

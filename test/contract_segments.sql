@@ -15,7 +15,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position, active) VAL
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000004', 4, 'Bronze', 3, false),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1, true);
 
-SELECT plan(63);
+SELECT plan(91);
 
 -- GET /segments?order=number.asc  (Prefer: count=exact)
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
@@ -259,6 +259,151 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
     || pg_temp.write_tail('segments'));
 SELECT is(status, 400, 'POST an empty criteria list: 400') FROM r;
 DROP TABLE r;
+
+-- PUT /segments?company_id=eq.<A>&id=eq.a00000000000000000000005  (Prefer: return=representation)
+-- {"company_id":"<A>","id":"a00000000000000000000005","name":"Emerald","description":"green"}
+-- A new key: inserted (201), the number assigned; the statement is written out
+-- once here, and pg_temp.upsert_query must build exactly it.
+SELECT set_config('contract.put', $q$INSERT INTO "segext_api"."segments"("company_id", "description", "id", "name") SELECT "pgrst_body"."company_id", "pgrst_body"."description", "pgrst_body"."id", "pgrst_body"."name" FROM (SELECT '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a00000000000000000000005","name":"Emerald","description":"green"}'::json AS json_data) pgrst_payload, LATERAL (SELECT "company_id", "description", "id", "name" FROM json_to_record(pgrst_payload.json_data) AS _("company_id" segext.objectid, "description" text, "id" segext.objectid, "name" text) ) pgrst_body WHERE set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) + 1)::text, true) <> '0' AND  "pgrst_body"."company_id" = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND  "pgrst_body"."id" = 'a00000000000000000000005' ON CONFLICT("company_id", "id") DO UPDATE SET "company_id" = EXCLUDED."company_id", "description" = EXCLUDED."description", "id" = EXCLUDED."id", "name" = EXCLUDED."name"WHERE set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) - 1)::text, true) <> '-1' RETURNING "segext_api"."segments".*$q$, true) \g /dev/null
+SELECT is(pg_temp.upsert_query('segments', ARRAY['company_id', 'description', 'id', 'name'],
+                               ARRAY['segext.objectid', 'text', 'segext.objectid', 'text'],
+                               '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a00000000000000000000005","name":"Emerald","description":"green"}',
+                               ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                               ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000005']),
+          current_setting('contract.put'), 'PUT: pg_temp.upsert_query builds PostgREST''s statement');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS (' || current_setting('contract.put') || ') '
+    || pg_temp.write_tail('segments', NULL, true), 'return=representation');
+SELECT is(status, 201, 'PUT a new key: 201 Created (pgrst.inserted counted the row as inserted)') FROM r;
+SELECT is(body -> 0 ->> 'company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'PUT a new key: the row belongs to the URL''s company') FROM r;
+SELECT is((body -> 0 -> 'number')::int,
+          (SELECT max(number) FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa'),
+          'PUT a new key: the next number is assigned and returned') FROM r;
+SELECT is(body -> 0 ->> 'description', 'green', 'PUT a new key: the body''s columns are stored') FROM r;
+DROP TABLE r;
+
+-- PUT the same key again  {"company_id","id","name":"Emerald II","active":false}: updated (200)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['active', 'company_id', 'id', 'name'],
+                            ARRAY['boolean', 'segext.objectid', 'segext.objectid', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a00000000000000000000005","name":"Emerald II","active":false}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000005'])
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT an existing key: 200 OK (the row was updated, not inserted)') FROM r;
+SELECT is(body -> 0 ->> 'name', 'Emerald II', 'PUT an existing key: the new name') FROM r;
+SELECT is(body -> 0 -> 'active', 'false'::jsonb, 'PUT an existing key: the new active flag') FROM r;
+SELECT is(body -> 0 ->> 'description', 'green',
+          'PUT an existing key: a column left out of the body keeps its value (PostgREST updates the body''s columns)') FROM r;
+DROP TABLE r;
+
+-- GET the segment, then PUT the whole object back with another name and a
+-- made-up count and creation time (Prefer: return=minimal): 204; the count and
+-- times stay segext's.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
+    'WITH pgrst_source AS ( SELECT "segext_api"."segments".* FROM "segext_api"."segments"  WHERE  "segext_api"."segments"."company_id" = ''aaaaaaaaaaaaaaaaaaaaaaaa'' AND  "segext_api"."segments"."id" = ''a00000000000000000000005''    ) '
+    || pg_temp.read_tail(NULL, true));
+SELECT set_config('contract.obj', (body || '{"name":"Emerald III","customers_count":77,"created_at":"2001-01-01T00:00:00+00:00"}')::text, true) FROM r \g /dev/null
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments',
+                            ARRAY['active', 'company_id', 'created_at', 'criteria', 'customers_count', 'description', 'group_id',
+                                  'id', 'name', 'number', 'org_id', 'position', 'ref', 'updated_at'],
+                            ARRAY['boolean', 'segext.objectid', 'timestamp with time zone', 'segext.criteria', 'bigint', 'text', 'integer',
+                                  'segext.objectid', 'text', 'integer', 'integer', 'integer', 'text', 'timestamp with time zone'],
+                            current_setting('contract.obj'),
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000005'], false)
+    || ') ' || pg_temp.write_tail('segments', NULL, true));
+SELECT is(status, 204, 'PUT the whole object read before: 204') FROM r;
+SELECT is(page_total, 1::bigint, 'PUT the whole object read before: one row') FROM r;
+DROP TABLE r;
+SELECT is((SELECT ARRAY[name, customers_count::text, (created_at = now())::text] FROM segext.segments WHERE id = 'a00000000000000000000005'),
+          ARRAY['Emerald III', '0', 'true'],
+          'PUT the whole object: the name changed; customers_count and created_at are segext''s, not the body''s');
+
+-- PUT with a body key that differs from the URL's: nothing is written, 400 (PGRST115)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+                            ARRAY['segext.objectid', 'segext.objectid', 'text'],
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"a00000000000000000000006","name":"Opal"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000005'])
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'return=representation');
+SELECT is(code, 'PGRST115', 'PUT with body id <> URL id: PGRST115') FROM r;
+SELECT is(status, 400, 'PUT with body id <> URL id: 400') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.segments WHERE name = 'Opal' OR id = 'a00000000000000000000006'),
+          'PUT with body id <> URL id: nothing inserted');
+
+-- PUT a built-in segment with a change: PT403, 403
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name', 'number'],
+                            ARRAY['segext.objectid', 'segext.objectid', 'text', 'integer'],
+                            json_build_object('company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'id',
+                                              (SELECT id FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND number = 0),
+                                              'name', 'Everyone', 'number', 0)::text,
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa',
+                                  (SELECT id::text FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND number = 0)])
+    || ') ' || pg_temp.write_tail('segments', NULL, true));
+SELECT is(code, 'PT403', 'PUT built-in segment 0: PT403') FROM r;
+SELECT is(status, 403, 'PUT built-in segment 0: 403 Forbidden') FROM r;
+SELECT is(message, 'built-in segment 0 "All" cannot be updated', 'PUT built-in segment 0: the built-in''s update is refused') FROM r;
+DROP TABLE r;
+
+-- PUT B's segment as A, with B's company_id in the URL and the body: 42501, 403; B's row unchanged
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+                            ARRAY['segext.objectid', 'segext.objectid', 'text'],
+                            '{"company_id":"bbbbbbbbbbbbbbbbbbbbbbbb","id":"b00000000000000000000002","name":"Stolen"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002'])
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'return=representation');
+SELECT is(code, '42501', 'PUT another company''s segment: 42501') FROM r;
+SELECT is(status, 403, 'PUT another company''s segment: 403 Forbidden') FROM r;
+DROP TABLE r;
+SELECT is((SELECT name FROM segext.segments WHERE id = 'b00000000000000000000002'), 'Only B',
+          'PUT another company''s segment: B''s segment is untouched');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+                            ARRAY['segext.objectid', 'segext.objectid', 'text'],
+                            '{"company_id":"bbbbbbbbbbbbbbbbbbbbbbbb","id":"b00000000000000000000009","name":"Planted"}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000009'])
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'return=representation');
+SELECT is(status, 403, 'PUT a new segment into another company: 403') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.segments WHERE name = 'Planted'), 'PUT a new segment into another company: nothing inserted');
+
+-- POST /segments  (Prefer: return=representation,resolution=merge-duplicates): an upsert on the
+-- primary key; company_id left out (the view's default), one existing and one new id.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
+                            '[{"id":"a00000000000000000000005","name":"Emerald IV"},{"id":"a00000000000000000000007","name":"Ruby"}]',
+                            ARRAY['company_id', 'id'])
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'return=representation,resolution=merge-duplicates');
+SELECT is(status, 201, 'POST merge-duplicates with a new row: 201') FROM r;
+SELECT is((SELECT jsonb_agg(e ->> 'name' ORDER BY e ->> 'name') FROM jsonb_array_elements(body) e), '["Emerald IV", "Ruby"]'::jsonb,
+          'POST merge-duplicates: the updated and the inserted row come back') FROM r;
+DROP TABLE r;
+SELECT is((SELECT count(*) FROM segext.segments WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND id IN ('a00000000000000000000005', 'a00000000000000000000007')),
+          2::bigint, 'POST merge-duplicates: one row updated in place, one inserted, both in A');
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/segments',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
+                            '{"id":"a00000000000000000000007","name":"Ruby II"}', ARRAY['company_id', 'id'], representation => false)
+    || ') ' || pg_temp.write_tail('segments', NULL, true), 'resolution=merge-duplicates');
+SELECT is(status, 200, 'POST merge-duplicates updating only: 200') FROM r;
+DROP TABLE r;
+SELECT is((SELECT name FROM segext.segments WHERE id = 'a00000000000000000000007'), 'Ruby II', 'POST merge-duplicates: updated');
 
 -- The same objects from SQL: segext.company_id instead of the JWT claim.
 SET LOCAL segext.company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb';
