@@ -15,7 +15,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position, active) VAL
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000004', 4, 'Bronze', 3, false),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1, true);
 
-SELECT plan(91);
+SELECT plan(93);
 
 -- GET /segments?order=number.asc  (Prefer: count=exact)
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/segments',
@@ -409,6 +409,11 @@ SELECT is((SELECT name FROM segext.segments WHERE id = 'a00000000000000000000007
 SET LOCAL segext.company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb';
 SELECT is((SELECT count(*) FROM segext_api.segments), 4::bigint, 'SQL with segext.company_id: B''s segments');
 SELECT is((SELECT name FROM segext_api.segments WHERE number = 2), 'Only B', 'SQL with segext.company_id: B''s own row');
+WITH i AS (INSERT INTO segext_api.segments (name, number) VALUES ('Null number', NULL) RETURNING number)
+SELECT is((SELECT number FROM i), (SELECT max(number) + 1 FROM segext.segments WHERE company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb'),
+          'SQL INSERT through the view with number NULL: the next number is assigned');
+SELECT throws_ok($$INSERT INTO segext_api.segments (name, active) VALUES ('Null active', NULL)$$, '23502', NULL,
+                 'SQL INSERT through the view with an explicit NULL active: the table''s NOT NULL (23502), not the default');
 
 SELECT * FROM finish();
 ROLLBACK;
