@@ -10,7 +10,9 @@
 #       customer aggregate scan of the transactions;
 #   every figure also against the floor: a plain sequential read of the
 #   company's transactions (count, sum, max, no grouping).
-# Each query runs 3 times, in interleaved rounds; the median is reported.  Both sides are
+# Each query runs 3 times, in interleaved rounds; the median is reported.
+# (a) is also measured in one warm session: alternating pairs, the median of
+# the pair ratios (BENCH_RUNS pairs after a warm-up).  Both sides are
 # cross-checked to return the same members.  Peak memory is the VmHWM of the
 # backend that ran the query (read from /proc/self/status by that backend
 # right after it; parallel workers of the hand-written side are not
@@ -138,7 +140,19 @@ SINGLE[7]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' A
 SINGLE[10]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND c.id IN (SELECT customer_id FROM segext.transactions WHERE company_id = '$COMPANY' AND occurred_at >= CURRENT_DATE - 30 AND occurred_at <= now() AND returns_id IS NULL AND returned_amount < amount)"
 SINGLE[15]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND EXISTS (SELECT FROM jsonb_array_elements(c.labels) l(v) WHERE lower(l.v ->> 'key') = 'tier')"
 SINGLE[17]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND c.id = ANY ('{650000000100000000000001,650000000100000000000064,6500000001000000000003e8,650000000100000000002710,6500000001000000000186a0}'::segext.objectid[])"
-printf '%-32s %10s %10s %8s %8s %8s\n' segment members_ms hand_ms ratio "/floor" members
+# warm SQL1 SQL2: in ONE session (a pooled connection, as PostgREST or a BI
+# tool keeps), runs both once to warm up, then RUNS alternating pairs; prints
+# the median ms of each side and the median of the pair ratios.
+warm() {
+    local pairs
+    pairs=$({ echo '\timing on'; echo "$1;"; echo "$2;"
+              for ((round = 0; round < RUNS; round++)); do echo "$1;"; echo "$2;"; done; } |
+            psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" | awk '/^Time:/ { print $2 }' | tail -n $((2 * RUNS)) | paste - -)
+    echo "$(median_of 1 <<<"$pairs") $(median_of 2 <<<"$pairs") $(awk '{ printf "%.2f\n", $1 / $2 }' <<<"$pairs" | median_of 1)"
+}
+# median_of COLUMN: the median of that column of standard input.
+median_of() { awk -v c="$1" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+printf '%-32s %10s %10s %8s %8s %8s | %9s %9s %10s\n' segment members_ms hand_ms ratio "/floor" members warm_mem warm_hand warm_ratio
 for n in 2 6 7 10 15 17; do
     sid=$(psql_db -At -c "SELECT id FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
     name=$(psql_db -At -c "SELECT name FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
@@ -151,5 +165,6 @@ for n in 2 6 7 10 15 17; do
     h_ms=$(printf '%s\n' "${ht[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
     check=$(psql_db -At -c "SELECT (SELECT count(*) FROM (SELECT customer_id FROM segext.segment_members('$sid') EXCEPT ${SINGLE[$n]}) a) + (SELECT count(*) FROM (${SINGLE[$n]} EXCEPT SELECT customer_id FROM segext.segment_members('$sid')) b) || ' ' || (SELECT count(*) FROM segext.segment_members('$sid'))")
     [ "${check%% *}" = 0 ] || { echo "MISMATCH in segment $n: $check"; exit 1; }
-    printf '%-32s %10s %10s %8s %8s %8s\n' "$n $name" "$m_ms" "$h_ms" "$(ratio "$m_ms" "$h_ms")" "$(ratio "$m_ms" "$floor_ms")" "${check#* }"
+    read -r wm wh wr <<<"$(warm "SELECT count(*) FROM segext.segment_members('$sid')" "SELECT count(*) FROM (${SINGLE[$n]}) AS h")"
+    printf '%-32s %10s %10s %8s %8s %8s | %9s %9s %10s\n' "$n $name" "$m_ms" "$h_ms" "$(ratio "$m_ms" "$h_ms")" "$(ratio "$m_ms" "$floor_ms")" "${check#* }" "$wm" "$wh" "$wr"
 done
