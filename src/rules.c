@@ -21,6 +21,14 @@
  * is checked by a deferred constraint trigger, at commit, after locking the
  * channel row the same way.
  *
+ * A channel's segment_mix column is its rows of segext.channel_segments as
+ * canonical JSON ([{"segment_id", "distribution"}] ordered by segment_id),
+ * kept in step both ways: a statement that changes mix rows sets the column
+ * of their channels (after locking them, reading with a snapshot taken after
+ * the lock), and a mix written to the column is checked, stored canonical
+ * and replaces the channel's rows.  The rows stay the source of truth of
+ * the rules (foreign keys, the sum checked at commit, the default mix).
+ *
  * The trigger functions query the tables as their owner (like foreign key
  * checks do), with a fixed search_path, so that row level security and the
  * caller's privileges and search_path cannot hide rows from a rule.  A
@@ -45,6 +53,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
@@ -60,6 +69,14 @@
 #define POSITION_MAX		65535
 #define GROUP_ID_MAX		65535
 #define NAME_MAX_CHARS		100
+
+/*
+ * The canonical JSON of the mix rows m of one channel; the one expression
+ * both directions of the segment_mix sync build the column with.
+ */
+#define MIX_JSON_OF(m) \
+	"COALESCE(jsonb_agg(jsonb_build_object('segment_id', " m ".segment_id," \
+	" 'distribution', " m ".distribution) ORDER BY " m ".segment_id), '[]'::jsonb)"
 
 /* The queries the rules run; each is prepared once per backend and saved. */
 typedef enum RulesQuery
@@ -84,12 +101,17 @@ typedef enum RulesQuery
 	RQ_REORDER_MISSING,
 	RQ_REORDER_UPDATE,
 	RQ_ADD_CUSTOMERS_COUNT,
+	RQ_MIX_TYPE,
+	RQ_MIX_BAD_ELEMENT,
+	RQ_MIX_CANONICAL,
+	RQ_MIX_STORED,
+	RQ_MIX_WRITE,
 	RQ_COUNT
 } RulesQuery;
 
 /*
  * SQL text and argument types of each query: 'o' objectid, 'i' int4,
- * 'l' int8, 'a' int4[].
+ * 'l' int8, 'a' int4[], 'j' jsonb.
  */
 typedef struct RulesQueryDef
 {
@@ -193,6 +215,54 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
 		" RETURNING number", "ool"
 	},
+	[RQ_MIX_TYPE] = {
+		"SELECT jsonb_typeof($1)", "j"
+	},
+	[RQ_MIX_BAD_ELEMENT] = {
+		"SELECT (e.i - 1)::int4, CASE"
+		" WHEN jsonb_typeof(e.v) <> 'object' THEN 'is not an object'"
+		" WHEN jsonb_typeof(e.v -> 'segment_id') IS DISTINCT FROM 'string'"
+		" THEN 'has no \"segment_id\" string'"
+		" WHEN jsonb_typeof(e.v -> 'distribution') IS DISTINCT FROM 'number'"
+		" THEN 'has no \"distribution\" number'"
+		" WHEN e.v - 'segment_id' - 'distribution' <> '{}'"
+		" THEN 'has a key other than \"segment_id\" and \"distribution\"'"
+		" ELSE 'has a \"segment_id\" that is not 24 hexadecimal digits' END,"
+		" e.v ->> 'segment_id'"
+		" FROM jsonb_array_elements($1) WITH ORDINALITY AS e(v, i)"
+		" WHERE jsonb_typeof(e.v) <> 'object'"
+		" OR jsonb_typeof(e.v -> 'segment_id') IS DISTINCT FROM 'string'"
+		" OR jsonb_typeof(e.v -> 'distribution') IS DISTINCT FROM 'number'"
+		" OR e.v - 'segment_id' - 'distribution' <> '{}'"
+		" OR e.v ->> 'segment_id' !~ '^[0-9a-fA-F]{24}$'"
+		" ORDER BY e.i LIMIT 1", "j"
+	},
+	[RQ_MIX_CANONICAL] = {
+		"SELECT " MIX_JSON_OF("m") " FROM jsonb_to_recordset($1)"
+		" AS m(segment_id segext.objectid, distribution numeric)", "j"
+	},
+	[RQ_MIX_STORED] = {
+		"SELECT segment_mix FROM segext.channels"
+		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+	},
+
+	/*
+	 * One statement, so that the checks of the mix (even when a session has
+	 * made them immediate) see the new mix, never the moment in between.  The
+	 * sub-select on "old" makes the delete run to completion before the
+	 * first row is inserted.
+	 */
+	[RQ_MIX_WRITE] = {
+		"WITH old AS (DELETE FROM segext.channel_segments"
+		" WHERE company_id OPERATOR(segext.=) $1"
+		" AND channel_id OPERATOR(segext.=) $2 RETURNING 1)"
+		" INSERT INTO segext.channel_segments"
+		" (company_id, channel_id, segment_id, distribution)"
+		" SELECT $1, $2, m.segment_id, m.distribution"
+		" FROM jsonb_to_recordset($3)"
+		" AS m(segment_id segext.objectid, distribution numeric)"
+		" WHERE (SELECT count(*) FROM old) >= 0", "ooj"
+	},
 };
 
 /* Saved plans, valid for the segext.objectid type they were prepared with. */
@@ -211,6 +281,12 @@ static SegextObjectId builtins_company;
  * customers_count change.
  */
 static bool counting_members = false;
+
+/*
+ * Set while segext keeps channels.segment_mix and segext.channel_segments in
+ * step: the triggers of the other side then leave the write alone.
+ */
+static bool syncing_mix = false;
 
 /* State saved while a rule runs its queries as the table owner. */
 typedef struct RulesSpi
@@ -298,7 +374,8 @@ rules_plan(RulesQuery query)
 		for (i = 0; i < nargs; i++)
 			argtypes[i] = args[i] == 'o' ? objectid_type :
 				args[i] == 'i' ? INT4OID :
-				args[i] == 'l' ? INT8OID : INT4ARRAYOID;
+				args[i] == 'l' ? INT8OID :
+				args[i] == 'j' ? JSONBOID : INT4ARRAYOID;
 		plan = SPI_prepare(rules_queries[query].sql, nargs, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare segext rule query \"%s\": %s",
@@ -1179,8 +1256,96 @@ segext_segment_groups_rules(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* channels_before_insert validates a channel and enforces max_channels. */
+/*
+ * check_mix_shape refuses a segment mix that is not an array of objects with
+ * exactly a "segment_id" string and a "distribution" number (22023); runs
+ * inside rules_spi_begin.
+ */
 static void
+check_mix_shape(Datum mix, const char *channel)
+{
+	bool		isnull;
+	char	   *type;
+
+	rules_exec(RQ_MIX_TYPE, &mix, false);
+	type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (type == NULL || strcmp(type, "array") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"segment_mix\": not a JSON array"),
+				 errdetail("The segment mix of channel \"%s\" is an array of objects with \"segment_id\" and \"distribution\", not a JSON %s.",
+						   channel, type ? type : "null"),
+				 errhint("Send for example [{\"segment_id\": \"...\", \"distribution\": 1}].")));
+	rules_exec(RQ_MIX_BAD_ELEMENT, &mix, false);
+	if (SPI_processed > 0)
+	{
+		int32		index = DatumGetInt32(rules_result(1, &isnull));
+		char	   *problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char	   *segment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		if (strstr(problem, "hexadecimal") != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid segment id \"%s\" in the segment mix of channel \"%s\"",
+							segment, channel),
+					 errdetail("Element %d of the segment mix of channel \"%s\" has a \"segment_id\" that is not 24 hexadecimal digits.",
+							   index, channel),
+					 errhint("Give each element of the mix the ObjectId of a segment of the company, for example \"65a1f0c2e4b0a1b2c3d4e5f6\".")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"segment_mix\": element %d %s", index, problem),
+				 errdetail("Element %d of the segment mix of channel \"%s\" %s; each element is an object with exactly \"segment_id\" (the ObjectId of a segment, as a string) and \"distribution\" (a number).",
+						   index, channel, problem),
+				 errhint("Send for example [{\"segment_id\": \"...\", \"distribution\": 1}].")));
+	}
+}
+
+/*
+ * prepare_channel_mix gives the segment_mix of a channel row being written
+ * its stored value: NULL keeps the old mix (an empty one on insert, the
+ * default mix following at commit); a mix equal to the old one keeps the
+ * old value; any other is checked and stored canonical, and the
+ * channels_mix_write trigger then replaces the rows with it.  oldtuple is
+ * NULL on insert.
+ */
+static HeapTuple
+prepare_channel_mix(Relation rel, HeapTuple oldtuple, HeapTuple tuple)
+{
+	bool		isnull;
+	bool		oldnull = true;
+	Datum		mix = column_value(rel, tuple, "segment_mix", &isnull);
+	Datum		oldmix = (Datum) 0;
+	Datum		canonical;
+	char	   *name = column_text(rel, tuple, "name");
+	RulesSpi	spi;
+
+	if (syncing_mix)
+		return tuple;
+	if (oldtuple != NULL)
+		oldmix = column_value(rel, oldtuple, "segment_mix", &oldnull);
+	if (isnull)
+		return set_column(rel, tuple, "segment_mix",
+						  !oldnull ? oldmix : DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
+	if (!oldnull && datum_image_eq(mix, oldmix, false, -1))
+		return tuple;
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	check_mix_shape(mix, name ? name : "");
+	rules_exec(RQ_MIX_CANONICAL, &mix, false);
+	canonical = SPI_datumTransfer(rules_result(1, &isnull), false, -1);
+	rules_spi_end(&spi);
+	if (!oldnull && DatumGetBool(DirectFunctionCall2(jsonb_eq, canonical, oldmix)))
+		canonical = oldmix;
+	return set_column(rel, tuple, "segment_mix", canonical);
+}
+
+/*
+ * channels_before_insert validates a channel, enforces max_channels and
+ * prepares its segment mix.  A row whose key already exists is left to the
+ * update that INSERT ... ON CONFLICT DO UPDATE turns it into (a plain INSERT
+ * fails on the key): a NULL mix only gets the stored one, as NOT NULL is
+ * checked before the conflict is.
+ */
+static HeapTuple
 channels_before_insert(Relation rel, HeapTuple tuple)
 {
 	bool		isnull;
@@ -1189,14 +1354,29 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 	char	   *company_name;
 	int32		max_channels;
 	int32		count;
+	Datum		args[2];
 	RulesSpi	spi;
 
 	if (isnull)
-		return;
+		return tuple;			/* the NOT NULL constraint reports it */
 	check_company_of_new_row(company);
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	args[0] = company;
+	args[1] = column_value(rel, tuple, "id", &isnull);
+	if (!isnull)
+	{
+		rules_exec(RQ_MIX_STORED, args, true);
+		if (SPI_processed > 0)
+		{
+			Datum		stored = SPI_datumTransfer(rules_result(1, &isnull), false, -1);
+
+			rules_spi_end(&spi);
+			(void) column_value(rel, tuple, "segment_mix", &isnull);
+			return isnull ? set_column(rel, tuple, "segment_mix", stored) : tuple;
+		}
+	}
 	check_name("channel", "name", name);
 	check_commission(rel, tuple);
-	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	if (lock_company(company, NULL, &max_channels, &company_name))
 	{
 		rules_exec(RQ_COUNT_CHANNELS, &company, true);
@@ -1212,6 +1392,7 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 							 company_name)));
 	}
 	rules_spi_end(&spi);
+	return prepare_channel_mix(rel, NULL, tuple);
 }
 
 /*
@@ -1258,8 +1439,7 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "channel");
-		channels_before_insert(rel, tuple);
-		return PointerGetDatum(tuple);
+		return PointerGetDatum(channels_before_insert(rel, tuple));
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -1267,7 +1447,7 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 									   trigdata->tg_newtuple, "channel");
 		check_name("channel", "name", column_text(rel, tuple, "name"));
 		check_commission(rel, tuple);
-		return PointerGetDatum(tuple);
+		return PointerGetDatum(prepare_channel_mix(rel, trigdata->tg_trigtuple, tuple));
 	}
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
@@ -1419,6 +1599,149 @@ segext_channel_mix_check(PG_FUNCTION_ARGS)
 
 		if (!objectid_equal(company, new_company) || !objectid_equal(channel, new_channel))
 			check_channel_mix(new_company, new_channel);
+	}
+	rules_spi_end(&spi);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * exec_syncing_mix runs a query of the segment_mix sync with syncing_mix
+ * set, clearing it again whatever happens.
+ */
+static void
+exec_syncing_mix(SPIPlanPtr plan, Datum *values, Snapshot snapshot)
+{
+	int			rc;
+
+	syncing_mix = true;
+	PG_TRY();
+	{
+		if (plan == NULL)
+			rc = SPI_execute_plan(rules_plan(RQ_MIX_WRITE), values, NULL, false, 0);
+		else
+			rc = SPI_execute_snapshot(plan, values, NULL, snapshot,
+									  InvalidSnapshot, false, true, 0);
+		if (rc < 0)
+			elog(ERROR, "segment mix sync failed: %s", SPI_result_code_string(rc));
+	}
+	PG_FINALLY();
+	{
+		syncing_mix = false;
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(segext_channel_mix_write);
+
+/*
+ * segext_channel_mix_write is the AFTER INSERT OR UPDATE OF segment_mix row
+ * trigger of segext.channels: a segment_mix the user wrote (already checked
+ * and canonical) replaces the channel's rows of segext.channel_segments, as
+ * the user, so that their privileges and row level security apply.
+ */
+Datum
+segext_channel_mix_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_write", false);
+	Relation	rel = trigdata->tg_relation;
+	HeapTuple	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	bool		isnull;
+	Datum		args[3];
+	RulesSpi	spi;
+
+	if (syncing_mix)
+		return PointerGetDatum(NULL);
+	args[2] = column_value(rel, tuple, "segment_mix", &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		oldnull;
+		Datum		oldmix = column_value(rel, trigdata->tg_trigtuple, "segment_mix", &oldnull);
+
+		if (!oldnull && datum_image_eq(args[2], oldmix, false, -1))
+			return PointerGetDatum(NULL);
+	}
+	else if (JB_ROOT_COUNT(DatumGetJsonbP(args[2])) == 0)
+		return PointerGetDatum(NULL);	/* the default mix follows at commit */
+	args[0] = column_value(rel, tuple, "company_id", &isnull);
+	args[1] = column_value(rel, tuple, "id", &isnull);
+	rules_spi_begin(&spi, InvalidOid);
+	exec_syncing_mix(NULL, args, InvalidSnapshot);
+	rules_spi_end(&spi);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(segext_channel_mix_sync);
+
+/*
+ * segext_channel_mix_sync is the AFTER INSERT, UPDATE and DELETE statement
+ * trigger of segext.channel_segments (transition tables mix_new and
+ * mix_old): it locks the channels whose rows the statement changed and sets
+ * their segment_mix from their rows, read with a snapshot taken after the
+ * lock, so that the column ends equal to the rows whatever commits
+ * meanwhile.  Channels deleted by the same statement are skipped.
+ */
+Datum
+segext_channel_mix_sync(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	StringInfoData keys;
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	RulesSpi	spi;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(((TriggerData *) fcinfo->context)->tg_event) ||
+		!TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("channel_mix_sync: must be fired after the statement")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (syncing_mix)
+		return PointerGetDatum(NULL);
+
+	initStringInfo(&keys);
+	if (trigdata->tg_newtable != NULL)
+		appendStringInfoString(&keys, "SELECT company_id, channel_id FROM mix_new");
+	if (trigdata->tg_oldtable != NULL)
+		appendStringInfo(&keys, "%sSELECT company_id, channel_id FROM mix_old",
+						 keys.len > 0 ? " UNION ALL " : "");
+	if (keys.len == 0)
+		elog(ERROR, "channel_mix_sync: fired without transition tables");
+
+	rules_spi_begin(&spi, trigdata->tg_relation->rd_rel->relowner);
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "could not register the transition tables");
+
+	/* Lock the channels, in key order, as the check at commit does. */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM segext.channels c WHERE EXISTS (SELECT FROM (%s) k"
+					 " WHERE k.company_id OPERATOR(segext.=) c.company_id"
+					 " AND k.channel_id OPERATOR(segext.=) c.id)"
+					 " ORDER BY c.company_id, c.id FOR NO KEY UPDATE", keys.data);
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the channels of a segment mix");
+	if (SPI_processed > 0)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "WITH m AS (SELECT c.company_id, c.id,"
+						 " (SELECT " MIX_JSON_OF("s") " FROM segext.channel_segments s"
+						 " WHERE s.company_id OPERATOR(segext.=) c.company_id"
+						 " AND s.channel_id OPERATOR(segext.=) c.id) AS mix"
+						 " FROM segext.channels c WHERE EXISTS (SELECT FROM (%s) k"
+						 " WHERE k.company_id OPERATOR(segext.=) c.company_id"
+						 " AND k.channel_id OPERATOR(segext.=) c.id))"
+						 " UPDATE segext.channels c SET segment_mix = m.mix FROM m"
+						 " WHERE c.company_id OPERATOR(segext.=) m.company_id"
+						 " AND c.id OPERATOR(segext.=) m.id"
+						 " AND c.segment_mix::text IS DISTINCT FROM m.mix::text", keys.data);
+		plan = SPI_prepare(sql.data, 0, NULL);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the segment mix sync: %s",
+				 SPI_result_code_string(SPI_result));
+		exec_syncing_mix(plan, NULL, GetLatestSnapshot());
 	}
 	rules_spi_end(&spi);
 	return PointerGetDatum(NULL);

@@ -17,7 +17,7 @@ SET LOCAL segext.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 INSERT INTO segext.segments (company_id, id, number, name, criteria) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000002', 2, 'Buyers', '[{"type":"transaction_count","min":1,"max":100}]'),
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000003', 3, 'Big', '[{"type":"transaction_amount","fromAmount":100,"toAmount":100000}]');
-INSERT INTO segext_api.channels (id, name, segment_mix) VALUES (NULL, 'Web',
+INSERT INTO segext_api.channels (name, segment_mix) VALUES ('Web',
     '[{"segment_id":"a00000000000000000000002","distribution":0.75},{"segment_id":"a00000000000000000000003","distribution":0.25}]');
 INSERT INTO segext.customers (company_id, id, external_id, channel_id)
 SELECT 'aaaaaaaaaaaaaaaaaaaaaaaa', ('a0000000000000000000000' || i)::segext.objectid, 'a-' || i,

@@ -1,5 +1,5 @@
 -- Contract test of /channels (segment mix embedded and writable in the same
--- request) and of the forecast and commission RPCs: replays in SQL the
+-- request, by POST, PATCH, PUT and POST upserts) and of the forecast and commission RPCs: replays in SQL the
 -- statements PostgREST v12 sends (test/contract/README.md).
 \set ECHO none
 \set ON_ERROR_STOP 1
@@ -14,7 +14,7 @@ INSERT INTO segext.segments (company_id, id, number, name, position) VALUES
     ('aaaaaaaaaaaaaaaaaaaaaaaa', 'a00000000000000000000003', 3, 'Silver', 2),
     ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000002', 2, 'Only B', 1);
 
-SELECT plan(43);
+SELECT plan(61);
 
 -- POST /channels  (Prefer: return=representation) with the mix in the body
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
@@ -155,24 +155,130 @@ SELECT is((SELECT segment_mix FROM segext_api.channels WHERE name = 'Events'),
           '[{"segment_id": "a00000000000000000000002", "distribution": 1}]'::jsonb,
           'after commit: the default mix is 100% on segment 2, the first by position');
 
--- PUT /channels?company_id=eq.<A>&id=eq.<id>: PostgreSQL takes no ON CONFLICT on a view with an
--- INSTEAD OF trigger (42P10, 400), so nothing changes; clients use PATCH (the README maps it).
+-- PUT /channels?company_id=eq.<A>&id=eq.<new id>  (Prefer: return=representation): the insert path,
+-- with the mix in the body; 201, the mix comes back canonical (ordered by segment_id).
+\set cols 'ARRAY[''commission'', ''company_id'', ''id'', ''name'', ''segment_mix'']'
+\set types 'ARRAY[''numeric'', ''segext.objectid'', ''segext.objectid'', ''text'', ''jsonb'']'
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
     'WITH pgrst_source AS ('
-    || pg_temp.upsert_query('channels', ARRAY['commission', 'company_id', 'id', 'name'],
-                            ARRAY['numeric', 'segext.objectid', 'segext.objectid', 'text'],
-                            json_build_object('company_id', 'aaaaaaaaaaaaaaaaaaaaaaaa', 'id', current_setting('contract.channel'),
-                                              'name', 'Renamed by PUT', 'commission', 0.3)::text,
+    || pg_temp.upsert_query('channels', :cols, :types,
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"c000000000000000000000a1","name":"Partners","commission":0.05,'
+                            || '"segment_mix":[{"segment_id":"a00000000000000000000003","distribution":0.25},{"segment_id":"a00000000000000000000002","distribution":0.75}]}',
                             ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
-                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', current_setting('contract.channel')])
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'c000000000000000000000a1'])
     || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
-SELECT is(code, '42P10', 'PUT /channels: 42P10 (no ON CONFLICT on a view with an INSTEAD OF trigger)') FROM r;
-SELECT is(status, 400, 'PUT /channels: 400') FROM r;
+SELECT is(status, 201, 'PUT a new channel: 201 Created') FROM r;
+SELECT is(body -> 0 -> 'segment_mix',
+          '[{"segment_id": "a00000000000000000000002", "distribution": 0.75}, {"segment_id": "a00000000000000000000003", "distribution": 0.25}]'::jsonb,
+          'PUT a new channel: the mix comes back ordered by segment_id') FROM r;
 DROP TABLE r;
-SELECT is((SELECT name || ' ' || commission FROM segext.channels WHERE id = current_setting('contract.channel')::segext.objectid),
-          'Direct sales 0.1', 'PUT /channels: the channel is unchanged');
-SELECT is((SELECT count(*) FROM segext.channels WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa'), 2::bigint,
-          'PUT /channels: no channel was added');
+SELECT is((SELECT array_agg(segment_id::text || '=' || distribution ORDER BY segment_id) FROM segext.channel_segments
+            WHERE company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa' AND channel_id = 'c000000000000000000000a1'),
+          ARRAY['a00000000000000000000002=0.75', 'a00000000000000000000003=0.25'], 'PUT a new channel: its mix rows');
+
+-- PUT the same key again: the update path, changing name and mix; 200, rows replaced.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', :cols, :types,
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"c000000000000000000000a1","name":"Partners II","commission":0.05,'
+                            || '"segment_mix":[{"segment_id":"a00000000000000000000003","distribution":1}]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'c000000000000000000000a1'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT an existing channel: 200') FROM r;
+SELECT is(body -> 0 ->> 'name', 'Partners II', 'PUT an existing channel: name changed') FROM r;
+SELECT is(body -> 0 -> 'segment_mix', '[{"segment_id": "a00000000000000000000003", "distribution": 1}]'::jsonb,
+          'PUT an existing channel: the new mix comes back') FROM r;
+DROP TABLE r;
+SELECT is((SELECT array_agg(segment_id::text || '=' || distribution) FROM segext.channel_segments
+            WHERE channel_id = 'c000000000000000000000a1'),
+          ARRAY['a00000000000000000000003=1'], 'PUT an existing channel: the mix rows are replaced');
+
+-- GET the channel, then PUT back the whole object read (every column): 200, nothing changes,
+-- the mix rows are not even rewritten.
+CREATE TEMP TABLE got AS SELECT body FROM pg_temp.pgrst('segext_writer', :'claims_a', 'GET', '/channels',
+    'WITH pgrst_source AS ( SELECT "segext_api"."channels".* FROM "segext_api"."channels"  WHERE  "segext_api"."channels"."company_id" = ''aaaaaaaaaaaaaaaaaaaaaaaa'' AND  "segext_api"."channels"."id" = ''c000000000000000000000a1''    ) '
+    || pg_temp.read_tail(NULL, true));
+CREATE TEMP TABLE rows_before AS SELECT ctid::text AS tid FROM segext.channel_segments WHERE channel_id = 'c000000000000000000000a1';
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels',
+                            ARRAY['commission', 'company_id', 'created_at', 'id', 'name', 'segment_mix', 'updated_at'],
+                            ARRAY['numeric', 'segext.objectid', 'timestamp with time zone', 'segext.objectid', 'text', 'jsonb', 'timestamp with time zone'],
+                            (SELECT body::text FROM got),
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'c000000000000000000000a1'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(status, 200, 'PUT the object read back: 200') FROM r;
+SELECT is(r.body -> 0, got.body, 'PUT the object read back: the same object comes back') FROM r, got;
+DROP TABLE r;
+SELECT is(ARRAY(SELECT ctid::text FROM segext.channel_segments WHERE channel_id = 'c000000000000000000000a1'),
+          ARRAY(SELECT tid FROM rows_before), 'PUT the object read back: the mix rows are left as they were');
+DROP TABLE got, rows_before;
+
+-- PUT a mix that sums to 0.5: refused at commit, 23514, 400; the channel keeps its mix.
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', :cols, :types,
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"c000000000000000000000a1","name":"Partners II","commission":0.05,'
+                            || '"segment_mix":[{"segment_id":"a00000000000000000000002","distribution":0.5}]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'c000000000000000000000a1'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(code, '23514', 'PUT a mix summing to 0.5: 23514 at commit') FROM r;
+SELECT is(status, 400, 'PUT a mix summing to 0.5: 400') FROM r;
+DROP TABLE r;
+SELECT is((SELECT segment_mix FROM segext.channels WHERE id = 'c000000000000000000000a1'),
+          '[{"segment_id": "a00000000000000000000003", "distribution": 1}]'::jsonb, 'PUT a mix summing to 0.5: the mix is unchanged');
+
+-- PUT with a body id that differs from the URL's: nothing is written, 400 (PGRST115)
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', :cols, :types,
+                            '{"company_id":"aaaaaaaaaaaaaaaaaaaaaaaa","id":"c000000000000000000000a2","name":"Mismatch","commission":0,'
+                            || '"segment_mix":[{"segment_id":"a00000000000000000000002","distribution":1}]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['aaaaaaaaaaaaaaaaaaaaaaaa', 'c000000000000000000000a1'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(code, 'PGRST115', 'PUT with body id <> URL id: PGRST115') FROM r;
+SELECT is(status, 400, 'PUT with body id <> URL id: 400') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.channels WHERE name = 'Mismatch' OR id = 'c000000000000000000000a2'),
+          'PUT with body id <> URL id: nothing inserted');
+
+-- PUT into another company (B's company_id in the URL and the body) as A: 42501, 403
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PUT', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', :cols, :types,
+                            '{"company_id":"bbbbbbbbbbbbbbbbbbbbbbbb","id":"c000000000000000000000b1","name":"Planted by PUT","commission":0,'
+                            || '"segment_mix":[{"segment_id":"b00000000000000000000002","distribution":1}]}',
+                            ARRAY['company_id', 'id'], ARRAY['company_id', 'id'],
+                            ARRAY['bbbbbbbbbbbbbbbbbbbbbbbb', 'c000000000000000000000b1'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation');
+SELECT is(code, '42501', 'PUT a channel into another company: 42501') FROM r;
+SELECT is(status, 403, 'PUT a channel into another company: 403 Forbidden') FROM r;
+DROP TABLE r;
+SELECT ok(NOT EXISTS (SELECT FROM segext.channels WHERE name = 'Planted by PUT'), 'PUT a channel into another company: nothing inserted');
+
+-- POST /channels  (Prefer: return=representation,resolution=merge-duplicates): one existing
+-- channel (its mix changed) and one new one (without mix: the default at commit).
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/channels',
+    'WITH pgrst_source AS ('
+    || pg_temp.upsert_query('channels', ARRAY['id', 'name', 'segment_mix'], ARRAY['segext.objectid', 'text', 'jsonb'],
+                            '[{"id":"c000000000000000000000a1","name":"Partners III","segment_mix":[{"segment_id":"a00000000000000000000002","distribution":1}]},'
+                            || '{"id":"c000000000000000000000a3","name":"Fairs","segment_mix":null}]',
+                            ARRAY['company_id', 'id'])
+    || ') ' || pg_temp.write_tail('channels', NULL, true), 'return=representation,resolution=merge-duplicates');
+SELECT is(status, 201, 'POST merge-duplicates with a new channel: 201') FROM r;
+SELECT is((SELECT jsonb_object_agg(e ->> 'name', e -> 'segment_mix') FROM jsonb_array_elements(body) e),
+          '{"Partners III": [{"segment_id": "a00000000000000000000002", "distribution": 1}], "Fairs": []}'::jsonb,
+          'POST merge-duplicates: the updated channel with its new mix, the new one with none yet') FROM r;
+DROP TABLE r;
+SET LOCAL segext.company_id = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+SELECT is((SELECT jsonb_object_agg(name, segment_mix) FROM segext_api.channels WHERE id IN ('c000000000000000000000a1', 'c000000000000000000000a3')),
+          '{"Partners III": [{"segment_id": "a00000000000000000000002", "distribution": 1}], "Fairs": [{"segment_id": "a00000000000000000000002", "distribution": 1}]}'::jsonb,
+          'POST merge-duplicates, after commit: the new channel has the default mix, in its column too');
+DELETE FROM segext.channels WHERE id IN ('c000000000000000000000a1', 'c000000000000000000000a3');
 
 -- PATCH /channels with company_id or id in the body: the key never changes (22023, 400)
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'PATCH', '/channels',

@@ -50,6 +50,7 @@ CREATE TABLE segext.channels (
     id              segext.objectid NOT NULL DEFAULT segext.objectid_generate(),
     name            pg_catalog.text NOT NULL CHECK (pg_catalog.char_length(name) BETWEEN 1 AND 100),
     commission      pg_catalog.numeric NOT NULL DEFAULT 0,
+    segment_mix     pg_catalog.jsonb NOT NULL DEFAULT '[]',
     created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (company_id, id),

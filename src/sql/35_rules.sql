@@ -16,6 +16,7 @@ COMMENT ON COLUMN segext.segments.position IS 'detection order (Infinity segment
 COMMENT ON COLUMN segext.segments.active IS 'Infinity status 200 (true) or 410 (false)';
 COMMENT ON COLUMN segext.segments.customers_count IS 'number of members, maintained by segext';
 COMMENT ON COLUMN segext.channels.commission IS 'rate applied to revenue, 0 or more (0.2 = 20%), may exceed 1';
+COMMENT ON COLUMN segext.channels.segment_mix IS 'the channel''s rows of segext.channel_segments as canonical JSON, [{"segment_id", "distribution"}] ordered by segment_id, kept in step both ways: writing it replaces the rows';
 COMMENT ON COLUMN segext.channel_segments.distribution IS 'forecast share of the channel''s customers, greater than 0 and at most 1';
 
 -- The current company.
@@ -35,10 +36,16 @@ CREATE FUNCTION segext.segment_groups_rules() RETURNS trigger
 COMMENT ON FUNCTION segext.segment_groups_rules() IS 'segment groups: built-in group 0, group still containing segments, id assignment, validation, updated_at';
 CREATE FUNCTION segext.channels_rules() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_channels_rules' LANGUAGE C;
-COMMENT ON FUNCTION segext.channels_rules() IS 'channels: max_channels, last channel, commission of 0 or more, validation, updated_at';
+COMMENT ON FUNCTION segext.channels_rules() IS 'channels: max_channels, last channel, commission of 0 or more, segment_mix shape and canonical form, validation, updated_at';
 CREATE FUNCTION segext.channel_segments_rules() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_channel_segments_rules' LANGUAGE C;
 COMMENT ON FUNCTION segext.channel_segments_rules() IS 'channel segment mix rows: distribution greater than 0 and at most 1, never on segment 0';
+CREATE FUNCTION segext.channel_mix_write() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_channel_mix_write' LANGUAGE C;
+COMMENT ON FUNCTION segext.channel_mix_write() IS 'replaces a channel''s rows of segext.channel_segments by the segment_mix written to the channel';
+CREATE FUNCTION segext.channel_mix_sync() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_channel_mix_sync' LANGUAGE C;
+COMMENT ON FUNCTION segext.channel_mix_sync() IS 'sets channels.segment_mix of the channels whose rows of segext.channel_segments a statement changed';
 CREATE FUNCTION segext.channel_mix_check() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_channel_mix_check' LANGUAGE C;
 COMMENT ON FUNCTION segext.channel_mix_check() IS 'deferred check that a channel''s segment mix sums to exactly 1; gives a channel without a mix the default mix';
@@ -69,6 +76,21 @@ CREATE CONSTRAINT TRIGGER channels_default_mix AFTER INSERT ON segext.channels
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION segext.channel_mix_check();
 COMMENT ON TRIGGER channels_default_mix ON segext.channels IS 'at commit: a new channel without a mix gets 100% on the first segment';
+CREATE TRIGGER channels_mix_write AFTER INSERT OR UPDATE OF segment_mix ON segext.channels
+    FOR EACH ROW EXECUTE FUNCTION segext.channel_mix_write();
+COMMENT ON TRIGGER channels_mix_write ON segext.channels IS 'a segment_mix written to a channel replaces its rows of segext.channel_segments';
+CREATE TRIGGER channel_segments_sync_insert AFTER INSERT ON segext.channel_segments
+    REFERENCING NEW TABLE AS mix_new
+    FOR EACH STATEMENT EXECUTE FUNCTION segext.channel_mix_sync();
+COMMENT ON TRIGGER channel_segments_sync_insert ON segext.channel_segments IS 'mix rows inserted: the segment_mix of their channels follows';
+CREATE TRIGGER channel_segments_sync_update AFTER UPDATE ON segext.channel_segments
+    REFERENCING OLD TABLE AS mix_old NEW TABLE AS mix_new
+    FOR EACH STATEMENT EXECUTE FUNCTION segext.channel_mix_sync();
+COMMENT ON TRIGGER channel_segments_sync_update ON segext.channel_segments IS 'mix rows updated: the segment_mix of their channels follows';
+CREATE TRIGGER channel_segments_sync_delete AFTER DELETE ON segext.channel_segments
+    REFERENCING OLD TABLE AS mix_old
+    FOR EACH STATEMENT EXECUTE FUNCTION segext.channel_mix_sync();
+COMMENT ON TRIGGER channel_segments_sync_delete ON segext.channel_segments IS 'mix rows deleted: the segment_mix of their channels follows';
 
 -- Company creation and segment order.
 CREATE FUNCTION segext.create_company(name pg_catalog.text,

@@ -11,12 +11,9 @@
 -- updatable by PostgreSQL itself WITH CASCADED CHECK OPTION: INSERT, UPDATE,
 -- DELETE and INSERT ... ON CONFLICT (PostgREST's PUT and upsert) go to the
 -- private tables, where the C rule triggers live, and the check option
--- refuses a row of another company.  channels, whose segment mix is written
--- in the same request, goes through a C INSTEAD OF trigger (src/api.c).
-
-CREATE FUNCTION segext.api_view_write() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'segext_api_view_write' LANGUAGE C;
-COMMENT ON FUNCTION segext.api_view_write() IS 'INSTEAD OF trigger of segext_api.channels: writes the channel to its table and the segment mix to segext.channel_segments, and returns the row with the generated keys';
+-- refuses a row of another company.  So is channels: its segment_mix is a
+-- column of segext.channels that the rules keep in step with the rows of
+-- segext.channel_segments both ways (src/rules.c).
 
 -- Segment criteria print as JSON in json_agg/to_json (what PostgREST builds
 -- its bodies with): those functions use a type's cast to json when it has one.
@@ -69,32 +66,19 @@ COMMENT ON COLUMN segext_api.segment_groups.updated_at IS 'time of the last chan
 
 -- Channels, with their segment mix embedded and writable in the same request.
 CREATE VIEW segext_api.channels WITH (security_invoker = true) AS
-    SELECT c.company_id, c.id, c.name, c.commission,
-           (SELECT COALESCE(
-                       pg_catalog.jsonb_agg(
-                           pg_catalog.jsonb_build_object('segment_id', m.segment_id,
-                                                         'distribution', m.distribution)
-                           ORDER BY m.segment_id),
-                       '[]'::pg_catalog.jsonb)
-              FROM segext.channel_segments m
-             WHERE m.company_id OPERATOR(segext.=) c.company_id
-               AND m.channel_id OPERATOR(segext.=) c.id) AS segment_mix,
-           c.created_at, c.updated_at
+    SELECT c.company_id, c.id, c.name, c.commission, c.segment_mix, c.created_at, c.updated_at
       FROM segext.channels c
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id();
+     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()
+    WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.channels ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
-COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit; no upsert (PUT): use PATCH';
+COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit; list, get, create, update, upsert (PUT with company_id and id), delete';
 COMMENT ON COLUMN segext_api.channels.company_id IS 'ObjectId of the company: the current company, which is the default; with id the primary key';
 COMMENT ON COLUMN segext_api.channels.id IS 'ObjectId of the channel (generated when not given); never changes';
 COMMENT ON COLUMN segext_api.channels.name IS 'name, 1-100 characters, unique per company';
 COMMENT ON COLUMN segext_api.channels.commission IS 'commission rate applied to revenue (0.2 = 20%), at least 0, may exceed 1; default 0';
-COMMENT ON COLUMN segext_api.channels.segment_mix IS 'forecast segment mix: JSON array of {"segment_id", "distribution"}; distributions > 0 summing to 1; 100% on the first user segment when not given';
+COMMENT ON COLUMN segext_api.channels.segment_mix IS 'forecast segment mix: JSON array of {"segment_id", "distribution"}, read back ordered by segment_id; distributions > 0 summing to 1; 100% on the first user segment when not given; null in an update keeps the mix';
 COMMENT ON COLUMN segext_api.channels.created_at IS 'creation time (maintained by segext: a value written is ignored)';
 COMMENT ON COLUMN segext_api.channels.updated_at IS 'time of the last change (maintained by segext: a value written is ignored)';
-CREATE TRIGGER channels_write
-    INSTEAD OF INSERT OR UPDATE OR DELETE ON segext_api.channels
-    FOR EACH ROW EXECUTE FUNCTION segext.api_view_write('segext.channels', 'segment_mix');
-COMMENT ON TRIGGER channels_write ON segext_api.channels IS 'writes channels through to segext.channels and their mix to segext.channel_segments';
 
 -- Channel forecast and commission value.
 CREATE FUNCTION segext_api.channel_forecast(channel_id segext.objectid, volume pg_catalog.numeric)

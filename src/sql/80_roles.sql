@@ -50,7 +50,8 @@ GRANT EXECUTE ON FUNCTION segext.create_company(pg_catalog.text, pg_catalog.int4
 -- Trigger functions are not for calling, nor is the customers_count writer.
 REVOKE EXECUTE ON FUNCTION segext.companies_rules(), segext.segments_rules(),
     segext.segment_groups_rules(), segext.channels_rules(),
-    segext.channel_segments_rules(), segext.channel_mix_check() FROM PUBLIC;
+    segext.channel_segments_rules(), segext.channel_mix_check(),
+    segext.channel_mix_write(), segext.channel_mix_sync() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8) FROM PUBLIC;
 
 -- Row level security: a row is visible and changeable when it belongs to the
