@@ -91,7 +91,20 @@ out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "INSERT INTO segext.segment
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT (SELECT count(*) FROM segext.segments WHERE number < 2),
     (SELECT count(*) FROM pg_policies WHERE schemaname = 'segext'),
     (SELECT count(*) FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'segext.%' AND NOT tgisinternal)")
-[ "$out" = "4|18|16" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|18|16"
+[ "$out" = "4|18|20" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|18|20"
+# channels.segment_mix restores as dumped, equal to the restored mix rows, and
+# writing it still replaces the rows.
+mix_in_step="SELECT count(*) FILTER (WHERE c.segment_mix::text IS DISTINCT FROM (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+    'segment_id', m.segment_id, 'distribution', m.distribution) ORDER BY m.segment_id), '[]')::text
+    FROM segext.channel_segments m WHERE m.company_id OPERATOR(segext.=) c.company_id
+    AND m.channel_id OPERATOR(segext.=) c.id)), count(*) FROM segext.channels c"
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "$mix_in_step")
+[ "$out" = "0|4" ] || fail "segment_mix differs from the mix rows after restore: '$out' (differing|channels)"
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "UPDATE segext.channels c SET segment_mix = jsonb_build_array(jsonb_build_object(
+    'segment_id', s.id, 'distribution', 1)) FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) c.company_id
+    AND s.name = 'Gold' AND c.name = 'Events'" -c "$mix_in_step" -c "SELECT count(*) FROM segext.channel_segments m
+    JOIN segext.channels c ON c.id OPERATOR(segext.=) m.channel_id WHERE c.name = 'Events'")
+[ "$out" = "$(printf '0|4\n1')" ] || fail "writing segment_mix after restore: '$out', expected the rows replaced"
 # Membership still refreshes in the copy, and finds nothing to change.
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT segext.refresh_company(id) FROM segext.companies WHERE name = 'Acme'")
 [ "$out" = 0 ] || fail "refresh after restore changed '$out' memberships, expected 0"
