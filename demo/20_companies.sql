@@ -39,6 +39,13 @@ JOIN segext.segments s ON s.company_id = cs.company_id AND s.id = cs.segment_id
 WHERE cs.company_id = :'acme'
 ORDER BY c.name, s.position, s.number;
 
+\echo '--- the same mix as the channel''s segment_mix column (kept equal to the rows); writing it replaces the rows'
+UPDATE segext.channels c SET segment_mix = jsonb_build_array(jsonb_build_object('segment_id', s.id, 'distribution', 1))
+FROM segext.segments s
+WHERE s.company_id = c.company_id AND s.name = 'Gold' AND c.company_id = :'acme' AND c.name = 'Direct sales';
+SELECT name AS channel, segment_mix FROM segext.channels
+WHERE company_id = :'acme' AND name IN ('Content marketing', 'Direct sales') ORDER BY name;
+
 \echo '--- refused: a mix that sums to 0.9 (23514 at commit)'
 \set ON_ERROR_STOP 0
 BEGIN;
