@@ -1606,7 +1606,8 @@ segext_channel_mix_check(PG_FUNCTION_ARGS)
 
 /*
  * exec_syncing_mix runs a query of the segment_mix sync with syncing_mix
- * set, clearing it again whatever happens.
+ * set, clearing it again whatever happens: plan with the given snapshot, or
+ * when plan is NULL the saved mix write (RQ_MIX_WRITE) with values.
  */
 static void
 exec_syncing_mix(SPIPlanPtr plan, Datum *values, Snapshot snapshot)
