@@ -573,6 +573,19 @@ segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 		check_key_unchanged(rel, oldtuple, newtuple, "company_id", what);
 		check_key_unchanged(rel, oldtuple, newtuple, "id", what);
 	}
+	else
+	{
+		bool		isnull;
+
+		/* a row of no company: say why (no current company), not only RLS */
+		attnum = SPI_fnumber(tupdesc, "company_id");
+		if (attnum > 0 && !InLocalUserIdChange())
+		{
+			(void) heap_getattr(newtuple, attnum, tupdesc, &isnull);
+			if (isnull)
+				segext_check_company_access(NULL);
+		}
+	}
 	attnum = SPI_fnumber(tupdesc, "created_at");
 	if (attnum > 0)
 	{

@@ -140,7 +140,8 @@ segext_current_company_id(PG_FUNCTION_ARGS)
  * segext_check_company_access raises 42501 unless the current user may act
  * for the company: it is the current company, or the user is a superuser
  * or a member of segext_admin, exactly as the row level security policies
- * decide.
+ * decide.  A NULL company (a new row without one) is refused only when no
+ * current company is set either.
  */
 void
 segext_check_company_access(const SegextObjectId *company)
@@ -155,6 +156,17 @@ segext_check_company_access(const SegextObjectId *company)
 	if (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin))
 		return;
 	current = current_company();
+	if (company == NULL)
+	{
+		/* else row level security or the NOT NULL constraint reports it */
+		if (current == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no current company"),
+					 errdetail("Neither the JWT claim \"company_id\" nor the setting \"segext.company_id\" names a company, and the row gives none."),
+					 errhint("Send a JWT carrying a \"company_id\" claim, or SET segext.company_id to the company's id.")));
+		return;
+	}
 	if (current != NULL && memcmp(current, company, sizeof(SegextObjectId)) == 0)
 		return;
 

@@ -360,7 +360,8 @@ transactions_check(PG_FUNCTION_ARGS)
 									   "transaction");
 	}
 	else
-		tuple = trigdata->tg_trigtuple;
+		tuple = segext_keep_maintained(trigdata->tg_relation, NULL, trigdata->tg_trigtuple,
+									   "transaction");
 
 	amount = heap_getattr(tuple, SPI_fnumber(desc, "amount"), desc, &isnull);
 	returns_id = heap_getattr(tuple, SPI_fnumber(desc, "returns_id"), desc, &is_return);
