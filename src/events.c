@@ -283,9 +283,7 @@ resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols)
 				 errdetail("The company, segment, group and fields columns must be different columns."),
 				 errhint("Recreate the trigger with four distinct column names.")));
 
-	objectid_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									CStringGetDatum("objectid"),
-									ObjectIdGetDatum(get_namespace_oid("segext", false)));
+	objectid_type = segext_objectid_type();
 	type = TupleDescAttr(tupdesc, cols->company_attnum - 1)->atttypid;
 	if (type == TEXTOID || type == VARCHAROID)
 		cols->company_is_text = true;
@@ -560,11 +558,7 @@ company_from_text(text *txt, SegextObjectId *company)
 
 	if (!OidIsValid(objectid_input_func))
 	{
-		Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										   CStringGetDatum("objectid"),
-										   ObjectIdGetDatum(get_namespace_oid("segext", false)));
-
-		getTypeInputInfo(type, &objectid_input_func, &objectid_ioparam);
+		getTypeInputInfo(segext_objectid_type(), &objectid_input_func, &objectid_ioparam);
 	}
 	id = DatumGetSegextObjectIdP(OidInputFunctionCall(objectid_input_func, str,
 													  objectid_ioparam, -1));

@@ -50,6 +50,7 @@
 #include "criteria.h"
 #include "evaluate.h"
 #include "facts.h"
+#include "kept_plan.h"
 #include "objectid.h"
 
 /* One segment the engine knows about. */
@@ -161,7 +162,6 @@ typedef struct CustomerRow
 	char	   *buf;
 } CustomerRow;
 
-static Oid	objectid_type(void);
 static void load_segments(Engine *e, const SegextObjectId *only, bool lock);
 static void load_memberships(Engine *e);
 static CustomerEntry *customer_entry(Engine *e, const SegextObjectId *id);
@@ -179,56 +179,6 @@ static void segments_loaded(Engine *e, bool refresh);
 #define BIT_SET(b, i)	((b)[(i) / 8] |= (bits8) (1 << ((i) % 8)))
 #define BIT_TEST(b, i)	(((b)[(i) / 8] & (1 << ((i) % 8))) != 0)
 
-/* objectid_type returns the OID of type segext.objectid. */
-static Oid
-objectid_type(void)
-{
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("objectid"),
-						   ObjectIdGetDatum(get_namespace_oid("segext", false)));
-}
-
-/*
- * A statement prepared once per backend and kept (SPI_keepplan), with a
- * generic plan: the plan cache re-plans it when the tables, their policies
- * or the user change.  It
- * is prepared again when segext.objectid is a different type than when it
- * was prepared (the extension was dropped and created again).
- */
-typedef struct KeptPlan
-{
-	SPIPlanPtr	plan;
-	Oid			idtype;
-} KeptPlan;
-
-/*
- * kept_plan returns the kept plan of sql (parameters of types argtypes,
- * where InvalidOid stands for segext.objectid and ANYARRAYOID for
- * segext.objectid[]), preparing it on first use.
- */
-static SPIPlanPtr
-kept_plan(KeptPlan *kp, const char *sql, int nargs, const Oid *argtypes)
-{
-	Oid			idtype = objectid_type();
-	Oid			types[FUNC_MAX_ARGS];
-
-	if (kp->plan != NULL && kp->idtype == idtype)
-		return kp->plan;
-	if (kp->plan != NULL)
-		SPI_freeplan(kp->plan);
-	kp->plan = NULL;
-	for (int i = 0; i < nargs; i++)
-		types[i] = argtypes[i] == InvalidOid ? idtype
-			: argtypes[i] == ANYARRAYOID ? get_array_type(idtype) : argtypes[i];
-	/* key lookups: the generic plan suits every value, so plan once */
-	kp->plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
-	if (kp->plan == NULL)
-		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(kp->plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	kp->idtype = idtype;
-	return kp->plan;
-}
-
 /* engine_init prepares an engine run for a company in a private context. */
 static void
 engine_init(Engine *e, const SegextObjectId *company)
@@ -237,7 +187,7 @@ engine_init(Engine *e, const SegextObjectId *company)
 	e->cxt = AllocSetContextCreate(CurrentMemoryContext, "segext membership",
 								   ALLOCSET_DEFAULT_SIZES);
 	e->company = *company;
-	e->idtype = objectid_type();
+	e->idtype = segext_objectid_type();
 	e->idx_all = e->idx_default = -1;
 	segext_eval_time_current(&e->time);
 }
@@ -751,20 +701,21 @@ static void
 segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 			Datum *criteria, bool *manual, bool *active)
 {
-	static KeptPlan row_plan;
-	static const Oid argtypes[1] = {InvalidOid};
+	static SegextKeptPlan row_plan;
+	static const Oid argtypes[1] = {KEPT_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	bool		isnull;
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
 	args[0] = PointerGetDatum(segment);
-	ret = SPI_execute_plan(kept_plan(&row_plan,
-									 "SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) $1",
-									 1, argtypes),
+	/* a key lookup: the generic plan suits every id, so plan it once */
+	ret = SPI_execute_plan(segext_kept_plan(&row_plan,
+											"SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) $1",
+											1, argtypes, CURSOR_OPT_GENERIC_PLAN),
 						   args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 	{
 		segext_objectid_to_hex(segment, hex);
@@ -866,7 +817,7 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
 	SPI_connect();
-	types[0] = objectid_type();
+	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(company);
 	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -1425,7 +1376,6 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	QueryReceiver qr;
 	int			ret;
 	int			nestlevel;
-
 	ArrayType  *listed = NULL;
 
 	sql = NULL;
@@ -1480,23 +1430,27 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 		memset(&eopts, 0, sizeof(eopts));
 		if (listed != NULL)
 		{
-			/* customer lists: one statement for all, planned once per backend */
-			static KeptPlan list_plan;
-			static const Oid argtypes[2] = {InvalidOid, ANYARRAYOID};
+			/*
+			 * customer lists: one statement for all, planned once per backend
+			 * (key lookups: the generic plan suits every list)
+			 */
+			static SegextKeptPlan list_plan;
+			static const Oid argtypes[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+			Datum		values[2] = {PointerGetDatum(&e->company), PointerGetDatum(listed)};
+			Oid			types[2] = {e->idtype, get_array_type(e->idtype)};
 
-			plan = kept_plan(&list_plan,
-							 "SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) $1 "
-							 "AND c.active AND c.id OPERATOR(segext.=) ANY ($2)",
-							 2, argtypes);
+			plan = segext_kept_plan(&list_plan,
+									"SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) $1 "
+									"AND c.active AND c.id OPERATOR(segext.=) ANY ($2)",
+									2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 			eopts.params = makeParamList(2);
-			eopts.params->params[0].value = PointerGetDatum(&e->company);
-			eopts.params->params[0].ptype = e->idtype;
-			eopts.params->params[0].pflags = PARAM_FLAG_CONST;
-			eopts.params->params[0].isnull = false;
-			eopts.params->params[1].value = PointerGetDatum(listed);
-			eopts.params->params[1].ptype = get_array_type(e->idtype);
-			eopts.params->params[1].pflags = PARAM_FLAG_CONST;
-			eopts.params->params[1].isnull = false;
+			for (int i = 0; i < 2; i++)
+			{
+				eopts.params->params[i].value = values[i];
+				eopts.params->params[i].isnull = false;
+				eopts.params->params[i].pflags = PARAM_FLAG_CONST;
+				eopts.params->params[i].ptype = types[i];
+			}
 		}
 		else
 		{

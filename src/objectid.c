@@ -20,10 +20,13 @@
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "port/pg_bswap.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/sortsupport.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 /* Largest timestamp an ObjectId can hold: 2^32 - 1 seconds after 1970. */
@@ -666,4 +669,16 @@ objectid_from_time(PG_FUNCTION_ARGS)
 	id->data[2] = (unsigned char) (seconds >> 8);
 	id->data[3] = (unsigned char) seconds;
 	PG_RETURN_SEGEXT_OBJECTID_P(id);
+}
+
+/* segext_objectid_type returns the OID of type segext.objectid. */
+Oid
+segext_objectid_type(void)
+{
+	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("objectid"),
+									   ObjectIdGetDatum(get_namespace_oid("segext", false)));
+
+	if (!OidIsValid(type))
+		elog(ERROR, "type segext.objectid does not exist");
+	return type;
 }

@@ -34,4 +34,7 @@ extern bool segext_objectid_from_hex(const char *str, int len, SegextObjectId *i
 /* Write the 24 lowercase hex digits of id, plus a NUL, into buf. */
 extern void segext_objectid_to_hex(const SegextObjectId *id, char *buf);
 
+/* The OID of type segext.objectid in this database (elog when missing). */
+extern Oid	segext_objectid_type(void);
+
 #endif							/* SEGEXT_OBJECTID_H */

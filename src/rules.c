@@ -39,11 +39,11 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "kept_plan.h"
 #include "objectid.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -58,7 +58,6 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 /* Built-in segment numbers and the range of user segment numbers. */
@@ -218,6 +217,7 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	[RQ_MIX_TYPE] = {
 		"SELECT jsonb_typeof($1)", "j"
 	},
+	/* the first bad element: index, problem (NULL: a malformed segment id) */
 	[RQ_MIX_BAD_ELEMENT] = {
 		"SELECT (e.i - 1)::int4, CASE"
 		" WHEN jsonb_typeof(e.v) <> 'object' THEN 'is not an object'"
@@ -227,7 +227,7 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" THEN 'has no \"distribution\" number'"
 		" WHEN e.v - 'segment_id' - 'distribution' <> '{}'"
 		" THEN 'has a key other than \"segment_id\" and \"distribution\"'"
-		" ELSE 'has a \"segment_id\" that is not 24 hexadecimal digits' END,"
+		" END,"
 		" e.v ->> 'segment_id'"
 		" FROM jsonb_array_elements($1) WITH ORDINALITY AS e(v, i)"
 		" WHERE jsonb_typeof(e.v) <> 'object'"
@@ -265,9 +265,8 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	},
 };
 
-/* Saved plans, valid for the segext.objectid type they were prepared with. */
-static SPIPlanPtr rules_plans[RQ_COUNT];
-static Oid	rules_plans_objectid_type = InvalidOid;
+/* Kept plans of the queries. */
+static SegextKeptPlan rules_plans[RQ_COUNT];
 
 /*
  * While a company's built-ins are being created, the id of that company:
@@ -296,7 +295,6 @@ typedef struct RulesSpi
 	int			save_nestlevel;
 } RulesSpi;
 
-static Oid	objectid_type_oid(void);
 static SPIPlanPtr rules_plan(RulesQuery query);
 static void rules_exec(RulesQuery query, Datum *values, bool latest);
 static void rules_spi_begin(RulesSpi *spi, Oid owner);
@@ -327,75 +325,31 @@ static void check_segment_fields(Relation rel, HeapTuple tuple);
 static void check_commission(Relation rel, HeapTuple tuple);
 static void check_channel_mix(Datum company, Datum channel);
 
-/* objectid_type_oid returns the OID of type segext.objectid. */
-static Oid
-objectid_type_oid(void)
-{
-	Oid			nsp = get_namespace_oid("segext", false);
-	Oid			type;
-
-	type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-						   CStringGetDatum("objectid"), ObjectIdGetDatum(nsp));
-	if (!OidIsValid(type))
-		elog(ERROR, "type segext.objectid does not exist");
-	return type;
-}
-
-/*
- * rules_plan returns the saved plan of a query, preparing it on first use and
- * again after the extension was re-created (new objectid type OID).
- */
+/* rules_plan returns the kept plan of a query, preparing it on first use. */
 static SPIPlanPtr
 rules_plan(RulesQuery query)
 {
-	Oid			objectid_type = objectid_type_oid();
+	const char *args = rules_queries[query].args;
+	int			nargs = strlen(args);
+	Oid			argtypes[4];
 
-	if (objectid_type != rules_plans_objectid_type)
-	{
-		int			i;
-
-		for (i = 0; i < RQ_COUNT; i++)
-		{
-			if (rules_plans[i] != NULL)
-				SPI_freeplan(rules_plans[i]);
-			rules_plans[i] = NULL;
-		}
-		rules_plans_objectid_type = objectid_type;
-	}
-	if (rules_plans[query] == NULL)
-	{
-		const char *args = rules_queries[query].args;
-		int			nargs = strlen(args);
-		Oid			argtypes[4];
-		SPIPlanPtr	plan;
-		int			i;
-
-		Assert(nargs <= lengthof(argtypes));
-		for (i = 0; i < nargs; i++)
-			argtypes[i] = args[i] == 'o' ? objectid_type :
-				args[i] == 'i' ? INT4OID :
-				args[i] == 'l' ? INT8OID :
-				args[i] == 'j' ? JSONBOID : INT4ARRAYOID;
-		plan = SPI_prepare(rules_queries[query].sql, nargs, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare segext rule query \"%s\": %s",
-				 rules_queries[query].sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not save segext rule query plan");
-		rules_plans[query] = plan;
-	}
-	return rules_plans[query];
+	Assert(nargs <= lengthof(argtypes));
+	for (int i = 0; i < nargs; i++)
+		argtypes[i] = args[i] == 'o' ? KEPT_OBJECTID :
+			args[i] == 'i' ? INT4OID :
+			args[i] == 'l' ? INT8OID :
+			args[i] == 'j' ? JSONBOID : INT4ARRAYOID;
+	return segext_kept_plan(&rules_plans[query], rules_queries[query].sql, nargs, argtypes, 0);
 }
 
 /*
- * rules_exec runs a saved query; with latest, it reads with a snapshot taken
- * now, which sees every transaction committed before the caller's lock was
- * granted, whatever the isolation level.
+ * exec_plan runs a plan (sql names it in errors); with latest, it reads with
+ * a snapshot taken now, which sees every transaction committed before the
+ * caller's lock was granted, whatever the isolation level.
  */
 static void
-rules_exec(RulesQuery query, Datum *values, bool latest)
+exec_plan(SPIPlanPtr plan, const char *sql, Datum *values, bool latest)
 {
-	SPIPlanPtr	plan = rules_plan(query);
 	int			rc;
 
 	if (latest)
@@ -404,8 +358,33 @@ rules_exec(RulesQuery query, Datum *values, bool latest)
 	else
 		rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc < 0)
-		elog(ERROR, "segext rule query \"%s\" failed: %s",
-			 rules_queries[query].sql, SPI_result_code_string(rc));
+		elog(ERROR, "segext rule query \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+}
+
+/* rules_exec runs a saved query (exec_plan). */
+static void
+rules_exec(RulesQuery query, Datum *values, bool latest)
+{
+	exec_plan(rules_plan(query), rules_queries[query].sql, values, latest);
+}
+
+/*
+ * exec_flagged runs a plan (exec_plan) with *flag set, so that the rules it
+ * fires know segext is the writer, clearing it again whatever happens.
+ */
+static void
+exec_flagged(bool *flag, SPIPlanPtr plan, const char *sql, Datum *values, bool latest)
+{
+	*flag = true;
+	PG_TRY();
+	{
+		exec_plan(plan, sql, values, latest);
+	}
+	PG_FINALLY();
+	{
+		*flag = false;
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -553,8 +532,10 @@ set_column(Relation rel, HeapTuple tuple, const char *column, Datum value)
  * the columns segext maintains, whatever the user wrote there: on insert
  * (oldtuple NULL) created_at and updated_at are the start of the
  * transaction; on update company_id and id must not change, created_at
- * keeps its value and updated_at is the start of the transaction.  Columns
- * the table lacks are skipped; what names the kind of row in messages.
+ * keeps its value and updated_at is the start of the transaction.  A new
+ * row without company_id while no company is current is refused with
+ * "no current company".  Columns the table lacks are skipped; what names the
+ * kind of row in messages.
  */
 HeapTuple
 segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
@@ -1296,7 +1277,8 @@ check_mix_shape(Datum mix, const char *channel)
 		char	   *problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 		char	   *segment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
-		if (strstr(problem, "hexadecimal") != NULL)
+		/* no problem named: the segment id is not 24 hexadecimal digits */
+		if (problem == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid segment id \"%s\" in the segment mix of channel \"%s\"",
@@ -1617,34 +1599,6 @@ segext_channel_mix_check(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/*
- * exec_syncing_mix runs a query of the segment_mix sync with syncing_mix
- * set, clearing it again whatever happens: plan with the given snapshot, or
- * when plan is NULL the saved mix write (RQ_MIX_WRITE) with values.
- */
-static void
-exec_syncing_mix(SPIPlanPtr plan, Datum *values, Snapshot snapshot)
-{
-	int			rc;
-
-	syncing_mix = true;
-	PG_TRY();
-	{
-		if (plan == NULL)
-			rc = SPI_execute_plan(rules_plan(RQ_MIX_WRITE), values, NULL, false, 0);
-		else
-			rc = SPI_execute_snapshot(plan, values, NULL, snapshot,
-									  InvalidSnapshot, false, true, 0);
-		if (rc < 0)
-			elog(ERROR, "segment mix sync failed: %s", SPI_result_code_string(rc));
-	}
-	PG_FINALLY();
-	{
-		syncing_mix = false;
-	}
-	PG_END_TRY();
-}
-
 PG_FUNCTION_INFO_V1(segext_channel_mix_write);
 
 /*
@@ -1682,7 +1636,8 @@ segext_channel_mix_write(PG_FUNCTION_ARGS)
 	args[0] = column_value(rel, tuple, "company_id", &isnull);
 	args[1] = column_value(rel, tuple, "id", &isnull);
 	rules_spi_begin(&spi, InvalidOid);
-	exec_syncing_mix(NULL, args, InvalidSnapshot);
+	exec_flagged(&syncing_mix, rules_plan(RQ_MIX_WRITE), rules_queries[RQ_MIX_WRITE].sql,
+				 args, false);
 	rules_spi_end(&spi);
 	return PointerGetDatum(NULL);
 }
@@ -1755,7 +1710,7 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the segment mix sync: %s",
 				 SPI_result_code_string(SPI_result));
-		exec_syncing_mix(plan, NULL, GetLatestSnapshot());
+		exec_flagged(&syncing_mix, plan, sql.data, NULL, true);
 	}
 	rules_spi_end(&spi);
 	return PointerGetDatum(NULL);
@@ -1877,25 +1832,6 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/*
- * exec_counting runs the customers_count update with counting_members set,
- * clearing it again whatever happens.
- */
-static void
-exec_counting(Datum *args)
-{
-	counting_members = true;
-	PG_TRY();
-	{
-		rules_exec(RQ_ADD_CUSTOMERS_COUNT, args, false);
-	}
-	PG_FINALLY();
-	{
-		counting_members = false;
-	}
-	PG_END_TRY();
-}
-
 PG_FUNCTION_INFO_V1(segext_add_customers_count);
 
 /*
@@ -1915,7 +1851,8 @@ segext_add_customers_count(PG_FUNCTION_ARGS)
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
 	rules_spi_begin(&spi, InvalidOid);
-	exec_counting(args);
+	exec_flagged(&counting_members, rules_plan(RQ_ADD_CUSTOMERS_COUNT),
+				 rules_queries[RQ_ADD_CUSTOMERS_COUNT].sql, args, false);
 	if (SPI_processed > 0)
 		number = rules_result(1, &isnull);
 	rules_spi_end(&spi);

@@ -335,9 +335,7 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	StringInfoData skipped;
 
 	initStringInfo(&skipped);
-	objectid_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									CStringGetDatum("objectid"),
-									ObjectIdGetDatum(get_namespace_oid("segext", false)));
+	objectid_type = segext_objectid_type();
 	argtypes[0] = objectid_type;
 	values[0] = SegextObjectIdPGetDatum(company);
 

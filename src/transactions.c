@@ -24,15 +24,19 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 
+#include "kept_plan.h"
 #include "objectid.h"
 
 /* Set while transactions_returned updates a sale, so the sale may change. */
 static bool updating_returned = false;
 
 /* Cached plans of the returns rules. */
-static SPIPlanPtr sale_lookup_plan = NULL;
-static SPIPlanPtr sale_adjust_plan = NULL;
-static SPIPlanPtr key_exists_plan = NULL;
+static SegextKeptPlan sale_lookup_plan;
+static SegextKeptPlan sale_adjust_plan;
+static SegextKeptPlan key_exists_plan;
+
+/* The argument types of the queries on a transaction's key. */
+static const Oid key_argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID, NUMERICOID};
 
 static void check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before);
 static char *jsonb_string(JsonbValue *v);
@@ -41,10 +45,9 @@ static void check_labels(JsonbValue *labels, const char *owner, int itemno,
 static void check_items(Jsonb *items, List **skus, List **makers, List **labels);
 static Datum text_list_to_array(List *strings);
 static int	cmp_cstring(const ListCell *a, const ListCell *b);
-static Oid	objectid_type_oid(TupleDesc desc);
 static int	numeric_compare(Numeric a, Numeric b);
-static void adjust_returned(Oid idtype, Datum company, Datum sale, Datum delta, bool adding);
-static bool transaction_exists(Oid idtype, Datum company, Datum id);
+static void adjust_returned(Datum company, Datum sale, Datum delta, bool adding);
+static bool transaction_exists(Datum company, Datum id);
 
 /*
  * check_trigger_call refuses to run a row trigger that was attached the wrong
@@ -269,13 +272,6 @@ text_list_to_array(List *strings)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* objectid_type_oid returns the type of column company_id (segext.objectid). */
-static Oid
-objectid_type_oid(TupleDesc desc)
-{
-	return TupleDescAttr(desc, SPI_fnumber(desc, "company_id") - 1)->atttypid;
-}
-
 /* numeric_compare compares two numerics: -1, 0 or 1. */
 static int
 numeric_compare(Numeric a, Numeric b)
@@ -448,25 +444,15 @@ transactions_check(PG_FUNCTION_ARGS)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (sale_lookup_plan == NULL)
-		{
-			Oid			types[2];
-			SPIPlanPtr	plan;
-
-			types[0] = types[1] = objectid_type_oid(desc);
-			plan = SPI_prepare("SELECT customer_id, returns_id IS NOT NULL, "
-							   "amount OPERATOR(pg_catalog.-) returned_amount "
-							   "FROM segext.transactions "
-							   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
-							   "FOR NO KEY UPDATE", 2, types);
-			if (plan == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			sale_lookup_plan = plan;
-		}
 		args[0] = company;
 		args[1] = returns_id;
-		ret = SPI_execute_plan(sale_lookup_plan, args, NULL, false, 1);
+		ret = SPI_execute_plan(segext_kept_plan(&sale_lookup_plan,
+												"SELECT customer_id, returns_id IS NOT NULL, "
+												"amount OPERATOR(pg_catalog.-) returned_amount "
+												"FROM segext.transactions "
+												"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+												"FOR NO KEY UPDATE", 2, key_argtypes, 0),
+							   args, NULL, false, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		segext_objectid_to_hex(DatumGetSegextObjectIdP(returns_id), hex);
@@ -503,7 +489,7 @@ transactions_check(PG_FUNCTION_ARGS)
 			 * and the update path adjusts it; a plain INSERT fails on the key.
 			 */
 			if (old == NULL && numeric_compare(returned, remaining) > 0 &&
-				!transaction_exists(objectid_type_oid(desc), company,
+				!transaction_exists(company,
 									heap_getattr(tuple, SPI_fnumber(desc, "id"), desc, &isnull)))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),
@@ -554,28 +540,18 @@ transactions_check(PG_FUNCTION_ARGS)
  * caller's SPI connection).
  */
 static bool
-transaction_exists(Oid idtype, Datum company, Datum id)
+transaction_exists(Datum company, Datum id)
 {
 	Datum		args[2];
 	int			ret;
 
-	if (key_exists_plan == NULL)
-	{
-		Oid			types[2];
-		SPIPlanPtr	plan;
-
-		types[0] = types[1] = idtype;
-		plan = SPI_prepare("SELECT 1 FROM segext.transactions "
-						   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
-						   2, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		key_exists_plan = plan;
-	}
 	args[0] = company;
 	args[1] = id;
-	ret = SPI_execute_plan(key_exists_plan, args, NULL, true, 1);
+	ret = SPI_execute_plan(segext_kept_plan(&key_exists_plan,
+											"SELECT 1 FROM segext.transactions "
+											"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
+											2, key_argtypes, 0),
+						   args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	return SPI_processed > 0;
@@ -587,36 +563,26 @@ transaction_exists(Oid idtype, Datum company, Datum id)
  * return more than the sale amount.
  */
 static void
-adjust_returned(Oid idtype, Datum company, Datum sale, Datum delta, bool adding)
+adjust_returned(Datum company, Datum sale, Datum delta, bool adding)
 {
+	SPIPlanPtr	plan;
 	Datum		args[3];
 	int			ret;
 	bool		isnull;
 
-	if (sale_adjust_plan == NULL)
-	{
-		Oid			types[3];
-		SPIPlanPtr	plan;
-
-		types[0] = types[1] = idtype;
-		types[2] = NUMERICOID;
-		plan = SPI_prepare("UPDATE segext.transactions "
-						   "SET returned_amount = returned_amount OPERATOR(pg_catalog.+) $3 "
-						   "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
-						   "AND returns_id IS NULL "
-						   "RETURNING amount, returned_amount", 3, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		sale_adjust_plan = plan;
-	}
+	plan = segext_kept_plan(&sale_adjust_plan,
+							"UPDATE segext.transactions "
+							"SET returned_amount = returned_amount OPERATOR(pg_catalog.+) $3 "
+							"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+							"AND returns_id IS NULL "
+							"RETURNING amount, returned_amount", 3, key_argtypes, 0);
 	args[0] = company;
 	args[1] = sale;
 	args[2] = adding ? delta : DirectFunctionCall1(numeric_uminus, delta);
 	updating_returned = true;
 	PG_TRY();
 	{
-		ret = SPI_execute_plan(sale_adjust_plan, args, NULL, false, 1);
+		ret = SPI_execute_plan(plan, args, NULL, false, 1);
 	}
 	PG_FINALLY();
 	{
@@ -690,7 +656,7 @@ transactions_returned(PG_FUNCTION_ARGS)
 			bool		n;
 			Datum		amount = heap_getattr(tup, c_amount, desc, &n);
 
-			adjust_returned(objectid_type_oid(desc), heap_getattr(tup, c_company, desc, &n), sale,
+			adjust_returned(heap_getattr(tup, c_company, desc, &n), sale,
 							DirectFunctionCall1(numeric_uminus, amount), i == 1);
 		}
 	}
