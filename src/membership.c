@@ -1218,6 +1218,11 @@ listed_customers(const Engine *e, const SegextCriteria *c)
 	return construct_array(elems, nmembers, e->idtype, typlen, typbyval, typalign);
 }
 
+/* What a direct query is, for the settings it is planned with. */
+#define DIRECT_COUNT		0x01	/* one count per customer (GROUP BY) */
+#define DIRECT_SEMIJOIN		0x02	/* customers semi-joined with their sales */
+#define DIRECT_TIME_RANGE	0x04	/* ... of a time window (an index range) */
+
 /*
  * build_direct_query writes the query of the members of one segment alone
  * (customer ids, no figures) when SQL decides its criteria exactly: every
@@ -1225,10 +1230,12 @@ listed_customers(const Engine *e, const SegextCriteria *c)
  * part, on the indexes of those sales) or only of customer lists, or a
  * single transaction_count criterion (one count per customer, joined with
  * only the customers that have sales unless the range includes 0).  Returns
- * NULL when the segment needs the facts query.
+ * NULL when the segment needs the facts query.  Sets *shape to what the
+ * query is (DIRECT_COUNT or DIRECT_SEMIJOIN, plus DIRECT_TIME_RANGE when a
+ * semi-join reads the sales of a time window).
  */
 static char *
-build_direct_query(Engine *e, Segment *s)
+build_direct_query(Engine *e, Segment *s, int *shape)
 {
 	const SegextCriteria *c = s->criteria;
 	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
@@ -1252,6 +1259,7 @@ build_direct_query(Engine *e, Segment *s)
 						 "WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active "
 						 "AND %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT,
 						 company, zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].lo, crits[0].hi);
+		*shape = DIRECT_COUNT;
 		return q.data;
 	}
 	for (int p = 0; p < c->nparts; p++)
@@ -1271,6 +1279,10 @@ build_direct_query(Engine *e, Segment *s)
 	}
 	appendStringInfo(&q, "SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active",
 					 company);
+	*shape = DIRECT_SEMIJOIN;
+	for (uint32 j = 0; j < c->ncriteria; j++)
+		if (crits[j].kind == SEGEXT_CRIT_PURCHASE_PERIOD || crits[j].kind == SEGEXT_CRIT_LAST_PURCHASE)
+			*shape |= DIRECT_TIME_RANGE;
 	start = 0;
 	for (int p = 0; p < c->nparts; p++)
 	{
@@ -1363,6 +1375,14 @@ qr_destroy(DestReceiver *self)
 {
 }
 
+/* set_call_option sets a setting until the current GUC nest level ends. */
+static void
+set_call_option(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
 /*
  * query_customers runs the facts query of the targets (through the planner:
  * parallel scans and aggregation, indexes where they pay) and evaluates
@@ -1377,6 +1397,7 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	int			ret;
 	int			nestlevel;
 	ArrayType  *listed = NULL;
+	int			shape = 0;
 
 	sql = NULL;
 	if (single != NULL && !e->all_customers)
@@ -1385,7 +1406,7 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 		listed = listed_customers(e, single->criteria);
 		if (listed == NULL)
 #endif
-			sql = build_direct_query(e, single);
+			sql = build_direct_query(e, single, &shape);
 	}
 	if (sql != NULL || listed != NULL)
 		e->direct = (single - e->segs) + 1;
@@ -1403,24 +1424,39 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 	qr.cb = cb;
 	qr.arg = arg;
 	/*
-	 * A direct query hands every member to the receiver here, in C: far
-	 * cheaper per row than parallel_tuple_cost assumes, whose default makes
-	 * the planner keep a semi-join of a few hundred thousand members in one
-	 * process.  Planning happens at execution, so the settings span both.
+	 * Settings for a direct query, chosen by its shape (bench/README.md has
+	 * the measurements behind each).  Planning happens at execution, so they
+	 * span both.
 	 */
 	nestlevel = NewGUCNestLevel();
 	if (e->direct > 0)
 	{
-		(void) set_config_option("parallel_tuple_cost", "0.01", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
 		/*
 		 * A direct query is a scan or semi-join with a few quals that returns
 		 * ids: compiling it (about 70 ms per process on 1M customers / 10M
 		 * transactions, and PostgreSQL 15 keeps no compiled code) costs more
 		 * than it saves.
 		 */
-		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		set_call_option("jit", "off");
+		/*
+		 * A semi-join whose sales are few joins them to customers by probing
+		 * the primary key once per distinct customer: in key order (Sort and
+		 * Unique) rather than hash order the probes touch each index page
+		 * once.  Hash semi-joins of many sales are not affected.
+		 */
+		if (shape & DIRECT_SEMIJOIN)
+			set_call_option("enable_hashagg", "off");
+		/*
+		 * The sales of a time window are a range of the occurred_at index,
+		 * whose order the heap follows (sales are appended as they happen):
+		 * parallel workers read it well.  Every member is handed to the
+		 * receiver here, in C, far cheaper per row than parallel_tuple_cost
+		 * assumes, whose default keeps such a semi-join in one process.
+		 * Sales scattered over the heap (a POS, a SKU) are read no faster by
+		 * three processes on the same cores, so they keep the default.
+		 */
+		if (shape & DIRECT_TIME_RANGE)
+			set_call_option("parallel_tuple_cost", "0.01");
 	}
 #if PG_VERSION_NUM >= 140000
 	{
