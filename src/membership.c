@@ -1219,9 +1219,8 @@ listed_customers(const Engine *e, const SegextCriteria *c)
 }
 
 /* What a direct query is, for the settings it is planned with. */
-#define DIRECT_COUNT		0x01	/* one count per customer (GROUP BY) */
-#define DIRECT_SEMIJOIN		0x02	/* customers semi-joined with their sales */
-#define DIRECT_TIME_RANGE	0x04	/* ... of a time window (an index range) */
+#define DIRECT_SEMIJOIN		0x01	/* customers semi-joined with their sales */
+#define DIRECT_TIME_RANGE	0x02	/* ... of a time window (an index range) */
 
 /*
  * build_direct_query writes the query of the members of one segment alone
@@ -1231,8 +1230,8 @@ listed_customers(const Engine *e, const SegextCriteria *c)
  * single transaction_count criterion (one count per customer, joined with
  * only the customers that have sales unless the range includes 0).  Returns
  * NULL when the segment needs the facts query.  Sets *shape to what the
- * query is (DIRECT_COUNT or DIRECT_SEMIJOIN, plus DIRECT_TIME_RANGE when a
- * semi-join reads the sales of a time window).
+ * query is: 0 for the count, DIRECT_SEMIJOIN for semi-joins, plus
+ * DIRECT_TIME_RANGE when one reads the sales of a time window.
  */
 static char *
 build_direct_query(Engine *e, Segment *s, int *shape)
@@ -1259,7 +1258,7 @@ build_direct_query(Engine *e, Segment *s, int *shape)
 						 "WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active "
 						 "AND %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT,
 						 company, zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].lo, crits[0].hi);
-		*shape = DIRECT_COUNT;
+		*shape = 0;
 		return q.data;
 	}
 	for (int p = 0; p < c->nparts; p++)
@@ -1452,8 +1451,8 @@ query_customers(Engine *e, Segment *single, MemberCallback cb, void *arg)
 		 * parallel workers read it well.  Every member is handed to the
 		 * receiver here, in C, far cheaper per row than parallel_tuple_cost
 		 * assumes, whose default keeps such a semi-join in one process.
-		 * Sales scattered over the heap (a POS, a SKU) are read no faster by
-		 * three processes on the same cores, so they keep the default.
+		 * Sales scattered over the heap (a POS) were measured slower with
+		 * it, so they keep the server's setting.
 		 */
 		if (shape & DIRECT_TIME_RANGE)
 			set_call_option("parallel_tuple_cost", "0.01");

@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(9);
+SELECT plan(10);
 
 SELECT segext.create_company('membership parallel') AS c \gset
 INSERT INTO segext.customers (company_id, id, first_name, active)
@@ -80,8 +80,14 @@ SELECT matches(pg_temp.plan_of(:'facts_query'), 'Finalize (Hash|Group)Aggregate'
                'partial states are combined by a Finalize aggregate');
 SELECT set_eq(:'facts_query', 'SELECT * FROM serial_facts',
               'combined states equal the serial states byte for byte');
+SELECT pg_catalog.current_setting('jit') AS jit_before \gset
 SELECT set_eq('SELECT * FROM pg_temp.members()', 'SELECT * FROM serial_members',
               'segment_members gives the same members with parallel workers');
+-- it plans its semi-joins with settings of its own, for the call only
+SELECT is(ARRAY[pg_catalog.current_setting('jit'), pg_catalog.current_setting('enable_hashagg'),
+                pg_catalog.current_setting('parallel_tuple_cost')],
+          ARRAY[:'jit_before', 'on', '0'],
+          'segment_members leaves the session''s jit, enable_hashagg and parallel_tuple_cost as they were');
 DELETE FROM segext.memberships WHERE company_id = :'c';
 SELECT ok(segext.refresh_company(:'c') > 0, 'parallel refresh stores members again');
 SELECT set_eq('SELECT * FROM pg_temp.stored()', 'SELECT * FROM serial_stored',
