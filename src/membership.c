@@ -143,7 +143,8 @@ typedef struct Engine
 	int			idx_default;	/* index of segment 1 */
 	SegextRequirements *reqs;
 	uint32		needs;
-	custhash_hash *customers;
+	custhash_hash *customers;	/* made by the first customer_entry */
+	uint32		customers_expected; /* its initial size */
 	bool		all_customers;	/* inactive customers too (a refresh) */
 	Arena		arena;
 	Size		facts_size;
@@ -273,7 +274,12 @@ segments_loaded(Engine *e, bool refresh)
 		n = Max(rel->rd_rel->reltuples, 1024.0);
 		table_close(rel, AccessShareLock);
 	}
-	e->customers = custhash_create(e->cxt, (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2), NULL);
+	/*
+	 * The hash is made when a first customer needs an entry: a segment that
+	 * one direct query decides never does, and zeroing the table would be
+	 * most of its evaluation's own time.
+	 */
+	e->customers_expected = (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2);
 	e->arena.cxt = e->cxt;
 }
 
@@ -327,7 +333,11 @@ static CustomerEntry *
 customer_entry(Engine *e, const SegextObjectId *id)
 {
 	bool		found;
-	CustomerEntry *ce = custhash_insert(e->customers, *id, &found);
+	CustomerEntry *ce;
+
+	if (e->customers == NULL)
+		e->customers = custhash_create(e->cxt, e->customers_expected, NULL);
+	ce = custhash_insert(e->customers, *id, &found);
 
 	if (!found)
 	{
@@ -1354,7 +1364,8 @@ qr_receive(TupleTableSlot *slot, DestReceiver *self)
 	segext_facts_reset(e->reqs, f);
 	if (qr->a_facts > 0 && !slot->tts_isnull[qr->a_facts - 1])
 		segext_facts_from_state(e->reqs, DatumGetByteaPP(slot->tts_values[qr->a_facts - 1]), f);
-	ce = custhash_lookup(e->customers, *DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]));
+	ce = e->customers == NULL ? NULL :
+		custhash_lookup(e->customers, *DatumGetSegextObjectIdP(slot->tts_values[qr->ev.a_id - 1]));
 	eval_customer(&qr->ev, slot, ce, f);
 	return true;
 }
