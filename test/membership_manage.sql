@@ -8,7 +8,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(30);
+SELECT plan(31);
 
 SELECT segext.create_company('membership manage') AS c \gset
 CREATE FUNCTION pg_temp.now_members(seg pg_catalog.text) RETURNS pg_catalog.text[] LANGUAGE sql AS $$
@@ -21,6 +21,8 @@ CREATE FUNCTION pg_temp.stored_members(seg pg_catalog.text) RETURNS pg_catalog.t
     FROM segext.segments s JOIN segext.memberships m ON m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
     JOIN segext.customers c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
     WHERE s.name = seg $$;
+CREATE FUNCTION pg_temp.explain(q pg_catalog.text) RETURNS SETOF pg_catalog.text LANGUAGE plpgsql AS $$
+BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q; END $$;
 CREATE FUNCTION pg_temp.count_of(seg pg_catalog.text) RETURNS pg_catalog.int8 LANGUAGE sql AS $$
     SELECT customers_count FROM segext.segments WHERE name = seg $$;
 
@@ -90,6 +92,15 @@ SELECT is((SELECT array_agg(first_name || ':' || total_count) FROM segext.segmen
 FROM segext.segments s WHERE s.name = 'All';
 SELECT throws_ok(format('SELECT * FROM segext.segment_customers(%L, sort => %L)', :'buyers', 'password'),
     '22023', 'unrecognized sort column "password"', 'unknown sort column');
+
+-- A segment is looked up by its id alone (segment_members, refresh_segment,
+-- activation): with many companies visible, that reads one index entry, not
+-- every company's segments.
+INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
+ANALYZE segext.segments;
+SELECT matches((SELECT string_agg(p, E'\n') FROM (SELECT * FROM pg_temp.explain(format(
+    'SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) %L', :'buyers'))) AS e(p)),
+    'Index Scan using segments_id_idx', 'a segment by its id alone: an index scan among 600 segments of 301 companies');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -10,6 +10,12 @@
 -- "left"), "count", "customer_ids" (sorted; null when more than 100, to stay
 -- far below the 8000-byte payload limit: read membership_history then)}.
 
+-- A segment is looked up by its id alone (segment_members, refresh_segment,
+-- activation, manual members): every key leads with company_id, so without
+-- this index a caller to whom every company is visible reads every segment.
+CREATE INDEX segments_id_idx ON segext.segments (id);
+COMMENT ON INDEX segext.segments_id_idx IS 'a segment by its id alone (membership functions)';
+
 CREATE TABLE segext.memberships (
     company_id      segext.objectid NOT NULL,
     segment_id      segext.objectid NOT NULL,
