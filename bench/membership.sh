@@ -10,10 +10,12 @@
 #       customer aggregate scan of the transactions;
 #   every figure also against the floor: a plain sequential read of the
 #   company's transactions (count, sum, max, no grouping).
-# Each query runs 3 times, in interleaved rounds; the median is reported.
-# (a) is also measured in one warm session: alternating pairs, the median of
-# the pair ratios (BENCH_RUNS pairs after a warm-up).  Both sides are
-# cross-checked to return the same members.  Peak memory is the VmHWM of the
+# Each query runs BENCH_RUNS (default 3) times in fresh sessions, in
+# interleaved rounds; the median is reported.  (a) is also measured on kept
+# connections, as PostgREST, a pool or a BI tool runs it: pgbench, one
+# client, BENCH_POOLED_SECONDS (default 5) per side and round, BENCH_RUNS
+# rounds after a warm-up round, the median of the round ratios.  Both sides
+# are cross-checked to return the same members.  Peak memory is the VmHWM of the
 # backend that ran the query (read from /proc/self/status by that backend
 # right after it; parallel workers of the hand-written side are not
 # included).
@@ -28,6 +30,9 @@ cd "$(dirname "$0")/.."
 DB=${BENCH_DB:-segext_bench}
 SCALE=${BENCH_SCALE:-1}
 RUNS=${BENCH_RUNS:-3}
+POOLED_SECONDS=${BENCH_POOLED_SECONDS:-5}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 COMPANY=65000000000000000000b001
 PART=${BENCH_PART:-ab}
 
@@ -146,19 +151,26 @@ SINGLE[7]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' A
 SINGLE[10]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND c.id IN (SELECT customer_id FROM segext.transactions WHERE company_id = '$COMPANY' AND occurred_at >= CURRENT_DATE - 30 AND occurred_at <= now() AND returns_id IS NULL AND returned_amount < amount)"
 SINGLE[15]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND EXISTS (SELECT FROM jsonb_array_elements(c.labels) l(v) WHERE lower(l.v ->> 'key') = 'tier')"
 SINGLE[17]="SELECT c.id FROM segext.customers c WHERE c.company_id = '$COMPANY' AND c.active AND c.id = ANY ('{650000000100000000000001,650000000100000000000064,6500000001000000000003e8,650000000100000000002710,6500000001000000000186a0}'::segext.objectid[])"
-# warm SQL1 SQL2: in ONE session (a pooled connection, as PostgREST or a BI
-# tool keeps), runs both once to warm up, then RUNS alternating pairs; prints
-# the median ms of each side and the median of the pair ratios.
-warm() {
-    local pairs
-    pairs=$({ echo '\timing on'; echo "$1;"; echo "$2;"
-              for ((round = 0; round < RUNS; round++)); do echo "$1;"; echo "$2;"; done; } |
-            psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" | awk '/^Time:/ { print $2 }' | tail -n $((2 * RUNS)) | paste - -)
-    echo "$(median_of 1 <<<"$pairs") $(median_of 2 <<<"$pairs") $(awk '{ printf "%.2f\n", $1 / $2 }' <<<"$pairs" | median_of 1)"
+# pooled SQL1 SQL2: each side on one kept connection (as PostgREST, a
+# connection pool or a BI tool runs it), timed by pgbench: BENCH_RUNS rounds,
+# each running SQL1 then SQL2 for BENCH_POOLED_SECONDS (at least one call),
+# after one unmeasured round.  Prints the median latency of each side (ms) and
+# the median of the per-round ratios.
+pooled() {
+    local a b rounds=""
+    printf '%s;\n' "$1" >"$WORK/pooled_a.sql"
+    printf '%s;\n' "$2" >"$WORK/pooled_b.sql"
+    for ((round = -1; round < RUNS; round++)); do
+        a=$(pgbench -n -T "$POOLED_SECONDS" -f "$WORK/pooled_a.sql" "$DB" 2>&1 | awk '/^latency average/ { print $4 }')
+        b=$(pgbench -n -T "$POOLED_SECONDS" -f "$WORK/pooled_b.sql" "$DB" 2>&1 | awk '/^latency average/ { print $4 }')
+        [ -n "$a" ] && [ -n "$b" ] || { echo "pgbench failed" >&2; exit 1; }
+        ((round < 0)) || rounds+="$a $b"$'\n'
+    done
+    echo "$(median_of 1 <<<"$rounds") $(median_of 2 <<<"$rounds") $(awk 'NF == 2 { printf "%.2f\n", $1 / $2 }' <<<"$rounds" | median_of 1)"
 }
-# median_of COLUMN: the median of that column of standard input.
-median_of() { awk -v c="$1" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-printf '%-32s %10s %10s %8s %8s %8s | %9s %9s %10s\n' segment members_ms hand_ms ratio "/floor" members warm_mem warm_hand warm_ratio
+# median_of COLUMN: the median of that column of standard input (blank lines skipped).
+median_of() { awk -v c="$1" 'NF { print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+printf '%-32s %10s %10s %8s %8s %8s | %11s %11s %8s\n' segment members_ms hand_ms ratio "/floor" members pooled_mem pooled_hand ratio
 for n in 2 6 7 10 15 17; do
     sid=$(psql_db -At -c "SELECT id FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
     name=$(psql_db -At -c "SELECT name FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
@@ -171,6 +183,6 @@ for n in 2 6 7 10 15 17; do
     h_ms=$(printf '%s\n' "${ht[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
     check=$(psql_db -At -c "SELECT (SELECT count(*) FROM (SELECT customer_id FROM segext.segment_members('$sid') EXCEPT ${SINGLE[$n]}) a) + (SELECT count(*) FROM (${SINGLE[$n]} EXCEPT SELECT customer_id FROM segext.segment_members('$sid')) b) || ' ' || (SELECT count(*) FROM segext.segment_members('$sid'))")
     [ "${check%% *}" = 0 ] || { echo "MISMATCH in segment $n: $check"; exit 1; }
-    read -r wm wh wr <<<"$(warm "SELECT count(*) FROM segext.segment_members('$sid')" "SELECT count(*) FROM (${SINGLE[$n]} OFFSET 0) AS h")"
-    printf '%-32s %10s %10s %8s %8s %8s | %9s %9s %10s\n' "$n $name" "$m_ms" "$h_ms" "$(ratio "$m_ms" "$h_ms")" "$(ratio "$m_ms" "$floor_ms")" "${check#* }" "$wm" "$wh" "$wr"
+    read -r wm wh wr <<<"$(pooled "SELECT count(*) FROM segext.segment_members('$sid')" "SELECT count(*) FROM (${SINGLE[$n]} OFFSET 0) AS h")"
+    printf '%-32s %10s %10s %8s %8s %8s | %11s %11s %8s\n' "$n $name" "$m_ms" "$h_ms" "$(ratio "$m_ms" "$h_ms")" "$(ratio "$m_ms" "$floor_ms")" "${check#* }" "$wm" "$wh" "$wr"
 done
