@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(10);
+SELECT plan(11);
 
 SELECT segext.create_company('membership parallel') AS c \gset
 INSERT INTO segext.customers (company_id, id, first_name, active)
@@ -88,6 +88,13 @@ SELECT is(ARRAY[pg_catalog.current_setting('jit'), pg_catalog.current_setting('e
                 pg_catalog.current_setting('parallel_tuple_cost')],
           ARRAY[:'jit_before', 'on', '0'],
           'segment_members leaves the session''s jit, enable_hashagg and parallel_tuple_cost as they were');
+-- the count segment's own setting (parallel_tuple_cost 0) ends with the call too
+SET LOCAL parallel_tuple_cost = 0.5;
+SELECT pg_catalog.count(*) AS count_members FROM segext.segment_members(
+    (SELECT id FROM segext.segments WHERE company_id = :'c' AND name = 'count')) \gset
+SELECT is(pg_catalog.current_setting('parallel_tuple_cost'), '0.5',
+          'segment_members of a count segment leaves the session''s parallel_tuple_cost as it was');
+SET LOCAL parallel_tuple_cost = 0;
 DELETE FROM segext.memberships WHERE company_id = :'c';
 SELECT ok(segext.refresh_company(:'c') > 0, 'parallel refresh stores members again');
 SELECT set_eq('SELECT * FROM pg_temp.stored()', 'SELECT * FROM serial_stored',
