@@ -21,8 +21,7 @@ CREATE FUNCTION pg_temp.stored_members(seg pg_catalog.text) RETURNS pg_catalog.t
     FROM segext.segments s JOIN segext.memberships m ON m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
     JOIN segext.customers c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
     WHERE s.name = seg $$;
-CREATE FUNCTION pg_temp.explain(q pg_catalog.text) RETURNS SETOF pg_catalog.text LANGUAGE plpgsql AS $$
-BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q; END $$;
+\ir helpers/plan_of.sql
 CREATE FUNCTION pg_temp.count_of(seg pg_catalog.text) RETURNS pg_catalog.int8 LANGUAGE sql AS $$
     SELECT customers_count FROM segext.segments WHERE name = seg $$;
 
@@ -98,8 +97,8 @@ SELECT throws_ok(format('SELECT * FROM segext.segment_customers(%L, sort => %L)'
 -- every company's segments.
 INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
 ANALYZE segext.segments;
-SELECT matches((SELECT string_agg(p, E'\n') FROM (SELECT * FROM pg_temp.explain(format(
-    'SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) %L', :'buyers'))) AS e(p)),
+SELECT matches(pg_temp.plan_of(format(
+    'SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) %L', :'buyers')),
     'Index Scan using segments_id_idx', 'a segment by its id alone: an index scan among 600 segments of 301 companies');
 
 SELECT * FROM finish();

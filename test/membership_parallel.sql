@@ -45,12 +45,7 @@ WHERE s.company_id = :'c' AND s.criteria IS NOT NULL;
 SELECT crit FROM facts_args \gset
 \set facts_query 'SELECT t.customer_id, segext.customer_facts(' :'crit' '::segext.criteria[], TIMESTAMPTZ ''2026-01-01'', t.amount, t.returned_amount, t.returns_id IS NULL, t.occurred_at, t.pos_id, t.item_skus, t.item_makers, t.item_labels) FROM segext.transactions AS t GROUP BY t.customer_id'
 
-CREATE FUNCTION pg_temp.plan_of(q pg_catalog.text) RETURNS pg_catalog.text LANGUAGE plpgsql AS $$
-DECLARE r pg_catalog.text; plan pg_catalog.text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP plan := plan || r || E'\n'; END LOOP;
-    RETURN plan;
-END $$;
+\ir helpers/plan_of.sql
 CREATE FUNCTION pg_temp.members() RETURNS TABLE (segment pg_catalog.text, customer segext.objectid) LANGUAGE sql AS $$
     SELECT s.name, m.customer_id FROM segext.segments AS s CROSS JOIN LATERAL segext.segment_members(s.id) AS m
     WHERE s.company_id OPERATOR(segext.=) (SELECT id FROM segext.companies WHERE name = 'membership parallel') $$;
