@@ -15,9 +15,9 @@
 # connections, as PostgREST, a pool or a BI tool runs it: pgbench, one
 # client, BENCH_POOLED_SECONDS (default 5) per side and round, BENCH_RUNS
 # rounds after a warm-up round, the median of the round ratios.  Both sides
-# are cross-checked to return the same members.  Peak memory is the VmHWM of the
-# backend that ran the query (read from /proc/self/status by that backend
-# right after it; parallel workers of the hand-written side are not
+# are cross-checked to return the same members.  Peak memory is the VmHWM of
+# the backend that ran the query (read from /proc/self/status by that
+# backend right after it; parallel workers of the hand-written side are not
 # included).
 #
 # Needs a running server (PGHOST/PGPORT/PGUSER, e.g. `source scripts/lib.sh;
@@ -83,7 +83,10 @@ psql_db -At -c "SELECT 'customers: ' || count(*) FROM segext.customers WHERE com
     -c "SELECT 'server: ' || version()" -c "SELECT 'jit: ' || current_setting('jit') || ', max_parallel_workers_per_gather: ' || current_setting('max_parallel_workers_per_gather') || ', work_mem: ' || current_setting('work_mem')"
 
 declare -A T M
-med() { printf '%s\n' ${T[$1]} | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# median_of COLUMN: the median of that column of standard input (blank lines skipped).
+median_of() { awk -v c="$1" 'NF { print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# med NAME: the median of the times recorded for query NAME.
+med() { printf '%s\n' ${T[$1]} | median_of 1; }
 if [[ $PART != *b* ]]; then
     # (a) alone: only the floor, for the "/floor" column
     timed "$FLOOR" >/dev/null
@@ -168,8 +171,6 @@ pooled() {
     done
     echo "$(median_of 1 <<<"$rounds") $(median_of 2 <<<"$rounds") $(awk 'NF == 2 { printf "%.2f\n", $1 / $2 }' <<<"$rounds" | median_of 1)"
 }
-# median_of COLUMN: the median of that column of standard input (blank lines skipped).
-median_of() { awk -v c="$1" 'NF { print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf '%-32s %10s %10s %8s %8s %8s | %11s %11s %8s\n' segment members_ms hand_ms ratio "/floor" members pooled_mem pooled_hand ratio
 for n in 2 6 7 10 15 17; do
     sid=$(psql_db -At -c "SELECT id FROM segext.segments WHERE company_id = '$COMPANY' AND number = $n")
@@ -179,8 +180,8 @@ for n in 2 6 7 10 15 17; do
         read -r ms mem <<<"$(timed "SELECT count(*) FROM segext.segment_members('$sid')")"; mt+=("$ms")
         read -r ms mem <<<"$(timed "SELECT count(*) FROM (${SINGLE[$n]} OFFSET 0) AS h")"; ht+=("$ms")
     done
-    m_ms=$(printf '%s\n' "${mt[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    h_ms=$(printf '%s\n' "${ht[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    m_ms=$(printf '%s\n' "${mt[@]}" | median_of 1)
+    h_ms=$(printf '%s\n' "${ht[@]}" | median_of 1)
     check=$(psql_db -At -c "SELECT (SELECT count(*) FROM (SELECT customer_id FROM segext.segment_members('$sid') EXCEPT ${SINGLE[$n]}) a) + (SELECT count(*) FROM (${SINGLE[$n]} EXCEPT SELECT customer_id FROM segext.segment_members('$sid')) b) || ' ' || (SELECT count(*) FROM segext.segment_members('$sid'))")
     [ "${check%% *}" = 0 ] || { echo "MISMATCH in segment $n: $check"; exit 1; }
     read -r wm wh wr <<<"$(pooled "SELECT count(*) FROM segext.segment_members('$sid')" "SELECT count(*) FROM (${SINGLE[$n]} OFFSET 0) AS h")"
