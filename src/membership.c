@@ -276,8 +276,8 @@ segments_loaded(Engine *e, bool refresh)
 	}
 	/*
 	 * The hash is made when a first customer needs an entry: a segment that
-	 * one direct query decides never does, and zeroing the table would be
-	 * most of its evaluation's own time.
+	 * one direct query decides never does, and would otherwise zero a
+	 * table of at least 2,048 entries on every call.
 	 */
 	e->customers_expected = (uint32) Min(n * 1.2, (double) PG_UINT32_MAX / 2);
 	e->arena.cxt = e->cxt;
