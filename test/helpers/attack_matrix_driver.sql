@@ -12,7 +12,7 @@
 -- (owned by the attacker).
 
 \set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+SET client_min_messages = notice;
 
 CREATE FUNCTION pg_temp.attack_exec(stmt text, names text[], vals text[],
                                     OUT leaked bigint, OUT total bigint, OUT sample text)

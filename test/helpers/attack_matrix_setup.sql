@@ -216,7 +216,7 @@ DECLARE
 BEGIN
     FOR f IN
         SELECT p.oid, p.oid::regprocedure::text AS sig, p.proname, n.nspname, p.pronargs, p.pronargdefaults,
-               p.proargtypes::oid[] AS types, coalesce(p.proargnames, '{}') AS names, p.proretset, p.prokind,
+               ARRAY(SELECT unnest(p.proargtypes::oid[])) AS types, coalesce(p.proargnames, '{}') AS names, p.proretset, p.prokind, p.provolatile,
                p.prorettype
           FROM pg_proc p
           JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -254,7 +254,9 @@ BEGIN
                 call := format('%I.%I(%s)', f.nspname, f.proname, array_to_string(r.vals, ', '));
                 INSERT INTO attack.attempts (target, op, key, control_key, sql)
                 VALUES (f.sig, 'call', call,
-                        CASE WHEN 'b' = ANY (r.kinds)
+                        -- an immutable function only computes on its arguments:
+                        -- other ids give other results, and tell nothing of B
+                        CASE WHEN 'b' = ANY (r.kinds) AND f.provolatile <> 'i'
                              THEN format('%I.%I(%s)', f.nspname, f.proname, array_to_string(r.ghosts, ', ')) END,
                         CASE WHEN f.proretset
                              THEN format('SELECT count(*) FILTER (WHERE attack.leaks(to_jsonb(r)::text, %1$L)), count(*), '
@@ -272,35 +274,117 @@ END
 $$;
 
 -- Relations: read B's rows, insert a copy of one under a new id, upsert it,
--- update and delete B's rows, move A's rows to B.  The sample row of each
--- relation is read as B (views show the current company's rows).
-SET segext.company_id = :'b';
-CREATE TABLE attack.sample_rows (rel regclass PRIMARY KEY, row jsonb);
+-- update and delete B's rows, move A's rows to B; insert and update rows of A
+-- that refer to B's objects.  The sample row of each relation and company
+-- is the one with the fewest nulls, read as that company (views show the
+-- current company's rows).
+CREATE TABLE attack.sample_rows (rel regclass, company text, row jsonb, PRIMARY KEY (rel, company));
 DO $$
 DECLARE
     r record;
     row jsonb;
+    company text;
 BEGIN
-    FOR r IN
-        SELECT c.oid::regclass AS rel
-          FROM pg_class c
-          JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'segext'
-         WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND c.relnamespace::regnamespace::text IN ('segext', 'segext_api')
+    FOREACH company IN ARRAY ARRAY['A', 'B'] LOOP
+        PERFORM set_config('segext.company_id', (SELECT id::text FROM attack.ids WHERE name = company), false);
+        FOR r IN
+            SELECT c.oid::regclass AS rel
+              FROM pg_class c
+              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+              JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'segext'
+             WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND c.relnamespace::regnamespace::text IN ('segext', 'segext_api')
+        LOOP
+            IF EXISTS (SELECT FROM pg_attribute k WHERE k.attrelid = r.rel AND k.attname = 'company_id' AND NOT k.attisdropped) THEN
+                EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE x.company_id::text = %L
+                                 ORDER BY (SELECT count(*) FROM jsonb_each(to_jsonb(x)) AS e WHERE e.value = ''null''), to_jsonb(x)::text LIMIT 1',
+                               r.rel, current_setting('segext.company_id')) INTO row;
+            ELSIF r.rel = 'segext.companies'::regclass THEN
+                EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE x.id::text = %L', r.rel, current_setting('segext.company_id')) INTO row;
+            ELSE
+                EXECUTE format('SELECT to_jsonb(x) FROM %s x
+                                 ORDER BY (SELECT count(*) FROM jsonb_each(to_jsonb(x)) AS e WHERE e.value = ''null''), to_jsonb(x)::text LIMIT 1',
+                               r.rel) INTO row;
+            END IF;
+            INSERT INTO attack.sample_rows VALUES (r.rel, company, row);
+        END LOOP;
+    END LOOP;
+    PERFORM set_config('segext.company_id', '', false);
+END
+$$;
+
+-- References: a row of A whose reference columns name an object of B alone,
+-- inserted (a copy under a fresh id) and written over A's row; the control
+-- names ids nobody has.  A column refers to segments, channels, customers or
+-- sales by its name; channels.segment_mix holds segment ids.
+DO $$
+DECLARE
+    r record;
+    cols text;
+    ref record;
+    fresh jsonb;
+    attacked jsonb;
+    control jsonb;
+    ret text := 'SELECT count(*) FILTER (WHERE attack.leaks(to_jsonb(r)::text, %1$L)), count(*), '
+                'left(string_agg(to_jsonb(r)::text, '' '' ORDER BY to_jsonb(r)::text), 400) FROM %2$s AS r';
+    dml text;
+    control_id int;
+    op text;
+BEGIN
+    FOR r IN SELECT s.rel, s.row, s.rel::text AS name FROM attack.sample_rows s
+              WHERE s.company = 'A' AND s.row IS NOT NULL ORDER BY 3
     LOOP
-        IF EXISTS (SELECT FROM pg_attribute k WHERE k.attrelid = r.rel AND k.attname = 'company_id' AND NOT k.attisdropped) THEN
-            EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE x.company_id::text = %L ORDER BY to_jsonb(x)::text LIMIT 1',
-                           r.rel, current_setting('segext.company_id')) INTO row;
-        ELSIF r.rel = 'segext.companies'::regclass THEN
-            EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE x.id::text = %L', r.rel, current_setting('segext.company_id')) INTO row;
-        ELSE
-            EXECUTE format('SELECT to_jsonb(x) FROM %s x ORDER BY to_jsonb(x)::text LIMIT 1', r.rel) INTO row;
-        END IF;
-        INSERT INTO attack.sample_rows VALUES (r.rel, row);
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+          INTO cols
+          FROM pg_attribute a WHERE a.attrelid = r.rel AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attgenerated = '' AND a.attidentity <> 'a';
+        FOR ref IN
+            SELECT a.attname::text AS col, v.b_id, v.ghost_id
+              FROM pg_attribute a
+              JOIN (VALUES ('segment', 'B_field_seg', 'ghost_seg'), ('channel', 'B_chan', 'ghost_chan'),
+                           ('customer', 'B_cust', 'ghost_cust'), ('returns', 'B_sale', 'ghost_company')) AS k(hint, b, g)
+                ON strpos(a.attname, k.hint) = 1
+              CROSS JOIN LATERAL (SELECT (SELECT id::text FROM attack.ids WHERE name = k.b) AS b_id,
+                                         (SELECT id::text FROM attack.ids WHERE name = k.g) AS ghost_id) AS v
+             WHERE a.attrelid = r.rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+               AND (a.atttypid = 'segext.objectid'::regtype OR a.attname = 'segment_mix')
+        LOOP
+            FOREACH op IN ARRAY ARRAY['insert_ref', 'update_ref'] LOOP
+                control_id := NULL;
+                FOR i IN 1 .. 2 LOOP    -- the control first, then the attack
+                    fresh := r.row;
+                    IF ref.col = 'segment_mix' THEN
+                        fresh := fresh || jsonb_build_object(ref.col, jsonb_build_array(jsonb_build_object(
+                                     'segment_id', CASE i WHEN 1 THEN ref.ghost_id ELSE ref.b_id END, 'distribution', 1)));
+                    ELSE
+                        fresh := fresh || jsonb_build_object(ref.col, CASE i WHEN 1 THEN ref.ghost_id ELSE ref.b_id END);
+                    END IF;
+                    IF ref.col = 'returns_id' THEN fresh := fresh || '{"amount": -1}'; END IF;
+                    IF op = 'insert_ref' THEN
+                        IF fresh ? 'id' AND jsonb_typeof(fresh -> 'id') = 'string' THEN
+                            fresh := fresh || jsonb_build_object('id', 'eeeeeeeeeeeeeeee00000002');
+                        END IF;
+                        IF fresh ? 'name' THEN fresh := fresh || '{"name": "Attack reference"}'; END IF;
+                        IF fresh ? 'number' THEN fresh := fresh || '{"number": 4001}'; END IF;
+                        IF fresh ? 'ref' THEN fresh := fresh || '{"ref": null}'; END IF;
+                        IF fresh ? 'external_id' THEN fresh := fresh || '{"external_id": "attack-reference"}'; END IF;
+                        dml := format('WITH i AS (INSERT INTO %1$s (%2$s) SELECT %2$s FROM jsonb_populate_record(NULL::%1$s, %3$L) RETURNING *) ',
+                                      r.name, cols, fresh);
+                        dml := dml || format(ret, dml, 'i');
+                    ELSE
+                        dml := format('WITH u AS (UPDATE %1$s AS t SET %2$I = (jsonb_populate_record(NULL::%1$s, %3$L)).%2$I '
+                                      'WHERE to_jsonb(t) = %4$L RETURNING t.*) ',
+                                      r.name, ref.col, fresh, r.row);
+                        dml := dml || format(ret, dml, 'u');
+                    END IF;
+                    INSERT INTO attack.attempts (target, op, sql, control)
+                    VALUES (r.name, op || ':' || ref.col, dml, control_id)
+                    RETURNING id INTO control_id;
+                END LOOP;
+            END LOOP;
+        END LOOP;
     END LOOP;
 END
 $$;
-RESET segext.company_id;
 
 -- attack.scrub(row) keeps B's ids in a row but replaces its texts and
 -- documents that hold markers, so that an error echoing them is caught.
@@ -331,7 +415,7 @@ DECLARE
 BEGIN
     FOR r IN SELECT s.rel, attack.scrub(s.row) AS row, s.rel::text AS name,
                     EXISTS (SELECT FROM pg_attribute k WHERE k.attrelid = s.rel AND k.attname = 'company_id' AND NOT k.attisdropped) AS has_company
-               FROM attack.sample_rows s ORDER BY 3
+               FROM attack.sample_rows s WHERE s.company = 'B' ORDER BY 3
     LOOP
         -- SELECT: every visible row, counting B's
         INSERT INTO attack.attempts (target, op, sql) VALUES (r.name, 'select', format(ret, '', r.name));
@@ -393,3 +477,7 @@ CREATE TABLE attack.results (
     ok bool NOT NULL, leaked bigint, total bigint, sample text, checksum text,
     sqlstate text, message text, detail text, hint text);
 GRANT INSERT ON attack.results TO PUBLIC;
+
+-- Whether an attempt names an object of B's own (an admin may act on those).
+ALTER TABLE attack.attempts ADD COLUMN names_b bool;
+UPDATE attack.attempts SET names_b = attack.leaks(sql, '');

@@ -28,14 +28,14 @@ sfx=$$
 role() { printf 'attack_%s_%s' "$1" "$sfx"; }
 ungranted=$(role ungranted); reader=$(role reader); readers=$(role a_readers)
 writer=$(role writer); forger=$(role forger); gateway=$(role gateway)
-mixed=$(role mixed); bteam=$(role b_team)
-all_roles="$ungranted, $reader, $readers, $writer, $forger, $gateway, $mixed, $bteam"
+mixed=$(role mixed); bteam=$(role b_team); admin=$(role admin)
+all_roles="$ungranted, $reader, $readers, $writer, $forger, $gateway, $mixed, $bteam, $admin"
 
 cleanup() {
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     psql -X -q -d postgres -c "DROP ROLE IF EXISTS $all_roles" >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
+[ "${ATTACK_MATRIX_KEEP:-0}" = 1 ] || trap cleanup EXIT
 
 # Known leaks: "actor way op target kind" as extended regular expressions
 # matched against each leak, one per line, each with the reason it is still
@@ -56,7 +56,10 @@ b=bbbbbbbbbbbbbbbb00000001
 # no company, carrying claims.  gateway: logs in like PostgREST's
 # authenticator (NOINHERIT, member of segext_gateway) and switches to the
 # JWT role.  mixed: a writer of A granted B as a reader only (it may read B,
-# never write it).  b_team: granted B, nobody is a member.
+# never write it).  admin: a member of segext_admin acting for A, which may
+# read and write B when it names B's objects, but whose calls with an id A
+# and B both use, and whose reads and writes through segext_api, concern A
+# alone.  b_team: granted B, nobody is a member.
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
 CREATE ROLE $ungranted LOGIN;
 CREATE ROLE $readers NOLOGIN IN ROLE segext_reader;
@@ -66,6 +69,7 @@ CREATE ROLE $forger LOGIN IN ROLE segext_writer;
 CREATE ROLE $gateway LOGIN NOINHERIT IN ROLE segext_reader, segext_writer;
 CREATE ROLE $mixed LOGIN IN ROLE segext_writer;
 CREATE ROLE $bteam NOLOGIN IN ROLE segext_writer;
+CREATE ROLE $admin LOGIN IN ROLE segext_admin;
 DO \$\$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'segext_gateway') THEN
@@ -82,7 +86,9 @@ END
 \$\$;
 
 -- Ways of naming a company: settings applied (names, vals) and mode.
-CREATE TABLE attack.ways (actor text, way text, mode text, names text[], vals text[], may_read_b bool DEFAULT false,
+-- trust: 'none' (B is out of reach), 'reads_b' (may read B, not write it),
+-- 'admin' (acts for every company: only the checks described above).
+CREATE TABLE attack.ways (actor text, way text, mode text, names text[], vals text[], trust text DEFAULT 'none',
                           PRIMARY KEY (actor, way));
 GRANT SELECT ON attack.ways TO PUBLIC;
 INSERT INTO attack.ways (actor, way, mode, names, vals)
@@ -116,29 +122,45 @@ INSERT INTO attack.ways (actor, way, mode, names, vals) VALUES
     ('gateway', 'claim_empty',             'direct', ARRAY['role', 'request.jwt.claims', 'jwt.claims.company_id', 'segext.company_id'], ARRAY['segext_writer', '', '', '$b']),
     ('gateway', 'claim_not_a_string',      'direct', ARRAY['role', 'request.jwt.claims'], ARRAY['segext_writer', '{"company_id": 42}']),
     ('gateway', 'set_role_b_team',         'direct', ARRAY['role'], ARRAY['$bteam']);
-INSERT INTO attack.ways (actor, way, mode, names, vals, may_read_b) VALUES
-    ('mixed', 'setting_b',          'direct',  ARRAY['segext.company_id'], ARRAY['$b'], true),
-    ('mixed', 'function_setting_b', 'function', ARRAY['segext.company_id'], ARRAY['$b'], true),
-    ('mixed', 'definer_setting_b',  'definer', ARRAY['segext.company_id'], ARRAY['$b'], true);
+INSERT INTO attack.ways (actor, way, mode, names, vals, trust) VALUES
+    ('mixed', 'setting_b',          'direct',  ARRAY['segext.company_id'], ARRAY['$b'], 'reads_b'),
+    ('mixed', 'function_setting_b', 'function', ARRAY['segext.company_id'], ARRAY['$b'], 'reads_b'),
+    ('mixed', 'definer_setting_b',  'definer', ARRAY['segext.company_id'], ARRAY['$b'], 'reads_b'),
+    ('admin', 'setting_a',          'direct',  ARRAY['segext.company_id'], ARRAY['$a'], 'admin'),
+    ('admin', 'definer_setting_a',  'definer', ARRAY['segext.company_id'], ARRAY['$a'], 'admin'),
+    ('gateway', 'admin_postgrest_claim_a', 'direct', ARRAY['role', 'request.jwt.claims'],
+     ARRAY['segext_admin', '{"role": "segext_admin", "company_id": "$a"}'], 'admin');
 SQL
 
-# Each attacker runs every way in a session of its own login.
+# Each attacker runs every way in a session of its own login.  What the
+# server sends it besides errors (notices, warnings: psql prints them on
+# stderr) is kept per way in attack.notices and checked for markers too.
+work=$(mktemp -d "${TMPDIR:-/tmp}/attack_matrix.XXXXXX")
+[ "${ATTACK_MATRIX_KEEP:-0}" = 1 ] || trap 'cleanup; rm -rf "$work"' EXIT
 start=$(date +%s)
-for actor in ungranted reader writer forger gateway mixed; do
+for actor in ungranted reader writer forger gateway mixed admin; do
     login=$(role "$actor")
     {
         cat "$root/test/helpers/attack_matrix_driver.sql"
         psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" \
-            -c "SELECT format('SELECT pg_temp.attack_run(%L, %L) \\g /dev/null', actor, way) FROM attack.ways WHERE actor = '$actor' ORDER BY way"
-    } | psql -X -q -v ON_ERROR_STOP=1 -d "$db" -U "$login" \
-        || { echo "FAILED: the session of $actor ended (see above)"; exit 1; }
+            -c "SELECT format(E'\\\\warn attack-way %s\\nSELECT pg_temp.attack_run(%L, %L) \\\\g /dev/null', way, actor, way)
+                  FROM attack.ways WHERE actor = '$actor' ORDER BY way"
+    } | psql -X -q -v ON_ERROR_STOP=1 -d "$db" -U "$login" 2>"$work/$actor.stderr" \
+        || { cat "$work/$actor.stderr"; echo "FAILED: the session of $actor ended"; exit 1; }
+    awk -v actor="$actor" '/^attack-way / { way = $2; next }
+        { gsub(/"/, "\"\""); printf "\"%s\",\"%s\",\"%s\"\n", actor, way, $0 }' "$work/$actor.stderr" >>"$work/notices.csv"
 done
 echo "# attack runs took $(( $(date +%s) - start )) s"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE TABLE attack.notices (actor text, way text, line text)" \
+    -c "\\copy attack.notices FROM '$work/notices.csv' WITH (FORMAT csv)"
 
 # The leaks.
 psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -F $'\t' >"${TMPDIR:-/tmp}/attack_leaks_$$" <<'SQL'
 WITH r AS (
-    SELECT r.*, t.target, t.op, t.sql, t.control, w.may_read_b, array_to_string(w.vals, ' ') AS way_values
+    SELECT r.*, t.target, t.op, t.sql, t.control, w.trust, array_to_string(w.vals, ' ') AS way_values,
+           -- what an admin acting for A must not reach: B through segext_api,
+           -- or through any function given no id of B's own
+           w.trust = 'admin' AND NOT t.names_b AND (t.op = 'call' OR t.target LIKE 'segext\_api.%') AS admin_scope
       FROM attack.results r JOIN attack.attempts t ON t.id = r.attempt
       JOIN attack.ways w ON w.actor = r.actor AND w.way = r.way
 ), outcome AS (
@@ -148,25 +170,29 @@ WITH r AS (
       FROM r
 ), leaks AS (
     SELECT actor, way, op, target, 'read' AS kind, format('%s rows of B: %s', leaked, sample) AS what
-      FROM r WHERE NOT may_read_b AND leaked > 0
+      FROM r WHERE (trust = 'none' OR admin_scope) AND leaked > 0
     UNION ALL
     SELECT actor, way, op, target, 'write', format('B''s rows changed: %s', left(sql, 160))
-      FROM r WHERE ok AND checksum <> (SELECT checksum FROM attack.baseline)
+      FROM r WHERE (trust <> 'admin' OR admin_scope) AND ok AND checksum <> (SELECT checksum FROM attack.baseline)
     UNION ALL
     SELECT actor, way, op, target, 'error',
            format('%s %s (markers: %s)', sqlstate, concat_ws(' / ', message, detail, hint),
                   attack.leaked(concat_ws(' ', message, detail, hint), sql || ' ' || way_values))
-      FROM r WHERE NOT may_read_b AND NOT ok
+      FROM r WHERE trust = 'none' AND NOT ok
        AND attack.leaks(concat_ws(' ', message, detail, hint), sql || ' ' || way_values)
     UNION ALL
     SELECT o.actor, o.way, o.op, o.target, 'oracle', format('with B''s ids: %s; with unknown ids: %s', o.shape, c.shape)
       FROM outcome o JOIN outcome c ON c.attempt = o.control AND c.actor = o.actor AND c.way = o.way
-     WHERE NOT o.may_read_b AND o.shape IS DISTINCT FROM c.shape
+     WHERE o.trust = 'none' AND o.shape IS DISTINCT FROM c.shape
+    UNION ALL
+    SELECT n.actor, n.way, 'message', '-', 'notice', format('%s (markers: %s)', n.line, attack.leaked(n.line, array_to_string(w.vals, ' ')))
+      FROM attack.notices n JOIN attack.ways w ON w.actor = n.actor AND w.way = n.way
+     WHERE w.trust = 'none' AND attack.leaks(n.line, array_to_string(w.vals, ' '))
     UNION ALL
     SELECT actor, way, op, target, 'unclear', format('%s %s', sqlstate, concat_ws(' / ', message, detail, hint))
       FROM r WHERE NOT ok AND (sqlstate ~ '^(XX|58)' OR coalesce(message, '') = '')
 )
-SELECT actor || ' ' || way || ' ' || op || ' ' || target || ' ' || kind, what FROM leaks ORDER BY 1;
+SELECT DISTINCT actor || ' ' || way || ' ' || op || ' ' || target || ' ' || kind, what FROM leaks ORDER BY 1;
 SQL
 
 attempts=$(psql -X -qAt -d "$db" -c "SELECT count(*) FROM attack.results")
