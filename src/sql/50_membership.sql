@@ -5,10 +5,12 @@
 -- (refresh, activation, manual members, cascades from deleted customers) is
 -- seen by two statement triggers that, in the same transaction: keep
 -- segments.customers_count exact, append to segext.membership_history, and
--- send one NOTIFY per segment and statement on channel "segext_membership"
--- with payload {"company_id", "segment" (number), "event" ("entered" or
--- "left"), "count", "customer_ids" (sorted; null when more than 100, to stay
--- far below the 8000-byte payload limit: read membership_history then)}.
+-- send one NOTIFY per statement on channel "segext_membership" with payload
+-- {"first_id", "last_id"}: the smallest and largest id of the history rows
+-- the statement wrote.  Any role may LISTEN, so the payload carries nothing
+-- of a company; a listener reads the rows (segext_api.report_membership_history
+-- WHERE id BETWEEN first_id AND last_id) through row level security, which
+-- shows it its own company's rows only.
 
 -- A segment is looked up by its id alone (segment_members, refresh_segment,
 -- activation, manual members): every key leads with company_id, so without
@@ -46,31 +48,35 @@ COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment 
 CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
-    number pg_catalog.int4;
+    first_id pg_catalog.int8;
+    last_id pg_catalog.int8;
     kind pg_catalog.text := CASE TG_OP WHEN 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
-    INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
-    SELECT c.company_id, c.segment_id, c.customer_id, kind
-    FROM changed AS c
-    WHERE EXISTS (SELECT FROM segext.segments AS s
-                  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
+    WITH written AS (
+        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+        SELECT c.company_id, c.segment_id, c.customer_id, kind
+        FROM changed AS c
+        WHERE EXISTS (SELECT FROM segext.segments AS s
+                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
+        RETURNING id)
+    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
     FOR r IN
-        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
-               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
-        number := segext.add_customers_count(r.company_id, r.segment_id,
-                      CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
-        IF number IS NOT NULL THEN
-            PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
-                'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
-        END IF;
+        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
+                    CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
     END LOOP;
+    -- Listeners may be anyone: the payload names no company, segment or
+    -- customer, only the history rows to read through row level security.
+    IF first_id IS NOT NULL THEN
+        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
+    END IF;
     RETURN NULL;
 END
-$$ SECURITY DEFINER SET search_path = pg_catalog;
-COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership for the members a statement added or removed';
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership with the range of history ids a statement wrote';
 CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
 COMMENT ON TRIGGER memberships_entered ON segext.memberships IS 'count, history and NOTIFY of new members';
