@@ -48,36 +48,36 @@ CREATE FUNCTION pg_temp.as_definer(sql text) RETURNS void LANGUAGE plpgsql SECUR
     SET search_path = pg_catalog, pg_temp AS $$ BEGIN EXECUTE sql; END $$;
 
 -- B's name and segment limit.
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
-    format($q$INSERT INTO segext.segments (company_id, name) VALUES (%L, 'probe')$q$, :'b'))) AS e \gset
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+    format($q$INSERT INTO segext.segments (company_id, name) VALUES (%L, 'probe')$q$, :'b'))), '{}') AS e \gset
 SELECT is((:'e'::text[])[1], '42501', 'a new segment of another company, written in a security definer function: 42501');
 SELECT is(pg_temp.leaks(:'e'), NULL, 'the refusal names neither B''s name nor its segment limit');
 
 -- B's channel limit.
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
-    format($q$INSERT INTO segext.channels (company_id, name) VALUES (%L, 'probe')$q$, :'b'))) AS e \gset
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+    format($q$INSERT INTO segext.channels (company_id, name) VALUES (%L, 'probe')$q$, :'b'))), '{}') AS e \gset
 SELECT is((:'e'::text[])[1], '42501', 'a new channel of another company, written in a security definer function: 42501');
 SELECT is(pg_temp.leaks(:'e'), NULL, 'the refusal names neither B''s name nor its channel limit');
 
 -- B's channel name, through an invalid distribution.
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
     format($q$INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution) VALUES (%L, %L, %L, 2)$q$,
-           :'b', :'b_channel', :'b_gold'))) AS e \gset
+           :'b', :'b_channel', :'b_gold'))), '{}') AS e \gset
 SELECT is((:'e'::text[])[1], '42501', 'a mix row of another company, written in a security definer function: 42501');
 SELECT is(pg_temp.leaks(:'e'), NULL, 'the refusal does not name B''s channel');
 
 -- B's segment ids: an id B uses and one it does not are refused alike.
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
-    format($q$INSERT INTO segext.segments (company_id, id, name) VALUES (%L, %L, 'probe')$q$, :'b', :'b_gold'))) AS used \gset
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
-    format($q$INSERT INTO segext.segments (company_id, id, name) VALUES (%L, %L, 'probe')$q$, :'b', segext.objectid_generate()))) AS unused \gset
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+    format($q$INSERT INTO segext.segments (company_id, id, name) VALUES (%L, %L, 'probe')$q$, :'b', :'b_gold'))), '{}') AS used \gset
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+    format($q$INSERT INTO segext.segments (company_id, id, name) VALUES (%L, %L, 'probe')$q$, :'b', segext.objectid_generate()))), '{}') AS unused \gset
 SELECT is((:'used'::text[])[1:2], (:'unused'::text[])[1:2],
     'an id B uses and an unused one give the same SQLSTATE and message (no existence oracle)');
 SELECT is((:'used'::text[])[1], '42501', 'both are 42501');
 
 -- B's group ids and segment groups.
-SELECT rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
-    format($q$INSERT INTO segext.segment_groups (company_id, name) VALUES (%L, 'probe')$q$, :'b'))) AS e \gset
+SELECT coalesce(rules_error(format($$SELECT pg_temp.as_definer(%L)$$,
+    format($q$INSERT INTO segext.segment_groups (company_id, name) VALUES (%L, 'probe')$q$, :'b'))), '{}') AS e \gset
 SELECT is((:'e'::text[])[1], '42501', 'a new group of another company, written in a security definer function: 42501');
 
 -- The writer's own company still works through its definer function.
