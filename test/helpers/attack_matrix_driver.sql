@@ -53,11 +53,14 @@ DECLARE
     n int := 0;
 BEGIN
     SELECT * INTO STRICT w FROM attack.ways WHERE actor = run_actor AND way = run_way;
-    FOR a IN SELECT id, sql FROM attack.attempts ORDER BY id LOOP
+    FOR a IN SELECT id, sql, index_only FROM attack.attempts ORDER BY id LOOP
         ok := false;
         n_leaked := NULL; n_total := NULL; rows_sample := NULL; digest := NULL;
         st := NULL; msg := NULL; det := NULL; hnt := NULL;
         BEGIN
+            IF a.index_only THEN    -- plan as for a table of any size: by index
+                PERFORM set_config('enable_seqscan', 'off', true);
+            END IF;
             IF w.mode = 'direct' THEN
                 FOR i IN 1 .. coalesce(array_length(w.names, 1), 0) LOOP
                     PERFORM set_config(w.names[i], w.vals[i], true);

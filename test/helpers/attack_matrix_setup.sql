@@ -67,7 +67,9 @@ INSERT INTO segext.transactions (company_id, id, customer_id, amount, pos_id, it
     (:'a', 'aaaaaaaaaaaaaaaa00000041', 'aaaaaaaaaaaaaaaa00000032', 10, 'alpha-pos', '[]'),
     (:'b', 'bbbbbbbbbbbbbbbb00000041', 'bbbbbbbbbbbbbbbb00000032', 4242.42, 'zorblax-pos', '[{"sku": "ZORBLAX-SKU", "maker": "Zorblaxmaker"}]');
 SELECT segext.refresh_company(:'a') + segext.refresh_company(:'b') AS refreshed \gset
+SET segext.company_id = :'a';
 SELECT segext.add_segment_members('cccccccccccccccc00000011', ARRAY['cccccccccccccccc00000031']::segext.objectid[]) \gset
+RESET segext.company_id;
 
 -- Markers: every id and text of B's rows that no row of A holds (built-in
 -- names are common to all), plus B's limits, commission and amounts.
@@ -141,7 +143,7 @@ BEGIN
        AND EXISTS (SELECT FROM pg_attribute k WHERE k.attrelid = c.oid AND k.attname = 'company_id' AND NOT k.attisdropped);
     EXECUTE format($f$
         CREATE FUNCTION attack.b_checksum() RETURNS text
-        LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
+        LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_seqscan = on AS $b$
             SELECT md5(string_agg(t, E'\n' ORDER BY t)) FROM (
                 SELECT 'companies' || to_jsonb(x)::text FROM segext.companies x WHERE x.id::text = %L
                 UNION ALL %s) AS rows(t)
@@ -197,7 +199,7 @@ INSERT INTO attack.samples VALUES
 -- whose outcome must be the same (else the outcome tells of B).
 CREATE TABLE attack.attempts (
     id serial PRIMARY KEY, target text NOT NULL, op text NOT NULL, sql text NOT NULL,
-    key text, control_key text, control int);
+    key text, control_key text, control int, index_only bool NOT NULL DEFAULT false);
 GRANT SELECT ON attack.attempts TO PUBLIC;
 
 -- Functions: every one the extension has in segext and segext_api, with
@@ -477,6 +479,53 @@ CREATE TABLE attack.results (
     ok bool NOT NULL, leaked bigint, total bigint, sample text, checksum text,
     sqlstate text, message text, detail text, hint text);
 GRANT INSERT ON attack.results TO PUBLIC;
+
+-- Lookups by key: B's row found by its primary key (the table's, or
+-- company_id and id for a view), against the same company with keys nobody
+-- has.  These run with enable_seqscan off, so the key is looked up in an
+-- index, as in a table of any size: seeing a row (or an error) only when
+-- the key exists would tell that B has it.
+DO $$
+DECLARE
+    r record;
+    conds text[];
+    ghost_conds text[];
+    k record;
+    ret text := 'SELECT count(*) FILTER (WHERE attack.leaks(to_jsonb(r)::text, %1$L)), count(*), '
+                'left(string_agg(to_jsonb(r)::text, '' '' ORDER BY to_jsonb(r)::text), 400) FROM %2$s AS r WHERE %3$s';
+    control_id int;
+BEGIN
+    FOR r IN SELECT s.rel, s.row, s.rel::text AS name FROM attack.sample_rows s
+              WHERE s.company = 'B' AND s.row IS NOT NULL AND s.row ? 'company_id' ORDER BY 3
+    LOOP
+        conds := '{}';
+        ghost_conds := '{}';
+        FOR k IN
+            SELECT a.attname::text AS col, a.atttypid::regtype::text AS type,
+                   format('%I.%s', o.oprnamespace::regnamespace::text, o.oprname) AS eq
+              FROM pg_attribute a
+              JOIN pg_operator o ON o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid
+             WHERE a.attrelid = r.rel AND NOT a.attisdropped
+               AND a.attnum = ANY (coalesce(
+                       (SELECT c.conkey FROM pg_constraint c WHERE c.conrelid = r.rel AND c.contype = 'p'),
+                       (SELECT array_agg(x.attnum) FROM pg_attribute x WHERE x.attrelid = r.rel AND x.attname IN ('company_id', 'id'))))
+             ORDER BY a.attnum
+        LOOP
+            conds := conds || format('r.%I OPERATOR(%s) %L::%s', k.col, k.eq, r.row ->> k.col, k.type);
+            ghost_conds := ghost_conds || format('r.%I OPERATOR(%s) %L::%s', k.col, k.eq,
+                CASE WHEN k.col = 'company_id' THEN r.row ->> k.col
+                     WHEN k.type = 'segext.objectid' THEN 'dddddddddddddddd00000099'
+                     ELSE '65000' END, k.type);
+        END LOOP;
+        CONTINUE WHEN cardinality(conds) < 2;
+        INSERT INTO attack.attempts (target, op, sql, index_only)
+        VALUES (r.name, 'lookup', format(ret, '', r.name, array_to_string(ghost_conds, ' AND ')), true)
+        RETURNING id INTO control_id;
+        INSERT INTO attack.attempts (target, op, sql, control, index_only)
+        VALUES (r.name, 'lookup', format(ret, '', r.name, array_to_string(conds, ' AND ')), control_id, true);
+    END LOOP;
+END
+$$;
 
 -- Whether an attempt names an object of B's own (an admin may act on those).
 ALTER TABLE attack.attempts ADD COLUMN names_b bool;

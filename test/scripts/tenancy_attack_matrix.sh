@@ -130,6 +130,9 @@ INSERT INTO attack.ways (actor, way, mode, names, vals, trust) VALUES
     ('admin', 'definer_setting_a',  'definer', ARRAY['segext.company_id'], ARRAY['$a'], 'admin'),
     ('gateway', 'admin_postgrest_claim_a', 'direct', ARRAY['role', 'request.jwt.claims'],
      ARRAY['segext_admin', '{"role": "segext_admin", "company_id": "$a"}'], 'admin');
+
+-- B's rows as the attacks find them (its grants included).
+UPDATE attack.baseline SET checksum = attack.b_checksum();
 SQL
 
 # Each attacker runs every way in a session of its own login.  What the
@@ -160,7 +163,8 @@ WITH r AS (
     SELECT r.*, t.target, t.op, t.sql, t.control, w.trust, array_to_string(w.vals, ' ') AS way_values,
            -- what an admin acting for A must not reach: B through segext_api,
            -- or through any function given no id of B's own
-           w.trust = 'admin' AND NOT t.names_b AND (t.op = 'call' OR t.target LIKE 'segext\_api.%') AS admin_scope
+           w.trust = 'admin' AND NOT t.names_b AND (t.op = 'call' OR t.target LIKE 'segext\_api.%')
+           AND t.target <> 'segext_api.company_roles' AS admin_scope    -- admins see every grant
       FROM attack.results r JOIN attack.attempts t ON t.id = r.attempt
       JOIN attack.ways w ON w.actor = r.actor AND w.way = r.way
 ), outcome AS (
