@@ -98,6 +98,9 @@ COMMENT ON FUNCTION segext.revoke_company(segext.objectid, pg_catalog.regrole) I
 CREATE VIEW segext_api.company_roles WITH (security_invoker = true) AS
     SELECT g.company_id, g.role, g.level FROM segext.company_roles AS g;
 COMMENT ON VIEW segext_api.company_roles IS 'grants of companies to roles: members of segext_admin see every grant, other roles the grants to roles they are members of';
+COMMENT ON COLUMN segext_api.company_roles.company_id IS 'the company granted';
+COMMENT ON COLUMN segext_api.company_roles.role IS 'the role granted the company (its members have the grant too)';
+COMMENT ON COLUMN segext_api.company_roles.level IS 'reader or writer';
 CREATE FUNCTION segext_api.grant_company(company segext.objectid, role pg_catalog.regrole,
                                          level pg_catalog.text DEFAULT 'reader') RETURNS pg_catalog.void
     LANGUAGE sql VOLATILE

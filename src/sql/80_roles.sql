@@ -73,19 +73,18 @@ REVOKE EXECUTE ON FUNCTION segext.companies_rules(), segext.segments_rules(),
 REVOKE EXECUTE ON FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8) FROM PUBLIC;
 
 -- Row level security: a row is visible when it belongs to the current
--- company, and changeable when the current company was reached through a
--- writer grant, a gateway's JWT claim or as an admin (writable_company_id
--- raises 42501 for a reader grant); members of segext_admin see and change
--- every company.  Each function is read once per query ((SELECT ...) is an
--- InitPlan).
+-- company; a new or changed row must belong to it and the current company
+-- must be writable (a writer grant, a gateway's JWT claim or admin:
+-- writable_company_id raises 42501 for a reader grant), and so must the
+-- company of a deleted row (a restrictive policy); members of segext_admin
+-- see and change every company.  Each function is read once per query
+-- ((SELECT ...) is an InitPlan).  Few policies per table keep the relcache
+-- entry cheap to rebuild after each change of segments.
 ALTER TABLE segext.companies ENABLE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON segext.companies FOR SELECT
-    USING (id OPERATOR(segext.=) (SELECT segext.current_company_id()));
-COMMENT ON POLICY company_read ON segext.companies IS 'the current company only';
-CREATE POLICY company_update ON segext.companies FOR UPDATE
-    USING (id OPERATOR(segext.=) (SELECT segext.writable_company_id()))
+CREATE POLICY company_tenant ON segext.companies
+    USING (id OPERATOR(segext.=) (SELECT segext.current_company_id()))
     WITH CHECK (id OPERATOR(segext.=) (SELECT segext.writable_company_id()));
-COMMENT ON POLICY company_update ON segext.companies IS 'the current company, when it may be written';
+COMMENT ON POLICY company_tenant ON segext.companies IS 'the current company only; changed when it may be written';
 CREATE POLICY company_admin ON segext.companies
     USING ((SELECT pg_catalog.pg_has_role('segext_admin', 'member')))
     WITH CHECK ((SELECT pg_catalog.pg_has_role('segext_admin', 'member')));
@@ -101,8 +100,8 @@ CREATE POLICY company_roles_admin ON segext.company_roles
 COMMENT ON POLICY company_roles_admin ON segext.company_roles IS 'members of segext_admin: every grant';
 
 -- enable_tenant_policies gives a company-scoped table the policies every
--- such table has: read the current company, write it when writable, admins
--- everything; install scripts call it for each table.
+-- such table has (tenant, admin, and the restrictive delete); install
+-- scripts call it for each table.
 CREATE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass) RETURNS pg_catalog.void
 LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog AS $$
 DECLARE
@@ -112,26 +111,21 @@ DECLARE
     admin pg_catalog.text := '(SELECT pg_catalog.pg_has_role(''segext_admin'', ''member''))';
 BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
-    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR SELECT USING (%s)', name || '_read', tbl, readable);
+    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s USING (%s) WITH CHECK (%s)',
+        name || '_tenant', tbl, readable, writable);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_read', tbl, 'rows of the current company');
-    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR INSERT WITH CHECK (%s)', name || '_insert', tbl, writable);
-    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_insert', tbl, 'rows of the current company, when it may be written');
-    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR UPDATE USING (%s) WITH CHECK (%s)',
-        name || '_update', tbl, writable, writable);
-    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_update', tbl, 'rows of the current company, when it may be written');
-    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR DELETE USING (%s)', name || '_delete', tbl, writable);
-    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_delete', tbl, 'rows of the current company, when it may be written');
+        name || '_tenant', tbl, 'rows of the current company; written when it may be written');
     EXECUTE pg_catalog.format('CREATE POLICY %I ON %s USING (%s) WITH CHECK (%s)', name || '_admin', tbl, admin, admin);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
         name || '_admin', tbl, 'members of segext_admin: every company');
+    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS RESTRICTIVE FOR DELETE USING (%s OR %s)',
+        name || '_delete', tbl, writable, admin);
+    EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
+        name || '_delete', tbl, 'deleted rows: of the current company when it may be written, or by an admin');
 END
 $$;
 COMMENT ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) IS
-'install-time helper: enables row level security on a company-scoped table with its read, insert, update, delete and admin policies';
+'install-time helper: enables row level security on a company-scoped table with its tenant, admin and restrictive delete policies';
 REVOKE EXECUTE ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) FROM PUBLIC;
 
 SELECT segext.enable_tenant_policies(t) FROM (VALUES
