@@ -42,7 +42,10 @@ CREATE FUNCTION pg_temp.leaks(report text[]) RETURNS text[] LANGUAGE sql AS $$
         'maximum of 2', 'maximum of 1', 'max_segments', 'max_channels']) AS w
     WHERE array_to_string(report, ' ') LIKE '%' || w || '%' $$;
 
-SET LOCAL ROLE segext_writer;
+-- A login granted company A for writing.
+CREATE ROLE tenancy_definer_writer LOGIN IN ROLE segext_writer;
+SELECT segext.grant_company(:'a', 'tenancy_definer_writer', 'writer');
+SET LOCAL ROLE tenancy_definer_writer;
 SELECT set_config('segext.company_id', :'a', true);
 CREATE FUNCTION pg_temp.as_definer(sql text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$ BEGIN EXECUTE sql; END $$;

@@ -53,6 +53,8 @@ INSERT INTO segext.channels (company_id, id, name, commission) VALUES
     (:'a', :'shared_channel', 'A web', 0.1), (:'b', :'shared_channel', 'B web', 0.5);
 SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
+SELECT segext.grant_company(:'a', 'tenancy_members_writer', 'writer');
+SELECT segext.grant_company(:'a', 'tenancy_members_reader', 'reader');
 SELECT segext.refresh_company(:'a') \g /dev/null
 SELECT segext.refresh_company(:'b') \g /dev/null
 -- (a superuser may write members directly)

@@ -45,6 +45,7 @@ INSERT INTO segext.customers (company_id, id, first_name) VALUES
 INSERT INTO segext.segments (company_id, id, name, criteria) VALUES
     ('$a', 'eeeeeeeeeeeeeeeeeeeeee01', 'A manual', NULL),
     ('$b', 'ffffffffffffffffffffff01', 'B manual', NULL);
+SELECT segext.grant_company('$a', '$reader_a', 'reader'), segext.grant_company('$b', '$reader_b', 'reader');
 SQL
 # every company and segment id, and customer id, a payload must not carry
 secrets=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -c \
