@@ -505,6 +505,10 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 		k = object_get(e->val.binary.data, "key");
 		if (k == NULL || k->type != jbvString || k->val.string.len == 0)
 			crit_error(b, "\"labels\" item %d: \"key\" must be a non-empty string", i + 1);
+		if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
+			memchr(k->val.string.val, '\x1f', k->val.string.len) != NULL)
+			crit_error(b, "\"labels\" item %d: \"key\" must not contain the character U+001F, which separates the key from the value of a stored item label",
+					   i + 1);
 		items[i].str = segext_fold_case(k->val.string.val, k->val.string.len);
 		items[i].len = strlen(items[i].str);
 		if (with_value)
@@ -512,6 +516,10 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 			v = object_get(e->val.binary.data, "value");
 			if (v == NULL || v->type != jbvString)
 				crit_error(b, "\"labels\" item %d: \"value\" must be a string", i + 1);
+			if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
+				memchr(v->val.string.val, '\x1f', v->val.string.len) != NULL)
+				crit_error(b, "\"labels\" item %d: \"value\" must not contain the character U+001F, which separates the key from the value of a stored item label",
+						   i + 1);
 			items[i].str2 = segext_fold_case(v->val.string.val, v->val.string.len);
 			items[i].len2 = strlen(items[i].str2);
 		}
@@ -575,11 +583,12 @@ digits(const char **p, int n)
 
 /*
  * parse_iso_bound reads an ISO date (YYYY-MM-DD) or a timestamp with zone
- * (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]](Z|+HH[:MM]|-HH[:MM])).  Sets *is_date;
- * returns false on anything else.
+ * (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]](Z|+HH[:MM]|-HH[:MM])).  Sets *is_date,
+ * and *in_range to whether the value in UTC falls in years 1 to 9999 (what
+ * output can print); returns false on anything else.
  */
 static bool
-parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
+parse_iso_bound(const char *s, int len, int64 *result, bool *is_date, bool *in_range)
 {
 	char	   *str = pnstrdup(s, len);
 	const char *p = str;
@@ -597,6 +606,7 @@ parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
 	if (*p == '\0')
 	{
 		*is_date = true;
+		*in_range = true;
 		*result = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 		return true;
 	}
@@ -653,6 +663,8 @@ parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
 	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
 		return false;
 	*result = ts;
+	*in_range = ts >= (date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY &&
+		ts < (date2j(10000, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
 	return true;
 }
 
@@ -671,11 +683,15 @@ get_bound(CritBuild *b, JsonbContainer *obj, const char *key, bool *is_date)
 {
 	JsonbValue *v = get_param(b, obj, key);
 	int64		result;
+	bool		in_range;
 
 	if (v->type != jbvString ||
-		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date))
+		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date, &in_range))
 		crit_error(b, "\"%s\" must be an ISO date (YYYY-MM-DD) or a timestamp with a time zone (YYYY-MM-DDTHH:MM:SSZ)",
 				   key);
+	if (!in_range)
+		crit_error(b, "\"%s\" must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC (\"%.*s\" is outside)",
+				   key, v->val.string.len, v->val.string.val);
 	return result;
 }
 
@@ -1278,6 +1294,70 @@ end_part(CritBuild *b)
 	b->part_end[b->nparts++] = b->ncrits;
 }
 
+/* depth_error reports criteria nested deeper than the documented limit. */
+static void
+depth_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid segment criteria: arrays and objects nested more than %d levels deep",
+					SEGEXT_CRITERIA_MAX_DEPTH),
+			 errdetail("Segment criteria need at most 6 levels: the list, a part, its criteria, a criterion, its labels and a label."),
+			 errhint("%s", SHAPE_HINT)));
+}
+
+/*
+ * check_text_depth refuses JSON text whose arrays and objects nest deeper
+ * than SEGEXT_CRITERIA_MAX_DEPTH, before the JSON parser recurses into it.
+ */
+static void
+check_text_depth(const char *json)
+{
+	int			depth = 0;
+	bool		in_string = false;
+
+	for (const char *p = json; *p; p++)
+	{
+		if (in_string)
+		{
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+		}
+		else if (*p == '"')
+			in_string = true;
+		else if (*p == '[' || *p == '{')
+		{
+			if (++depth > SEGEXT_CRITERIA_MAX_DEPTH)
+				depth_error();
+		}
+		else if (*p == ']' || *p == '}')
+			depth--;
+	}
+}
+
+/* check_jsonb_depth refuses a jsonb document nested deeper than the limit. */
+static void
+check_jsonb_depth(Jsonb *jb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT)
+		{
+			if (++depth > SEGEXT_CRITERIA_MAX_DEPTH)
+				depth_error();
+		}
+		else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT)
+			depth--;
+	}
+}
+
 /*
  * criteria_build_from_jsonb is the one parser: it validates a jsonb
  * document in either shape and returns the binary criteria value.
@@ -1297,6 +1377,7 @@ criteria_build_from_jsonb(Jsonb *jb)
 
 	if (JB_ROOT_IS_SCALAR(jb) || !JsonContainerIsArray(root))
 		shape_error("Segment criteria must be a JSON array.");
+	check_jsonb_depth(jb);
 	n = JsonContainerSize(root);
 	if (n == 0)
 		ereport(ERROR,
@@ -1381,6 +1462,7 @@ segext_criteria_from_cstring(const char *json)
 	 * character, a number beyond numeric's range as out of range.  For
 	 * criteria, all of them are bad text input (22P02).
 	 */
+	check_text_depth(json);
 	PG_TRY();
 	{
 		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
@@ -1735,6 +1817,13 @@ criteria_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(segext_criteria_to_cstring(c));
 }
 
+/* recv_error_context names the part of binary criteria an error is in. */
+static void
+recv_error_context(void *arg)
+{
+	errcontext("JSON text of binary criteria (after the format version byte)");
+}
+
 PG_FUNCTION_INFO_V1(criteria_recv);
 /*
  * criteria_recv reads the binary format: a version byte, then the canonical
@@ -1747,6 +1836,9 @@ criteria_recv(PG_FUNCTION_ARGS)
 	int			version;
 	char	   *str;
 	int			nbytes;
+	const char *nul;
+	ErrorContextCallback errcallback;
+	SegextCriteria *result;
 
 	if (buf->cursor >= buf->len)
 		ereport(ERROR,
@@ -1759,8 +1851,22 @@ criteria_recv(PG_FUNCTION_ARGS)
 				 errmsg("unsupported binary criteria format version %d", version),
 				 errdetail("This version of segext reads format version %d.",
 						   SEGEXT_CRITERIA_VERSION)));
+	nul = memchr(buf->data + buf->cursor, '\0', buf->len - buf->cursor);
+	if (nul != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("invalid binary criteria: the JSON text contains a zero byte"),
+				 errdetail("Byte %d of the JSON text (after the format version byte) is 0x00.",
+						   (int) (nul - (buf->data + buf->cursor)) + 1),
+				 errhint("Binary criteria are a format version byte followed by the canonical JSON text, as criteria_send writes them.")));
+	errcallback.callback = recv_error_context;
+	errcallback.arg = NULL;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	PG_RETURN_SEGEXT_CRITERIA_P(segext_criteria_from_cstring(str));
+	result = segext_criteria_from_cstring(str);
+	error_context_stack = errcallback.previous;
+	PG_RETURN_SEGEXT_CRITERIA_P(result);
 }
 
 PG_FUNCTION_INFO_V1(criteria_send);
