@@ -60,7 +60,7 @@ out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "INSERT INTO segext.segment
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT (SELECT count(*) FROM segext.segments WHERE number < 2),
     (SELECT count(*) FROM pg_policies WHERE schemaname = 'segext'),
     (SELECT count(*) FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'segext.%' AND NOT tgisinternal)")
-[ "$out" = "4|18|20" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|18|20"
+[ "$out" = "4|28|21" ] || fail "built-ins, policies or triggers after restore: '$out', expected 4|28|21"
 # channels.segment_mix restores as dumped, equal to the restored mix rows, and
 # writing it still replaces the rows.
 mix_in_step="SELECT count(*) FILTER (WHERE c.segment_mix::text IS DISTINCT FROM (SELECT COALESCE(jsonb_agg(jsonb_build_object(
