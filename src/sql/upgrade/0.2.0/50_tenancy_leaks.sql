@@ -8,7 +8,7 @@ DECLARE
     r record;
     first_id pg_catalog.int8;
     last_id pg_catalog.int8;
-    kind pg_catalog.text := CASE TG_OP WHEN 'INSERT' THEN 'entered' ELSE 'left' END;
+    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
     WITH written AS (
         INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
@@ -23,7 +23,7 @@ BEGIN
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
         PERFORM segext.add_customers_count(r.company_id, r.segment_id,
-                    CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
     END LOOP;
     -- Listeners may be anyone: the payload names no company, segment or
     -- customer, only the history rows to read through row level security.
@@ -93,14 +93,17 @@ CREATE OR REPLACE FUNCTION segext.add_segment_members(segment_id segext.objectid
     AS 'MODULE_PATHNAME', 'segext_add_segment_members' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment of the current company (inactive ones are skipped); returns how many were added';
 
-CREATE OR REPLACE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_remove_segment_members' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment of the current company; returns how many were removed';
 
-DROP FUNCTION segext.manual_segment_company(segext.objectid);
+CREATE TYPE segext.segment_customer AS (
+    customer_id segext.objectid, external_id pg_catalog.text, first_name pg_catalog.text,
+    last_name pg_catalog.text, email pg_catalog.text, phone pg_catalog.text,
+    active pg_catalog.bool, since pg_catalog.timestamptz, total_count pg_catalog.int8);
+COMMENT ON TYPE segext.segment_customer IS 'a member of a segment as listed by segext.segment_customers, with the total count of matching members';
 
--- Members listed for the current company's segment only.
-CREATE OR REPLACE FUNCTION segext.segment_customers(
+CREATE FUNCTION segext.segment_customers(
     segment_id segext.objectid,
     first_name pg_catalog.text DEFAULT NULL,
     last_name pg_catalog.text DEFAULT NULL,
@@ -116,19 +119,20 @@ DECLARE
     company segext.objectid := segext.segment_company_id(segment_id);
     order_by pg_catalog.text;
 BEGIN
-    order_by := CASE pg_catalog.lower(sort)
-        WHEN 'name' THEN 'c.last_name %1$s, c.first_name %1$s'
-        WHEN 'firstname' THEN 'c.first_name %1$s' WHEN 'first_name' THEN 'c.first_name %1$s'
-        WHEN 'lastname' THEN 'c.last_name %1$s' WHEN 'last_name' THEN 'c.last_name %1$s'
-        WHEN 'email' THEN 'c.email %1$s' WHEN 'phone' THEN 'c.phone %1$s'
-        WHEN 'since' THEN 'm.since %1$s' WHEN 'createdat' THEN 'c.created_at %1$s'
-        WHEN 'created_at' THEN 'c.created_at %1$s' END;
+    order_by := (SELECT o.clause FROM (VALUES
+        ('name', 'c.last_name %1$s, c.first_name %1$s'),
+        ('firstname', 'c.first_name %1$s'), ('first_name', 'c.first_name %1$s'),
+        ('lastname', 'c.last_name %1$s'), ('last_name', 'c.last_name %1$s'),
+        ('email', 'c.email %1$s'), ('phone', 'c.phone %1$s'),
+        ('since', 'm.since %1$s'), ('createdat', 'c.created_at %1$s'),
+        ('created_at', 'c.created_at %1$s')) AS o(name, clause)
+        WHERE o.name OPERATOR(pg_catalog.=) pg_catalog.lower(sort));
     IF order_by IS NULL THEN
         RAISE EXCEPTION 'unrecognized sort column "%"', sort USING ERRCODE = '22023',
             DETAIL = 'Members can be sorted by name, firstName, lastName, email, phone, since or createdAt.',
             HINT = 'Pass one of those names as sort.';
     END IF;
-    IF pg_catalog.upper(direction) NOT IN ('ASC', 'DESC') THEN
+    IF NOT pg_catalog.upper(direction) OPERATOR(pg_catalog.=) ANY (ARRAY['ASC', 'DESC']) THEN
         RAISE EXCEPTION 'unrecognized sort direction "%"', direction USING ERRCODE = '22023',
             DETAIL = 'The direction of sorting is ASC or DESC.', HINT = 'Pass ASC or DESC as direction.';
     END IF;
@@ -142,15 +146,15 @@ BEGIN
          FROM segext.memberships AS m
          JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
          WHERE m.company_id OPERATOR(segext.=) $8 AND m.segment_id OPERATOR(segext.=) $1
-           AND ($2 IS NULL OR c.first_name ILIKE ''%%'' || segext.like_escape($2) || ''%%'')
-           AND ($3 IS NULL OR c.last_name ILIKE ''%%'' || segext.like_escape($3) || ''%%'')
-           AND ($4 IS NULL OR c.phone ILIKE ''%%'' || segext.like_escape($4) || ''%%'')
-           AND ($5 IS NULL OR c.email ILIKE ''%%'' || segext.like_escape($5) || ''%%'')
-         ORDER BY ' || order_by || ', c.id
+           AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
+         ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
          LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
     USING segment_id, first_name, last_name, phone, email, page_limit, page_offset, company;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
     IS 'members of a segment of the current company (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
 

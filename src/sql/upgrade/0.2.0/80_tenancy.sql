@@ -188,7 +188,7 @@ COMMENT ON POLICY company_roles_admin ON segext.company_roles IS 'members of seg
 -- such table has (tenant, admin, and the restrictive delete); install
 -- scripts call it for each table.
 CREATE OR REPLACE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass) RETURNS pg_catalog.void
-LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name pg_catalog.text := (SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl);
     readable pg_catalog.text := 'company_id OPERATOR(segext.=) (SELECT segext.current_company_id())';
@@ -197,16 +197,16 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE pg_catalog.format('CREATE POLICY %I ON %s USING (%s) WITH CHECK (%s)',
-        name || '_tenant', tbl, readable, writable);
+        name OPERATOR(pg_catalog.||) '_tenant', tbl, readable, writable);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_tenant', tbl, 'rows of the current company; written when it may be written');
-    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s USING (%s) WITH CHECK (%s)', name || '_admin', tbl, admin, admin);
+        name OPERATOR(pg_catalog.||) '_tenant', tbl, 'rows of the current company; written when it may be written');
+    EXECUTE pg_catalog.format('CREATE POLICY %I ON %s USING (%s) WITH CHECK (%s)', name OPERATOR(pg_catalog.||) '_admin', tbl, admin, admin);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_admin', tbl, 'members of segext_admin: every company');
+        name OPERATOR(pg_catalog.||) '_admin', tbl, 'members of segext_admin: every company');
     EXECUTE pg_catalog.format('CREATE POLICY %I ON %s AS RESTRICTIVE FOR DELETE USING (%s OR %s)',
-        name || '_delete', tbl, writable, admin);
+        name OPERATOR(pg_catalog.||) '_delete', tbl, writable, admin);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_delete', tbl, 'deleted rows: of the current company when it may be written, or by an admin');
+        name OPERATOR(pg_catalog.||) '_delete', tbl, 'deleted rows: of the current company when it may be written, or by an admin');
 END
 $$;
 COMMENT ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) IS
