@@ -61,13 +61,6 @@ known_leaks=$(cat <<'KNOWN'
 gateway (setting_b|claim_not_json|claim_empty|claim_not_a_string) call segext\.(segment_members|segment_customers|segment_company_id|check_event_segments|activate_segment|deactivate_segment|refresh_segment|refresh_company|add_segment_members|remove_segment_members|reorder_segments)\(.*\) oracle
 (reader|writer|forger) (setting_b|set_role_setting_b|function_setting_b|definer_setting_b|claim_not_json|claim_empty) lookup segext\.(channel_segments|channels|membership_history|memberships|segment_groups|segments) oracle
 gateway (setting_b|claim_not_json|claim_empty|claim_not_a_string) lookup segext\.(channel_segments|channels|membership_history|memberships|segment_groups|segments) oracle
-# 2. Not a tenancy leak, but not a clear error: segext.customer_facts_step
-#    and segext.customer_facts_combine (the support functions of aggregate
-#    segext.customer_facts, EXECUTE granted to PUBLIC) called directly raise
-#    XX000 "segext.customer_facts support function called in non-aggregate
-#    context" (elog).  Fix: REVOKE EXECUTE on them FROM PUBLIC (then 42501),
-#    or ereport 0A000.
-(reader|writer|forger|gateway|mixed|admin) [a-z_]+ call segext\.customer_facts_(step|combine)\(.*\) unclear
 KNOWN
 )
 
