@@ -34,6 +34,13 @@ extern void segext_tenancy_init(void);
 struct SegextObjectId;
 extern void segext_check_company_access(const struct SegextObjectId *company);
 extern void segext_check_company_read_access(const struct SegextObjectId *company);
+
+/*
+ * Raise the error of an unusable company input: an ungranted
+ * segext.company_id (42501) or a malformed claim of a gateway session
+ * (22P02) (tenancy.c).
+ */
+extern void segext_require_current_company(void);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 
