@@ -109,9 +109,30 @@ CREATE FUNCTION segext.refresh_company(company_id segext.objectid DEFAULT segext
     AS 'MODULE_PATHNAME', 'segext_refresh_company' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions, atomically; returns the number of changes';
 
+CREATE FUNCTION segext.lock_segments(company_id segext.objectid) RETURNS void
+    AS 'MODULE_PATHNAME', 'segext_lock_segments' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.lock_segments(segext.objectid) IS 'locks every segment of a company FOR NO KEY UPDATE in segext''s lock order (segment 0 first, then by id), as the membership functions do before they change a segment or its members';
+
+CREATE FUNCTION segext.segment_company(segment_id segext.objectid) RETURNS segext.objectid
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    company segext.objectid;
+BEGIN
+    SELECT s.company_id INTO company FROM segext.segments AS s WHERE s.id OPERATOR(segext.=) segment_company.segment_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
+            HINT = 'Pass the id of an existing segment.';
+    END IF;
+    RETURN company;
+END
+$$ SET search_path = pg_catalog;
+COMMENT ON FUNCTION segext.segment_company(segext.objectid) IS 'company of a segment; raises 22023 when there is no such segment';
+
 CREATE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 BEGIN
+    PERFORM segext.lock_segments(segext.segment_company(segment_id));
     UPDATE segext.segments AS s SET active = true WHERE s.id OPERATOR(segext.=) activate_segment.segment_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
@@ -126,10 +147,11 @@ COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a seg
 CREATE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
-    company segext.objectid;
+    company segext.objectid := segext.segment_company(segment_id);
     removed pg_catalog.int8;
     builtin segext.objectid;
 BEGIN
+    PERFORM segext.lock_segments(company);
     UPDATE segext.segments AS s SET active = false WHERE s.id OPERATOR(segext.=) deactivate_segment.segment_id
     RETURNING s.company_id INTO company;
     IF NOT FOUND THEN
@@ -177,11 +199,13 @@ COMMENT ON FUNCTION segext.manual_segment_company(segext.objectid) IS 'company o
 CREATE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
-    company segext.objectid := segext.manual_segment_company(segment_id);
+    company segext.objectid;
     missing pg_catalog.text;
     added pg_catalog.int8;
     builtin segext.objectid;
 BEGIN
+    PERFORM segext.lock_segments(segext.segment_company(segment_id));
+    company := segext.manual_segment_company(segment_id);
     SELECT pg_catalog.string_agg(u.id::pg_catalog.text, ', ') INTO missing
     FROM pg_catalog.unnest(customer_ids) AS u(id)
     WHERE NOT EXISTS (SELECT FROM segext.customers AS c
@@ -208,10 +232,12 @@ COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[
 CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
-    company segext.objectid := segext.manual_segment_company(segment_id);
+    company segext.objectid;
     removed pg_catalog.int8;
     builtin segext.objectid;
 BEGIN
+    PERFORM segext.lock_segments(segext.segment_company(segment_id));
+    company := segext.manual_segment_company(segment_id);
     DELETE FROM segext.memberships AS m
     WHERE m.company_id OPERATOR(segext.=) company AND m.segment_id OPERATOR(segext.=) remove_segment_members.segment_id
       AND m.customer_id OPERATOR(segext.=) ANY (customer_ids);
