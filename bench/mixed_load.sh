@@ -60,6 +60,8 @@ SELECT sqlstate, count(*) AS errors FROM mixed_errors GROUP BY 1 ORDER BY 2 DESC
 \echo errors by kind of write and SQLSTATE
 SELECT kind, sqlstate, count(*) AS errors, min(message) AS example
 FROM mixed_errors GROUP BY 1, 2 ORDER BY 1, 2;
+\echo deadlocks (40P01), with the processes involved
+SELECT kind, detail FROM mixed_errors WHERE sqlstate = '40P01' ORDER BY at;
 SQL
 }
 

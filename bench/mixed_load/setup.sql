@@ -19,7 +19,9 @@ CREATE UNLOGGED TABLE mixed_errors (
     at timestamptz NOT NULL DEFAULT clock_timestamp(),
     kind text NOT NULL,
     sqlstate text NOT NULL,
-    message text NOT NULL);
+    message text NOT NULL,
+    detail text,
+    context text);
 
 INSERT INTO mixed_companies (n, id)
 SELECT g, segext.create_company('mixed ' || g, max_segments => 40, max_channels => 10)
@@ -74,6 +76,10 @@ $$;
 CREATE FUNCTION mixed_step(kind text, c int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     company segext.objectid := (SELECT m.id FROM mixed_companies AS m WHERE m.n = c);
+    -- the random rows are picked before the write: a volatile function in
+    -- its WHERE clause would be evaluated once per row and pick several
+    seg segext.objectid;
+    cust segext.objectid := mixed_customer(company);
     a segext.objectid;
     b segext.objectid;
     sale record;
@@ -83,12 +89,12 @@ BEGIN
     CASE kind
     WHEN 'sale' THEN
         INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id)
-        VALUES (company, mixed_customer(company), (1 + floor(random() * 200))::numeric(14,2),
+        VALUES (company, cust, (1 + floor(random() * 200))::numeric(14,2),
                 'pos-' || (1 + floor(random() * 3))::int);
     WHEN 'return' THEN
         SELECT t.id, t.customer_id, t.amount - t.returned_amount AS left_amount INTO sale
         FROM segext.transactions AS t
-        WHERE t.company_id OPERATOR(segext.=) company AND t.customer_id OPERATOR(segext.=) mixed_customer(company)
+        WHERE t.company_id OPERATOR(segext.=) company AND t.customer_id OPERATOR(segext.=) cust
           AND t.returns_id IS NULL AND t.returned_amount < t.amount
         LIMIT 1;
         IF FOUND THEN
@@ -98,10 +104,10 @@ BEGIN
     WHEN 'customer_update' THEN
         UPDATE segext.customers SET last_name = md5(random()::text),
                labels = jsonb_build_array(jsonb_build_object('key', 'tier', 'value', (floor(random() * 3))::text))
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) mixed_customer(company);
+        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) cust;
     WHEN 'customer_active' THEN
         UPDATE segext.customers SET active = random() < 0.8
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) mixed_customer(company);
+        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) cust;
     WHEN 'activate' THEN
         PERFORM segext.activate_segment(mixed_segment(company, 'crit-'));
     WHEN 'deactivate' THEN
@@ -123,8 +129,9 @@ BEGIN
         VALUES (company, 'tmp-' || md5(random()::text),
                 '[{"type": "transaction_amount", "fromAmount": 500, "toAmount": 100000}]');
     WHEN 'segment_delete' THEN
+        seg := mixed_segment(company, 'tmp-');
         DELETE FROM segext.segments
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) mixed_segment(company, 'tmp-');
+        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) seg;
     WHEN 'channel_mix' THEN
         a := mixed_segment(company, 'crit-');
         b := mixed_segment(company, 'manual-');
@@ -132,13 +139,20 @@ BEGIN
         SET segment_mix = jsonb_build_array(jsonb_build_object('segment_id', a, 'distribution', 0.5),
                                             jsonb_build_object('segment_id', b, 'distribution', 0.5))
         WHERE company_id OPERATOR(segext.=) company
-          AND name = 'channel-' || (1 + floor(random() * 3))::int;
+          AND name = (SELECT 'channel-' || (1 + floor(random() * 3))::int);
     ELSE
         RAISE EXCEPTION 'unknown step %', kind;
     END CASE;
     RETURN NULL;
 EXCEPTION WHEN OTHERS THEN
-    INSERT INTO mixed_errors (kind, sqlstate, message) VALUES (kind, SQLSTATE, SQLERRM);
-    RETURN SQLSTATE;
+    DECLARE
+        detail text;
+        context text;
+    BEGIN
+        GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, context = PG_EXCEPTION_CONTEXT;
+        INSERT INTO mixed_errors (kind, sqlstate, message, detail, context)
+        VALUES (kind, SQLSTATE, SQLERRM, detail, context);
+        RETURN SQLSTATE;
+    END;
 END
 $$;
