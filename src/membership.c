@@ -266,11 +266,11 @@ lock_segments(const SegextObjectId *company)
 		segext_objectid_to_hex(company, hex);
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not lock the segments of company \"%s\" to change its members", hex),
+				 errmsg("could not lock the segments of company \"%s\"", hex),
 				 errdetail("A transaction that committed after this transaction's snapshot changed a segment of company \"%s\" or its members (%s); at isolation level %s the snapshot cannot move to see it.",
 						   hex, edata->message,
 						   XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ"),
-				 errhint("Retry the transaction, or change members in a READ COMMITTED transaction.")));
+				 errhint("Retry the transaction, or run it at isolation level READ COMMITTED.")));
 	}
 	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)
@@ -974,6 +974,16 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	changed = refresh(company, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
+}
+
+/*
+ * segext_lock_company_segments locks every segment of a company in the lock
+ * order, for other modules (reorder_segments), within their SPI connection.
+ */
+void
+segext_lock_company_segments(const SegextObjectId *company)
+{
+	(void) lock_segments(company);
 }
 
 PG_FUNCTION_INFO_V1(segext_lock_segments);

@@ -33,11 +33,12 @@
  * segment rows (segment 0 first, then by id), then the company row, then
  * channel rows.  A DELETE or UPDATE of one segment holds that row before
  * its rule locks the company; reorder_segments locks all the company's
- * segments (segext.lock_segments) before the company row.  Foreign key
- * checks take KEY SHARE locks of referenced segments, which wait only for
- * a segment being deleted (whose delete then waits for the company row):
- * a new channel therefore locks the segments of its mix before the company
- * row, and its default mix passes over a segment being deleted.
+ * segments (segext_lock_company_segments) before the company row.
+ * Foreign key checks take KEY SHARE locks of referenced segments, which
+ * wait only for a segment being deleted (whose delete then waits for the
+ * company row): a new channel therefore locks the segments of its mix
+ * before the company row, and its default mix passes over a segment being
+ * deleted.
  *
  * The trigger functions query the tables as their owner (like foreign key
  * checks do), with a fixed search_path, so that row level security and the
@@ -107,7 +108,6 @@ typedef enum RulesQuery
 	RQ_BUILTIN_GROUP,
 	RQ_BUILTIN_SEGMENTS,
 	RQ_REORDER_LOCK,
-	RQ_LOCK_SEGMENTS,
 	RQ_LOCK_MIX_SEGMENTS,
 	RQ_REORDER_MISSING,
 	RQ_REORDER_UPDATE,
@@ -209,9 +209,6 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	},
 	[RQ_REORDER_LOCK] = {
 		"SELECT name FROM segext.companies WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
-	},
-	[RQ_LOCK_SEGMENTS] = {
-		"SELECT segext.lock_segments($1)", "o"
 	},
 	/* the segments named by a mix being written, as its foreign keys lock them */
 	[RQ_LOCK_MIX_SEGMENTS] = {
@@ -1832,7 +1829,7 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 	args[0] = company;
 	args[1] = PointerGetDatum(numbers);
 	/* the lock order: every segment of the company, then the company */
-	rules_exec(RQ_LOCK_SEGMENTS, args, false);
+	segext_lock_company_segments((SegextObjectId *) DatumGetPointer(company));
 	rules_exec(RQ_REORDER_LOCK, args, false);
 	if (SPI_processed == 0)
 		ereport(ERROR,
