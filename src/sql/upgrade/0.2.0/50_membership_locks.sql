@@ -20,7 +20,7 @@ BEGIN
     END IF;
     RETURN company;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.segment_company(segext.objectid) IS 'company of a segment; raises 22023 when there is no such segment';
 
 CREATE OR REPLACE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
@@ -35,7 +35,7 @@ BEGIN
     END IF;
     RETURN segext.refresh_segment(segment_id);
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment and computes its members at once; returns the number of membership changes';
 
 CREATE OR REPLACE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
@@ -60,7 +60,7 @@ BEGIN
     WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
     RETURN removed OPERATOR(pg_catalog.+) segext.refresh_segment(builtin);
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment and removes all its members at once (they may enter Default); returns the number of membership changes';
 
 CREATE OR REPLACE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
@@ -93,7 +93,7 @@ BEGIN
     PERFORM segext.refresh_segment(builtin);
     RETURN added;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment (inactive ones are skipped); returns how many were added';
 
 CREATE OR REPLACE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
@@ -114,7 +114,7 @@ BEGIN
     PERFORM segext.refresh_segment(builtin);
     RETURN removed;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment; returns how many were removed';
 
 REVOKE EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) FROM PUBLIC;
