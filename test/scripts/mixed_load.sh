@@ -68,7 +68,9 @@ settle
 check "after the load and a refresh" 1
 
 # A larger company, so that a refresh runs long enough to be killed in the
-# middle; its customers' sales change so that the refresh has much to write.
+# middle: it was never refreshed, so the refresh has many members to write.
+# (ANALYZE first: planned with the statistics of before the load, the facts
+# query of a company whose rows the statistics do not know takes minutes.)
 psql_q <<'SQL'
 SET search_path = public, segext;
 SELECT segext.create_company('crash') AS crash \gset
@@ -76,15 +78,11 @@ INSERT INTO mixed_companies (n, id) VALUES (0, :'crash');
 INSERT INTO segext.segments (company_id, number, name, criteria)
 SELECT :'crash', 1 + g, 'crash-' || g,
        jsonb_build_array(jsonb_build_object('type', 'transaction_count', 'min', g, 'max', 1000))::segext.criteria
-FROM generate_series(1, 6) AS g;
+FROM generate_series(1, 3) AS g;
 INSERT INTO segext.customers (company_id, external_id)
-SELECT :'crash', 'k-' || g FROM generate_series(1, 40000) AS g;
+SELECT :'crash', 'k-' || g FROM generate_series(1, 15000) AS g;
 INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id)
-SELECT :'crash', cu.id, 10, 'pos-1' FROM segext.customers cu CROSS JOIN generate_series(1, 4)
-WHERE cu.company_id = :'crash';
-SELECT segext.refresh_company(:'crash') \g /dev/null
-INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id)
-SELECT :'crash', cu.id, 10, 'pos-1' FROM segext.customers cu CROSS JOIN generate_series(1, 2)
+SELECT :'crash', cu.id, 10, 'pos-1' FROM segext.customers cu CROSS JOIN generate_series(1, 3)
 WHERE cu.company_id = :'crash';
 ANALYZE;
 SQL
