@@ -93,17 +93,14 @@ CREATE OR REPLACE FUNCTION segext.add_segment_members(segment_id segext.objectid
     AS 'MODULE_PATHNAME', 'segext_add_segment_members' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment of the current company (inactive ones are skipped); returns how many were added';
 
-CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+CREATE OR REPLACE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_remove_segment_members' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment of the current company; returns how many were removed';
 
-CREATE TYPE segext.segment_customer AS (
-    customer_id segext.objectid, external_id pg_catalog.text, first_name pg_catalog.text,
-    last_name pg_catalog.text, email pg_catalog.text, phone pg_catalog.text,
-    active pg_catalog.bool, since pg_catalog.timestamptz, total_count pg_catalog.int8);
-COMMENT ON TYPE segext.segment_customer IS 'a member of a segment as listed by segext.segment_customers, with the total count of matching members';
+DROP FUNCTION segext.manual_segment_company(segext.objectid);
 
-CREATE FUNCTION segext.segment_customers(
+-- Members listed for the current company's segment only.
+CREATE OR REPLACE FUNCTION segext.segment_customers(
     segment_id segext.objectid,
     first_name pg_catalog.text DEFAULT NULL,
     last_name pg_catalog.text DEFAULT NULL,
