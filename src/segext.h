@@ -51,6 +51,12 @@ extern void segext_events_init(void);
 extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
 										HeapTuple newtuple, const char *what);
 
+/*
+ * Lock every segment of a company in the lock order, segment 0 first, then
+ * by id, with the caller's SPI connection (membership.c).
+ */
+extern void segext_lock_company_segments(const struct SegextObjectId *company);
+
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001
 #define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
