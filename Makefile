@@ -5,10 +5,15 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 MODULE_big = segext
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The install script is assembled from one SQL file per concept, in order.
+# The install script is assembled from one SQL file per concept, in order;
+# the upgrade script from the released version from one part per concept.
+# Released install scripts are kept as they shipped (src/sql/released/).
+PREVIOUS_VERSION = 0.1.0
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(sort $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql))
+UPGRADE_PARTS = $(sort $(wildcard src/sql/upgrade/$(EXTVERSION)/*.sql))
+UPGRADE_SCRIPT = $(EXTENSION)--$(PREVIOUS_VERSION)--$(EXTVERSION).sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
+DATA = $(sort $(wildcard src/sql/released/$(EXTENSION)--*.sql))
 
 # pg_regress: every sql/NAME.sql with expected/NAME.out.
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -36,3 +41,6 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+$(UPGRADE_SCRIPT): $(UPGRADE_PARTS) $(EXTENSION).control
+	cat $(UPGRADE_PARTS) > $@

@@ -960,8 +960,8 @@ append_row_cond(StringInfo q, Engine *e, const SegextCriteria *c, const SegextCr
 				/* every period of the requirements: a superset, still exact */
 				appendStringInfoString(q, "(false");
 				for (int i = 0; i < np; i++)
-					appendStringInfo(q, " OR %s.occurred_at BETWEEN %s AND %s", a,
-									 timestamptz_literal(p[i].from), timestamptz_literal(p[i].to));
+					appendStringInfo(q, " OR (%s.occurred_at OPERATOR(pg_catalog.>=) %s AND %s.occurred_at OPERATOR(pg_catalog.<=) %s)",
+									 a, timestamptz_literal(p[i].from), a, timestamptz_literal(p[i].to));
 				appendStringInfoString(q, ")");
 			}
 			break;
@@ -1267,8 +1267,10 @@ build_direct_query(Engine *e, Segment *s, int *shape)
 		append_company_sales(&q, company, "a");
 		appendStringInfo(&q, " GROUP BY a.customer_id) AS t ON t.customer_id OPERATOR(segext.=) c.id "
 						 "WHERE c.company_id OPERATOR(segext.=) '%s'::segext.objectid AND c.active "
-						 "AND %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT,
-						 company, zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].lo, crits[0].hi);
+						 "AND %s OPERATOR(pg_catalog.>=) " INT64_FORMAT "::pg_catalog.int8 "
+						 "AND %s OPERATOR(pg_catalog.<=) " INT64_FORMAT "::pg_catalog.int8",
+						 company, zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].lo,
+						 zero ? "COALESCE(t.n, 0)" : "t.n", crits[0].hi);
 		*shape = DIRECT_COUNT;
 		return q.data;
 	}

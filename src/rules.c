@@ -74,8 +74,8 @@
  * both directions of the segment_mix sync build the column with.
  */
 #define MIX_JSON_OF(m) \
-	"COALESCE(jsonb_agg(jsonb_build_object('segment_id', " m ".segment_id," \
-	" 'distribution', " m ".distribution) ORDER BY " m ".segment_id), '[]'::jsonb)"
+	"COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('segment_id', " m ".segment_id," \
+	" 'distribution', " m ".distribution) ORDER BY " m ".segment_id), '[]'::pg_catalog.jsonb)"
 
 /* The queries the rules run; each is prepared once per backend and saved. */
 typedef enum RulesQuery
@@ -124,43 +124,43 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
 	},
 	[RQ_COUNT_USER_SEGMENTS] = {
-		"SELECT count(*)::int4 FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND number >= 2", "o"
+		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND number OPERATOR(pg_catalog.>=) 2", "o"
 	},
 	[RQ_NEXT_SEGMENT_NUMBER] = {
-		"SELECT COALESCE(max(number), 1) + 1 FROM segext.segments"
+		"SELECT COALESCE(pg_catalog.max(number), 1) OPERATOR(pg_catalog.+) 1 FROM segext.segments"
 		" WHERE company_id OPERATOR(segext.=) $1", "o"
 	},
 	[RQ_FREE_SEGMENT_NUMBER] = {
-		"SELECT g.n FROM generate_series(2, 65535) AS g(n)"
+		"SELECT g.n FROM pg_catalog.generate_series(2, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = g.n)"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) g.n)"
 		" ORDER BY g.n LIMIT 1", "o"
 	},
 	[RQ_SEGMENT_IN_MIX] = {
-		"SELECT c.name, count(*) OVER ()::int4 FROM segext.channel_segments cs"
+		"SELECT c.name, pg_catalog.count(*) OVER ()::pg_catalog.int4 FROM segext.channel_segments cs"
 		" JOIN segext.channels c ON c.company_id OPERATOR(segext.=) cs.company_id"
 		" AND c.id OPERATOR(segext.=) cs.channel_id"
 		" WHERE cs.company_id OPERATOR(segext.=) $1 AND cs.segment_id OPERATOR(segext.=) $2"
 		" ORDER BY c.name LIMIT 1", "oo"
 	},
 	[RQ_COUNT_CHANNELS] = {
-		"SELECT count(*)::int4 FROM segext.channels"
+		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.channels"
 		" WHERE company_id OPERATOR(segext.=) $1", "o"
 	},
 	[RQ_NEXT_GROUP_ID] = {
-		"SELECT COALESCE(max(id), 0) + 1 FROM segext.segment_groups"
+		"SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1 FROM segext.segment_groups"
 		" WHERE company_id OPERATOR(segext.=) $1", "o"
 	},
 	[RQ_FREE_GROUP_ID] = {
-		"SELECT g.n FROM generate_series(1, 65535) AS g(n)"
+		"SELECT g.n FROM pg_catalog.generate_series(1, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segment_groups sg"
-		" WHERE sg.company_id OPERATOR(segext.=) $1 AND sg.id = g.n)"
+		" WHERE sg.company_id OPERATOR(segext.=) $1 AND sg.id OPERATOR(pg_catalog.=) g.n)"
 		" ORDER BY g.n LIMIT 1", "o"
 	},
 	[RQ_GROUP_SEGMENTS] = {
-		"SELECT count(*)::int4, min(name) FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND group_id = $2", "oi"
+		"SELECT pg_catalog.count(*)::pg_catalog.int4, pg_catalog.min(name) FROM segext.segments"
+		" WHERE company_id OPERATOR(segext.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", "oi"
 	},
 	[RQ_SEGMENT_BY_ID] = {
 		"SELECT number, name FROM segext.segments"
@@ -176,15 +176,15 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" FOR NO KEY UPDATE", "oo"
 	},
 	[RQ_MIX_SUM] = {
-		"SELECT count(*)::int4, COALESCE(sum(distribution), 0)::text,"
-		" COALESCE(sum(distribution), 0) = 1 FROM segext.channel_segments"
+		"SELECT pg_catalog.count(*)::pg_catalog.int4, COALESCE(pg_catalog.sum(distribution), 0)::pg_catalog.text,"
+		" COALESCE(pg_catalog.sum(distribution), 0) OPERATOR(pg_catalog.=) 1 FROM segext.channel_segments"
 		" WHERE company_id OPERATOR(segext.=) $1 AND channel_id OPERATOR(segext.=) $2", "oo"
 	},
 	[RQ_MIX_DEFAULT] = {
 		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number >= 1"
-		" ORDER BY s.number = 1, s.position, s.number LIMIT 1", "oo"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
+		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1", "oo"
 	},
 	[RQ_BUILTIN_GROUP] = {
 		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", "o"
@@ -198,48 +198,54 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		"SELECT name FROM segext.companies WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
 	},
 	[RQ_REORDER_MISSING] = {
-		"SELECT u.n FROM unnest($2) WITH ORDINALITY AS u(n, i)"
+		"SELECT u.n FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = u.n)"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n)"
 		" ORDER BY u.i LIMIT 1", "oa"
 	},
 	[RQ_REORDER_UPDATE] = {
-		"UPDATE segext.segments AS s SET position = (u.i - 1)::int4"
-		" FROM unnest($2) WITH ORDINALITY AS u(n, i)"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number = u.n"
-		" AND s.position <> (u.i - 1)", "oa"
+		"UPDATE segext.segments AS s SET position = (u.i OPERATOR(pg_catalog.-) 1)::pg_catalog.int4"
+		" FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
+		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
+		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", "oa"
 	},
 	[RQ_ADD_CUSTOMERS_COUNT] = {
-		"UPDATE segext.segments SET customers_count = customers_count + $3"
+		"UPDATE segext.segments SET customers_count = customers_count OPERATOR(pg_catalog.+) $3"
 		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
 		" RETURNING number", "ool"
 	},
 	[RQ_MIX_TYPE] = {
-		"SELECT jsonb_typeof($1)", "j"
+		"SELECT pg_catalog.jsonb_typeof($1)", "j"
 	},
 	/* the first bad element: index, problem (NULL: a malformed segment id) */
 	[RQ_MIX_BAD_ELEMENT] = {
-		"SELECT (e.i - 1)::int4, CASE"
-		" WHEN jsonb_typeof(e.v) <> 'object' THEN 'is not an object'"
-		" WHEN jsonb_typeof(e.v -> 'segment_id') IS DISTINCT FROM 'string'"
+		"SELECT (e.i OPERATOR(pg_catalog.-) 1)::pg_catalog.int4, CASE"
+		" WHEN pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.<>) 'object' THEN 'is not an object'"
+		" WHEN COALESCE(pg_catalog.jsonb_typeof(e.v OPERATOR(pg_catalog.->) 'segment_id'), '')"
+		" OPERATOR(pg_catalog.<>) 'string'"
 		" THEN 'has no \"segment_id\" string'"
-		" WHEN jsonb_typeof(e.v -> 'distribution') IS DISTINCT FROM 'number'"
+		" WHEN COALESCE(pg_catalog.jsonb_typeof(e.v OPERATOR(pg_catalog.->) 'distribution'), '')"
+		" OPERATOR(pg_catalog.<>) 'number'"
 		" THEN 'has no \"distribution\" number'"
-		" WHEN e.v - 'segment_id' - 'distribution' <> '{}'"
+		" WHEN e.v OPERATOR(pg_catalog.-) 'segment_id'::pg_catalog.text"
+		" OPERATOR(pg_catalog.-) 'distribution'::pg_catalog.text OPERATOR(pg_catalog.<>) '{}'"
 		" THEN 'has a key other than \"segment_id\" and \"distribution\"'"
 		" END,"
-		" e.v ->> 'segment_id'"
-		" FROM jsonb_array_elements($1) WITH ORDINALITY AS e(v, i)"
-		" WHERE jsonb_typeof(e.v) <> 'object'"
-		" OR jsonb_typeof(e.v -> 'segment_id') IS DISTINCT FROM 'string'"
-		" OR jsonb_typeof(e.v -> 'distribution') IS DISTINCT FROM 'number'"
-		" OR e.v - 'segment_id' - 'distribution' <> '{}'"
-		" OR e.v ->> 'segment_id' !~ '^[0-9a-fA-F]{24}$'"
+		" e.v OPERATOR(pg_catalog.->>) 'segment_id'"
+		" FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e(v, i)"
+		" WHERE pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.<>) 'object'"
+		" OR COALESCE(pg_catalog.jsonb_typeof(e.v OPERATOR(pg_catalog.->) 'segment_id'), '')"
+		" OPERATOR(pg_catalog.<>) 'string'"
+		" OR COALESCE(pg_catalog.jsonb_typeof(e.v OPERATOR(pg_catalog.->) 'distribution'), '')"
+		" OPERATOR(pg_catalog.<>) 'number'"
+		" OR e.v OPERATOR(pg_catalog.-) 'segment_id'::pg_catalog.text"
+		" OPERATOR(pg_catalog.-) 'distribution'::pg_catalog.text OPERATOR(pg_catalog.<>) '{}'"
+		" OR e.v OPERATOR(pg_catalog.->>) 'segment_id' OPERATOR(pg_catalog.!~) '^[0-9a-fA-F]{24}$'"
 		" ORDER BY e.i LIMIT 1", "j"
 	},
 	[RQ_MIX_CANONICAL] = {
-		"SELECT " MIX_JSON_OF("m") " FROM jsonb_to_recordset($1)"
-		" AS m(segment_id segext.objectid, distribution numeric)", "j"
+		"SELECT " MIX_JSON_OF("m") " FROM pg_catalog.jsonb_to_recordset($1)"
+		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)", "j"
 	},
 	[RQ_MIX_STORED] = {
 		"SELECT segment_mix FROM segext.channels"
@@ -259,9 +265,9 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" INSERT INTO segext.channel_segments"
 		" (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, m.segment_id, m.distribution"
-		" FROM jsonb_to_recordset($3)"
-		" AS m(segment_id segext.objectid, distribution numeric)"
-		" WHERE (SELECT count(*) FROM old) >= 0", "ooj"
+		" FROM pg_catalog.jsonb_to_recordset($3)"
+		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)"
+		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", "ooj"
 	},
 };
 
@@ -1705,7 +1711,8 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 						 " UPDATE segext.channels c SET segment_mix = m.mix FROM m"
 						 " WHERE c.company_id OPERATOR(segext.=) m.company_id"
 						 " AND c.id OPERATOR(segext.=) m.id"
-						 " AND c.segment_mix::text IS DISTINCT FROM m.mix::text", keys.data);
+						 " AND c.segment_mix::pg_catalog.text OPERATOR(pg_catalog.<>) m.mix::pg_catalog.text",
+						 keys.data);
 		plan = SPI_prepare(sql.data, 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the segment mix sync: %s",

@@ -47,7 +47,7 @@ CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
     r record;
     number pg_catalog.int4;
-    kind pg_catalog.text := CASE TG_OP WHEN 'INSERT' THEN 'entered' ELSE 'left' END;
+    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
     INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
     SELECT c.company_id, c.segment_id, c.customer_id, kind
@@ -60,7 +60,7 @@ BEGIN
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
         number := segext.add_customers_count(r.company_id, r.segment_id,
-                      CASE TG_OP WHEN 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+                      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
         IF number IS NOT NULL THEN
             PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
                 'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
@@ -69,7 +69,7 @@ BEGIN
     END LOOP;
     RETURN NULL;
 END
-$$ SECURITY DEFINER SET search_path = pg_catalog;
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership for the members a statement added or removed';
 CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
@@ -120,7 +120,7 @@ BEGIN
     END IF;
     RETURN segext.refresh_segment(segment_id);
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment and computes its members at once; returns the number of membership changes';
 
 CREATE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
@@ -144,7 +144,7 @@ BEGIN
     WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
     RETURN removed OPERATOR(pg_catalog.+) segext.refresh_segment(builtin);
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment and removes all its members at once (they may enter Default); returns the number of membership changes';
 
 CREATE FUNCTION segext.manual_segment_company(segment_id segext.objectid) RETURNS segext.objectid
@@ -171,7 +171,7 @@ BEGIN
     END IF;
     RETURN seg.company_id;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.manual_segment_company(segext.objectid) IS 'company of an active manual segment; raises 22023 for any other segment';
 
 CREATE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
@@ -202,7 +202,7 @@ BEGIN
     PERFORM segext.refresh_segment(builtin);
     RETURN added;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment (inactive ones are skipped); returns how many were added';
 
 CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
@@ -221,7 +221,7 @@ BEGIN
     PERFORM segext.refresh_segment(builtin);
     RETURN removed;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment; returns how many were removed';
 
 CREATE TYPE segext.segment_customer AS (
@@ -245,19 +245,20 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     order_by pg_catalog.text;
 BEGIN
-    order_by := CASE pg_catalog.lower(sort)
-        WHEN 'name' THEN 'c.last_name %1$s, c.first_name %1$s'
-        WHEN 'firstname' THEN 'c.first_name %1$s' WHEN 'first_name' THEN 'c.first_name %1$s'
-        WHEN 'lastname' THEN 'c.last_name %1$s' WHEN 'last_name' THEN 'c.last_name %1$s'
-        WHEN 'email' THEN 'c.email %1$s' WHEN 'phone' THEN 'c.phone %1$s'
-        WHEN 'since' THEN 'm.since %1$s' WHEN 'createdat' THEN 'c.created_at %1$s'
-        WHEN 'created_at' THEN 'c.created_at %1$s' END;
+    order_by := (SELECT o.clause FROM (VALUES
+        ('name', 'c.last_name %1$s, c.first_name %1$s'),
+        ('firstname', 'c.first_name %1$s'), ('first_name', 'c.first_name %1$s'),
+        ('lastname', 'c.last_name %1$s'), ('last_name', 'c.last_name %1$s'),
+        ('email', 'c.email %1$s'), ('phone', 'c.phone %1$s'),
+        ('since', 'm.since %1$s'), ('createdat', 'c.created_at %1$s'),
+        ('created_at', 'c.created_at %1$s')) AS o(name, clause)
+        WHERE o.name OPERATOR(pg_catalog.=) pg_catalog.lower(sort));
     IF order_by IS NULL THEN
         RAISE EXCEPTION 'unrecognized sort column "%"', sort USING ERRCODE = '22023',
             DETAIL = 'Members can be sorted by name, firstName, lastName, email, phone, since or createdAt.',
             HINT = 'Pass one of those names as sort.';
     END IF;
-    IF pg_catalog.upper(direction) NOT IN ('ASC', 'DESC') THEN
+    IF NOT pg_catalog.upper(direction) OPERATOR(pg_catalog.=) ANY (ARRAY['ASC', 'DESC']) THEN
         RAISE EXCEPTION 'unrecognized sort direction "%"', direction USING ERRCODE = '22023',
             DETAIL = 'The direction of sorting is ASC or DESC.', HINT = 'Pass ASC or DESC as direction.';
     END IF;
@@ -271,15 +272,15 @@ BEGIN
          FROM segext.memberships AS m
          JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
          WHERE m.segment_id OPERATOR(segext.=) $1
-           AND ($2 IS NULL OR c.first_name ILIKE ''%%'' || segext.like_escape($2) || ''%%'')
-           AND ($3 IS NULL OR c.last_name ILIKE ''%%'' || segext.like_escape($3) || ''%%'')
-           AND ($4 IS NULL OR c.phone ILIKE ''%%'' || segext.like_escape($4) || ''%%'')
-           AND ($5 IS NULL OR c.email ILIKE ''%%'' || segext.like_escape($5) || ''%%'')
-         ORDER BY ' || order_by || ', c.id
+           AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
+         ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
          LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
     USING segment_id, first_name, last_name, phone, email, page_limit, page_offset;
 END
-$$ SET search_path = pg_catalog;
+$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
     IS 'members of a segment (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
 

@@ -70,7 +70,7 @@ COMMENT ON POLICY company_admin ON segext.companies IS 'members of segext_admin:
 -- enable_tenant_policies gives a company-scoped table the two policies every
 -- such table has; install scripts call it for each table.
 CREATE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass) RETURNS pg_catalog.void
-LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name pg_catalog.text := (SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl);
 BEGIN
@@ -78,14 +78,14 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE POLICY %I ON %s '
         'USING (company_id OPERATOR(segext.=) (SELECT segext.current_company_id())) '
         'WITH CHECK (company_id OPERATOR(segext.=) (SELECT segext.current_company_id()))',
-        name || '_tenant', tbl);
+        name OPERATOR(pg_catalog.||) '_tenant', tbl);
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_tenant', tbl, 'rows of the current company only');
+        name OPERATOR(pg_catalog.||) '_tenant', tbl, 'rows of the current company only');
     EXECUTE pg_catalog.format('CREATE POLICY %I ON %s '
         'USING (pg_catalog.pg_has_role(%L, %L)) WITH CHECK (pg_catalog.pg_has_role(%L, %L))',
-        name || '_admin', tbl, 'segext_admin', 'member', 'segext_admin', 'member');
+        name OPERATOR(pg_catalog.||) '_admin', tbl, 'segext_admin', 'member', 'segext_admin', 'member');
     EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L',
-        name || '_admin', tbl, 'members of segext_admin: every company');
+        name OPERATOR(pg_catalog.||) '_admin', tbl, 'members of segext_admin: every company');
 END
 $$;
 COMMENT ON FUNCTION segext.enable_tenant_policies(pg_catalog.regclass) IS

@@ -1,0 +1,90 @@
+-- 50: segment membership.  Every PL/pgSQL function lists pg_temp last on its
+-- search_path (the SECURITY DEFINER trigger function listed only pg_catalog,
+-- so pg_temp was searched first for relations), and the bodies qualify every
+-- operator: no simple CASE, IN or ILIKE, which resolve = and ~~* by name.
+
+CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    number pg_catalog.int4;
+    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
+BEGIN
+    INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+    SELECT c.company_id, c.segment_id, c.customer_id, kind
+    FROM changed AS c
+    WHERE EXISTS (SELECT FROM segext.segments AS s
+                  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
+    FOR r IN
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
+               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
+        FROM changed AS c GROUP BY c.company_id, c.segment_id
+    LOOP
+        number := segext.add_customers_count(r.company_id, r.segment_id,
+                      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+        IF number IS NOT NULL THEN
+            PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
+                'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+ALTER FUNCTION segext.activate_segment(segext.objectid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION segext.deactivate_segment(segext.objectid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION segext.manual_segment_company(segext.objectid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION segext.segment_customers(
+    segment_id segext.objectid,
+    first_name pg_catalog.text DEFAULT NULL,
+    last_name pg_catalog.text DEFAULT NULL,
+    phone pg_catalog.text DEFAULT NULL,
+    email pg_catalog.text DEFAULT NULL,
+    sort pg_catalog.text DEFAULT 'name',
+    direction pg_catalog.text DEFAULT 'asc',
+    page_limit pg_catalog.int4 DEFAULT 10,
+    page_offset pg_catalog.int4 DEFAULT 0)
+RETURNS SETOF segext.segment_customer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    order_by pg_catalog.text;
+BEGIN
+    order_by := (SELECT o.clause FROM (VALUES
+        ('name', 'c.last_name %1$s, c.first_name %1$s'),
+        ('firstname', 'c.first_name %1$s'), ('first_name', 'c.first_name %1$s'),
+        ('lastname', 'c.last_name %1$s'), ('last_name', 'c.last_name %1$s'),
+        ('email', 'c.email %1$s'), ('phone', 'c.phone %1$s'),
+        ('since', 'm.since %1$s'), ('createdat', 'c.created_at %1$s'),
+        ('created_at', 'c.created_at %1$s')) AS o(name, clause)
+        WHERE o.name OPERATOR(pg_catalog.=) pg_catalog.lower(sort));
+    IF order_by IS NULL THEN
+        RAISE EXCEPTION 'unrecognized sort column "%"', sort USING ERRCODE = '22023',
+            DETAIL = 'Members can be sorted by name, firstName, lastName, email, phone, since or createdAt.',
+            HINT = 'Pass one of those names as sort.';
+    END IF;
+    IF NOT pg_catalog.upper(direction) OPERATOR(pg_catalog.=) ANY (ARRAY['ASC', 'DESC']) THEN
+        RAISE EXCEPTION 'unrecognized sort direction "%"', direction USING ERRCODE = '22023',
+            DETAIL = 'The direction of sorting is ASC or DESC.', HINT = 'Pass ASC or DESC as direction.';
+    END IF;
+    IF page_limit OPERATOR(pg_catalog.<) 0 OR page_offset OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'invalid page: limit % offset %', page_limit, page_offset USING ERRCODE = '22023',
+            DETAIL = 'page_limit and page_offset cannot be negative.', HINT = 'Pass 0 or more.';
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone, c.active, m.since,
+                pg_catalog.count(*) OVER ()
+         FROM segext.memberships AS m
+         JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+         WHERE m.segment_id OPERATOR(segext.=) $1
+           AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
+         ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
+         LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
+    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset;
+END
+$$ SET search_path = pg_catalog, pg_temp;

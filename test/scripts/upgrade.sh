@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# test/scripts/upgrade.sh: the released version's install script, loaded with
+# data, then ALTER EXTENSION segext UPDATE: the catalog must equal a fresh
+# install of the current version (test/helpers/describe_extension.sql), the
+# rows of every 0.1.0 table must survive unchanged, membership must refresh
+# to the same members, and the rules must still hold.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+helpers=$here/../helpers
+root=$(cd "$here/../.." && pwd)
+released=$(sed -n 's/^PREVIOUS_VERSION = //p' "$root/Makefile")
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$root/segext.control")
+old=segext_upgrade_old_$$
+new=segext_upgrade_new_$$
+work=$(mktemp -d /tmp/segext_upgrade.XXXXXX)
+cleanup() {
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $new" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "upgrade: $*" >&2; exit 1; }
+
+[ "$released" != "$current" ] || fail "the released version ($released) equals the current one"
+createdb "$old"
+createdb "$new"
+psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "CREATE EXTENSION segext VERSION '$released'" \
+    -f "$helpers/two_companies.sql"
+psql -X -q -v ON_ERROR_STOP=1 -d "$old" <<'SQL'
+-- More members: criteria segments of several kinds over more customers.
+SELECT id AS a FROM segext.companies WHERE name = 'Acme' \gset
+INSERT INTO segext.customers (company_id, id, external_id, first_name, active, birth_date)
+SELECT :'a', segext.objectid_generate(), 'g' || g, 'Guest ' || g, g % 7 <> 0, DATE '1980-01-01' + g
+FROM generate_series(1, 200) AS g;
+INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id, items)
+SELECT :'a', c.id, (g % 50) + 1, 'P' || (g % 3), '[{"sku": "A-1", "maker": "Acme"}]'
+FROM segext.customers AS c, generate_series(1, 3) AS g
+WHERE c.company_id OPERATOR(segext.=) :'a' AND c.external_id LIKE 'g%';
+INSERT INTO segext.segments (company_id, name, criteria) VALUES
+    (:'a', 'Spenders', '[{"type": "transaction_amount", "fromAmount": 60, "toAmount": 100000}]'),
+    (:'a', 'POS 1', '[{"type": "bought_in_pos", "posIds": ["P1"]}]');
+SELECT segext.refresh_company(:'a') \g /dev/null
+SQL
+
+# digest_queries prints, for every table of the released version, a query
+# giving its row count and the md5 of its rows (released columns only) in
+# a stable order.
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" >"$work/digest.sql" <<'SQL'
+SELECT pg_catalog.format('SELECT %L, count(*), md5(string_agg(pg_catalog.row_to_json(r)::text, ''|'' ORDER BY pg_catalog.row_to_json(r)::text)) FROM (SELECT %s FROM %s) AS r;',
+    c.oid::regclass,
+    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute AS a
+     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+    c.oid::regclass)
+FROM pg_extension AS e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class AS c ON c.oid = cfg.oid
+WHERE e.extname = 'segext' ORDER BY 1;
+SQL
+[ "$(grep -c . "$work/digest.sql")" -ge 9 ] || fail "expected the released version to dump at least 9 tables"
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -f "$work/digest.sql" >"$work/before"
+members_query="SELECT company_id, segment_id, customer_id FROM segext.memberships ORDER BY 1, 2, 3"
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "$members_query" >"$work/members_before"
+! awk -F'|' '$2 == 0' "$work/before" | grep -v membership_history | grep -q . || fail "an empty released table: $(cat "$work/before")"
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "ALTER EXTENSION segext UPDATE TO '$current'"
+psql -X -q -v ON_ERROR_STOP=1 -d "$new" -c "CREATE EXTENSION segext"
+
+# The catalog of the updated database equals a fresh install's.
+psql -X -q -v ON_ERROR_STOP=1 -d "$old" -f "$helpers/describe_extension.sql" >"$work/catalog_updated"
+psql -X -q -v ON_ERROR_STOP=1 -d "$new" -f "$helpers/describe_extension.sql" >"$work/catalog_fresh"
+facts=$(grep -c . "$work/catalog_fresh")
+[ "$facts" -gt 300 ] || fail "the catalog description has only $facts lines"
+if ! diff -u "$work/catalog_fresh" "$work/catalog_updated" >"$work/catalog.diff"; then
+    cat "$work/catalog.diff"
+    fail "the catalog after ALTER EXTENSION UPDATE differs from a fresh install (- fresh, + updated)"
+fi
+
+# Every released table keeps its rows.
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -f "$work/digest.sql" >"$work/after"
+diff -u "$work/before" "$work/after" || fail "rows of the released tables changed in the update"
+
+# Membership refreshes to the same members, and the rules hold.
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "SELECT sum(segext.refresh_company(id)) FROM segext.companies")
+[ "$out" = 0 ] || fail "a refresh after the update changed '$out' memberships, expected 0"
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "$members_query" >"$work/members_after"
+diff -q "$work/members_before" "$work/members_after" >/dev/null || fail "memberships differ after the update and a refresh"
+members=$(grep -c . "$work/members_after")
+[ "$members" -gt 100 ] || fail "only $members memberships after the update"
+out=$(psql -X -q -At -d "$old" -c "DELETE FROM segext.segments WHERE number = 1" 2>&1 || true)
+echo "$out" | grep -q 'built-in segment 1 "Default" cannot be deleted' || fail "built-in rule not enforced after the update: $out"
+out=$(psql -X -q -At -d "$old" -c "UPDATE segext.channel_segments SET distribution = 0.5 WHERE distribution = 0.875" 2>&1 || true)
+echo "$out" | grep -q 'segment mix of channel "Events" sums to 0.625, not 1' || fail "mix rule not enforced after the update: $out"
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "INSERT INTO segext.segments (company_id, name)
+    SELECT id, 'Bronze' FROM segext.companies WHERE name = 'Acme' RETURNING number")
+[ "$out" = 7 ] || fail "number assignment after the update gave '$out', expected 7"
+
+echo "upgrade $released -> $current: catalog equal to a fresh install ($facts facts), $(grep -c . "$work/before") tables and $members memberships kept, rules enforced"
