@@ -13,6 +13,8 @@
 #   SEGEXT_SKIP_INSTALL=1           skip apt-get (for a machine already set up)
 #   SEGEXT_KEEP=1                   keep the cluster directory afterwards
 #   SEGEXT_SANITIZE_FUZZ_INPUTS=N   fuzz inputs per type here (default 6000)
+#   SEGEXT_SANITIZE_SUITES="..."    the suites to run, of: regress isolation
+#                                   pgtap fuzz (default all)
 
 source "$(dirname "$0")/lib.sh"
 cd "$SEGEXT_ROOT"
@@ -73,15 +75,17 @@ trap cleanup EXIT
 
 # The server's own libraries are preloaded ahead of the runtime: with
 # gcc 12's libasan first, a library constructor of the server's dependency
-# tree (seen with libp11-kit, through libldap and libgnutls) leaves glibc's
+# tree (reproduced with a program linking only libp11-kit, which the server
+# loads through libldap and libgnutls) leaves glibc's
 # gettext lock unusable and the server hangs in bindtextdomain at start.
 # libc stays after the runtime, so malloc and free are still the runtime's;
-# verify_asan_link_order=0 allows this order.  detect_leaks=0: the server frees by memory context and at exit, not by
-# free(), so leak reports would be noise.  abort_on_error=1: a report ends the
-# process with SIGABRT, which the postmaster logs as a crash (an exit code of
-# 1 would pass for a normal backend exit).  allocator_may_return_null=1: an
+# verify_asan_link_order=0 allows this order.  detect_leaks=0: the server
+# frees by memory context and at exit, not by free(), so leak reports would
+# be noise.  abort_on_error=1: a report ends the process with SIGABRT, which
+# the postmaster logs as a crash.  allocator_may_return_null=1: an
 # allocation too large fails as PostgreSQL's "out of memory", as without the
-# sanitizer.
+# sanitizer.  ASan writes its reports to files in $reports; gcc's UBSan
+# writes "runtime error: ..." to the server log and ends the process.
 export SEGEXT_BUILD_DIR=$build_dir
 server_libs=$(ldd "$PG_BINDIR/postgres" | awk '$3 ~ /^\// && $1 !~ /^libc\.so/ {printf "%s:", $3}')
 SEGEXT_SERVER_ENV="LD_PRELOAD=$server_libs$asan:$ubsan"
@@ -132,20 +136,24 @@ pgtap_suite() {
     pg_prove --ext .sql -d segext_tap_sanitize test/*.sql
 }
 
-step regress regress_suite regression.diffs ISOLATION=
-step isolation regress_suite output_iso/regression.diffs REGRESS=
-step pgtap pgtap_suite
-for fuzz in test/scripts/*_fuzz.sh; do
-    [ -e "$fuzz" ] || continue
-    step "$(basename "$fuzz" .sh)" env SEGEXT_FUZZ_INPUTS="${SEGEXT_SANITIZE_FUZZ_INPUTS:-6000}" bash "$fuzz"
-done
+suites=" ${SEGEXT_SANITIZE_SUITES:-regress isolation pgtap fuzz} "
+[[ $suites != *" regress "* ]] || step regress regress_suite regression.diffs ISOLATION=
+[[ $suites != *" isolation "* ]] || step isolation regress_suite output_iso/regression.diffs REGRESS=
+[[ $suites != *" pgtap "* ]] || step pgtap pgtap_suite
+if [[ $suites == *" fuzz "* ]]; then
+    for fuzz in test/scripts/*_fuzz.sh; do
+        [ -e "$fuzz" ] || continue
+        step "$(basename "$fuzz" .sh)" env SEGEXT_FUZZ_INPUTS="${SEGEXT_SANITIZE_FUZZ_INPUTS:-6000}" bash "$fuzz"
+    done
+fi
 
 # A server process that died (a sanitizer abort, a signal) is logged by the
-# postmaster; the reports themselves are in the report files.
-crashes=$(grep -E 'terminated by signal|exited with exit code|was terminated by exception' "$server_log" || true)
+# postmaster.  ASan writes its reports to the report files; UBSan's reports
+# (with gcc, "runtime error: ...") can also land in the server log.
+crashes=$(grep -E 'terminated by signal|exited with exit code|was terminated by exception|runtime error:|==[0-9]+==ERROR: |Sanitizer' "$server_log" || true)
 as_postgres "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -m fast -w stop >/dev/null
 if [ -n "$crashes" ]; then
-    echo "sanitize: server processes died:"
+    echo "sanitize: server processes died or sanitizers reported in the server log:"
     echo "$crashes"
     failed=$((failed + 1))
 fi
