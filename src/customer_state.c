@@ -1029,6 +1029,9 @@ cmp_delta(const void *x, const void *y)
  * accum_flush writes the deltas to segext.customer_states (in SPI, as the
  * table's owner): one upsert adding them, in (company, customer) order,
  * then, when rows were taken off, one delete of the rows left empty.
+ * Customers deleted by the statement get no row: the cascade from a deleted
+ * customer to its transactions is applied after the customers trigger has
+ * deleted the customer's state.
  */
 static void
 accum_flush(Accum *acc)
@@ -1100,6 +1103,9 @@ accum_flush(Accum *acc)
 												"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 												"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
 												"AS d(company_id, customer_id, transactions, sales, amount, figures) "
+												"WHERE EXISTS (SELECT FROM segext.customers AS c "
+												"WHERE c.company_id OPERATOR(segext.=) d.company_id "
+												"AND c.id OPERATOR(segext.=) d.customer_id) "
 												"ON CONFLICT (company_id, customer_id) DO UPDATE SET "
 												"transactions = s.transactions OPERATOR(pg_catalog.+) excluded.transactions, "
 												"sales = s.sales OPERATOR(pg_catalog.+) excluded.sales, "
