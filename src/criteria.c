@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -504,6 +505,10 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 		k = object_get(e->val.binary.data, "key");
 		if (k == NULL || k->type != jbvString || k->val.string.len == 0)
 			crit_error(b, "\"labels\" item %d: \"key\" must be a non-empty string", i + 1);
+		if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
+			memchr(k->val.string.val, '\x1f', k->val.string.len) != NULL)
+			crit_error(b, "\"labels\" item %d: \"key\" must not contain the character U+001F, which separates the key from the value of a stored item label",
+					   i + 1);
 		items[i].str = segext_fold_case(k->val.string.val, k->val.string.len);
 		items[i].len = strlen(items[i].str);
 		if (with_value)
@@ -511,6 +516,10 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 			v = object_get(e->val.binary.data, "value");
 			if (v == NULL || v->type != jbvString)
 				crit_error(b, "\"labels\" item %d: \"value\" must be a string", i + 1);
+			if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
+				memchr(v->val.string.val, '\x1f', v->val.string.len) != NULL)
+				crit_error(b, "\"labels\" item %d: \"value\" must not contain the character U+001F, which separates the key from the value of a stored item label",
+						   i + 1);
 			items[i].str2 = segext_fold_case(v->val.string.val, v->val.string.len);
 			items[i].len2 = strlen(items[i].str2);
 		}
@@ -574,11 +583,12 @@ digits(const char **p, int n)
 
 /*
  * parse_iso_bound reads an ISO date (YYYY-MM-DD) or a timestamp with zone
- * (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]](Z|+HH[:MM]|-HH[:MM])).  Sets *is_date;
- * returns false on anything else.
+ * (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]](Z|+HH[:MM]|-HH[:MM])).  Sets *is_date,
+ * and *in_range to whether the value in UTC falls in years 1 to 9999 (what
+ * output can print); returns false on anything else.
  */
 static bool
-parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
+parse_iso_bound(const char *s, int len, int64 *result, bool *is_date, bool *in_range)
 {
 	char	   *str = pnstrdup(s, len);
 	const char *p = str;
@@ -596,6 +606,7 @@ parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
 	if (*p == '\0')
 	{
 		*is_date = true;
+		*in_range = true;
 		*result = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 		return true;
 	}
@@ -652,6 +663,8 @@ parse_iso_bound(const char *s, int len, int64 *result, bool *is_date)
 	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
 		return false;
 	*result = ts;
+	*in_range = ts >= (date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY &&
+		ts < (date2j(10000, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
 	return true;
 }
 
@@ -670,11 +683,15 @@ get_bound(CritBuild *b, JsonbContainer *obj, const char *key, bool *is_date)
 {
 	JsonbValue *v = get_param(b, obj, key);
 	int64		result;
+	bool		in_range;
 
 	if (v->type != jbvString ||
-		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date))
+		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date, &in_range))
 		crit_error(b, "\"%s\" must be an ISO date (YYYY-MM-DD) or a timestamp with a time zone (YYYY-MM-DDTHH:MM:SSZ)",
 				   key);
+	if (!in_range)
+		crit_error(b, "\"%s\" must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC (\"%.*s\" is outside)",
+				   key, v->val.string.len, v->val.string.val);
 	return result;
 }
 
@@ -697,20 +714,265 @@ numeric_text(JsonbValue *v)
 	return numeric_normalize(v->val.numeric);
 }
 
-/* check_regex compiles a pattern with PostgreSQL's ARE engine. */
+/*
+ * RegexFrame is one open group while measuring a pattern: the size of its
+ * contents so far and of its last atom or group, in literal atoms ([0])
+ * and character-class atoms ([1]).
+ */
+typedef struct RegexFrame
+{
+	int64		size[2];
+	int64		last[2];
+} RegexFrame;
+
+/* regex_bound reads a {m}, {m,} or {m,n} bound at *p; its multiplier or -1. */
+static int64
+regex_bound(const char **p, const char *end)
+{
+	const char *q = *p + 1;
+	int64		m = 0,
+				n;
+	bool		digits_seen = false;
+
+	while (q < end && isdigit((unsigned char) *q) && m < 100000)
+	{
+		m = m * 10 + (*q++ - '0');
+		digits_seen = true;
+	}
+	if (!digits_seen)
+		return -1;
+	n = m;
+	if (q < end && *q == ',')
+	{
+		q++;
+		if (q < end && isdigit((unsigned char) *q))
+		{
+			n = 0;
+			while (q < end && isdigit((unsigned char) *q) && n < 100000)
+				n = n * 10 + (*q++ - '0');
+		}
+		else
+			n = m + 1;			/* {m,}: m copies and a loop */
+	}
+	if (q >= end || *q != '}')
+		return -1;
+	*p = q;
+	return Max(n, 1);
+}
+
+/* regex_class_seen counts a class atom's text among the distinct ones. */
+static void
+regex_class_seen(List **classes, const char *start, int len)
+{
+	ListCell   *lc;
+	char	   *text = pnstrdup(start, len);
+
+	foreach(lc, *classes)
+		if (strcmp((const char *) lfirst(lc), text) == 0)
+			return;
+	*classes = lappend(*classes, text);
+}
+
+/*
+ * regex_measure counts the quantifier and alternation operators of an ARE
+ * pattern and measures its size with bounded repetitions multiplied out: a
+ * literal atom counts 1, a character class (bracket expression or \d \s \w
+ * \D \S \W) counts the number of distinct classes in the pattern, a group
+ * the sum of its contents, and x{m,n} counts n times x (capped at
+ * SEGEXT_REGEX_MAX_SIZE + 1).  It follows the parts of the syntax that
+ * decide where operators are: escapes, bracket expressions, groups, the
+ * ***= and ***: directors, leading embedded options and, in expanded mode,
+ * white space and comments.  Returns false when the pattern asks for basic
+ * or extended syntax through embedded options.
+ */
+static bool
+regex_measure(const char *pat, int len, int *operators, int64 *size)
+{
+	const char *p = pat;
+	const char *end = pat + len;
+	const int64 cap = SEGEXT_REGEX_MAX_SIZE + 1;
+	RegexFrame *stack = palloc0(sizeof(RegexFrame) * (len + 1));
+	List	   *classes = NIL;
+	int			depth = 0;
+	bool		expanded = false;
+
+	*operators = 0;
+	*size = 0;
+	if (len >= 4 && memcmp(p, "***=", 4) == 0)
+	{
+		*size = Min(len - 4, cap);	/* the rest is a literal string */
+		return true;
+	}
+	if (len >= 4 && memcmp(p, "***:", 4) == 0)
+		p += 4;
+	if (end - p >= 3 && p[0] == '(' && p[1] == '?' && isalpha((unsigned char) p[2]))
+	{
+		for (p += 2; p < end && *p != ')'; p++)
+		{
+			if (*p == 'b' || *p == 'e')
+				return false;
+			if (*p == 'q')
+			{
+				*size = Min(end - p, cap);	/* the rest is a literal string */
+				return true;
+			}
+			if (*p == 'x')
+				expanded = true;
+			else if (*p == 't')
+				expanded = false;
+		}
+		if (p < end)
+			p++;
+	}
+
+	for (; p < end; p++)
+	{
+		RegexFrame *f = &stack[depth];
+		const char *atom = p;
+		int			kind = 0;	/* 0: literal atom, 1: class atom */
+		int64		mult;
+
+		if (expanded && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+						 *p == '\v' || *p == '\f'))
+			continue;
+		if (expanded && *p == '#')
+		{
+			while (p + 1 < end && p[1] != '\n')
+				p++;
+			continue;
+		}
+		switch (*p)
+		{
+			case '\\':
+				if (p + 1 < end)
+				{
+					p++;
+					if (strchr("dswDSW", *p) != NULL)
+						kind = 1;
+				}
+				break;
+			case '[':
+				p++;
+				if (p < end && *p == '^')
+					p++;
+				if (p < end && *p == ']')
+					p++;
+				while (p < end && *p != ']')
+				{
+					if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '='))
+					{
+						char		close = p[1];
+
+						for (p += 2; p + 1 < end && !(p[0] == close && p[1] == ']'); p++)
+							;
+						p = Min(p + 2, end);
+					}
+					else if (*p == '\\')
+						p = Min(p + 2, end);
+					else
+						p++;
+				}
+				kind = 1;
+				break;
+			case '(':
+				if (p + 1 < end && p[1] == '?')
+				{
+					p += 2;
+					if (p < end && *p == '<')
+						p++;
+				}
+				depth++;
+				continue;		/* ':', '=' or '!' after "(?" is not an atom */
+			case ')':
+				if (depth > 0)
+				{
+					RegexFrame *inner = f;
+
+					f = &stack[--depth];
+					for (int k = 0; k < 2; k++)
+					{
+						f->last[k] = inner->size[k];
+						f->size[k] = Min(f->size[k] + inner->size[k], cap);
+					}
+					memset(inner, 0, sizeof(RegexFrame));
+					continue;
+				}
+				break;
+			case '|':
+				(*operators)++;
+				f->last[0] = f->last[1] = 0;
+				continue;
+			case '*':
+			case '+':
+			case '?':
+				(*operators)++;
+				continue;
+			case '{':
+				(*operators)++;
+				mult = regex_bound(&p, end);
+				if (mult < 0)
+					break;		/* a literal brace */
+				for (int k = 0; k < 2; k++)
+				{
+					f->size[k] = Min(f->size[k] + f->last[k] * Min(mult - 1, cap), cap);
+					f->last[k] = Min(f->last[k] * mult, cap);
+				}
+				continue;
+			default:
+				break;
+		}
+		if (kind == 1)
+			regex_class_seen(&classes, atom, Min(p + 1, end) - atom);
+		f->last[kind] = 1;
+		f->last[1 - kind] = 0;
+		f->size[kind] = Min(f->size[kind] + 1, cap);
+	}
+	/* groups left open end with the pattern */
+	for (; depth > 0; depth--)
+		for (int k = 0; k < 2; k++)
+			stack[depth - 1].size[k] = Min(stack[depth - 1].size[k] + stack[depth].size[k], cap);
+	*size = Min(stack[0].size[0] + stack[0].size[1] * Max(list_length(classes) * list_length(classes), 1), cap);
+	pfree(stack);
+	list_free_deep(classes);
+	return true;
+}
+
+/*
+ * check_regex refuses a pattern beyond the regex limits and compiles it
+ * with PostgreSQL's ARE engine; a cancel or timeout that stops the
+ * compilation is reported as such, not as a bad pattern.
+ */
 static void
 check_regex(CritBuild *b, const char *pat, int len)
 {
-	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
-	int			wlen = pg_mb2wchar_with_len(pat, wpat, len);
+	pg_wchar   *wpat;
+	int			wlen;
 	regex_t		re;
 	int			rc;
+	int			operators;
+	int64		size;
 
+	if (len > SEGEXT_REGEX_MAX_BYTES)
+		crit_error(b, "\"value\" is a regular expression of %d bytes, more than the limit of %d",
+				   len, SEGEXT_REGEX_MAX_BYTES);
+	if (!regex_measure(pat, len, &operators, &size))
+		crit_error(b, "\"value\" is a regular expression that asks for basic or extended syntax; only advanced syntax (ARE) is accepted");
+	if (operators > SEGEXT_REGEX_MAX_OPERATORS)
+		crit_error(b, "\"value\" is a regular expression with %d quantifiers and alternations (* + ? { |), more than the limit of %d",
+				   operators, SEGEXT_REGEX_MAX_OPERATORS);
+	if (size > SEGEXT_REGEX_MAX_SIZE)
+		crit_error(b, "\"value\" is a regular expression whose size, with bounded repetitions multiplied out and each character class counted once per distinct class, is more than the limit of %d",
+				   SEGEXT_REGEX_MAX_SIZE);
+
+	wpat = palloc((len + 1) * sizeof(pg_wchar));
+	wlen = pg_mb2wchar_with_len(pat, wpat, len);
 	rc = pg_regcomp(&re, wpat, wlen, REG_ADVANCED, DEFAULT_COLLATION_OID);
 	if (rc != REG_OKAY)
 	{
 		char		errbuf[100];
 
+		/* a compilation stopped by a cancel or timeout reports that */
+		CHECK_FOR_INTERRUPTS();
 		pg_regerror(rc, &re, errbuf, sizeof(errbuf));
 		crit_error(b, "\"value\" is not a valid regular expression: %s", errbuf);
 	}
@@ -1032,6 +1294,70 @@ end_part(CritBuild *b)
 	b->part_end[b->nparts++] = b->ncrits;
 }
 
+/* depth_error reports criteria nested deeper than the documented limit. */
+static void
+depth_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid segment criteria: arrays and objects nested more than %d levels deep",
+					SEGEXT_CRITERIA_MAX_DEPTH),
+			 errdetail("Segment criteria need at most 6 levels: the list, a part, its criteria, a criterion, its labels and a label."),
+			 errhint("%s", SHAPE_HINT)));
+}
+
+/*
+ * check_text_depth refuses JSON text whose arrays and objects nest deeper
+ * than SEGEXT_CRITERIA_MAX_DEPTH, before the JSON parser recurses into it.
+ */
+static void
+check_text_depth(const char *json)
+{
+	int			depth = 0;
+	bool		in_string = false;
+
+	for (const char *p = json; *p; p++)
+	{
+		if (in_string)
+		{
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+		}
+		else if (*p == '"')
+			in_string = true;
+		else if (*p == '[' || *p == '{')
+		{
+			if (++depth > SEGEXT_CRITERIA_MAX_DEPTH)
+				depth_error();
+		}
+		else if (*p == ']' || *p == '}')
+			depth--;
+	}
+}
+
+/* check_jsonb_depth refuses a jsonb document nested deeper than the limit. */
+static void
+check_jsonb_depth(Jsonb *jb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT)
+		{
+			if (++depth > SEGEXT_CRITERIA_MAX_DEPTH)
+				depth_error();
+		}
+		else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT)
+			depth--;
+	}
+}
+
 /*
  * criteria_build_from_jsonb is the one parser: it validates a jsonb
  * document in either shape and returns the binary criteria value.
@@ -1051,6 +1377,7 @@ criteria_build_from_jsonb(Jsonb *jb)
 
 	if (JB_ROOT_IS_SCALAR(jb) || !JsonContainerIsArray(root))
 		shape_error("Segment criteria must be a JSON array.");
+	check_jsonb_depth(jb);
 	n = JsonContainerSize(root);
 	if (n == 0)
 		ereport(ERROR,
@@ -1135,6 +1462,7 @@ segext_criteria_from_cstring(const char *json)
 	 * character, a number beyond numeric's range as out of range.  For
 	 * criteria, all of them are bad text input (22P02).
 	 */
+	check_text_depth(json);
 	PG_TRY();
 	{
 		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
@@ -1489,6 +1817,13 @@ criteria_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(segext_criteria_to_cstring(c));
 }
 
+/* recv_error_context names the part of binary criteria an error is in. */
+static void
+recv_error_context(void *arg)
+{
+	errcontext("JSON text of binary criteria (after the format version byte)");
+}
+
 PG_FUNCTION_INFO_V1(criteria_recv);
 /*
  * criteria_recv reads the binary format: a version byte, then the canonical
@@ -1501,6 +1836,9 @@ criteria_recv(PG_FUNCTION_ARGS)
 	int			version;
 	char	   *str;
 	int			nbytes;
+	const char *nul;
+	ErrorContextCallback errcallback;
+	SegextCriteria *result;
 
 	if (buf->cursor >= buf->len)
 		ereport(ERROR,
@@ -1513,8 +1851,22 @@ criteria_recv(PG_FUNCTION_ARGS)
 				 errmsg("unsupported binary criteria format version %d", version),
 				 errdetail("This version of segext reads format version %d.",
 						   SEGEXT_CRITERIA_VERSION)));
+	nul = memchr(buf->data + buf->cursor, '\0', buf->len - buf->cursor);
+	if (nul != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("invalid binary criteria: the JSON text contains a zero byte"),
+				 errdetail("Byte %d of the JSON text (after the format version byte) is 0x00.",
+						   (int) (nul - (buf->data + buf->cursor)) + 1),
+				 errhint("Binary criteria are a format version byte followed by the canonical JSON text, as criteria_send writes them.")));
+	errcallback.callback = recv_error_context;
+	errcallback.arg = NULL;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	PG_RETURN_SEGEXT_CRITERIA_P(segext_criteria_from_cstring(str));
+	result = segext_criteria_from_cstring(str);
+	error_context_stack = errcallback.previous;
+	PG_RETURN_SEGEXT_CRITERIA_P(result);
 }
 
 PG_FUNCTION_INFO_V1(criteria_send);

@@ -42,6 +42,22 @@
 /* Largest number of days accepted by day-count criteria. */
 #define SEGEXT_CRITERIA_MAX_DAYS	1000000
 
+/*
+ * Deepest nesting of JSON arrays and objects accepted as criteria (a valid
+ * document needs 6: parts, part, criteria, criterion, labels, label).
+ */
+#define SEGEXT_CRITERIA_MAX_DEPTH	16
+
+/*
+ * Limits of a regex/nregex pattern, which keep its compilation short:
+ * bytes; quantifier and alternation characters (* + ? { |) counted
+ * anywhere in the pattern; and its size with bounded repetitions
+ * multiplied out (each atom counts 1, x{m,n} counts n times x).
+ */
+#define SEGEXT_REGEX_MAX_BYTES		500
+#define SEGEXT_REGEX_MAX_OPERATORS	32
+#define SEGEXT_REGEX_MAX_SIZE		500
+
 /* Criterion kinds (the on-disk code of each kind never changes). */
 typedef enum SegextCriterionKind
 {

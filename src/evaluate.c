@@ -1203,22 +1203,61 @@ facts_int(JsonbValue *v, const char *key)
 	return scaled / SEGEXT_AMOUNT_SCALE;
 }
 
+/*
+ * facts_datetime reads a date or timestamptz fact with the type's input
+ * function; text that input refuses is a bad fact (22023), like a bad
+ * purchase_period bound in criteria.
+ */
+static Datum
+facts_datetime(JsonbValue *v, const char *key, bool is_date)
+{
+	char	   *str = facts_string(v, key);
+	MemoryContext oldcontext = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+	bool		refused = false;
+
+	PG_TRY();
+	{
+		if (is_date)
+			result = DirectFunctionCall1(date_in, CStringGetDatum(str));
+		else
+			result = DirectFunctionCall3(timestamptz_in, CStringGetDatum(str),
+										 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		FreeErrorData(edata);
+		refused = true;
+	}
+	PG_END_TRY();
+	if (refused)
+		facts_error(key, is_date ? "a date such as \"1990-02-28\"" :
+					"a timestamp with a time zone such as \"2024-05-01T10:00:00Z\"");
+	return result;
+}
+
 /* facts_date reads a date fact (date input syntax). */
 static DateADT
 facts_date(JsonbValue *v, const char *key)
 {
-	return DatumGetDateADT(DirectFunctionCall1(date_in,
-											   CStringGetDatum(facts_string(v, key))));
+	return DatumGetDateADT(facts_datetime(v, key, true));
 }
 
 /* facts_timestamp reads a timestamptz fact (timestamptz input syntax). */
 static TimestampTz
 facts_timestamp(JsonbValue *v, const char *key)
 {
-	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-												   CStringGetDatum(facts_string(v, key)),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
+	return DatumGetTimestampTz(facts_datetime(v, key, false));
 }
 
 PG_FUNCTION_INFO_V1(criteria_match_facts);
@@ -1274,9 +1313,9 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 			facts->transaction_count = facts_int(v, key);
 		else if (strcmp(key, "amount") == 0)
 		{
-			if (v->type != jbvNumeric)
-				facts_error(key, "a number");
-			facts->amount = segext_amount_from_numeric(v->val.numeric);
+			if (v->type != jbvNumeric ||
+				!segext_numeric_to_scaled(v->val.numeric, &facts->amount))
+				facts_error(key, "a number with at most 6 decimal places from -9223372036854.775807 to 9223372036854.775807");
 		}
 		else if (strcmp(key, "last_purchase") == 0)
 		{

@@ -21,6 +21,7 @@
 
 #include "access/tupmacs.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -69,7 +70,28 @@ typedef struct FactsSpec
 	Size		size;
 	int			nperiods;
 	const SegextPeriod *periods;
+	Datum		arg;			/* the criteria argument of the first row */
+	ArrayType  *criteria;		/* its detoasted copy */
 } FactsSpec;
+
+static void state_error(const char *detail) pg_attribute_noreturn();
+
+/* same_criteria tells whether a row's criteria argument is the spec's. */
+static bool
+same_criteria(const FactsSpec *spec, Datum arg)
+{
+	ArrayType  *arr;
+	bool		same;
+
+	if (arg == spec->arg)
+		return true;			/* the same constant, as the engine passes it */
+	arr = DatumGetArrayTypeP(arg);
+	same = VARSIZE(arr) == VARSIZE(spec->criteria) &&
+		memcmp(arr, spec->criteria, VARSIZE(arr)) == 0;
+	if ((Pointer) arr != DatumGetPointer(arg))
+		pfree(arr);
+	return same;
+}
 
 /* get_spec compiles the criteria array once per query (cached in fn_extra). */
 static FactsSpec *
@@ -86,7 +108,11 @@ get_spec(FunctionCallInfo fcinfo)
 	char		typalign;
 
 	if (spec != NULL)
+	{
+		if (PG_ARGISNULL(1) || !same_criteria(spec, PG_GETARG_DATUM(1)))
+			state_error("The criteria argument changed between rows.");
 		return spec;
+	}
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -96,6 +122,8 @@ get_spec(FunctionCallInfo fcinfo)
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	spec = palloc0(sizeof(FactsSpec));
 	arr = DatumGetArrayTypePCopy(PG_GETARG_DATUM(1));
+	spec->arg = PG_GETARG_DATUM(1);
+	spec->criteria = arr;
 	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &n);
 	spec->reqs = segext_requirements_create();
@@ -116,27 +144,47 @@ get_spec(FunctionCallInfo fcinfo)
 	return spec;
 }
 
-/* check_state refuses a state whose sizes do not add up (errors). */
+/* state_error reports a state the functions did not make for this use. */
 static void
-check_state(const FactsState *st)
+state_error(const char *detail)
 {
-	if (VARATT_IS_EXTENDED(st) || st->npos < 0 || st->nbytes < 0 ||
-		VARSIZE(st) != sizeof(FactsState) + sizeof(int64) * (Size) st->npos + st->nbytes)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid segext.customer_facts state"),
-				 errdetail("The state's sizes do not match its length."),
-				 errhint("Use segext.customer_facts only as the membership engine does.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid segext.customer_facts state"),
+			 errdetail("%s", detail),
+			 errhint("Use segext.customer_facts only as the membership engine does, with one criteria array for every row.")));
 }
 
-/* aggregate_context returns the aggregate's context (errors outside one). */
+/*
+ * check_state refuses a state that is not a plain varlena whose length
+ * matches its header's sizes, and, when spec is given, one of other criteria.
+ */
+static void
+check_state(const FactsState *st, const FactsSpec *spec)
+{
+	if (VARATT_IS_EXTENDED(st) || VARSIZE(st) < sizeof(FactsState) ||
+		st->npos < 0 || st->nbytes < 0 ||
+		VARSIZE(st) != sizeof(FactsState) + sizeof(int64) * (Size) st->npos + st->nbytes)
+		state_error("The state's sizes do not match its length.");
+	if (spec != NULL && (st->npos != spec->npos || st->nbytes != spec->nbytes))
+		state_error("The state was made for other criteria.");
+}
+
+/*
+ * aggregate_context returns the aggregate's context; outside an aggregate
+ * the support functions refuse to run.
+ */
 static MemoryContext
 aggregate_context(FunctionCallInfo fcinfo)
 {
 	MemoryContext cxt;
 
 	if (!AggCheckCallContext(fcinfo, &cxt))
-		elog(ERROR, "segext.customer_facts support function called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function %s can only be called by an aggregate",
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Use the aggregate segext.customer_facts.")));
 	return cxt;
 }
 
@@ -184,6 +232,18 @@ add_items(FactsSpec *spec, bits8 *bits, int k, Datum arrd)
 		pfree(a);
 }
 
+/* add_amount adds an amount to a state's total, refusing an overflow. */
+static void
+add_amount(FactsState *st, int64 amount)
+{
+	if (pg_add_s64_overflow(st->amount, amount, &st->amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the total amount of a customer's transactions is out of range"),
+				 errdetail("Totals must lie between -9223372036854.775807 and 9223372036854.775807."),
+				 errhint("Check the amounts of the customer's transactions.")));
+}
+
 PG_FUNCTION_INFO_V1(segext_customer_facts_step);
 /*
  * segext_customer_facts_step folds one transaction into the state:
@@ -209,14 +269,12 @@ segext_customer_facts_step(PG_FUNCTION_ARGS)
 	else
 	{
 		st = (FactsState *) PG_GETARG_POINTER(0);	/* our own, aligned */
-		check_state(st);
-		if (st->npos != spec->npos || st->nbytes != spec->nbytes)
-			elog(ERROR, "segext.customer_facts state of different criteria");
+		check_state(st, spec);
 	}
 	if (PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);
 	amount = segext_amount_from_numeric(PG_GETARG_NUMERIC(3));
-	st->amount += amount;
+	add_amount(st, amount);
 	if (PG_ARGISNULL(5) || !PG_GETARG_BOOL(5))
 		PG_RETURN_POINTER(st);	/* a return: only its amount counts */
 	counted = true;
@@ -266,10 +324,10 @@ static FactsState *
 state_copy(Datum d, MemoryContext cxt)
 {
 	struct varlena *v = PG_DETOAST_DATUM(d);
-	FactsState *st = MemoryContextAlloc(cxt, VARSIZE(v));
+	FactsState *st = MemoryContextAllocZero(cxt, Max(VARSIZE(v), sizeof(FactsState)));
 
 	memcpy(st, v, VARSIZE(v));
-	check_state(st);
+	check_state(st, NULL);
 	return st;
 }
 
@@ -295,12 +353,13 @@ segext_customer_facts_combine(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_POINTER(state_copy(PG_GETARG_DATUM(1), aggcxt));
 	a = (FactsState *) PG_GETARG_POINTER(0);	/* our own, aligned */
-	check_state(a);
+	check_state(a, NULL);
 	b = state_copy(PG_GETARG_DATUM(1), CurrentMemoryContext);
 	if (a->npos != b->npos || a->nbytes != b->nbytes)
-		elog(ERROR, "segext.customer_facts states of different criteria");
-	a->count += b->count;
-	a->amount += b->amount;
+		state_error("The two states were made for different criteria.");
+	if (pg_add_s64_overflow(a->count, b->count, &a->count))
+		state_error("The sum of the transaction counts is out of range.");
+	add_amount(a, b->amount);
 	if (b->has_last && (!a->has_last || b->last > a->last))
 	{
 		a->has_last = 1;
@@ -309,7 +368,8 @@ segext_customer_facts_combine(PG_FUNCTION_ARGS)
 	apos = (int64 *) STATE_POS(a);
 	bpos = (int64 *) STATE_POS(b);
 	for (int i = 0; i < a->npos; i++)
-		apos[i] += bpos[i];
+		if (pg_add_s64_overflow(apos[i], bpos[i], &apos[i]))
+			state_error("The sum of the per-POS transaction counts is out of range.");
 	abits = (bits8 *) STATE_BITS(a);
 	bbits = (bits8 *) STATE_BITS(b);
 	for (int i = 0; i < a->nbytes; i++)
