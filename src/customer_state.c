@@ -953,6 +953,7 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	Delta	   *d;
 	bool		found;
 	int64		amount;
+	bool		counted;
 	MemoryContext old;
 
 	if (nulls[TC_COMPANY] || nulls[TC_CUSTOMER] || nulls[TC_AMOUNT])
@@ -980,13 +981,15 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	}
 	if (sign < 0)
 		acc->removals = true;
-	old = MemoryContextSwitchTo(acc->cxt);
+	old = MemoryContextSwitchTo(acc->rowcxt);
 	add_count(&d->transactions, sign);
 	amount = segext_amount_from_numeric(DatumGetNumeric(values[TC_AMOUNT]));
 	add_count(&d->amount, sign * amount);
-	if (nulls[TC_RETURNS] &&
+	counted = nulls[TC_RETURNS] &&
 		(nulls[TC_RETURNED] ||
-		 segext_amount_from_numeric(DatumGetNumeric(values[TC_RETURNED])) < amount))
+		 segext_amount_from_numeric(DatumGetNumeric(values[TC_RETURNED])) < amount);
+	MemoryContextSwitchTo(acc->cxt);
+	if (counted)
 	{
 		MemoryContext rowold;
 
@@ -1008,9 +1011,9 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 		if (!nulls[TC_LABELS])
 			add_item_labels(acc, d, values[TC_LABELS], values[TC_ITEMS], nulls[TC_ITEMS], sign);
 		MemoryContextSwitchTo(rowold);
-		MemoryContextReset(acc->rowcxt);
 	}
 	MemoryContextSwitchTo(old);
+	MemoryContextReset(acc->rowcxt);
 	if (MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
 		accum_flush(acc);
 }
