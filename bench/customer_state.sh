@@ -19,6 +19,7 @@
 # a server file).  Creates database segext_state_bench with
 # bench/generate.sql at BENCH_SCALE (default 0.1: 100k customers, 1M
 # transactions; 1 for 1M / 10M) unless it exists (BENCH_DB to choose).
+# BENCH_PART=13 runs only parts (1) and (3), and so on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${BENCH_DB:-segext_state_bench}
@@ -27,6 +28,7 @@ RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_SIDE=${BENCH_SECONDS:-10}
 COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
 COMPANY=65000000000000000000b001
+PART=${BENCH_PART:-123}
 WORK=$(mktemp -d /tmp/segext_state_bench.XXXXXX)
 chmod 777 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
@@ -44,6 +46,7 @@ if ! psql -X -q -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$
 fi
 q -c "VACUUM ANALYZE segext.transactions" >/dev/null
 
+if [[ $PART == *1* ]]; then
 echo "== (1) rebuild and size ($customers customers)"
 start=$(date +%s.%N)
 rows=$(q -c "SELECT segext.rebuild_customer_states('$COMPANY')")
@@ -60,12 +63,15 @@ SELECT 'bytes per state row: table+indexes+toast', pg_catalog.round(pg_catalog.p
 FROM segext.customer_states AS s;
 SQL
 
+fi
+
 # The plain copy of the table: same columns and indexes, no trigger.
 q <<'SQL'
 DROP TABLE IF EXISTS public.plain_transactions;
 CREATE TABLE public.plain_transactions (LIKE segext.transactions INCLUDING DEFAULTS INCLUDING INDEXES);
 SQL
 
+if [[ $PART == *2* ]]; then
 echo "== (2) one sale per statement, pgbench, 1 client, ${SECONDS_PER_SIDE}s per side, $RUNS rounds"
 for target in segext.transactions public.plain_transactions; do
     cat >"$WORK/$target.sql" <<SQL
@@ -91,6 +97,9 @@ echo "plain table (ms):           ${plain[*]}  median $mp"
 awk -v a="$mw" -v b="$mo" -v c="$mp" 'BEGIN { printf "ratio with/without %.2f, with/plain %.2f, without/plain %.2f, state trigger %.3f ms per sale\n", a / b, a / c, b / c, a - b }'
 q -c "DELETE FROM segext.transactions WHERE id OPERATOR(segext.>) '6700ffffffffffffffffffff'" >/dev/null
 q -c "TRUNCATE public.plain_transactions" >/dev/null
+fi
+
+[[ $PART == *3* ]] || exit 0
 
 echo "== (3) COPY of $COPY_ROWS sales in one statement, $RUNS rounds"
 q -c "COPY (SELECT t.company_id, t.customer_id, t.occurred_at, t.amount, t.pos_id, t.items

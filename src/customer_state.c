@@ -159,6 +159,7 @@ typedef struct Accum
 	int			ncompanies;
 	SegextObjectId companies[8];	/* companies already locked */
 	Size		flush_bytes;
+	bool		flush_by_caller;	/* rows come by customer: the caller flushes */
 } Accum;
 
 /* The role switch and search_path of the state's own SQL. */
@@ -172,6 +173,7 @@ typedef struct StateSpi
 static void figures_add_time(Figures *f, TimestampTz at, int64 count);
 static void figures_add_entry(Figures *f, int k, const char *a, int alen,
 							  const char *b, int blen, int64 count);
+static void normalize_list(Figures *f, int k);
 static void figures_normalize(Figures *f);
 static void figures_decode(const bytea *v, Figures *f);
 static bytea *figures_encode(const Figures *f);
@@ -270,9 +272,15 @@ figures_add_entry(Figures *f, int k, const char *a, int alen,
 
 	if (f->n[k] == f->cap[k])
 	{
-		f->cap[k] = f->cap[k] == 0 ? 4 : f->cap[k] * 2;
-		f->e[k] = f->e[k] ? repalloc(f->e[k], sizeof(FigEntry) * f->cap[k]) :
-			MemoryContextAlloc(f->cxt ? f->cxt : CurrentMemoryContext, sizeof(FigEntry) * f->cap[k]);
+		/* a full list of 16 or more is combined first: repeated values share */
+		if (f->cap[k] >= 16)
+			normalize_list(f, k);
+		if (f->cap[k] == 0 || f->n[k] > f->cap[k] / 2)
+		{
+			f->cap[k] = f->cap[k] == 0 ? 4 : f->cap[k] * 2;
+			f->e[k] = f->e[k] ? repalloc(f->e[k], sizeof(FigEntry) * f->cap[k]) :
+				MemoryContextAlloc(f->cxt ? f->cxt : CurrentMemoryContext, sizeof(FigEntry) * f->cap[k]);
+		}
 	}
 	e = &f->e[k][f->n[k]++];
 	e->a = a;
@@ -328,12 +336,9 @@ add_count(int64 *a, int64 b)
 				 errhint("Split the customer's transactions.")));
 }
 
-/*
- * figures_normalize sorts the times and values, adds the counts of equal
- * ones and drops those that reach zero.
- */
+/* normalize_times sorts the times, adds equal ones and drops zero counts. */
 static void
-figures_normalize(Figures *f)
+normalize_times(Figures *f)
 {
 	int			n = 0;
 
@@ -350,25 +355,40 @@ figures_normalize(Figures *f)
 			n--;
 	}
 	f->ntimes = n;
-	for (int k = 0; k < FIG_NLISTS; k++)
-	{
-		FigEntry   *e = f->e[k];
+}
 
-		n = 0;
-		if (f->n[k] > 1)
-			qsort(e, f->n[k], sizeof(FigEntry), cmp_entry);
-		for (int i = 0; i < f->n[k]; i++)
-		{
-			if (n > 0 && cmp_entry(&e[n - 1], &e[i]) == 0)
-				add_count(&e[n - 1].count, e[i].count);
-			else
-				e[n++] = e[i];
-			if (e[n - 1].count == 0 &&
-				(i + 1 == f->n[k] || cmp_entry(&e[i + 1], &e[n - 1]) != 0))
-				n--;
-		}
-		f->n[k] = n;
+/* normalize_list sorts multiset k, adds equal values and drops zero counts. */
+static void
+normalize_list(Figures *f, int k)
+{
+	FigEntry   *e = f->e[k];
+	int			n = 0;
+
+	if (f->n[k] > 1)
+		qsort(e, f->n[k], sizeof(FigEntry), cmp_entry);
+	for (int i = 0; i < f->n[k]; i++)
+	{
+		if (n > 0 && cmp_entry(&e[n - 1], &e[i]) == 0)
+			add_count(&e[n - 1].count, e[i].count);
+		else
+			e[n++] = e[i];
+		if (e[n - 1].count == 0 &&
+			(i + 1 == f->n[k] || cmp_entry(&e[i + 1], &e[n - 1]) != 0))
+			n--;
 	}
+	f->n[k] = n;
+}
+
+/*
+ * figures_normalize sorts the times and values, adds the counts of equal
+ * ones and drops those that reach zero.
+ */
+static void
+figures_normalize(Figures *f)
+{
+	normalize_times(f);
+	for (int k = 0; k < FIG_NLISTS; k++)
+		normalize_list(f, k);
 }
 
 /* figures_empty says whether figures hold no time and no value. */
@@ -1014,7 +1034,7 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(acc->rowcxt);
-	if (MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
+	if (!acc->flush_by_caller && MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
 		accum_flush(acc);
 }
 
@@ -1407,9 +1427,9 @@ company_must_exist(const SegextObjectId *company)
 PG_FUNCTION_INFO_V1(segext_rebuild_customer_states);
 /*
  * segext_rebuild_customer_states replaces a company's customer states by
- * ones computed from its transactions in one pass (deltas flushed in
- * batches), under an exclusive lock on the company's state; returns the
- * number of state rows.
+ * ones computed from its transactions in one pass in customer order (whole
+ * customers flushed in batches, so each row is written once), under an
+ * exclusive lock on the company's state; returns the number of state rows.
  */
 Datum
 segext_rebuild_customer_states(PG_FUNCTION_ARGS)
@@ -1421,6 +1441,7 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	Oid			types[1];
 	int64		rows;
+	SegextObjectId last_customer = {{0}};
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1433,12 +1454,15 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed");
 	accum_init(&acc, Max((Size) maintenance_work_mem * 1024, flush_bytes()));
+	/* not read-only: a fresh snapshot, taken after the lock, sees the writes waited for */
 	acc.ncompanies = -1;		/* locked above */
+	acc.flush_by_caller = true;
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT company_id, customer_id, amount, returns_id, returned_amount, "
 									   "occurred_at, pos_id, item_skus, item_makers, item_labels, items "
-									   "FROM segext.transactions WHERE company_id OPERATOR(segext.=) $1",
-									   1, types, args, NULL, true, 0);
+									   "FROM segext.transactions WHERE company_id OPERATOR(segext.=) $1 "
+									   "ORDER BY customer_id",
+									   1, types, args, NULL, false, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
@@ -1451,6 +1475,14 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			/* between two customers every delta is complete: each row is written once */
+			if (!nulls[TC_CUSTOMER] &&
+				memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
+			{
+				if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
+					accum_flush(&acc);
+				memcpy(&last_customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
+			}
 			accum_add_row(&acc, values, nulls, 1);
 		}
 		SPI_freetuptable(SPI_tuptable);
