@@ -63,13 +63,22 @@ DELETE FROM segext.segments WHERE company_id = :'acme' AND number = 1;
 DELETE FROM segext.segment_groups WHERE company_id = :'acme' AND id = 1;
 \set ON_ERROR_STOP 1
 
-\echo '--- tenancy: a writer of one company sees only its own rows'
+\echo '--- tenancy: a writer granted one company sees only its own rows'
 SELECT segext.create_company('Other Co') AS other \gset
 INSERT INTO segext.segments (company_id, name) VALUES (:'other', 'Other segment');
-SET ROLE segext_writer;
+CREATE ROLE demo_acme_writer NOLOGIN IN ROLE segext_writer;
+SELECT segext.grant_company(:'acme', 'demo_acme_writer', 'writer');
+SET ROLE demo_acme_writer;
 SELECT set_config('segext.company_id', :'acme', false) IS NOT NULL AS company_set;
 SELECT c.name AS company, count(s.*) AS segments
 FROM segext.companies c LEFT JOIN segext.segments s ON s.company_id = c.id
 GROUP BY c.name;
+\echo '--- refused: naming a company not granted to the role (42501)'
+\set ON_ERROR_STOP 0
+SELECT set_config('segext.company_id', :'other', false) IS NOT NULL AS company_set;
+SELECT count(*) FROM segext.segments;
+\set ON_ERROR_STOP 1
 RESET ROLE;
 RESET segext.company_id;
+SELECT segext.revoke_company(:'acme', 'demo_acme_writer');
+DROP ROLE demo_acme_writer;

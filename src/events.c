@@ -29,6 +29,7 @@
 #include "segext.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
@@ -131,12 +132,13 @@ typedef struct StampTrigger
 	FieldTable *fields;
 	/*
 	 * the last company seen and its list (valid for memo_generation), and
-	 * the transaction and user for which access to it was checked
+	 * the statement and user for which access to it was checked
 	 */
 	bool		have_memo;
 	SegextObjectId memo_company;
 	uint64		memo_generation;
 	LocalTransactionId memo_lxid;
+	TimestampTz memo_statement;	/* company access is checked per statement */
 	Oid			memo_userid;
 	const SegextSegmentList *memo_list;
 } StampTrigger;
@@ -690,17 +692,19 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 
 	if (st->have_memo && st->memo_generation == segext_segment_cache_generation &&
 		st->memo_lxid == MyProc->lxid && st->memo_userid == GetUserId() &&
+		st->memo_statement == GetCurrentStatementStartTimestamp() &&
 		memcmp(&st->memo_company, &company, sizeof(company)) == 0)
 		list = st->memo_list;
 	else
 	{
 		uint64		generation = segext_segment_cache_generation;
 
-		segext_check_company_access(&company);
+		segext_check_company_read_access(&company);
 		list = segext_segment_cache_lookup(&company);
 		st->memo_company = company;
 		st->memo_generation = generation;
 		st->memo_lxid = MyProc->lxid;
+		st->memo_statement = GetCurrentStatementStartTimestamp();
 		st->memo_userid = GetUserId();
 		st->memo_list = list;
 		st->have_memo = true;
@@ -780,7 +784,7 @@ segext_classify(PG_FUNCTION_ARGS)
 		classify_fields = field_table_create(events_context, NULL, 0, 0, true);
 	}
 
-	segext_check_company_access(&company);
+	segext_check_company_read_access(&company);
 	list = segext_segment_cache_lookup(&company);
 	row.table = classify_fields;
 	row.stamp = ++row_stamp;

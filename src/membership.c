@@ -21,8 +21,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "parser/parser.h"
 #include "tcop/dest.h"
@@ -659,6 +662,50 @@ collect_diff(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	}
 }
 
+/*
+ * State saved while segext writes segext.memberships as its owner: only
+ * segext writes members (the table's guard refuses anyone else), after the
+ * caller's right to act for the company has been checked.
+ */
+typedef struct MembersWrite
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} MembersWrite;
+
+/*
+ * members_write_begin switches to the owner of segext.memberships, with
+ * search_path pg_catalog, pg_temp, for segext's own writes of members.
+ */
+static void
+members_write_begin(MembersWrite *w)
+{
+	Oid			table = RangeVarGetRelid(makeRangeVar("segext", "memberships", -1), NoLock, false);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", table);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	GetUserIdAndSecContext(&w->save_userid, &w->save_sec_context);
+	SetUserIdAndSecContext(owner, w->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	w->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/* members_write_end restores the caller's role and search_path. */
+static void
+members_write_end(MembersWrite *w)
+{
+	AtEOXact_GUC(true, w->save_nestlevel);
+	SetUserIdAndSecContext(w->save_userid, w->save_sec_context);
+}
+
 /* apply_diff writes the differences into segext.memberships. */
 static void
 apply_diff(Engine *e, Diff *d, bool entered)
@@ -667,6 +714,7 @@ apply_diff(Engine *e, Diff *d, bool entered)
 	Oid			types[3];
 	Oid			arrtype = get_array_type(e->idtype);
 	int			ret;
+	MembersWrite w;
 
 	if (d->n == 0)
 		return;
@@ -677,6 +725,7 @@ apply_diff(Engine *e, Diff *d, bool entered)
 											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
 	args[2] = PointerGetDatum(construct_array(d->customer, d->n, e->idtype,
 											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	members_write_begin(&w);
 	if (entered)
 		ret = SPI_execute_with_args("INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
 									"SELECT $1, u.s, u.c FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c)",
@@ -690,26 +739,32 @@ apply_diff(Engine *e, Diff *d, bool entered)
 									3, types, args, NULL, false, 0);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	members_write_end(&w);
 }
 
 static void segment_row(const SegextObjectId *segment, SegextObjectId *company,
-						int *number, Datum *criteria, bool *manual, bool *active);
+						int *number, Datum *criteria, bool *manual, bool *active,
+						char **name);
 
-/* segment_company finds the company of a segment (22023 when missing). */
+/* segment_company finds the company of a segment (segment_row). */
 static void
 segment_company(const SegextObjectId *segment, SegextObjectId *company, int *number)
 {
-	segment_row(segment, company, number, NULL, NULL, NULL);
+	segment_row(segment, company, number, NULL, NULL, NULL, NULL);
 }
 
 /*
- * segment_row reads a segment's company and number (22023 when missing) and,
- * when asked, a copy of its criteria (NULL for a manual segment) and whether
- * it is active, in the caller's memory context.
+ * segment_row finds a segment by its id among the current company's segments
+ * (ids are unique per company only), with the caller's privileges and row
+ * level security, and reads its company and number and, when asked, a copy of
+ * its criteria (NULL for a manual segment), whether it is active and its
+ * name, in the caller's memory context.  With no current company (an
+ * admin), the id must belong to one company alone.  Raises 22023 when no
+ * segment or more than one matches.
  */
 static void
 segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
-			Datum *criteria, bool *manual, bool *active)
+			Datum *criteria, bool *manual, bool *active, char **name)
 {
 	static SegextKeptPlan row_plan;
 	static const Oid argtypes[1] = {KEPT_OBJECTID};
@@ -721,20 +776,27 @@ segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 	args[0] = PointerGetDatum(segment);
 	/* a key lookup: the generic plan suits every id, so plan it once */
 	ret = SPI_execute_plan(segext_kept_plan(&row_plan,
-											"SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) $1",
+											"SELECT company_id, number, criteria, active, name FROM segext.segments "
+											"WHERE id OPERATOR(segext.=) $1 AND company_id OPERATOR(segext.=) "
+											"COALESCE(segext.current_company_id(), company_id) LIMIT 2",
 											1, argtypes, CURSOR_OPT_GENERIC_PLAN),
-						   args, NULL, true, 1);
+						   args, NULL, true, 2);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	segext_objectid_to_hex(segment, hex);
 	if (SPI_processed == 0)
-	{
-		segext_objectid_to_hex(segment, hex);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("segment \"%s\" does not exist", hex),
 				 errdetail("No segment of the current company has id \"%s\".", hex),
 				 errhint("Pass the id of an existing segment.")));
-	}
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment id \"%s\" is ambiguous", hex),
+				 errdetail("Segment ids are unique within a company only, several companies have a segment with id \"%s\", and no company is current.",
+						   hex),
+				 errhint("Set segext.company_id to the company whose segment is meant.")));
 	memcpy(company, DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 		   SEGEXT_OBJECTID_LEN);
 	*number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -745,6 +807,8 @@ segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 		*criteria = *manual ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(c));
 		*active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	}
+	if (name != NULL)
+		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
 }
 
 /* log_phase reports at DEBUG1 how long a phase of a refresh took. */
@@ -790,6 +854,55 @@ refresh(const SegextObjectId *company, const SegextObjectId *only)
 	return (int64) dp.entered.n + dp.left.n;
 }
 
+/*
+ * remove_inactive_members deletes the members of the company's inactive
+ * segments (only that one, when segment is given and inactive), which a
+ * refresh does not evaluate; returns how many were removed.
+ */
+static int64
+remove_inactive_members(const SegextObjectId *company, const SegextObjectId *segment)
+{
+	Datum		args[2];
+	Oid			types[2];
+	char		nulls[2] = {' ', segment == NULL ? 'n' : ' '};
+	int			ret;
+	MembersWrite w;
+
+	types[0] = types[1] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	args[1] = PointerGetDatum(segment);
+	members_write_begin(&w);
+	ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
+								"WHERE m.company_id OPERATOR(segext.=) $1 "
+								"AND m.segment_id OPERATOR(segext.=) ANY (ARRAY("
+								"SELECT s.id FROM segext.segments AS s "
+								"WHERE s.company_id OPERATOR(segext.=) $1 AND NOT s.active "
+								"AND ($2 IS NULL OR s.id OPERATOR(segext.=) $2)))",
+								2, types, args, nulls, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	members_write_end(&w);
+	return (int64) SPI_processed;
+}
+
+/*
+ * refresh_after_writes runs refresh with the statement's snapshot made to
+ * see the members this call has just written (its heap scan of the
+ * memberships reads the active snapshot).
+ */
+static int64
+refresh_after_writes(const SegextObjectId *company, const SegextObjectId *only)
+{
+	int64		changed;
+
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	changed = refresh(company, only);
+	PopActiveSnapshot();
+	return changed;
+}
+
 PG_FUNCTION_INFO_V1(segext_refresh_segment);
 /*
  * segext_refresh_segment re-evaluates one active segment (and the built-ins
@@ -806,7 +919,9 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	segment_company(segment, &company, &number);
-	changed = refresh(&company, number <= 1 ? &company : segment);
+	segext_check_company_access(&company);
+	changed = remove_inactive_members(&company, number <= 1 ? NULL : segment);
+	changed += refresh_after_writes(&company, number <= 1 ? &company : segment);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
 }
@@ -841,7 +956,9 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 				 errdetail("No company visible to the current user has id \"%s\".", hex),
 				 errhint("Pass the id of the current company.")));
 	}
-	changed = refresh(company, NULL);
+	segext_check_company_access(company);
+	changed = remove_inactive_members(company, NULL);
+	changed += refresh_after_writes(company, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
 }
@@ -1574,7 +1691,7 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	segext_init_materialized_srf(fcinfo);
 	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPI_connect();
-	segment_row(segment, &company, &number, &criteria, &manual, &active);
+	segment_row(segment, &company, &number, &criteria, &manual, &active, NULL);
 	engine_init(&e, &company);
 	e.load_old = false;
 	if (number > 1)
@@ -1612,5 +1729,167 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(e.cxt);
 	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * change_manual_members adds (adding) or removes customers of a manual
+ * segment of the current company, then refreshes the built-ins; returns how
+ * many memberships changed in the segment.  Everything the caller names is
+ * looked up with its privileges and row level security; the members are
+ * then written as the table's owner.
+ */
+static int64
+change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool adding)
+{
+	SegextObjectId company;
+	int			number;
+	Datum		criteria;
+	bool		manual;
+	bool		active;
+	char	   *name;
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	Datum		args[3];
+	Oid			types[3];
+	int			ret;
+	int64		changed;
+	MembersWrite w;
+
+	SPI_connect();
+	segment_row(segment, &company, &number, &criteria, &manual, &active, &name);
+	segext_check_company_access(&company);
+	if (!manual || number <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment \"%s\" is not a manual segment", name),
+				 errdetail("Segment \"%s\" has criteria (or is built in), so its members are computed.", name),
+				 errhint("Assign members only to segments whose criteria are NULL.")));
+	if (!active)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment \"%s\" is inactive", name),
+				 errdetail("Segment \"%s\" is inactive and has no members.", name),
+				 errhint("Activate the segment first.")));
+	types[0] = types[2] = segext_objectid_type();
+	types[1] = get_array_type(types[0]);
+	args[0] = PointerGetDatum(&company);
+	args[1] = PointerGetDatum(customers);
+	args[2] = PointerGetDatum(segment);
+	if (adding)
+	{
+		char	   *missing;
+		bool		isnull;
+
+		ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(u.id::pg_catalog.text, ', ') "
+									"FROM pg_catalog.unnest($2) AS u(id) "
+									"WHERE NOT EXISTS (SELECT FROM segext.customers AS c "
+									"WHERE c.company_id OPERATOR(segext.=) $1 AND c.id OPERATOR(segext.=) u.id)",
+									2, types, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+		{
+			missing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			segext_objectid_to_hex(segment, hex);
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("customers do not exist: %s", missing),
+					 errdetail("The company of segment \"%s\" has no customers %s.", hex, missing),
+					 errhint("Pass ids of existing customers of the segment's company.")));
+		}
+	}
+	members_write_begin(&w);
+	if (adding)
+		ret = SPI_execute_with_args("INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
+									"SELECT DISTINCT $1, $3, c.id FROM segext.customers AS c "
+									"WHERE c.company_id OPERATOR(segext.=) $1 "
+									"AND c.id OPERATOR(segext.=) ANY ($2) AND c.active "
+									"ON CONFLICT DO NOTHING",
+									3, types, args, NULL, false, 0);
+	else
+		ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
+									"WHERE m.company_id OPERATOR(segext.=) $1 "
+									"AND m.segment_id OPERATOR(segext.=) $3 "
+									"AND m.customer_id OPERATOR(segext.=) ANY ($2)",
+									3, types, args, NULL, false, 0);
+	if (ret != (adding ? SPI_OK_INSERT : SPI_OK_DELETE))
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	changed = (int64) SPI_processed;
+	members_write_end(&w);
+	/* Default holds the active customers in no other active segment */
+	(void) refresh_after_writes(&company, &company);
+	SPI_finish();
+	return changed;
+}
+
+PG_FUNCTION_INFO_V1(segext_add_segment_members);
+/*
+ * segext_add_segment_members adds active customers of the current company to
+ * one of its active manual segments (inactive customers are skipped); returns
+ * how many were added.
+ */
+Datum
+segext_add_segment_members(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(change_manual_members(PG_GETARG_SEGEXT_OBJECTID_P(0),
+										  PG_GETARG_ARRAYTYPE_P(1), true));
+}
+
+PG_FUNCTION_INFO_V1(segext_remove_segment_members);
+/*
+ * segext_remove_segment_members removes customers from one of the current
+ * company's active manual segments; returns how many were removed.
+ */
+Datum
+segext_remove_segment_members(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(change_manual_members(PG_GETARG_SEGEXT_OBJECTID_P(0),
+										  PG_GETARG_ARRAYTYPE_P(1), false));
+}
+
+PG_FUNCTION_INFO_V1(segext_segment_company_id);
+/*
+ * segext_segment_company_id returns the company of a segment of the current
+ * company found by its id (segment_row: 22023 when unknown or ambiguous).
+ */
+Datum
+segext_segment_company_id(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = (SegextObjectId *) palloc(sizeof(SegextObjectId));
+	int			number;
+
+	SPI_connect();
+	segment_company(PG_GETARG_SEGEXT_OBJECTID_P(0), company, &number);
+	SPI_finish();
+	PG_RETURN_POINTER(company);
+}
+
+PG_FUNCTION_INFO_V1(segext_memberships_guard);
+/*
+ * segext_memberships_guard is the BEFORE INSERT OR UPDATE OR DELETE statement
+ * trigger of segext.memberships: only segext writes members (as the table's
+ * owner: refreshes, manual members, cascades of deleted rows), or a
+ * superuser; anyone else gets 42501 naming the functions to use.
+ */
+Datum
+segext_memberships_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("memberships_guard: must be fired before the statement")));
+	if (GetUserId() == trigdata->tg_relation->rd_rel->relowner || superuser())
+		return PointerGetDatum(NULL);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s segext.memberships directly",
+					TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? "insert into" :
+					TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "delete from" : "update"),
+			 errdetail("segext computes the members of segments with criteria and of 0 \"All\" and 1 \"Default\", and writes the members of manual segments through its functions, which check the segment and its customers."),
+			 errhint("Use segext.add_segment_members or segext.remove_segment_members for a manual segment, and segext.refresh_segment or segext.refresh_company for the others (segext_api.add_segment_members, remove_segment_members, refresh_segment and refresh over HTTP).")));
 	return (Datum) 0;
 }

@@ -324,7 +324,7 @@ static void check_name(const char *what, const char *column, const char *value);
 static void check_key_unchanged(Relation rel, HeapTuple oldtuple,
 								HeapTuple newtuple, const char *column,
 								const char *what);
-static void check_company_of_new_row(Datum company);
+static void check_company_of_new_row(Relation rel, Datum company);
 static HeapTuple keep_customers_count(Relation rel, HeapTuple oldtuple,
 									  HeapTuple newtuple);
 static void check_segment_fields(Relation rel, HeapTuple tuple);
@@ -566,7 +566,7 @@ segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 
 		/* a row of no company: say why (no current company), not only RLS */
 		attnum = SPI_fnumber(tupdesc, "company_id");
-		if (attnum > 0 && !InLocalUserIdChange())
+		if (attnum > 0 && GetUserId() != rel->rd_rel->relowner)
 		{
 			(void) heap_getattr(newtuple, attnum, tupdesc, &isnull);
 			if (isnull)
@@ -697,14 +697,15 @@ check_key_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 
 /*
  * check_company_of_new_row refuses (42501) to write a row for a company the
- * user may not act for, before a rule reads that company as the table owner;
- * rows that segext writes itself, as the table owner or in a security
- * definer function, pass.
+ * current user may not act for, before a rule reads that company as the
+ * table owner.  The current user is whoever is acting, in any security
+ * context (a security definer function runs as its owner); only rows that
+ * segext writes itself as the table owner pass unchecked.
  */
 static void
-check_company_of_new_row(Datum company)
+check_company_of_new_row(Relation rel, Datum company)
 {
-	if (!InLocalUserIdChange())
+	if (GetUserId() != rel->rd_rel->relowner)
 		segext_check_company_access((SegextObjectId *) DatumGetPointer(company));
 }
 
@@ -886,7 +887,7 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	if (!number_null && creating_builtins_of(company) &&
 		(DatumGetInt32(number) == SEGMENT_ALL || DatumGetInt32(number) == SEGMENT_DEFAULT))
 		return tuple;
-	check_company_of_new_row(company);
+	check_company_of_new_row(rel, company);
 
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	args[0] = company;
@@ -1124,7 +1125,7 @@ groups_before_insert(Relation rel, HeapTuple tuple)
 		return tuple;
 	if (!id_null && DatumGetInt32(id) == 0 && creating_builtins_of(company))
 		return tuple;
-	check_company_of_new_row(company);
+	check_company_of_new_row(rel, company);
 	check_group_fields(rel, tuple);
 	if (!id_null)
 	{
@@ -1360,7 +1361,7 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 
 	if (isnull)
 		return tuple;			/* the NOT NULL constraint reports it */
-	check_company_of_new_row(company);
+	check_company_of_new_row(rel, company);
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	args[0] = company;
 	args[1] = column_value(rel, tuple, "id", &isnull);
@@ -1491,7 +1492,7 @@ segext_channel_segments_rules(PG_FUNCTION_ARGS)
 	args[0] = column_value(rel, tuple, "company_id", &isnull);
 	if (isnull)
 		return PointerGetDatum(tuple);
-	check_company_of_new_row(args[0]);
+	check_company_of_new_row(rel, args[0]);
 	distribution = column_value(rel, tuple, "distribution", &isnull);
 	if (!isnull &&
 		(numeric_is_special(distribution) ||

@@ -27,9 +27,13 @@
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);
 
-/* Raise 42501 unless the current user may act for the company (tenancy.c). */
+/*
+ * Raise 42501 unless the current user may change (access) or read
+ * (read_access) the rows of the company (tenancy.c).
+ */
 struct SegextObjectId;
 extern void segext_check_company_access(const struct SegextObjectId *company);
+extern void segext_check_company_read_access(const struct SegextObjectId *company);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 

@@ -1,27 +1,136 @@
 /*-------------------------------------------------------------------------
  *
  * tenancy.c
- *	  The current company of a session: the company_id claim of PostgREST's
- *	  request.jwt.claims, else the segext.company_id setting.  Row level
- *	  security policies compare every row's company_id with it.
+ *	  The current company of a session and what the current role may do
+ *	  in it.  Row level security policies compare every row's company_id
+ *	  with it, and the C triggers check new rows against it.
+ *
+ * A company is granted, not claimed.  The current company is, in order:
+ *
+ *	1. the company_id claim of request.jwt.claims (PostgREST) or the
+ *	   setting jwt.claims.company_id (PostGraphile), but only when the
+ *	   session user (the login that opened the connection) is a member of
+ *	   segext_gateway: the gateway has checked the token's signature.  From
+ *	   any other session the claims are ignored.  A trusted claim allows
+ *	   writing; the table privileges of the JWT's role decide the rest;
+ *	2. for a member of segext_admin (or a superuser), segext.company_id as
+ *	   it is: admins act for every company;
+ *	3. segext.company_id when the current role is a member of a role that
+ *	   segext.company_roles grants that company (else 42501); the highest
+ *	   level among those grants says whether it may write;
+ *	4. with no setting, the one company granted to the current role, when
+ *	   exactly one is;
+ *	5. else no company.
+ *
+ * The answer is cached per backend, keyed by every input (current and
+ * session user, the setting, both claims) and a generation counter.  The
+ * counter moves when segext.company_roles changes (a statement trigger
+ * queues a relcache invalidation of the table, which PostgreSQL sends to
+ * every backend at commit) and when role memberships or roles change
+ * (syscache callbacks).  Pending invalidations are read at the first call of
+ * each statement, so a grant or revoke committed by another session counts
+ * from the next statement on, also inside an open transaction.
  *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
 #include "objectid.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+/* Attribute numbers of segext.company_roles (company_id, role, level). */
+#define COMPANY_ROLES_COMPANY	1
+#define COMPANY_ROLES_ROLE		2
+#define COMPANY_ROLES_LEVEL		3
+
+/* What the current role may do in a company. */
+typedef enum CompanyLevel
+{
+	COMPANY_LEVEL_NONE = 0,
+	COMPANY_LEVEL_READER,
+	COMPANY_LEVEL_WRITER
+} CompanyLevel;
+
+/* How the current company was reached. */
+typedef enum CompanySource
+{
+	COMPANY_SOURCE_NONE = 0,
+	COMPANY_SOURCE_CLAIM,
+	COMPANY_SOURCE_ADMIN,
+	COMPANY_SOURCE_GRANT
+} CompanySource;
+
+/* The current company of the session and whether it may be written. */
+typedef struct CurrentCompany
+{
+	CompanySource source;
+	SegextObjectId company;		/* valid unless source is NONE */
+	bool		writable;
+	bool		admin;			/* superuser or member of segext_admin */
+} CurrentCompany;
 
 /* Value of the segext.company_id setting (24 hex digits or empty). */
 static char *segext_company_id_setting = NULL;
 
+/* Moves when company_roles, role memberships or roles change. */
+static uint64 tenancy_generation = 1;
+
+/* OID of segext.company_roles when last looked up (for the callback). */
+static Oid	company_roles_relid = InvalidOid;
+
+/* The statement whose pending invalidations were last read. */
+static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+static TimestampTz checked_statement = 0;
+
+/* The last answer and the inputs it was computed from. */
+static struct
+{
+	bool		valid;
+	uint64		generation;
+	Oid			userid;
+	Oid			session_userid;
+	char		setting[SEGEXT_OBJECTID_HEX_LEN + 1];
+	char	   *claims;			/* request.jwt.claims, or NULL */
+	char	   *claim_company;	/* jwt.claims.company_id, or NULL */
+	CurrentCompany result;
+}			company_cache;
+
 static bool company_id_is_valid(const char *str);
 static bool check_company_id(char **newval, void **extra, GucSource source);
-static SegextObjectId *company_id_parse(const char *str, const char *source);
+static void company_id_parse(const char *str, const char *source, SegextObjectId *id);
+static void tenancy_relcache_callback(Datum arg, Oid relid);
+static void tenancy_syscache_callback(Datum arg, int cacheid, uint32 hashvalue);
+static bool same_text(const char *cached, const char *now);
+static char *cache_text(const char *value);
+static bool company_from_claims(const char *claims, const char *claim_company,
+								SegextObjectId *company);
+static bool role_is_member_of(Oid member, const char *rolename);
+static Oid	company_roles_oid(void);
+static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
+static bool single_granted_company(Oid userid, SegextObjectId *company,
+								   CompanyLevel *level);
+static void resolve_current_company(CurrentCompany *result);
+static const CurrentCompany *current_company(void);
+static void check_company(const SegextObjectId *company, bool write);
 
 /* company_id_is_valid says whether str is exactly 24 hex digits. */
 static bool
@@ -40,7 +149,7 @@ check_company_id(char **newval, void **extra, GucSource source)
 		return true;
 	GUC_check_errcode(ERRCODE_INVALID_TEXT_REPRESENTATION);
 	GUC_check_errdetail("A company id is an objectid of exactly 24 hexadecimal digits.");
-	GUC_check_errhint("Set segext.company_id to the id of a row of segext.companies, or to an empty string for no company.");
+	GUC_check_errhint("Set segext.company_id to the id of a company granted to your role, or to an empty string for no company.");
 	return false;
 }
 
@@ -48,30 +157,28 @@ check_company_id(char **newval, void **extra, GucSource source)
  * company_id_parse turns 24 hex digits into an objectid, or raises 22P02
  * naming where the value came from.
  */
-static SegextObjectId *
-company_id_parse(const char *str, const char *source)
+static void
+company_id_parse(const char *str, const char *source, SegextObjectId *id)
 {
-	SegextObjectId *id = (SegextObjectId *) palloc(sizeof(SegextObjectId));
-
 	if (!segext_objectid_from_hex(str, strlen(str), id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid company id \"%s\" in %s", str, source),
 				 errdetail("A company id is an objectid of exactly 24 hexadecimal digits."),
 				 errhint("Set %s to the id of a row of segext.companies.", source)));
-	return id;
 }
 
 /*
- * segext_tenancy_init defines the segext.company_id setting; called once from
- * _PG_init.
+ * segext_tenancy_init defines the segext.company_id setting and registers
+ * the callbacks that invalidate the cached current company; called once
+ * from _PG_init.
  */
 void
 segext_tenancy_init(void)
 {
 	DefineCustomStringVariable("segext.company_id",
 							   "Current company (tenant) of the session for SQL and libpq users.",
-							   "An objectid; the company_id claim of request.jwt.claims takes precedence when present.",
+							   "An objectid of a company granted to the current role (segext.grant_company); the company_id claim of a gateway session takes precedence.",
 							   &segext_company_id_setting,
 							   "",
 							   PGC_USERSET,
@@ -79,17 +186,56 @@ segext_tenancy_init(void)
 							   check_company_id,
 							   NULL,
 							   NULL);
+	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, tenancy_syscache_callback, (Datum) 0);
 }
 
 /*
- * current_company returns the company_id claim of request.jwt.claims when
- * present and non-empty, else the segext.company_id setting, else NULL.
+ * tenancy_relcache_callback moves the generation when segext.company_roles,
+ * or every relation (InvalidOid), is invalidated.
  */
-static SegextObjectId *
-current_company(void)
+static void
+tenancy_relcache_callback(Datum arg, Oid relid)
 {
-	const char *claims = GetConfigOption("request.jwt.claims", true, false);
+	if (relid == InvalidOid || relid == company_roles_relid)
+		tenancy_generation++;
+}
 
+/* tenancy_syscache_callback moves the generation when roles or memberships change. */
+static void
+tenancy_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	tenancy_generation++;
+}
+
+/* same_text compares a cached string with the current one (NULL = unset). */
+static bool
+same_text(const char *cached, const char *now)
+{
+	if (now == NULL || now[0] == '\0')
+		return cached == NULL;
+	return cached != NULL && strcmp(cached, now) == 0;
+}
+
+/* cache_text copies a setting's value into TopMemoryContext (NULL = unset). */
+static char *
+cache_text(const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return NULL;
+	return MemoryContextStrdup(TopMemoryContext, value);
+}
+
+/*
+ * company_from_claims finds the company named by the company_id claim of
+ * request.jwt.claims, else by jwt.claims.company_id; false when neither
+ * names one.  A malformed claim is 22P02.
+ */
+static bool
+company_from_claims(const char *claims, const char *claim_company,
+					SegextObjectId *company)
+{
 	if (claims != NULL && claims[0] != '\0')
 	{
 		Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
@@ -105,9 +251,13 @@ current_company(void)
 				if (value.type == jbvString)
 				{
 					if (value.val.string.len > 0)
-						return company_id_parse(pnstrdup(value.val.string.val,
-														 value.val.string.len),
-												"the company_id claim of request.jwt.claims");
+					{
+						company_id_parse(pnstrdup(value.val.string.val,
+												  value.val.string.len),
+										 "the company_id claim of request.jwt.claims",
+										 company);
+						return true;
+					}
 				}
 				else if (value.type != jbvNull)
 					ereport(ERROR,
@@ -118,9 +268,255 @@ current_company(void)
 			}
 		}
 	}
-	if (segext_company_id_setting != NULL && segext_company_id_setting[0] != '\0')
-		return company_id_parse(segext_company_id_setting, "segext.company_id");
-	return NULL;
+	if (claim_company != NULL && claim_company[0] != '\0')
+	{
+		company_id_parse(claim_company, "jwt.claims.company_id", company);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * role_is_member_of says whether member is a member of the named role
+ * (directly or through other roles; superusers are members of every role),
+ * as pg_has_role(..., 'MEMBER') does; false when the role does not exist.
+ */
+static bool
+role_is_member_of(Oid member, const char *rolename)
+{
+	Oid			role = get_role_oid(rolename, true);
+
+	return OidIsValid(role) && is_member_of_role(member, role);
+}
+
+/* company_roles_oid returns the OID of segext.company_roles, or InvalidOid. */
+static Oid
+company_roles_oid(void)
+{
+	Oid			nsp = get_namespace_oid("segext", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	company_roles_relid = get_relname_relid("company_roles", nsp);
+	return company_roles_relid;
+}
+
+/*
+ * company_level returns the highest level of the grants of a company to
+ * roles userid is a member of (NONE without such a grant).
+ */
+static CompanyLevel
+company_level(Oid userid, const SegextObjectId *company)
+{
+	Oid			relid = company_roles_oid();
+	CompanyLevel level = COMPANY_LEVEL_NONE;
+	Relation	rel;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	TypeCacheEntry *typentry;
+
+	if (!OidIsValid(relid))
+		return COMPANY_LEVEL_NONE;
+	typentry = lookup_type_cache(segext_objectid_type(), TYPECACHE_EQ_OPR);
+	if (!OidIsValid(typentry->eq_opr))
+		elog(ERROR, "type segext.objectid has no equality operator");
+	ScanKeyInit(&key, COMPANY_ROLES_COMPANY, BTEqualStrategyNumber,
+				get_opcode(typentry->eq_opr), PointerGetDatum(company));
+
+	rel = table_open(relid, AccessShareLock);
+	/* the latest committed grants, as a catalog lookup would read them */
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+							  snapshot, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Oid			role = DatumGetObjectId(heap_getattr(tuple, COMPANY_ROLES_ROLE,
+														 RelationGetDescr(rel), &isnull));
+		text	   *value;
+
+		if (isnull || !is_member_of_role(userid, role))
+			continue;
+		value = DatumGetTextPP(heap_getattr(tuple, COMPANY_ROLES_LEVEL,
+											RelationGetDescr(rel), &isnull));
+		if (!isnull && VARSIZE_ANY_EXHDR(value) == 6 &&
+			memcmp(VARDATA_ANY(value), "writer", 6) == 0)
+			level = COMPANY_LEVEL_WRITER;
+		else if (level == COMPANY_LEVEL_NONE)
+			level = COMPANY_LEVEL_READER;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return level;
+}
+
+/*
+ * single_granted_company finds the company granted to roles userid is a
+ * member of, and its level, when exactly one company is; false when none
+ * or several are.
+ */
+static bool
+single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
+{
+	Oid			relid = company_roles_oid();
+	int			found = 0;
+	Relation	rel;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	while (found < 2 && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		row_company = heap_getattr(tuple, COMPANY_ROLES_COMPANY,
+											   RelationGetDescr(rel), &isnull);
+		Oid			role = DatumGetObjectId(heap_getattr(tuple, COMPANY_ROLES_ROLE,
+														 RelationGetDescr(rel), &isnull));
+
+		if (!is_member_of_role(userid, role))
+			continue;
+		if (found == 0)
+		{
+			memcpy(company, DatumGetPointer(row_company), sizeof(SegextObjectId));
+			found = 1;
+		}
+		else if (memcmp(company, DatumGetPointer(row_company), sizeof(SegextObjectId)) != 0)
+			found = 2;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	if (found != 1)
+		return false;
+	*level = company_level(userid, company);
+	return true;
+}
+
+/*
+ * resolve_current_company decides the current company from the claims of a
+ * gateway session, the setting and the grants (see the file header);
+ * raises 42501 when segext.company_id names a company not granted to the
+ * current role.
+ */
+static void
+resolve_current_company(CurrentCompany *result)
+{
+	Oid			userid = GetUserId();
+	const char *claims = GetConfigOption("request.jwt.claims", true, false);
+	const char *claim_company = GetConfigOption("jwt.claims.company_id", true, false);
+	const char *setting = segext_company_id_setting;
+	CompanyLevel level;
+
+	memset(result, 0, sizeof(CurrentCompany));
+	result->admin = role_is_member_of(userid, "segext_admin");
+	if (((claims != NULL && claims[0] != '\0') ||
+		 (claim_company != NULL && claim_company[0] != '\0')) &&
+		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
+		company_from_claims(claims, claim_company, &result->company))
+	{
+		result->source = COMPANY_SOURCE_CLAIM;
+		result->writable = true;
+		return;
+	}
+	if (result->admin)
+	{
+		if (setting != NULL && setting[0] != '\0')
+		{
+			company_id_parse(setting, "segext.company_id", &result->company);
+			result->source = COMPANY_SOURCE_ADMIN;
+			result->writable = true;
+		}
+		return;
+	}
+	if (setting != NULL && setting[0] != '\0')
+	{
+		company_id_parse(setting, "segext.company_id", &result->company);
+		level = company_level(userid, &result->company);
+		if (level == COMPANY_LEVEL_NONE)
+		{
+			const char *role = GetUserNameFromId(userid, false);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for company \"%s\"", setting),
+					 errdetail("Company \"%s\" is not granted to role \"%s\" nor to a role it is a member of, so segext.company_id cannot name it.",
+							   setting, role),
+					 errhint("A member of segext_admin can grant it: SELECT segext.grant_company('%s', '%s', 'reader');",
+							 setting, quote_identifier(role))));
+		}
+		result->source = COMPANY_SOURCE_GRANT;
+		result->writable = (level == COMPANY_LEVEL_WRITER);
+		return;
+	}
+	if (single_granted_company(userid, &result->company, &level) &&
+		level != COMPANY_LEVEL_NONE)
+	{
+		result->source = COMPANY_SOURCE_GRANT;
+		result->writable = (level == COMPANY_LEVEL_WRITER);
+	}
+}
+
+/*
+ * current_company returns the current company of the session, from the
+ * cache when no input changed.
+ */
+static const CurrentCompany *
+current_company(void)
+{
+	Oid			userid = GetUserId();
+	Oid			session_userid = GetSessionUserId();
+	const char *claims;
+	const char *claim_company;
+	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
+	CurrentCompany result;
+	uint64		generation;
+
+	/* once per statement: apply grants committed by other sessions */
+	if (MyProc->lxid != checked_lxid ||
+		GetCurrentStatementStartTimestamp() != checked_statement)
+	{
+		AcceptInvalidationMessages();
+		checked_lxid = MyProc->lxid;
+		checked_statement = GetCurrentStatementStartTimestamp();
+	}
+
+	claims = GetConfigOption("request.jwt.claims", true, false);
+	claim_company = GetConfigOption("jwt.claims.company_id", true, false);
+	if (company_cache.valid &&
+		company_cache.generation == tenancy_generation &&
+		company_cache.userid == userid &&
+		company_cache.session_userid == session_userid &&
+		strcmp(company_cache.setting, setting) == 0 &&
+		same_text(company_cache.claims, claims) &&
+		same_text(company_cache.claim_company, claim_company))
+		return &company_cache.result;
+
+	/* an invalidation arriving while resolving leaves the entry stale */
+	generation = tenancy_generation;
+	resolve_current_company(&result);
+
+	company_cache.valid = false;
+	if (company_cache.claims)
+		pfree(company_cache.claims);
+	if (company_cache.claim_company)
+		pfree(company_cache.claim_company);
+	company_cache.claims = cache_text(claims);
+	company_cache.claim_company = cache_text(claim_company);
+	strlcpy(company_cache.setting, setting, sizeof(company_cache.setting));
+	company_cache.userid = userid;
+	company_cache.session_userid = session_userid;
+	company_cache.generation = generation;
+	company_cache.result = result;
+	company_cache.valid = true;
+	return &company_cache.result;
 }
 
 PG_FUNCTION_INFO_V1(segext_current_company_id);
@@ -129,53 +525,149 @@ PG_FUNCTION_INFO_V1(segext_current_company_id);
 Datum
 segext_current_company_id(PG_FUNCTION_ARGS)
 {
-	SegextObjectId *company = current_company();
+	const CurrentCompany *current = current_company();
+	SegextObjectId *company;
 
-	if (company == NULL)
+	if (current->source == COMPANY_SOURCE_NONE)
 		PG_RETURN_NULL();
+	company = (SegextObjectId *) palloc(sizeof(SegextObjectId));
+	memcpy(company, &current->company, sizeof(SegextObjectId));
+	PG_RETURN_POINTER(company);
+}
+
+PG_FUNCTION_INFO_V1(segext_current_company_writable);
+
+/*
+ * segext_current_company_writable says whether the current role may change
+ * the rows of the current company (false when there is none).
+ */
+Datum
+segext_current_company_writable(PG_FUNCTION_ARGS)
+{
+	const CurrentCompany *current = current_company();
+
+	PG_RETURN_BOOL(current->source != COMPANY_SOURCE_NONE && current->writable);
+}
+
+PG_FUNCTION_INFO_V1(segext_writable_company_id);
+
+/*
+ * segext_writable_company_id returns the current company for the write
+ * policies: NULL when there is none, 42501 when the current role holds only
+ * a reader grant for it.
+ */
+Datum
+segext_writable_company_id(PG_FUNCTION_ARGS)
+{
+	const CurrentCompany *current = current_company();
+	SegextObjectId *company;
+
+	if (current->source == COMPANY_SOURCE_NONE)
+		PG_RETURN_NULL();
+	if (!current->writable)
+		check_company(&current->company, true);
+	company = (SegextObjectId *) palloc(sizeof(SegextObjectId));
+	memcpy(company, &current->company, sizeof(SegextObjectId));
 	PG_RETURN_POINTER(company);
 }
 
 /*
- * segext_check_company_access raises 42501 unless the current user may act
- * for the company: it is the current company, or the user is a superuser
- * or a member of segext_admin, exactly as the row level security policies
- * decide.  A NULL company (a new row without one) is refused only when no
- * current company is set either.
+ * check_company raises 42501 unless the current user may read (write
+ * false) or change (write true) the rows of the company: it is the current
+ * company (reached through a writer grant, a trusted claim or as an admin
+ * to change it), or the user is a superuser or a member of segext_admin,
+ * exactly as the row level security policies decide.  A NULL company (a
+ * new row without one) is refused only when no current company is set
+ * either.
+ */
+static void
+check_company(const SegextObjectId *company, bool write)
+{
+	const CurrentCompany *current = current_company();
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	const char *role;
+
+	if (current->admin)
+		return;
+	if (company != NULL && current->source != COMPANY_SOURCE_NONE &&
+		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0 &&
+		(!write || current->writable))
+		return;
+	role = GetUserNameFromId(GetUserId(), false);
+	if (company == NULL)
+	{
+		/* else row level security or the NOT NULL constraint reports it */
+		if (current->source == COMPANY_SOURCE_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no current company"),
+					 errdetail("Neither a JWT claim of a gateway session nor the setting \"segext.company_id\" names a company, role \"%s\" is not granted exactly one company, and the row gives none.",
+							   role),
+					 errhint("SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a \"company_id\" claim through a gateway.")));
+		company = &current->company;
+	}
+	segext_objectid_to_hex(company, hex);
+	if (current->source != COMPANY_SOURCE_NONE &&
+		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0)
+	{
+		if (!write || current->writable)
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to change rows of company \"%s\"", hex),
+				 errdetail("Role \"%s\" holds only a reader grant for company \"%s\".", role, hex),
+				 errhint("A member of segext_admin can grant writing: SELECT segext.grant_company('%s', '%s', 'writer');",
+						 hex, quote_identifier(role))));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for company \"%s\"", hex),
+			 current->source == COMPANY_SOURCE_NONE ?
+			 errdetail("No current company is set for role \"%s\" in this session.", role) :
+			 errdetail("The current company of role \"%s\" in this session is another company.", role),
+			 errhint("Set segext.company_id to this company, if it is granted to the role (segext.grant_company), or act as a member of segext_admin.")));
+}
+
+/*
+ * segext_check_company_access raises 42501 unless the current user may
+ * change the rows of the company (see check_company); the rules triggers
+ * call it before they read a new row's company as the table owner.
  */
 void
 segext_check_company_access(const SegextObjectId *company)
 {
-	Oid			admin;
-	SegextObjectId *current;
-	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	check_company(company, true);
+}
 
-	if (superuser())
-		return;
-	admin = get_role_oid("segext_admin", true);
-	if (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin))
-		return;
-	current = current_company();
-	if (company == NULL)
-	{
-		/* else row level security or the NOT NULL constraint reports it */
-		if (current == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("no current company"),
-					 errdetail("Neither the JWT claim \"company_id\" nor the setting \"segext.company_id\" names a company, and the row gives none."),
-					 errhint("Send a JWT carrying a \"company_id\" claim, or SET segext.company_id to the company's id.")));
-		return;
-	}
-	if (current != NULL && memcmp(current, company, sizeof(SegextObjectId)) == 0)
-		return;
+/*
+ * segext_check_company_read_access raises 42501 unless the current user may
+ * read the rows of the company (see check_company).
+ */
+void
+segext_check_company_read_access(const SegextObjectId *company)
+{
+	check_company(company, false);
+}
 
-	segext_objectid_to_hex(company, hex);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied for company \"%s\"", hex),
-			 current == NULL ?
-			 errdetail("No current company is set for this session.") :
-			 errdetail("The current company of this session is another company."),
-			 errhint("Set segext.company_id (or the company_id claim of the token) to this company, or act as a member of segext_admin.")));
+PG_FUNCTION_INFO_V1(segext_company_roles_invalidate);
+
+/*
+ * segext_company_roles_invalidate is the statement-level trigger on
+ * segext.company_roles: it queues a relcache invalidation of the table,
+ * which every backend's callback turns into "resolve the current company
+ * again".
+ */
+Datum
+segext_company_roles_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("company_roles_invalidate: must be called as trigger")));
+
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+
+	PG_RETURN_POINTER(NULL);
 }

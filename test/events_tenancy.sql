@@ -1,12 +1,14 @@
 \set ECHO none
 \set ON_ERROR_STOP 1
 -- Event stamping and classify() respect tenancy: a user acts only for the
--- current company (segext.company_id or the company_id claim of
--- request.jwt.claims); members of segext_admin and superusers act for any.
+-- current company (segext.company_id among the companies granted to it, or
+-- the company_id claim of a gateway session); reading the segments is
+-- enough, so a reader grant stamps too; members of segext_admin and
+-- superusers act for any.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
-SELECT plan(10);
+SELECT plan(11);
 
 INSERT INTO segext.companies (id, name) VALUES
     ('a1a1a1a1a1a1a1a1a1a1a1a1', 'Tenant A'), ('b2b2b2b2b2b2b2b2b2b2b2b2', 'Tenant B');
@@ -24,9 +26,13 @@ CREATE TRIGGER stamp BEFORE INSERT ON public.tenancy_events FOR EACH ROW
     EXECUTE FUNCTION segext.stamp_event('company_id', 'segment', 'segment_group');
 GRANT INSERT, SELECT ON public.tenancy_events TO segext_writer;
 GRANT EXECUTE ON FUNCTION segext.classify(segext.objectid, pg_catalog.jsonb) TO segext_reader;
+-- A writer role granted A to write and B to read.
+CREATE ROLE events_writer NOLOGIN IN ROLE segext_writer;
+SELECT segext.grant_company('a1a1a1a1a1a1a1a1a1a1a1a1', 'events_writer', 'writer');
+SELECT segext.grant_company('b2b2b2b2b2b2b2b2b2b2b2b2', 'events_writer', 'reader');
 
 -- As a writer of company A.
-SET LOCAL ROLE segext_writer;
+SET LOCAL ROLE events_writer;
 SELECT set_config('segext.company_id', 'a1a1a1a1a1a1a1a1a1a1a1a1', true);
 SELECT is(segext.classify('a1a1a1a1a1a1a1a1a1a1a1a1', '{"act": "web"}'), 20,
     'classify works for the current company');
@@ -41,7 +47,13 @@ SELECT throws_ok($$INSERT INTO public.tenancy_events (company_id, act) VALUES ('
 SELECT lives_ok($$INSERT INTO public.tenancy_events (company_id, act) VALUES ('a1a1a1a1a1a1a1a1a1a1a1a1', 'web')$$,
     'a later event of the current company is still stamped');
 
--- The company_id claim of a PostgREST token counts like the setting.
+-- A reader grant is enough to classify (the segments are read, not written).
+SELECT set_config('segext.company_id', 'b2b2b2b2b2b2b2b2b2b2b2b2', true);
+SELECT is(segext.classify('b2b2b2b2b2b2b2b2b2b2b2b2', '{"act": "web"}'), 30,
+    'a reader grant of B classifies for B');
+
+-- The company_id claim of a PostgREST token counts like the setting (this
+-- session is a superuser's, a member of segext_gateway).
 SELECT set_config('segext.company_id', '', true);
 SELECT set_config('request.jwt.claims', '{"role": "segext_writer", "company_id": "b2b2b2b2b2b2b2b2b2b2b2b2"}', true);
 SELECT is(segext.classify('b2b2b2b2b2b2b2b2b2b2b2b2', '{"act": "web"}'), 30,

@@ -225,6 +225,7 @@ SELECT hostile.compare('writes of customers and sales', ARRAY[
 
 -- As a segext_writer login, through the API.
 CREATE ROLE hostile_writer LOGIN IN ROLE segext_writer;
+SELECT segext.grant_company(:'c', 'hostile_writer', 'writer') IS NULL AS granted \gset
 SET ROLE hostile_writer;
 SELECT hostile.compare('writer: API writes', ARRAY[
     'INSERT INTO segext_api.segments (name, criteria, position) VALUES (''api new'', ''[{"type": "transaction_amount", "fromAmount": 10, "toAmount": 100}]'', 2) RETURNING number::pg_catalog.text',

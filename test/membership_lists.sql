@@ -61,8 +61,10 @@ SELECT is(pg_temp.now_members('union in a part'), '{bob}', 'an inactivated custo
 
 -- Tenancy: another company's reader does not see the segment.
 SELECT id AS seg FROM segext.segments WHERE company_id = :'c' AND name = 'union in a part' \gset
+CREATE ROLE lists_other_reader NOLOGIN IN ROLE segext_reader;
+SELECT segext.grant_company(:'o', 'lists_other_reader');
 SET LOCAL segext.company_id = :'o';
-SET LOCAL ROLE segext_reader;
+SET LOCAL ROLE lists_other_reader;
 SELECT throws_ok(pg_catalog.format('SELECT * FROM segext.segment_members(%L)', :'seg'), '22023', NULL,
                  'another company''s reader: the segment does not exist');
 RESET ROLE;

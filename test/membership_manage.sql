@@ -92,13 +92,15 @@ FROM segext.segments s WHERE s.name = 'All';
 SELECT throws_ok(format('SELECT * FROM segext.segment_customers(%L, sort => %L)', :'buyers', 'password'),
     '22023', 'unrecognized sort column "password"', 'unknown sort column');
 
--- A segment is looked up by its id alone (segment_members, refresh_segment,
+-- A segment is looked up by its id within the current company, or by its id
+-- alone with no current company (segment_members, refresh_segment,
 -- activation): with many companies visible, that reads one index entry, not
 -- every company's segments.
 INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
 ANALYZE segext.segments;
 SELECT matches(pg_temp.plan_of(format(
-    'SELECT company_id, number, criteria, active FROM segext.segments WHERE id OPERATOR(segext.=) %L', :'buyers')),
+    'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(segext.=) %L '
+    'AND company_id OPERATOR(segext.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'buyers')),
     'Index Scan using segments_id_idx', 'a segment by its id alone: an index scan among 600 segments of 301 companies');
 
 SELECT * FROM finish();

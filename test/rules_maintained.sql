@@ -34,12 +34,16 @@ INSERT INTO segext.channels (company_id, id, name) VALUES
     ('c0c0c0c0c0c0c0c0c0c0c0c0', '0000000000000000000000f1', 'Web');
 SELECT segext.refresh_company('c0c0c0c0c0c0c0c0c0c0c0c0') \g /dev/null
 
+-- maintained_writer: segext_writer granted company Maintained.
+CREATE ROLE maintained_writer NOLOGIN IN ROLE segext_writer;
+SELECT segext.grant_company('c0c0c0c0c0c0c0c0c0c0c0c0', 'maintained_writer', 'writer');
+
 -- as_writer runs sql as segext_writer of company Maintained and returns the
 -- SQLSTATE and message of its error, or NULL.
 CREATE FUNCTION pg_temp.as_writer(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE st text; msg text;
 BEGIN
-    PERFORM set_config('role', 'segext_writer', true),
+    PERFORM set_config('role', 'maintained_writer', true),
             set_config('segext.company_id', 'c0c0c0c0c0c0c0c0c0c0c0c0', true);
     BEGIN
         EXECUTE sql;

@@ -25,7 +25,7 @@ SELECT ok(EXISTS (SELECT FROM pg_roles WHERE rolname = 'segext_writer' AND NOT r
 SELECT ok(EXISTS (SELECT FROM pg_roles WHERE rolname = 'segext_admin' AND NOT rolcanlogin), 'role segext_admin exists (NOLOGIN)');
 SELECT results_eq(
     $$SELECT relname::text COLLATE "default", relrowsecurity FROM pg_class WHERE relnamespace = 'segext'::regnamespace AND relkind = 'r' ORDER BY relname$$,
-    $$VALUES ('channel_segments', true), ('channels', true), ('companies', true), ('customer_states', true), ('customers', true),
+    $$VALUES ('channel_segments', true), ('channels', true), ('companies', true), ('company_roles', true), ('customer_states', true), ('customers', true),
              ('membership_history', true), ('memberships', true), ('segment_groups', true), ('segments', true),
              ('transactions', true)$$,
     'row level security is enabled on every segext table');
@@ -38,6 +38,13 @@ INSERT INTO segext.segment_groups (company_id, name) VALUES (:'a', 'A group'), (
 INSERT INTO segext.channels (company_id, name) VALUES (:'a', 'A channel'), (:'a', 'A events'), (:'b', 'B channel'), (:'b', 'B events');
 SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
+
+-- A writer granted A to write and B to read, and a reader granted A.
+CREATE ROLE tenancy_writer NOLOGIN IN ROLE segext_writer;
+CREATE ROLE tenancy_reader NOLOGIN IN ROLE segext_reader;
+SELECT segext.grant_company(:'a', 'tenancy_writer', 'writer');
+SELECT segext.grant_company(:'b', 'tenancy_writer', 'reader');
+SELECT segext.grant_company(:'a', 'tenancy_reader');
 
 -- The current company.
 SELECT is(segext.current_company_id(), NULL, 'without a company set, the current company is NULL');
@@ -60,7 +67,7 @@ SELECT throws_ok($$SET LOCAL segext.company_id = '12345'$$, '22P02', NULL, 'sege
 SELECT throws_ok($$SET LOCAL segext.nonexistent = 'x'$$, '42602', NULL, 'the segext. settings prefix is reserved');
 
 -- A writer of company A.
-SET LOCAL ROLE segext_writer;
+SET LOCAL ROLE tenancy_writer;
 SELECT set_config('segext.company_id', :'a', true);
 SELECT results_eq('SELECT name FROM segext.companies', $$VALUES ('Company A')$$, 'a writer sees only its company');
 SELECT results_eq('SELECT name FROM segext.segments ORDER BY number',
@@ -97,13 +104,14 @@ SELECT throws_ok($$DELETE FROM segext.segments WHERE name = 'A gold'$$, '23503',
     'the rules hold for a writer: A gold is in the mix of its channels');
 SELECT throws_ok($$DELETE FROM segext.channels$$, 'PT403', NULL, 'the rules count rows the writer cannot see too: last channel');
 
--- Without a company set, nothing is visible.
+-- Without a company set, and granted two companies, nothing is visible.
 SELECT set_config('segext.company_id', '', true);
 SELECT is((SELECT count(*)::int FROM segext.companies) + (SELECT count(*)::int FROM segext.segments)
           + (SELECT count(*)::int FROM segext.segment_groups) + (SELECT count(*)::int FROM segext.channels)
           + (SELECT count(*)::int FROM segext.channel_segments), 0, 'without a company set, a writer sees no row');
 
--- The JWT claim selects the company for PostgREST requests.
+-- The JWT claim selects the company for PostgREST requests (this session
+-- is a superuser's, a member of segext_gateway).
 SELECT set_config('request.jwt.claims', json_build_object('company_id', :'b')::text, true);
 SELECT results_eq('SELECT name FROM segext.segments WHERE number >= 2 ORDER BY number', $$VALUES ('B gold'), ('B silver')$$,
     'with the company_id claim of B, the writer sees B''s segments');
@@ -117,7 +125,7 @@ SELECT is((SELECT count(*)::int FROM segext.segment_groups WHERE company_id = :'
 SELECT is((SELECT name FROM segext.companies WHERE id = :'b'), 'Company B', 'company B was not renamed by the writer of A');
 
 -- A reader reads but cannot write.
-SET LOCAL ROLE segext_reader;
+SET LOCAL ROLE tenancy_reader;
 SELECT set_config('segext.company_id', :'a', true);
 SELECT is((SELECT count(*)::int FROM segext.segments), 4, 'a reader reads its company''s segments');
 SELECT throws_ok(format($$INSERT INTO segext.segments (company_id, name) VALUES (%L, 'x')$$, :'a'), '42501', NULL, 'a reader cannot insert');

@@ -2,7 +2,8 @@
 -- with 42501 "no current company" (DETAIL and HINT say how to set one), on
 -- every company-scoped table, through the API views and directly; a row
 -- with a NULL company_id while a company is current is refused by row level
--- security, and by the NOT NULL constraint for a superuser.
+-- security, and by the NOT NULL constraint for a superuser.  The writer is
+-- granted two companies, so none is current until it names one.
 \set ECHO none
 \set ON_ERROR_STOP 1
 BEGIN;
@@ -13,7 +14,12 @@ SELECT plan(9);
 SELECT segext.create_company('no company') AS c \gset
 INSERT INTO segext.customers (company_id, id) VALUES (:'c', '0000000000000000000000a1');
 
-SET LOCAL ROLE segext_writer;
+SELECT segext.create_company('other company') AS d \gset
+CREATE ROLE no_company_writer NOLOGIN IN ROLE segext_writer;
+SELECT segext.grant_company(:'c', 'no_company_writer', 'writer');
+SELECT segext.grant_company(:'d', 'no_company_writer', 'writer');
+
+SET LOCAL ROLE no_company_writer;
 SELECT throws_ok($$INSERT INTO segext_api.segments (name) VALUES ('s')$$, '42501', 'no current company',
                  'segments through the view: no current company');
 SELECT throws_ok($$INSERT INTO segext_api.segment_groups (name) VALUES ('g')$$, '42501', 'no current company',

@@ -5,14 +5,19 @@
 -- (refresh, activation, manual members, cascades from deleted customers) is
 -- seen by two statement triggers that, in the same transaction: keep
 -- segments.customers_count exact, append to segext.membership_history, and
--- send one NOTIFY per segment and statement on channel "segext_membership"
--- with payload {"company_id", "segment" (number), "event" ("entered" or
--- "left"), "count", "customer_ids" (sorted; null when more than 100, to stay
--- far below the 8000-byte payload limit: read membership_history then)}.
+-- send one NOTIFY per statement on channel "segext_membership" with payload
+-- {"first_id", "last_id"}: the smallest and largest id of the history rows
+-- the statement wrote.  Any role may LISTEN, so the payload carries nothing
+-- of a company; a listener reads the rows (segext_api.report_membership_history
+-- WHERE id BETWEEN first_id AND last_id) through row level security, which
+-- shows it its own company's rows only.
 
--- A segment is looked up by its id alone (segment_members, refresh_segment,
--- activation, manual members): every key leads with company_id, so without
--- this index a caller to whom every company is visible reads every segment.
+-- A segment is looked up by its id (segment_members, refresh_segment,
+-- activation, manual members) among the current company's segments, or, for
+-- an admin with no current company, among every company's (ids are unique
+-- per company only: an id two companies use is refused as ambiguous).  Every
+-- key leads with company_id, so without this index a caller to whom every
+-- company is visible reads every segment.
 CREATE INDEX segments_id_idx ON segext.segments (id);
 COMMENT ON INDEX segext.segments_id_idx IS 'a segment by its id alone (membership functions)';
 
@@ -46,37 +51,53 @@ COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment 
 CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
-    number pg_catalog.int4;
+    first_id pg_catalog.int8;
+    last_id pg_catalog.int8;
     kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
-    INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
-    SELECT c.company_id, c.segment_id, c.customer_id, kind
-    FROM changed AS c
-    WHERE EXISTS (SELECT FROM segext.segments AS s
-                  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
+    WITH written AS (
+        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+        SELECT c.company_id, c.segment_id, c.customer_id, kind
+        FROM changed AS c
+        WHERE EXISTS (SELECT FROM segext.segments AS s
+                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
+        RETURNING id)
+    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
     FOR r IN
-        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
-               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
-        number := segext.add_customers_count(r.company_id, r.segment_id,
-                      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
-        IF number IS NOT NULL THEN
-            PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
-                'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
-        END IF;
+        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
+                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
     END LOOP;
+    -- Listeners may be anyone: the payload names no company, segment or
+    -- customer, only the history rows to read through row level security.
+    IF first_id IS NOT NULL THEN
+        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
+    END IF;
     RETURN NULL;
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership for the members a statement added or removed';
+COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership with the range of history ids a statement wrote';
 CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
 COMMENT ON TRIGGER memberships_entered ON segext.memberships IS 'count, history and NOTIFY of new members';
 CREATE TRIGGER memberships_left AFTER DELETE ON segext.memberships
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
 COMMENT ON TRIGGER memberships_left ON segext.memberships IS 'count, history and NOTIFY of members that left';
+
+-- Only segext writes members: it computes those of segments with criteria
+-- and of the built-ins, and writes those of manual segments through
+-- add_segment_members and remove_segment_members, as the table's owner, once
+-- it has checked the caller's company, the segment and the customers.  A
+-- direct write by anyone else is refused with a hint naming the functions.
+CREATE FUNCTION segext.memberships_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_memberships_guard' LANGUAGE C;
+COMMENT ON FUNCTION segext.memberships_guard() IS 'trigger: refuses (42501) a write of segext.memberships by anyone but segext (the table owner) or a superuser';
+CREATE TRIGGER memberships_guard BEFORE INSERT OR UPDATE OR DELETE ON segext.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_guard();
+COMMENT ON TRIGGER memberships_guard ON segext.memberships IS 'only segext writes members; users call add_segment_members, remove_segment_members or a refresh';
 
 CREATE FUNCTION segext.customer_facts_step(state pg_catalog.bytea, criteria segext.criteria[], now pg_catalog.timestamptz,
         amount pg_catalog.numeric, returned_amount pg_catalog.numeric, is_sale pg_catalog.bool,
@@ -101,128 +122,60 @@ CREATE FUNCTION segext.segment_members(segment_id segext.objectid)
     AS 'MODULE_PATHNAME', 'segext_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
 COMMENT ON FUNCTION segext.segment_members(segext.objectid) IS 'evaluates a segment now: (segment, customer) for the customers that match its criteria (0: active customers, 1: active customers in no other active segment, manual: its active explicit members)';
 
+CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS segext.objectid
+    AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION segext.segment_company_id(segext.objectid) IS 'company of the segment with this id among the current company''s segments (for an admin with no current company, among every company''s, when only one has it); raises 22023 when the id is unknown or ambiguous';
+
 CREATE FUNCTION segext.refresh_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_refresh_segment' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one active segment (and built-ins 0 and 1) atomically; returns the number of changes';
+COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one segment of the current company (an inactive one loses them) and of built-ins 0 and 1 atomically; returns the number of changes';
 
 CREATE FUNCTION segext.refresh_company(company_id segext.objectid DEFAULT segext.current_company_id()) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_refresh_company' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions, atomically; returns the number of changes';
+COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions (inactive segments lose their members), atomically; returns the number of changes';
 
 CREATE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
 BEGIN
-    UPDATE segext.segments AS s SET active = true WHERE s.id OPERATOR(segext.=) activate_segment.segment_id;
+    UPDATE segext.segments AS s SET active = true
+    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) activate_segment.segment_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
-            HINT = 'Pass the id of an existing segment.';
+        RAISE EXCEPTION 'permission denied to activate segment "%"', segment_id USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
+            HINT = 'Act as a writer of the segment''s company.';
     END IF;
     RETURN segext.refresh_segment(segment_id);
 END
 $$ SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment and computes its members at once; returns the number of membership changes';
+COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment of the current company and computes its members at once; returns the number of membership changes';
 
 CREATE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
-    company segext.objectid;
-    removed pg_catalog.int8;
-    builtin segext.objectid;
+    company segext.objectid := segext.segment_company_id(segment_id);
 BEGIN
-    UPDATE segext.segments AS s SET active = false WHERE s.id OPERATOR(segext.=) deactivate_segment.segment_id
-    RETURNING s.company_id INTO company;
+    UPDATE segext.segments AS s SET active = false
+    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) deactivate_segment.segment_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
-            HINT = 'Pass the id of an existing segment.';
+        RAISE EXCEPTION 'permission denied to deactivate segment "%"', segment_id USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
+            HINT = 'Act as a writer of the segment''s company.';
     END IF;
-    DELETE FROM segext.memberships AS m
-    WHERE m.company_id OPERATOR(segext.=) company AND m.segment_id OPERATOR(segext.=) deactivate_segment.segment_id;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    SELECT s.id INTO builtin FROM segext.segments AS s
-    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
-    RETURN removed OPERATOR(pg_catalog.+) segext.refresh_segment(builtin);
+    -- the refresh of an inactive segment removes its members (they may enter Default)
+    RETURN segext.refresh_segment(segment_id);
 END
 $$ SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment and removes all its members at once (they may enter Default); returns the number of membership changes';
-
-CREATE FUNCTION segext.manual_segment_company(segment_id segext.objectid) RETURNS segext.objectid
-LANGUAGE plpgsql STABLE STRICT AS $$
-DECLARE
-    seg record;
-BEGIN
-    SELECT s.company_id, s.name, s.active, s.criteria IS NULL AS manual, s.number INTO seg
-    FROM segext.segments AS s WHERE s.id OPERATOR(segext.=) manual_segment_company.segment_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'segment "%" does not exist', segment_id USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('No segment of the current company has id "%s".', segment_id),
-            HINT = 'Pass the id of an existing segment.';
-    END IF;
-    IF NOT seg.manual OR seg.number OPERATOR(pg_catalog.<=) 1 THEN
-        RAISE EXCEPTION 'segment "%" is not a manual segment', seg.name USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Segment "%s" has criteria (or is built in), so its members are computed.', seg.name),
-            HINT = 'Assign members only to segments whose criteria are NULL.';
-    END IF;
-    IF NOT seg.active THEN
-        RAISE EXCEPTION 'segment "%" is inactive', seg.name USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Segment "%s" is inactive and has no members.', seg.name),
-            HINT = 'Activate the segment first.';
-    END IF;
-    RETURN seg.company_id;
-END
-$$ SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.manual_segment_company(segext.objectid) IS 'company of an active manual segment; raises 22023 for any other segment';
+COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment of the current company and removes all its members at once (they may enter Default); returns the number of membership changes';
 
 CREATE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.manual_segment_company(segment_id);
-    missing pg_catalog.text;
-    added pg_catalog.int8;
-    builtin segext.objectid;
-BEGIN
-    SELECT pg_catalog.string_agg(u.id::pg_catalog.text, ', ') INTO missing
-    FROM pg_catalog.unnest(customer_ids) AS u(id)
-    WHERE NOT EXISTS (SELECT FROM segext.customers AS c
-                      WHERE c.company_id OPERATOR(segext.=) company AND c.id OPERATOR(segext.=) u.id);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'customers do not exist: %', missing USING ERRCODE = '23503',
-            DETAIL = pg_catalog.format('The company of segment "%s" has no customers %s.', segment_id, missing),
-            HINT = 'Pass ids of existing customers of the segment''s company.';
-    END IF;
-    INSERT INTO segext.memberships (company_id, segment_id, customer_id)
-    SELECT DISTINCT company, add_segment_members.segment_id, c.id
-    FROM segext.customers AS c
-    WHERE c.company_id OPERATOR(segext.=) company AND c.id OPERATOR(segext.=) ANY (customer_ids) AND c.active
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS added = ROW_COUNT;
-    SELECT s.id INTO builtin FROM segext.segments AS s
-    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
-    PERFORM segext.refresh_segment(builtin);
-    RETURN added;
-END
-$$ SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment (inactive ones are skipped); returns how many were added';
+    AS 'MODULE_PATHNAME', 'segext_add_segment_members' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment of the current company (inactive ones are skipped); returns how many were added';
 
 CREATE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.manual_segment_company(segment_id);
-    removed pg_catalog.int8;
-    builtin segext.objectid;
-BEGIN
-    DELETE FROM segext.memberships AS m
-    WHERE m.company_id OPERATOR(segext.=) company AND m.segment_id OPERATOR(segext.=) remove_segment_members.segment_id
-      AND m.customer_id OPERATOR(segext.=) ANY (customer_ids);
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    SELECT s.id INTO builtin FROM segext.segments AS s
-    WHERE s.company_id OPERATOR(segext.=) company AND s.number OPERATOR(pg_catalog.=) 1;
-    PERFORM segext.refresh_segment(builtin);
-    RETURN removed;
-END
-$$ SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment; returns how many were removed';
+    AS 'MODULE_PATHNAME', 'segext_remove_segment_members' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment of the current company; returns how many were removed';
 
 CREATE TYPE segext.segment_customer AS (
     customer_id segext.objectid, external_id pg_catalog.text, first_name pg_catalog.text,
@@ -243,6 +196,7 @@ CREATE FUNCTION segext.segment_customers(
 RETURNS SETOF segext.segment_customer
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
     order_by pg_catalog.text;
 BEGIN
     order_by := (SELECT o.clause FROM (VALUES
@@ -271,18 +225,18 @@ BEGIN
                 pg_catalog.count(*) OVER ()
          FROM segext.memberships AS m
          JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
-         WHERE m.segment_id OPERATOR(segext.=) $1
+         WHERE m.company_id OPERATOR(segext.=) $8 AND m.segment_id OPERATOR(segext.=) $1
            AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
            AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
            AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
            AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
          ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
          LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
-    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset;
+    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset, company;
 END
 $$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
-    IS 'members of a segment (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
+    IS 'members of a segment of the current company (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
 
 CREATE FUNCTION segext.like_escape(pattern pg_catalog.text) RETURNS pg_catalog.text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

@@ -22,3 +22,5 @@ GRANT EXECUTE ON FUNCTION segext_api.activate_segment(segext.objectid), segext_a
     segext_api.refresh_segment(segext.objectid), segext_api.refresh(),
     segext_api.add_segment_members(segext.objectid, segext.objectid[]),
     segext_api.remove_segment_members(segext.objectid, segext.objectid[]) TO segext_writer;
+GRANT EXECUTE ON FUNCTION segext_api.grant_company(segext.objectid, pg_catalog.regrole, pg_catalog.text),
+    segext_api.revoke_company(segext.objectid, pg_catalog.regrole) TO segext_admin;

@@ -6,9 +6,14 @@
 GRANT SELECT ON segext.customers, segext.transactions, segext.memberships,
     segext.membership_history TO segext_reader;
 GRANT INSERT, UPDATE, DELETE ON segext.customers, segext.transactions TO segext_writer;
+-- Writers keep INSERT and DELETE on memberships only so that a direct write
+-- reaches the memberships_guard trigger, which refuses it (42501) with a hint
+-- naming the functions; segext writes the members as the table's owner.
 GRANT INSERT, DELETE ON segext.memberships TO segext_writer;
 REVOKE EXECUTE ON FUNCTION segext.customers_check(), segext.transactions_check(),
-    segext.transactions_returned(), segext.memberships_changed() FROM PUBLIC;
+    segext.transactions_returned(), segext.memberships_changed(), segext.memberships_guard() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) TO segext_reader;
 REVOKE EXECUTE ON FUNCTION segext.refresh_segment(segext.objectid), segext.refresh_company(segext.objectid),
     segext.activate_segment(segext.objectid), segext.deactivate_segment(segext.objectid),
     segext.add_segment_members(segext.objectid, segext.objectid[]),

@@ -32,9 +32,11 @@ LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
--- pgrst runs one request the way PostgREST does: the set_config statement
--- (search_path with db-extra-search-path, role, JWT claims, method, path,
--- headers, cookies), then stmt, then the deferred checks of COMMIT (made
+-- pgrst runs one request the way PostgREST does, in a session of its
+-- authenticator login contract_authenticator (a member of segext_gateway,
+-- so that segext trusts the JWT claims; PostgREST has checked the token):
+-- the set_config statement (search_path with db-extra-search-path, role,
+-- JWT claims, method, path, headers, cookies), then stmt, then the deferred checks of COMMIT (made
 -- immediate, then deferred again as a new transaction would start).  It
 -- returns the HTTP status PostgREST would answer, the row counts, the body
 -- and, on error, the SQLSTATE and message.  prefer is the Prefer header
@@ -47,6 +49,7 @@ RETURNS TABLE (status int, total bigint, page_total bigint, body jsonb, header t
 LANGUAGE plpgsql AS $$
 DECLARE
     saved_path text := current_setting('search_path');
+    saved_session text := session_user;
     is_rpc boolean := path LIKE '/rpc/%';
     returns_void boolean;
     inserted bigint;
@@ -55,6 +58,7 @@ DECLARE
 BEGIN
     -- Each request is a transaction of its own: no upsert counted yet.
     PERFORM set_config('pgrst.inserted', '', true);
+    PERFORM set_config('session_authorization', 'contract_authenticator', true);
     PERFORM set_config('search_path', '"segext_api", "public", "segext"', true),
             set_config('role', role, true),
             set_config('request.jwt.claims', claims, true),
@@ -88,6 +92,7 @@ BEGIN
     PERFORM set_config('role', 'none', true),
             set_config('request.jwt.claims', '', true),
             set_config('search_path', saved_path, true);
+    PERFORM set_config('session_authorization', saved_session, true);
     IF code = 'PGRST115' THEN
         status := 400;
         total := NULL; page_total := NULL; body := NULL; header := NULL;
@@ -127,6 +132,11 @@ INSERT INTO segext.companies (id, name) VALUES
 
 -- A role with no rights, standing for PostgREST's db-anon-role.
 CREATE ROLE contract_anon NOLOGIN;
+
+-- PostgREST's authenticator (deploy/roles.sql): a login with no rights of
+-- its own that switches to the JWT's role, trusted as a gateway.
+CREATE ROLE contract_authenticator LOGIN NOINHERIT;
+GRANT segext_gateway, contract_anon, segext_reader, segext_writer, segext_admin TO contract_authenticator;
 
 -- JWT claims of a writer, a reader and an admin of A, and a writer of B.
 \set claims_a '{"role":"segext_writer","company_id":"aaaaaaaaaaaaaaaaaaaaaaaa"}'

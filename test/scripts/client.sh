@@ -38,6 +38,8 @@ SELECT 'c' || i, 'Customer ' || i, (SELECT id FROM segext_api.channels WHERE nam
 INSERT INTO segext_api.transactions (customer_id, amount)
 SELECT id, 10 FROM segext_api.customers WHERE external_id IN ('c1', 'c2');
 SELECT segext_api.refresh();
+-- The client reads as segext_reader: grant it company A (company B stays ungranted).
+SELECT segext.grant_company('aaaaaaaaaaaaaaaaaaaaaaaa', 'segext_reader');
 SQL
 
 "$work/segext_client" "host=$PGHOST port=$PGPORT dbname=$db user=$login" aaaaaaaaaaaaaaaaaaaaaaaa | tee "$work/out"

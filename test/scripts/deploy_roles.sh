@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test/scripts/deploy_roles.sh: deploy/roles.sql sets up the PostgREST roles:
 # segext_authenticator logs in, has no rights of its own, and can switch to
-# the segext roles and to segext_anon, which cannot read the API.  Also checks
+# the segext roles and to segext_anon, which cannot read the API; it is a
+# member of segext_gateway, so its sessions' JWT claims name the company,
+# while the same claims from another login give nothing.  Also checks
 # that deploy/postgrest.conf names the schema, anonymous role and search path.
 set -euo pipefail
 
@@ -9,7 +11,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 db=segext_deploy_$$
 cleanup() {
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" \
-        -c "DROP ROLE IF EXISTS segext_authenticator, segext_anon" >/dev/null 2>&1 || true
+        -c "DROP ROLE IF EXISTS segext_authenticator, segext_anon, ${db}_login" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -35,6 +37,17 @@ SQL
 )
 [ "$out" = 2 ] || fail "segext_writer through segext_authenticator sees $out segments, expected the 2 built-ins"
 echo "ok - segext_authenticator switches to segext_writer and reads the company's segments"
+
+member=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -c "SELECT pg_has_role('segext_authenticator', 'segext_gateway', 'MEMBER')")
+[ "$member" = t ] || fail "segext_authenticator is not a member of segext_gateway"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE ROLE ${db}_login LOGIN IN ROLE segext_writer" >/dev/null
+out=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -U "${db}_login" <<SQL
+SELECT set_config('request.jwt.claims', '{"role":"segext_writer","company_id":"$company"}', false) \\g /dev/null
+SELECT count(*) FROM segext_api.segments;
+SQL
+)
+[ "$out" = 0 ] || fail "a login outside segext_gateway names the company with a claim: sees $out segments"
+echo "ok - segext_authenticator is a gateway; a claim from another login gives no company"
 
 out=$(psql -X -qAt -d "$db" -U segext_authenticator -c "SET ROLE segext_anon" -c "SELECT count(*) FROM segext_api.segments" 2>&1 || true)
 echo "$out" | grep -q "permission denied" || fail "segext_anon reads the API: $out"

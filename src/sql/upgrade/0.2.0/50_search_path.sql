@@ -6,27 +6,31 @@
 CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
-    number pg_catalog.int4;
+    first_id pg_catalog.int8;
+    last_id pg_catalog.int8;
     kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
 BEGIN
-    INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
-    SELECT c.company_id, c.segment_id, c.customer_id, kind
-    FROM changed AS c
-    WHERE EXISTS (SELECT FROM segext.segments AS s
-                  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id);
+    WITH written AS (
+        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+        SELECT c.company_id, c.segment_id, c.customer_id, kind
+        FROM changed AS c
+        WHERE EXISTS (SELECT FROM segext.segments AS s
+                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
+        RETURNING id)
+    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
     FOR r IN
-        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n,
-               (pg_catalog.array_agg(c.customer_id::pg_catalog.text ORDER BY c.customer_id))[1:100] AS ids
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
         FROM changed AS c GROUP BY c.company_id, c.segment_id
     LOOP
-        number := segext.add_customers_count(r.company_id, r.segment_id,
-                      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
-        IF number IS NOT NULL THEN
-            PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-                'company_id', r.company_id, 'segment', number, 'event', kind, 'count', r.n,
-                'customer_ids', CASE WHEN r.n OPERATOR(pg_catalog.<=) 100 THEN r.ids END)::pg_catalog.text);
-        END IF;
+        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
+                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
     END LOOP;
+    -- Listeners may be anyone: the payload names no company, segment or
+    -- customer, only the history rows to read through row level security.
+    IF first_id IS NOT NULL THEN
+        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
+    END IF;
     RETURN NULL;
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -50,6 +54,7 @@ CREATE OR REPLACE FUNCTION segext.segment_customers(
 RETURNS SETOF segext.segment_customer
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
     order_by pg_catalog.text;
 BEGIN
     order_by := (SELECT o.clause FROM (VALUES
@@ -78,13 +83,13 @@ BEGIN
                 pg_catalog.count(*) OVER ()
          FROM segext.memberships AS m
          JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
-         WHERE m.segment_id OPERATOR(segext.=) $1
+         WHERE m.company_id OPERATOR(segext.=) $8 AND m.segment_id OPERATOR(segext.=) $1
            AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
            AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
            AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
            AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
          ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
          LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
-    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset;
+    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset, company;
 END
 $$ SET search_path = pg_catalog, pg_temp;

@@ -1,0 +1,161 @@
+-- 0.2.0 upgrade part (mirrors 50_membership.sql and
+-- 85_customers_rls.sql): what one company could learn of another, or do to
+-- it, through NOTIFY, membership writes and ids another company also uses.
+
+-- NOTIFY on segext_membership carries only the range of history ids written.
+CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    first_id pg_catalog.int8;
+    last_id pg_catalog.int8;
+    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
+BEGIN
+    WITH written AS (
+        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
+        SELECT c.company_id, c.segment_id, c.customer_id, kind
+        FROM changed AS c
+        WHERE EXISTS (SELECT FROM segext.segments AS s
+                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
+        RETURNING id)
+    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
+    FOR r IN
+        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
+        FROM changed AS c GROUP BY c.company_id, c.segment_id
+    LOOP
+        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
+                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+    END LOOP;
+    -- Listeners may be anyone: the payload names no company, segment or
+    -- customer, only the history rows to read through row level security.
+    IF first_id IS NOT NULL THEN
+        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
+            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
+    END IF;
+    RETURN NULL;
+END
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership with the range of history ids a statement wrote';
+
+-- Only segext writes members: a direct write is refused with a hint.
+CREATE FUNCTION segext.memberships_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_memberships_guard' LANGUAGE C;
+COMMENT ON FUNCTION segext.memberships_guard() IS 'trigger: refuses (42501) a write of segext.memberships by anyone but segext (the table owner) or a superuser';
+CREATE TRIGGER memberships_guard BEFORE INSERT OR UPDATE OR DELETE ON segext.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_guard();
+COMMENT ON TRIGGER memberships_guard ON segext.memberships IS 'only segext writes members; users call add_segment_members, remove_segment_members or a refresh';
+
+-- Segment ids are looked up among the current company's segments.
+CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS segext.objectid
+    AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION segext.segment_company_id(segext.objectid) IS 'company of the segment with this id among the current company''s segments (for an admin with no current company, among every company''s, when only one has it); raises 22023 when the id is unknown or ambiguous';
+
+COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one segment of the current company (an inactive one loses them) and of built-ins 0 and 1 atomically; returns the number of changes';
+COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions (inactive segments lose their members), atomically; returns the number of changes';
+
+-- Activation scoped by the current company; manual members written by C
+-- as the table's owner after the company check.
+CREATE OR REPLACE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
+BEGIN
+    UPDATE segext.segments AS s SET active = true
+    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) activate_segment.segment_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'permission denied to activate segment "%"', segment_id USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
+            HINT = 'Act as a writer of the segment''s company.';
+    END IF;
+    RETURN segext.refresh_segment(segment_id);
+END
+$$ SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment of the current company and computes its members at once; returns the number of membership changes';
+
+CREATE OR REPLACE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE STRICT AS $$
+DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
+BEGIN
+    UPDATE segext.segments AS s SET active = false
+    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) deactivate_segment.segment_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'permission denied to deactivate segment "%"', segment_id USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
+            HINT = 'Act as a writer of the segment''s company.';
+    END IF;
+    -- the refresh of an inactive segment removes its members (they may enter Default)
+    RETURN segext.refresh_segment(segment_id);
+END
+$$ SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment of the current company and removes all its members at once (they may enter Default); returns the number of membership changes';
+
+CREATE OR REPLACE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+    AS 'MODULE_PATHNAME', 'segext_add_segment_members' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.add_segment_members(segext.objectid, segext.objectid[]) IS 'adds active customers to a manual segment of the current company (inactive ones are skipped); returns how many were added';
+
+CREATE OR REPLACE FUNCTION segext.remove_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+    AS 'MODULE_PATHNAME', 'segext_remove_segment_members' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.remove_segment_members(segext.objectid, segext.objectid[]) IS 'removes customers from a manual segment of the current company; returns how many were removed';
+
+DROP FUNCTION segext.manual_segment_company(segext.objectid);
+
+-- Members listed for the current company's segment only.
+CREATE OR REPLACE FUNCTION segext.segment_customers(
+    segment_id segext.objectid,
+    first_name pg_catalog.text DEFAULT NULL,
+    last_name pg_catalog.text DEFAULT NULL,
+    phone pg_catalog.text DEFAULT NULL,
+    email pg_catalog.text DEFAULT NULL,
+    sort pg_catalog.text DEFAULT 'name',
+    direction pg_catalog.text DEFAULT 'asc',
+    page_limit pg_catalog.int4 DEFAULT 10,
+    page_offset pg_catalog.int4 DEFAULT 0)
+RETURNS SETOF segext.segment_customer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    company segext.objectid := segext.segment_company_id(segment_id);
+    order_by pg_catalog.text;
+BEGIN
+    order_by := (SELECT o.clause FROM (VALUES
+        ('name', 'c.last_name %1$s, c.first_name %1$s'),
+        ('firstname', 'c.first_name %1$s'), ('first_name', 'c.first_name %1$s'),
+        ('lastname', 'c.last_name %1$s'), ('last_name', 'c.last_name %1$s'),
+        ('email', 'c.email %1$s'), ('phone', 'c.phone %1$s'),
+        ('since', 'm.since %1$s'), ('createdat', 'c.created_at %1$s'),
+        ('created_at', 'c.created_at %1$s')) AS o(name, clause)
+        WHERE o.name OPERATOR(pg_catalog.=) pg_catalog.lower(sort));
+    IF order_by IS NULL THEN
+        RAISE EXCEPTION 'unrecognized sort column "%"', sort USING ERRCODE = '22023',
+            DETAIL = 'Members can be sorted by name, firstName, lastName, email, phone, since or createdAt.',
+            HINT = 'Pass one of those names as sort.';
+    END IF;
+    IF NOT pg_catalog.upper(direction) OPERATOR(pg_catalog.=) ANY (ARRAY['ASC', 'DESC']) THEN
+        RAISE EXCEPTION 'unrecognized sort direction "%"', direction USING ERRCODE = '22023',
+            DETAIL = 'The direction of sorting is ASC or DESC.', HINT = 'Pass ASC or DESC as direction.';
+    END IF;
+    IF page_limit OPERATOR(pg_catalog.<) 0 OR page_offset OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'invalid page: limit % offset %', page_limit, page_offset USING ERRCODE = '22023',
+            DETAIL = 'page_limit and page_offset cannot be negative.', HINT = 'Pass 0 or more.';
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone, c.active, m.since,
+                pg_catalog.count(*) OVER ()
+         FROM segext.memberships AS m
+         JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+         WHERE m.company_id OPERATOR(segext.=) $8 AND m.segment_id OPERATOR(segext.=) $1
+           AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))
+           AND ($5 IS NULL OR c.email OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($5) OPERATOR(pg_catalog.||) ''%%''))
+         ORDER BY ' OPERATOR(pg_catalog.||) order_by OPERATOR(pg_catalog.||) ', c.id
+         LIMIT $6 OFFSET $7', pg_catalog.upper(direction))
+    USING segment_id, first_name, last_name, phone, email, page_limit, page_offset, company;
+END
+$$ SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
+    IS 'members of a segment of the current company (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
+
+-- Privileges (85_customers_rls.sql).
+REVOKE EXECUTE ON FUNCTION segext.memberships_guard() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) TO segext_reader;
