@@ -134,6 +134,8 @@ SELECT is((SELECT pg_catalog.count(*) FROM segext.segments AS s,
 SELECT ok(pg_temp.matches_rebuild(), 'with such labels the state equals a rebuild');
 
 -- Privileges and row level security.
+SELECT segext.grant_company(:'b', 'segext_reader', 'reader') \g /dev/null
+SELECT segext.grant_company(:'b', 'segext_writer', 'writer') \g /dev/null
 SET LOCAL ROLE segext_reader;
 SELECT set_config('segext.company_id', :'b', true);
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states), 1::pg_catalog.int8,
