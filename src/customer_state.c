@@ -1400,6 +1400,18 @@ segext_customers_state(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * resolve_current_company evaluates segext.current_company_id() before any
+ * lookup, so an invalid session company raises whether or not the key asked
+ * for exists (row level security would evaluate it only at a first row).
+ */
+static void
+resolve_current_company(void)
+{
+	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+}
+
 /* company_must_exist raises 22023 unless the caller sees the company. */
 static void
 company_must_exist(const SegextObjectId *company)
@@ -1445,6 +1457,7 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	resolve_current_company();
 	company_must_exist(company);
 	lock_company_state(company, ExclusiveLock);
 	types[0] = segext_objectid_type();
@@ -1559,6 +1572,7 @@ segext_state_segment_members(PG_FUNCTION_ARGS)
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	resolve_current_company();
 	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(segment);
 	if (SPI_execute_with_args("SELECT company_id, number, active FROM segext.segments "

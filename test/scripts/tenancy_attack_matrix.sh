@@ -59,8 +59,8 @@ known_leaks=$(cat <<'KNOWN'
 (reader|writer|forger) (setting_b|set_role_setting_b|function_setting_b|definer_setting_b|claim_not_json|claim_empty) call segext\.(segment_members|segment_customers|segment_company_id|check_event_segments)\(.*\) oracle
 (writer|forger) (setting_b|set_role_setting_b|function_setting_b|definer_setting_b|claim_not_json|claim_empty) call segext\.(activate_segment|deactivate_segment|refresh_segment|refresh_company|add_segment_members|remove_segment_members|reorder_segments)\(.*\) oracle
 gateway (setting_b|claim_not_json|claim_empty|claim_not_a_string) call segext\.(segment_members|segment_customers|segment_company_id|check_event_segments|activate_segment|deactivate_segment|refresh_segment|refresh_company|add_segment_members|remove_segment_members|reorder_segments)\(.*\) oracle
-(reader|writer|forger) (setting_b|set_role_setting_b|function_setting_b|definer_setting_b|claim_not_json|claim_empty) lookup segext\.(channel_segments|channels|membership_history|memberships|segment_groups|segments) oracle
-gateway (setting_b|claim_not_json|claim_empty|claim_not_a_string) lookup segext\.(channel_segments|channels|membership_history|memberships|segment_groups|segments) oracle
+(reader|writer|forger) (setting_b|set_role_setting_b|function_setting_b|definer_setting_b|claim_not_json|claim_empty) lookup segext\.(channel_segments|channels|customer_states|membership_history|memberships|segment_groups|segments) oracle
+gateway (setting_b|claim_not_json|claim_empty|claim_not_a_string) lookup segext\.(channel_segments|channels|customer_states|membership_history|memberships|segment_groups|segments) oracle
 KNOWN
 )
 
