@@ -13,10 +13,34 @@
  * written back (INSERT/DELETE on segext.memberships); statement triggers on
  * that table keep customers_count, the history and the NOTIFY.
  *
+ * Lock order.  Every path that locks rows of one company takes them in this
+ * order, and never a lock of an earlier rank while it holds one of a later
+ * rank, so that two such paths cannot wait for each other in a cycle:
+ *
+ *	 1. the company's segment rows, FOR NO KEY UPDATE: segment 0 "All"
+ *		first, then the others by id (lock_segments);
+ *	 2. the company row (companies), FOR NO KEY UPDATE (the rules that count
+ *		a company's rows, src/rules.c);
+ *	 3. channel rows, by (company_id, id) (the segment mix rules);
+ *	 membership rows are written only while holding the lock of rank 1.
+ *
+ * Every writer of memberships (refresh_company, refresh_segment, activate,
+ * deactivate, add and remove members) and reorder_segments first lock all
+ * the company's segments with lock_segments, before they update any of
+ * them: the lock of segment 0 makes them wait for each other at their
+ * first lock.  A plain UPDATE or DELETE of one segment row holds only that
+ * row (rank 1) before its rules lock the company (rank 2).  After its
+ * locks, a refresh reads segments, memberships, customers and transactions
+ * with a snapshot taken after them, so it sees whatever the writers it
+ * waited for committed.  At REPEATABLE READ and SERIALIZABLE the snapshot
+ * cannot move: a segment changed (its count included, so its members) by a
+ * transaction that committed after the snapshot fails the lock with 40001.
+ *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -45,6 +69,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -166,7 +191,17 @@ typedef struct CustomerRow
 	char	   *buf;
 } CustomerRow;
 
-static void load_segments(Engine *e, const SegextObjectId *only, bool lock);
+/* The ids of the segments a transaction locked, sorted. */
+typedef struct SegmentLocks
+{
+	int			n;
+	SegextObjectId *ids;
+} SegmentLocks;
+
+static void load_segments(Engine *e, const SegextObjectId *only, bool refresh);
+static SegmentLocks lock_segments(const SegextObjectId *company);
+static bool segments_locked(const Engine *e, const SegmentLocks *locks);
+static int	objectid_memcmp(const void *a, const void *b);
 static void load_memberships(Engine *e);
 static CustomerEntry *customer_entry(Engine *e, const SegextObjectId *id);
 static SegextCustomerFacts *new_facts(Engine *e);
@@ -197,12 +232,82 @@ engine_init(Engine *e, const SegextObjectId *company)
 }
 
 /*
- * load_segments reads the company's active segments (locking them when lock
- * is set), marks the targets (every active segment, or only one plus the
- * built-ins) and compiles the requirements of the targets with criteria.
+ * lock_segments locks every segment row of a company FOR NO KEY UPDATE in
+ * the lock order (segment 0 first, then by id) and returns their ids,
+ * sorted.  A segment changed by a transaction that committed after a
+ * REPEATABLE READ or SERIALIZABLE snapshot fails with 40001.
+ */
+static SegmentLocks
+lock_segments(const SegextObjectId *company)
+{
+	Datum		args[1];
+	Oid			types[1];
+	int			ret = 0;
+	SegmentLocks locks;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args("SELECT id FROM segext.segments "
+									"WHERE company_id OPERATOR(segext.=) $1 "
+									"ORDER BY number OPERATOR(pg_catalog.<>) 0, id FOR NO KEY UPDATE",
+									1, types, args, NULL, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+			PG_RE_THROW();
+		FlushErrorState();
+		segext_objectid_to_hex(company, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not lock the segments of company \"%s\"", hex),
+				 errdetail("A transaction that committed after this transaction's snapshot changed a segment of company \"%s\" or its members (%s); at isolation level %s the snapshot cannot move to see it.",
+						   hex, edata->message,
+						   XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errhint("Retry the transaction, or run it at isolation level READ COMMITTED.")));
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	locks.n = SPI_processed;
+	locks.ids = palloc(sizeof(SegextObjectId) * Max(locks.n, 1));
+	for (int i = 0; i < locks.n; i++)
+	{
+		bool		isnull;
+
+		memcpy(&locks.ids[i], DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
+			   SEGEXT_OBJECTID_LEN);
+	}
+	qsort(locks.ids, locks.n, sizeof(SegextObjectId), objectid_memcmp);
+	return locks;
+}
+
+/* segments_locked says whether every segment the engine loaded is locked. */
+static bool
+segments_locked(const Engine *e, const SegmentLocks *locks)
+{
+	for (int i = 0; i < e->nsegs; i++)
+		if (bsearch(&e->segs[i].id, locks->ids, locks->n, sizeof(SegextObjectId), objectid_memcmp) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * load_segments reads the company's active segments with the active
+ * snapshot (for a refresh, taken after lock_segments), marks the targets
+ * (every active segment, or only one plus the built-ins) and compiles the
+ * requirements of the targets with criteria.
  */
 static void
-load_segments(Engine *e, const SegextObjectId *only, bool lock)
+load_segments(Engine *e, const SegextObjectId *only, bool refresh)
 {
 	Datum		args[1];
 	Oid			types[1];
@@ -211,14 +316,10 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 
 	types[0] = e->idtype;
 	args[0] = PointerGetDatum(&e->company);
-	ret = SPI_execute_with_args(lock ?
-								"SELECT id, number, criteria FROM segext.segments "
-								"WHERE company_id OPERATOR(segext.=) $1 AND active "
-								"ORDER BY number FOR NO KEY UPDATE" :
-								"SELECT id, number, criteria FROM segext.segments "
+	ret = SPI_execute_with_args("SELECT id, number, criteria FROM segext.segments "
 								"WHERE company_id OPERATOR(segext.=) $1 AND active "
 								"ORDER BY number",
-								1, types, args, NULL, false, 0);
+								1, types, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 
@@ -250,7 +351,7 @@ load_segments(Engine *e, const SegextObjectId *only, bool lock)
 			s->handle = segext_requirements_add(e->reqs, s->criteria);
 		}
 	}
-	segments_loaded(e, lock);
+	segments_loaded(e, refresh);
 	MemoryContextSwitchTo(old);
 }
 
@@ -351,40 +452,50 @@ customer_entry(Engine *e, const SegextObjectId *id)
 }
 
 /*
- * load_memberships reads the materialized memberships of the company's
+ * load_memberships reads the company's materialized memberships of its
  * active segments (all of them when load_old, else only manual segments,
- * whose members are explicit) into the customers' old bits.
+ * whose members are explicit) into the customers' old bits, through the
+ * primary key (company_id, segment_id, customer_id) and with the active
+ * snapshot.
  */
 static void
 load_memberships(Engine *e)
 {
 	Relation	rel;
-	TableScanDesc scan;
+	Relation	idx;
+	IndexScanDesc scan;
+	ScanKeyData key;
 	TupleTableSlot *slot;
 	TupleDesc	desc;
-	int			a_company,
-				a_segment,
+	Oid			eqop;
+	int			a_segment,
 				a_customer;
 	int			bytes = BITS_BYTES(e->nsegs);
 	int			cur = -1;
 	SegextObjectId cur_id;
 
 	rel = table_openrv(makeRangeVar("segext", "memberships", -1), AccessShareLock);
+	idx = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	a_company = SPI_fnumber(desc, "company_id");
 	a_segment = SPI_fnumber(desc, "segment_id");
 	a_customer = SPI_fnumber(desc, "customer_id");
+	eqop = get_opfamily_member(idx->rd_opfamily[0], idx->rd_opcintype[0],
+							   idx->rd_opcintype[0], BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		elog(ERROR, "no equality operator for the first key column of \"%s\"",
+			 RelationGetRelationName(idx));
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, get_opcode(eqop),
+				PointerGetDatum(&e->company));
 	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		SegextObjectId *sid;
 		CustomerEntry *ce;
 
 		CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, Max(a_company, Max(a_segment, a_customer)));
-		if (memcmp(DatumGetPointer(slot->tts_values[a_company - 1]), &e->company, SEGEXT_OBJECTID_LEN) != 0)
-			continue;
+		slot_getsomeattrs(slot, Max(a_segment, a_customer));
 		sid = DatumGetSegextObjectIdP(slot->tts_values[a_segment - 1]);
 		if (cur < 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
 		{
@@ -401,8 +512,9 @@ load_memberships(Engine *e)
 			ce->old = arena_alloc(&e->arena, bytes);
 		BIT_SET(ce->old, cur);
 	}
-	table_endscan(scan);
+	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }
 
@@ -839,12 +951,29 @@ refresh(const SegextObjectId *company, const SegextObjectId *only)
 	INSTR_TIME_SET_CURRENT(start);
 	engine_init(&e, company);
 	e.load_old = true;
-	load_segments(&e, only, true);
+
+	/*
+	 * Locks first, then everything is read with a snapshot taken after them.
+	 * A segment created and committed while this waited is not locked yet:
+	 * lock again (in READ COMMITTED only; a fixed snapshot cannot see one).
+	 */
+	for (;;)
+	{
+		SegmentLocks locks = lock_segments(company);
+
+		PushCopiedSnapshot(GetTransactionSnapshot());
+		UpdateActiveSnapshotCommandId();
+		load_segments(&e, only, true);
+		if (segments_locked(&e, &locks))
+			break;
+		PopActiveSnapshot();
+	}
 	load_memberships(&e);
-	log_phase("memberships read", &start);
+	log_phase("segments locked and memberships read", &start);
 	e.all_customers = true;
 	memset(&dp, 0, sizeof(dp));
 	query_customers(&e, NULL, collect_diff, &dp);
+	PopActiveSnapshot();
 	log_phase("transactions aggregated and customers evaluated", &start);
 	/* Customers with memberships but no row any more are left by cascade. */
 	apply_diff(&e, &dp.left, false);
@@ -920,6 +1049,8 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	SPI_connect();
 	segment_company(segment, &company, &number);
 	segext_check_company_access(&company);
+	/* the lock order: the segments before any of their members change */
+	(void) lock_segments(&company);
 	changed = remove_inactive_members(&company, number <= 1 ? NULL : segment);
 	changed += refresh_after_writes(&company, number <= 1 ? &company : segment);
 	SPI_finish();
@@ -957,10 +1088,39 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 				 errhint("Pass the id of the current company.")));
 	}
 	segext_check_company_access(company);
+	/* the lock order: the segments before any of their members change */
+	(void) lock_segments(company);
 	changed = remove_inactive_members(company, NULL);
 	changed += refresh_after_writes(company, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
+}
+
+/*
+ * segext_lock_company_segments locks every segment of a company in the lock
+ * order, for other modules (reorder_segments), within their SPI connection.
+ */
+void
+segext_lock_company_segments(const SegextObjectId *company)
+{
+	(void) lock_segments(company);
+}
+
+PG_FUNCTION_INFO_V1(segext_lock_segments);
+/*
+ * segext_lock_segments locks every segment of a company in the lock order
+ * (see the top of this file), for the membership functions written in SQL,
+ * which call it before they change a segment or its members.
+ */
+Datum
+segext_lock_segments(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+
+	SPI_connect();
+	(void) lock_segments(company);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /* The SRF's state: the tuplestore and which segment to emit. */
@@ -1758,6 +1918,15 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	SPI_connect();
 	segment_row(segment, &company, &number, &criteria, &manual, &active, &name);
 	segext_check_company_access(&company);
+
+	/*
+	 * The lock order: the company's segments first; then the segment and the
+	 * customers are read again with a snapshot taken after the locks.
+	 */
+	(void) lock_segments(&company);
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	segment_row(segment, &company, &number, &criteria, &manual, &active, &name);
 	if (!manual || number <= 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1819,6 +1988,7 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	members_write_end(&w);
 	/* Default holds the active customers in no other active segment */
 	(void) refresh_after_writes(&company, &company);
+	PopActiveSnapshot();
 	SPI_finish();
 	return changed;
 }

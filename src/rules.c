@@ -29,6 +29,17 @@
  * and replaces the channel's rows.  The rows stay the source of truth of
  * the rules (foreign keys, the sum checked at commit, the default mix).
  *
+ * Locks follow the lock order written at the top of src/membership.c:
+ * segment rows (segment 0 first, then by id), then the company row, then
+ * channel rows.  A DELETE or UPDATE of one segment holds that row before
+ * its rule locks the company; reorder_segments locks all the company's
+ * segments (segext_lock_company_segments) before the company row.
+ * Foreign key checks take KEY SHARE locks of referenced segments, which
+ * wait only for a segment being deleted (whose delete then waits for the
+ * company row): a new channel therefore locks the segments of its mix
+ * before the company row, and its default mix passes over a segment being
+ * deleted.
+ *
  * The trigger functions query the tables as their owner (like foreign key
  * checks do), with a fixed search_path, so that row level security and the
  * caller's privileges and search_path cannot hide rows from a rule.  A
@@ -97,6 +108,7 @@ typedef enum RulesQuery
 	RQ_BUILTIN_GROUP,
 	RQ_BUILTIN_SEGMENTS,
 	RQ_REORDER_LOCK,
+	RQ_LOCK_MIX_SEGMENTS,
 	RQ_REORDER_MISSING,
 	RQ_REORDER_UPDATE,
 	RQ_ADD_CUSTOMERS_COUNT,
@@ -180,11 +192,12 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" COALESCE(pg_catalog.sum(distribution), 0) OPERATOR(pg_catalog.=) 1 FROM segext.channel_segments"
 		" WHERE company_id OPERATOR(segext.=) $1 AND channel_id OPERATOR(segext.=) $2", "oo"
 	},
+	/* a segment being deleted (locked FOR UPDATE) is passed over */
 	[RQ_MIX_DEFAULT] = {
 		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
-		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1", "oo"
+		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", "oo"
 	},
 	[RQ_BUILTIN_GROUP] = {
 		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", "o"
@@ -196,6 +209,14 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	},
 	[RQ_REORDER_LOCK] = {
 		"SELECT name FROM segext.companies WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
+	},
+	/* the segments named by a mix being written, as its foreign keys lock them */
+	[RQ_LOCK_MIX_SEGMENTS] = {
+		"SELECT FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) $1"
+		" AND s.id::pg_catalog.text OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.lower(e.v OPERATOR(pg_catalog.->>) 'segment_id')"
+		" FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof($2) OPERATOR(pg_catalog.=) 'array' THEN $2 ELSE '[]'::pg_catalog.jsonb END) AS e(v)"
+		" WHERE pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.=) 'object')"
+		" ORDER BY s.number OPERATOR(pg_catalog.<>) 0, s.id FOR KEY SHARE", "oj"
 	},
 	[RQ_REORDER_MISSING] = {
 		"SELECT u.n FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
@@ -1379,6 +1400,9 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 	}
 	check_name("channel", "name", name);
 	check_commission(rel, tuple);
+	args[1] = column_value(rel, tuple, "segment_mix", &isnull);
+	if (!isnull)
+		rules_exec(RQ_LOCK_MIX_SEGMENTS, args, false);
 	if (lock_company(company, NULL, &max_channels, &company_name))
 	{
 		rules_exec(RQ_COUNT_CHANNELS, &company, true);
@@ -1812,6 +1836,8 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 	rules_spi_begin(&spi, InvalidOid);
 	args[0] = company;
 	args[1] = PointerGetDatum(numbers);
+	/* the lock order: every segment of the company, then the company */
+	segext_lock_company_segments((SegextObjectId *) DatumGetPointer(company));
 	rules_exec(RQ_REORDER_LOCK, args, false);
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -34,6 +34,13 @@ extern void segext_tenancy_init(void);
 struct SegextObjectId;
 extern void segext_check_company_access(const struct SegextObjectId *company);
 extern void segext_check_company_read_access(const struct SegextObjectId *company);
+
+/*
+ * Raise the error of an unusable company input: an ungranted
+ * segext.company_id (42501) or a malformed claim of a gateway session
+ * (22P02) (tenancy.c).
+ */
+extern void segext_require_current_company(void);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 
@@ -43,6 +50,12 @@ extern void segext_events_init(void);
  */
 extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
 										HeapTuple newtuple, const char *what);
+
+/*
+ * Lock every segment of a company in the lock order, segment 0 first, then
+ * by id, with the caller's SPI connection (membership.c).
+ */
+extern void segext_lock_company_segments(const struct SegextObjectId *company);
 
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001

@@ -22,6 +22,14 @@
  *	   exactly one is;
  *	5. else no company.
  *
+ * Naming a company that way is refused data-independently: an unusable
+ * input (an ungranted company, a claim that is not JSON or not a company
+ * id) makes the current company "none" in every function that row level
+ * security, views and lookups call, and the error is raised when a query
+ * on segext's tables starts (an ExecutorStart hook) and by the triggers'
+ * checks.  So a refusal never depends on whether a row with some key
+ * exists, even when the setting changes in the middle of a query.
+ *
  * The answer is cached per backend, keyed by every input (current and
  * session user, the setting, both claims) and a generation counter.  The
  * counter moves when segext.company_roles changes (a statement trigger
@@ -41,7 +49,11 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "common/jsonapi.h"
+#include "executor/executor.h"
+#include "access/parallel.h"
 #include "commands/trigger.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -79,9 +91,25 @@ typedef enum CompanySource
 	COMPANY_SOURCE_GRANT
 } CompanySource;
 
+/* Why the inputs name no usable company (raised at query start). */
+typedef enum CompanyRefusal
+{
+	COMPANY_REFUSAL_NONE = 0,
+	COMPANY_REFUSAL_UNGRANTED,	/* segext.company_id names an ungranted company */
+	COMPANY_REFUSAL_CLAIMS_NOT_JSON,	/* request.jwt.claims is not JSON */
+	COMPANY_REFUSAL_CLAIM_NOT_STRING,	/* its company_id is not a string */
+	COMPANY_REFUSAL_CLAIM_NOT_ID	/* a company_id claim is not an objectid */
+} CompanyRefusal;
+
+/* Longest refused value kept for the error message. */
+#define REFUSED_VALUE_LEN 64
+
 /* The current company of the session and whether it may be written. */
 typedef struct CurrentCompany
 {
+	CompanyRefusal refusal;		/* when set, source is NONE */
+	char		refused_value[REFUSED_VALUE_LEN + 1];
+	const char *refused_source; /* the setting or claim refused */
 	CompanySource source;
 	SegextObjectId company;		/* valid unless source is NONE */
 	bool		writable;
@@ -90,6 +118,9 @@ typedef struct CurrentCompany
 
 /* Value of the segext.company_id setting (24 hex digits or empty). */
 static char *segext_company_id_setting = NULL;
+
+/* The ExecutorStart hook segext's was installed over. */
+static ExecutorStart_hook_type prev_executor_start = NULL;
 
 /* Moves when company_roles, role memberships or roles change. */
 static uint64 tenancy_generation = 1;
@@ -117,12 +148,17 @@ static struct
 static bool company_id_is_valid(const char *str);
 static bool check_company_id(char **newval, void **extra, GucSource source);
 static void company_id_parse(const char *str, const char *source, SegextObjectId *id);
+static void refuse(CurrentCompany *result, CompanyRefusal refusal,
+				   const char *value, int len, const char *source);
+static void raise_refusal(const CurrentCompany *current);
+static void tenancy_executor_start(QueryDesc *queryDesc, int eflags);
+static bool query_reads_segext(const PlannedStmt *stmt);
 static void tenancy_relcache_callback(Datum arg, Oid relid);
 static void tenancy_syscache_callback(Datum arg, int cacheid, uint32 hashvalue);
 static bool same_text(const char *cached, const char *now);
 static char *cache_text(const char *value);
 static bool company_from_claims(const char *claims, const char *claim_company,
-								SegextObjectId *company);
+								CurrentCompany *result);
 static bool role_is_member_of(Oid member, const char *rolename);
 static Oid	company_roles_oid(void);
 static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
@@ -187,6 +223,8 @@ segext_tenancy_init(void)
 							   NULL,
 							   NULL);
 	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = tenancy_executor_start;
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, tenancy_syscache_callback, (Datum) 0);
 }
@@ -227,50 +265,163 @@ cache_text(const char *value)
 	return MemoryContextStrdup(TopMemoryContext, value);
 }
 
+/* What a scan of request.jwt.claims found of its top-level company_id. */
+typedef struct ClaimScan
+{
+	int			depth;
+	bool		root_is_object;
+	bool		in_company;		/* inside the value of company_id */
+	bool		found;
+	bool		is_string;
+	bool		is_null;
+	char	   *value;			/* a scalar's text, de-escaped */
+} ClaimScan;
+
+/* claim_nest_start enters an object or array (a company_id that is one is no string). */
+static void
+claim_nest_start(void *state)
+{
+	ClaimScan  *scan = (ClaimScan *) state;
+
+	if (scan->depth == 0)
+		scan->root_is_object = false;
+	if (scan->in_company && scan->depth == 1)
+		scan->value = NULL;		/* neither string nor null */
+	scan->depth++;
+}
+
+/* claim_object_start enters an object; the root's says the claims are an object. */
+static void
+claim_object_start(void *state)
+{
+	ClaimScan  *scan = (ClaimScan *) state;
+	bool		root = (scan->depth == 0);
+
+	claim_nest_start(state);
+	if (root)
+		scan->root_is_object = true;
+}
+
+/* claim_nest_end leaves an object or array. */
+static void
+claim_nest_end(void *state)
+{
+	((ClaimScan *) state)->depth--;
+}
+
+/* claim_field_start notes when the root object's company_id starts (the last one wins). */
+static void
+claim_field_start(void *state, char *fname, bool isnull)
+{
+	ClaimScan  *scan = (ClaimScan *) state;
+
+	if (scan->depth != 1)
+		return;
+	scan->in_company = (strcmp(fname, "company_id") == 0);
+	if (scan->in_company)
+	{
+		scan->found = true;
+		scan->is_string = false;
+		scan->is_null = false;
+		scan->value = NULL;
+	}
+}
+
+/* claim_field_end leaves a field of the root object. */
+static void
+claim_field_end(void *state, char *fname, bool isnull)
+{
+	ClaimScan  *scan = (ClaimScan *) state;
+
+	if (scan->depth == 1)
+		scan->in_company = false;
+}
+
+/* claim_scalar keeps the scalar value of the root object's company_id. */
+static void
+claim_scalar(void *state, char *token, JsonTokenType tokentype)
+{
+	ClaimScan  *scan = (ClaimScan *) state;
+
+	if (!scan->in_company || scan->depth != 1)
+		return;
+	scan->value = token;
+	scan->is_string = (tokentype == JSON_TOKEN_STRING);
+	scan->is_null = (tokentype == JSON_TOKEN_NULL);
+}
+
 /*
- * company_from_claims finds the company named by the company_id claim of
- * request.jwt.claims, else by jwt.claims.company_id; false when neither
- * names one.  A malformed claim is 22P02.
+ * refuse marks result as naming no usable company, keeping the refused
+ * value (cut to REFUSED_VALUE_LEN bytes) and where it came from.
+ */
+static void
+refuse(CurrentCompany *result, CompanyRefusal refusal,
+	   const char *value, int len, const char *source)
+{
+	result->source = COMPANY_SOURCE_NONE;
+	result->refusal = refusal;
+	result->refused_source = source;
+	len = pg_mbcliplen(value, len, Min(len, REFUSED_VALUE_LEN));
+	memcpy(result->refused_value, value, len);
+	result->refused_value[len] = '\0';
+}
+
+/*
+ * company_from_claims sets result->company from the company_id claim of
+ * request.jwt.claims, else from jwt.claims.company_id, and returns true;
+ * false when neither names one.  Malformed claims are refused in result
+ * (true, source NONE), never raised here.
  */
 static bool
 company_from_claims(const char *claims, const char *claim_company,
-					SegextObjectId *company)
+					CurrentCompany *result)
 {
 	if (claims != NULL && claims[0] != '\0')
 	{
-		Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-															CStringGetDatum(claims)));
+		JsonSemAction sem;
+		ClaimScan	scan;
+		JsonLexContext *lex;
 
-		if (JB_ROOT_IS_OBJECT(jb))
+		memset(&sem, 0, sizeof(sem));
+		memset(&scan, 0, sizeof(scan));
+		sem.semstate = &scan;
+		sem.object_start = claim_object_start;
+		sem.object_end = claim_nest_end;
+		sem.array_start = claim_nest_start;
+		sem.array_end = claim_nest_end;
+		sem.object_field_start = claim_field_start;
+		sem.object_field_end = claim_field_end;
+		sem.scalar = claim_scalar;
+		lex = makeJsonLexContextCstringLen(unconstify(char *, claims), strlen(claims),
+										   GetDatabaseEncoding(), true);
+		if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
 		{
-			JsonbValue	value;
-
-			if (getKeyJsonValueFromContainer(&jb->root, "company_id",
-											 strlen("company_id"), &value) != NULL)
+			refuse(result, COMPANY_REFUSAL_CLAIMS_NOT_JSON, claims, strlen(claims),
+				   "request.jwt.claims");
+			return true;
+		}
+		if (scan.root_is_object && scan.found && !scan.is_null)
+		{
+			if (!scan.is_string)
 			{
-				if (value.type == jbvString)
-				{
-					if (value.val.string.len > 0)
-					{
-						company_id_parse(pnstrdup(value.val.string.val,
-												  value.val.string.len),
-										 "the company_id claim of request.jwt.claims",
-										 company);
-						return true;
-					}
-				}
-				else if (value.type != jbvNull)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-							 errmsg("invalid company_id claim in request.jwt.claims"),
-							 errdetail("The company_id claim must be a JSON string of 24 hexadecimal digits."),
-							 errhint("Issue tokens whose company_id claim is the id of a row of segext.companies, as a string.")));
+				refuse(result, COMPANY_REFUSAL_CLAIM_NOT_STRING, "", 0,
+					   "the company_id claim of request.jwt.claims");
+				return true;
+			}
+			if (scan.value[0] != '\0')
+			{
+				if (!segext_objectid_from_hex(scan.value, strlen(scan.value), &result->company))
+					refuse(result, COMPANY_REFUSAL_CLAIM_NOT_ID, scan.value, strlen(scan.value),
+						   "the company_id claim of request.jwt.claims");
+				return true;
 			}
 		}
 	}
 	if (claim_company != NULL && claim_company[0] != '\0')
 	{
-		company_id_parse(claim_company, "jwt.claims.company_id", company);
+		if (!segext_objectid_from_hex(claim_company, strlen(claim_company), &result->company))
+			refuse(result, COMPANY_REFUSAL_CLAIM_NOT_ID, claim_company, strlen(claim_company),
+				   "jwt.claims.company_id");
 		return true;
 	}
 	return false;
@@ -420,8 +571,10 @@ resolve_current_company(CurrentCompany *result)
 	if (((claims != NULL && claims[0] != '\0') ||
 		 (claim_company != NULL && claim_company[0] != '\0')) &&
 		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
-		company_from_claims(claims, claim_company, &result->company))
+		company_from_claims(claims, claim_company, result))
 	{
+		if (result->refusal != COMPANY_REFUSAL_NONE)
+			return;
 		result->source = COMPANY_SOURCE_CLAIM;
 		result->writable = true;
 		return;
@@ -442,15 +595,9 @@ resolve_current_company(CurrentCompany *result)
 		level = company_level(userid, &result->company);
 		if (level == COMPANY_LEVEL_NONE)
 		{
-			const char *role = GetUserNameFromId(userid, false);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for company \"%s\"", setting),
-					 errdetail("Company \"%s\" is not granted to role \"%s\" nor to a role it is a member of, so segext.company_id cannot name it.",
-							   setting, role),
-					 errhint("A member of segext_admin can grant it: SELECT segext.grant_company('%s', '%s', 'reader');",
-							 setting, quote_identifier(role))));
+			refuse(result, COMPANY_REFUSAL_UNGRANTED, setting, strlen(setting),
+				   "segext.company_id");
+			return;
 		}
 		result->source = COMPANY_SOURCE_GRANT;
 		result->writable = (level == COMPANY_LEVEL_WRITER);
@@ -572,6 +719,109 @@ segext_writable_company_id(PG_FUNCTION_ARGS)
 }
 
 /*
+ * raise_refusal raises the error of an unusable company input: 42501 for
+ * an ungranted company, 22P02 for a malformed claim.
+ */
+static void
+raise_refusal(const CurrentCompany *current)
+{
+	const char *value = current->refused_value;
+	const char *role;
+
+	switch (current->refusal)
+	{
+		case COMPANY_REFUSAL_NONE:
+			return;
+		case COMPANY_REFUSAL_UNGRANTED:
+			role = GetUserNameFromId(GetUserId(), false);
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for company \"%s\"", value),
+					 errdetail("Company \"%s\" is not granted to role \"%s\" nor to a role it is a member of, so segext.company_id cannot name it.",
+							   value, role),
+					 errhint("A member of segext_admin can grant it: SELECT segext.grant_company('%s', '%s', 'reader');",
+							 value, quote_identifier(role))));
+			break;
+		case COMPANY_REFUSAL_CLAIMS_NOT_JSON:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid request.jwt.claims: not a JSON text"),
+					 errdetail("The gateway set request.jwt.claims to a value that is not JSON."),
+					 errhint("Set request.jwt.claims to the JSON object of the verified token's claims, as PostgREST does.")));
+			break;
+		case COMPANY_REFUSAL_CLAIM_NOT_STRING:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid company_id claim in request.jwt.claims"),
+					 errdetail("The company_id claim must be a JSON string of 24 hexadecimal digits."),
+					 errhint("Issue tokens whose company_id claim is the id of a row of segext.companies, as a string.")));
+			break;
+		case COMPANY_REFUSAL_CLAIM_NOT_ID:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid company id \"%s\" in %s", value, current->refused_source),
+					 errdetail("A company id is an objectid of exactly 24 hexadecimal digits."),
+					 errhint("Set %s to the id of a row of segext.companies.", current->refused_source)));
+			break;
+	}
+}
+
+/*
+ * segext_require_current_company raises the error of an unusable company
+ * input (an ungranted segext.company_id, a malformed claim of a gateway
+ * session); it does nothing when the inputs are usable or name no company.
+ */
+void
+segext_require_current_company(void)
+{
+	raise_refusal(current_company());
+}
+
+/*
+ * query_reads_segext says whether a plan reads or writes a relation of
+ * schema segext (directly or through a segext_api view).
+ */
+static bool
+query_reads_segext(const PlannedStmt *stmt)
+{
+	Oid			nsp = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (!OidIsValid(nsp))
+		{
+			nsp = get_namespace_oid("segext", true);
+			if (!OidIsValid(nsp))
+				return false;
+		}
+		if (get_rel_namespace(rte->relid) == nsp)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * tenancy_executor_start raises the error of an unusable company input
+ * before a query on segext's tables reads a row, so that the refusal does
+ * not depend on the data; then starts the query as usual.
+ */
+static void
+tenancy_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (!IsParallelWorker() && query_reads_segext(queryDesc->plannedstmt))
+		segext_require_current_company();
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
  * check_company raises 42501 unless the current user may read (write
  * false) or change (write true) the rows of the company: it is the current
  * company (reached through a writer grant, a trusted claim or as an admin
@@ -587,6 +837,7 @@ check_company(const SegextObjectId *company, bool write)
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 	const char *role;
 
+	raise_refusal(current);
 	if (current->admin)
 		return;
 	if (company != NULL && current->source != COMPANY_SOURCE_NONE &&

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 
-SELECT plan(48);
+SELECT plan(49);
 
 -- pgTAP records results in temporary tables: let the segext roles write them.
 DO $$
@@ -57,10 +57,11 @@ SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'claims without co
 SELECT set_config('request.jwt.claims', '{"company_id": ""}', true);
 SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'an empty company_id claim falls back to segext.company_id');
 SELECT set_config('request.jwt.claims', '{"company_id": "nothex"}', true);
-SELECT throws_ok('SELECT segext.current_company_id()', '22P02',
-    'invalid company id "nothex" in the company_id claim of request.jwt.claims', 'an invalid company_id claim is 22P02');
+SELECT throws_ok('SELECT count(*) FROM segext.segments', '22P02',
+    'invalid company id "nothex" in the company_id claim of request.jwt.claims', 'an invalid company_id claim is 22P02 when a query on segext''s tables starts');
+SELECT is(segext.current_company_id(), NULL, 'and meanwhile names no company, whatever row a lookup finds');
 SELECT set_config('request.jwt.claims', '{"company_id": 42}', true);
-SELECT throws_ok('SELECT segext.current_company_id()', '22P02', 'invalid company_id claim in request.jwt.claims',
+SELECT throws_ok('SELECT count(*) FROM segext_api.segments', '22P02', 'invalid company_id claim in request.jwt.claims',
     'a company_id claim that is not a string is 22P02');
 SELECT set_config('request.jwt.claims', '', true);
 SELECT throws_ok($$SET LOCAL segext.company_id = '12345'$$, '22P02', NULL, 'segext.company_id refuses a value that is not an objectid');

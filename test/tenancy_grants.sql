@@ -137,7 +137,7 @@ SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'and jwt.claims.co
 SELECT set_config('jwt.claims.company_id', '', true);
 SELECT is(segext.current_company_id(), NULL, 'without a claim, nothing is granted to the JWT role');
 SELECT set_config('request.jwt.claims', 'not json', true);
-SELECT throws_ok('SELECT segext.current_company_id()', '22P02', NULL, 'a gateway''s claims that are not JSON are 22P02');
+SELECT throws_ok('SELECT count(*) FROM segext.segments', '22P02', 'invalid request.jwt.claims: not a JSON text', 'a gateway''s claims that are not JSON are 22P02');
 SELECT set_config('request.jwt.claims', '', true);
 RESET ROLE;
 RESET SESSION AUTHORIZATION;

@@ -22,7 +22,7 @@ COMMENT ON COLUMN segext.channel_segments.distribution IS 'forecast share of the
 -- The current company.
 CREATE FUNCTION segext.current_company_id() RETURNS segext.objectid
     AS 'MODULE_PATHNAME', 'segext_current_company_id' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION segext.current_company_id() IS 'current company: the company_id claim of a gateway session (request.jwt.claims or jwt.claims.company_id), else segext.company_id when the current role is granted it (42501 otherwise; any company for segext_admin), else the one company granted to the role, else NULL';
+COMMENT ON FUNCTION segext.current_company_id() IS 'current company: the company_id claim of a gateway session (request.jwt.claims or jwt.claims.company_id), else segext.company_id when the current role is granted it (any company for segext_admin), else the one company granted to the role, else NULL; NULL too when segext.company_id names an ungranted company or a claim is malformed, which a query on segext''s tables refuses when it starts (42501, 22P02)';
 
 -- Trigger functions.
 CREATE FUNCTION segext.companies_rules() RETURNS trigger

@@ -134,11 +134,16 @@ CREATE FUNCTION segext.refresh_company(company_id segext.objectid DEFAULT segext
     AS 'MODULE_PATHNAME', 'segext_refresh_company' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions (inactive segments lose their members), atomically; returns the number of changes';
 
+CREATE FUNCTION segext.lock_segments(company_id segext.objectid) RETURNS void
+    AS 'MODULE_PATHNAME', 'segext_lock_segments' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.lock_segments(segext.objectid) IS 'locks every segment of a company FOR NO KEY UPDATE in segext''s lock order (segment 0 first, then by id), as the membership functions do before they change a segment or its members';
+
 CREATE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
     company segext.objectid := segext.segment_company_id(segment_id);
 BEGIN
+    PERFORM segext.lock_segments(company);
     UPDATE segext.segments AS s SET active = true
     WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) activate_segment.segment_id;
     IF NOT FOUND THEN
@@ -156,6 +161,7 @@ LANGUAGE plpgsql VOLATILE STRICT AS $$
 DECLARE
     company segext.objectid := segext.segment_company_id(segment_id);
 BEGIN
+    PERFORM segext.lock_segments(company);
     UPDATE segext.segments AS s SET active = false
     WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) deactivate_segment.segment_id;
     IF NOT FOUND THEN

@@ -22,6 +22,8 @@ GRANT EXECUTE ON FUNCTION segext.refresh_segment(segext.objectid), segext.refres
     segext.activate_segment(segext.objectid), segext.deactivate_segment(segext.objectid),
     segext.add_segment_members(segext.objectid, segext.objectid[]),
     segext.remove_segment_members(segext.objectid, segext.objectid[]) TO segext_writer;
+REVOKE EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) TO segext_writer;
 
 SELECT segext.enable_tenant_policies(t) FROM (VALUES
     ('segext.customers'::pg_catalog.regclass), ('segext.transactions'),

@@ -12,7 +12,7 @@ BEGIN
 END
 $roles$;
 
-COMMENT ON FUNCTION segext.current_company_id() IS 'current company: the company_id claim of a gateway session (request.jwt.claims or jwt.claims.company_id), else segext.company_id when the current role is granted it (42501 otherwise; any company for segext_admin), else the one company granted to the role, else NULL';
+COMMENT ON FUNCTION segext.current_company_id() IS 'current company: the company_id claim of a gateway session (request.jwt.claims or jwt.claims.company_id), else segext.company_id when the current role is granted it (any company for segext_admin), else the one company granted to the role, else NULL; NULL too when segext.company_id names an ungranted company or a claim is malformed, which a query on segext''s tables refuses when it starts (42501, 22P02)';
 
 CREATE TABLE segext.company_roles (
     company_id segext.objectid NOT NULL REFERENCES segext.companies (id) ON DELETE CASCADE,

@@ -1,0 +1,3 @@
+-- one 'add_members' write on a random company (bench/mixed_load.sh)
+\set c random(1, :companies)
+SELECT mixed_step('add_members', :c);

@@ -1,0 +1,3 @@
+-- one 'channel_mix' write on a random company (bench/mixed_load.sh)
+\set c random(1, :companies)
+SELECT mixed_step('channel_mix', :c);

@@ -1,0 +1,3 @@
+-- one 'segment_create' write on a random company (bench/mixed_load.sh)
+\set c random(1, :companies)
+SELECT mixed_step('segment_create', :c);
