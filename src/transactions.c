@@ -582,7 +582,8 @@ adjust_returned(Datum company, Datum sale, Datum delta, bool adding)
 	updating_returned = true;
 	PG_TRY();
 	{
-		ret = SPI_execute_plan(plan, args, NULL, false, 1);
+		/* no row limit: a limited run never ends the UPDATE, so its statement triggers would not fire */
+		ret = SPI_execute_plan(plan, args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{

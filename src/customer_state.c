@@ -1,0 +1,1738 @@
+/*-------------------------------------------------------------------------
+ *
+ * customer_state.c
+ *	  Per-customer state (segext.customer_states): what every criterion kind
+ *	  needs of a customer's transactions, independent of which segments
+ *	  exist, so that any segment is decided from the state row and the
+ *	  customer row alone.
+ *
+ * A state row holds the number of transactions, the number of counted sales
+ * (sales not fully returned), the amount of all sales and returns in
+ * SEGEXT_AMOUNT_SCALE units (not floored) and "figures": one bytea of this
+ * file's own format with the times of counted sales and the multisets
+ * (value -> number of counted sales) of POS ids, SKUs, makers and item
+ * labels (folded key and value kept apart).  segext.customer_state_figures
+ * prints figures as jsonb.
+ *
+ * Every transaction contributes figures; a write takes the contribution of
+ * the old row off and adds that of the new one.  Statement triggers with
+ * transition tables fold a statement's rows into one delta per customer
+ * (a hash), then upsert each touched state row once, in (company, customer)
+ * order, with one SQL statement per batch; the upsert adds the delta's
+ * counts to the row's.  A return changes its sale's returned_amount through
+ * a nested UPDATE, so "fully returned" arrives as an update of the sale.
+ * Counts may be negative for a moment (the nested update of a sale inserted
+ * by the same statement is applied before the statement's own rows), so
+ * deltas and states add signed counts and drop the entries that reach zero;
+ * a row whose every figure is zero is deleted.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segext.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "criteria.h"
+#include "customer_state.h"
+#include "evaluate.h"
+#include "kept_plan.h"
+#include "objectid.h"
+
+/* Format version of figures (first byte after the varlena header). */
+#define FIGURES_VERSION		1
+
+/* The multisets of figures, in their stored order. */
+typedef enum FigList
+{
+	FIG_POS = 0,
+	FIG_SKU,
+	FIG_MAKER,
+	FIG_LABEL,					/* key in a, value in b */
+	FIG_NLISTS
+} FigList;
+
+static const char *const fig_list_names[FIG_NLISTS] = {"pos", "skus", "makers", "item_labels"};
+
+/* One distinct sale time and its number of counted sales. */
+typedef struct FigTime
+{
+	TimestampTz at;
+	int64		count;
+} FigTime;
+
+/* One value of a multiset (a; b too for item labels) and its count. */
+typedef struct FigEntry
+{
+	const char *a;
+	const char *b;
+	int32		alen;
+	int32		blen;
+	int64		count;
+} FigEntry;
+
+/*
+ * Figures in memory: appended in any order, normalized (sorted, equal
+ * values added, zero counts dropped) by figures_normalize.
+ */
+typedef struct Figures
+{
+	MemoryContext cxt;			/* of the arrays; NULL: the current one */
+	int			ntimes;
+	int			cap_times;
+	FigTime    *times;
+	int			n[FIG_NLISTS];
+	int			cap[FIG_NLISTS];
+	FigEntry   *e[FIG_NLISTS];
+} Figures;
+
+/* A customer of a company: the key of a state row and of a delta. */
+typedef struct StateKey
+{
+	SegextObjectId company;
+	SegextObjectId customer;
+} StateKey;
+
+/* The change a statement makes to one customer's state. */
+typedef struct Delta
+{
+	StateKey	key;			/* hash key, first */
+	int64		transactions;
+	int64		sales;
+	int64		amount;
+	Figures		fig;
+} Delta;
+
+/* Columns of segext.transactions the state reads, in this order. */
+enum
+{
+	TC_COMPANY = 0,
+	TC_CUSTOMER,
+	TC_AMOUNT,
+	TC_RETURNS,
+	TC_RETURNED,
+	TC_OCCURRED,
+	TC_POS,
+	TC_SKUS,
+	TC_MAKERS,
+	TC_LABELS,
+	TC_ITEMS,
+	TC_NCOLS
+};
+
+static const char *const tc_names[TC_NCOLS] = {
+	"company_id", "customer_id", "amount", "returns_id", "returned_amount",
+	"occurred_at", "pos_id", "item_skus", "item_makers", "item_labels", "items"
+};
+
+/* Deltas of one statement or rebuild, flushed to the table in batches. */
+typedef struct Accum
+{
+	MemoryContext cxt;			/* deltas and their strings */
+	MemoryContext rowcxt;		/* reset after every row */
+	HTAB	   *deltas;
+	bool		removals;		/* some row was taken off: rows may empty */
+	int			ncompanies;
+	SegextObjectId companies[8];	/* companies already locked */
+	Size		flush_bytes;
+	bool		flush_by_caller;	/* rows come by customer: the caller flushes */
+} Accum;
+
+/* The role switch and search_path of the state's own SQL. */
+typedef struct StateSpi
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} StateSpi;
+
+static void figures_add_time(Figures *f, TimestampTz at, int64 count);
+static void figures_add_entry(Figures *f, int k, const char *a, int alen,
+							  const char *b, int blen, int64 count);
+static void normalize_list(Figures *f, int k);
+static void figures_normalize(Figures *f);
+static void figures_decode(const bytea *v, Figures *f);
+static bytea *figures_encode(const Figures *f);
+static void accum_init(Accum *acc, Size flush_bytes);
+static void accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign);
+static void accum_flush(Accum *acc);
+static void state_spi_begin(StateSpi *spi);
+static void state_spi_end(StateSpi *spi);
+static void lock_company_state(const SegextObjectId *company, LOCKMODE mode);
+
+/* --- Varints --- */
+
+/* put_varint appends an unsigned LEB128 number. */
+static void
+put_varint(StringInfo buf, uint64 v)
+{
+	while (v >= 0x80)
+	{
+		appendStringInfoChar(buf, (char) ((v & 0x7F) | 0x80));
+		v >>= 7;
+	}
+	appendStringInfoChar(buf, (char) v);
+}
+
+/* put_signed appends a zigzag-coded signed number. */
+static void
+put_signed(StringInfo buf, int64 v)
+{
+	put_varint(buf, ((uint64) v << 1) ^ (uint64) (v >> 63));
+}
+
+/* figures_corrupt reports figures that do not decode. */
+static void
+figures_corrupt(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid customer state figures"),
+			 errdetail("The figures end early or hold %s.", what),
+			 errhint("Figures are written by segext's triggers; rebuild the state with segext.rebuild_customer_states.")));
+}
+
+/* get_varint reads an unsigned LEB128 number, advancing *p within end. */
+static uint64
+get_varint(const char **p, const char *end)
+{
+	uint64		v = 0;
+	int			shift = 0;
+
+	for (;;)
+	{
+		unsigned char c;
+
+		if (*p >= end || shift > 63)
+			figures_corrupt("an invalid number");
+		c = (unsigned char) *(*p)++;
+		v |= (uint64) (c & 0x7F) << shift;
+		if ((c & 0x80) == 0)
+			return v;
+		shift += 7;
+	}
+}
+
+/* get_signed reads a zigzag-coded signed number. */
+static int64
+get_signed(const char **p, const char *end)
+{
+	uint64		v = get_varint(p, end);
+
+	return (int64) (v >> 1) ^ -(int64) (v & 1);
+}
+
+/* --- Figures --- */
+
+/* figures_add_time appends a sale time with a (signed) count. */
+static void
+figures_add_time(Figures *f, TimestampTz at, int64 count)
+{
+	if (f->ntimes == f->cap_times)
+	{
+		f->cap_times = f->cap_times == 0 ? 4 : f->cap_times * 2;
+		f->times = f->times ? repalloc(f->times, sizeof(FigTime) * f->cap_times) :
+			MemoryContextAlloc(f->cxt ? f->cxt : CurrentMemoryContext, sizeof(FigTime) * f->cap_times);
+	}
+	f->times[f->ntimes].at = at;
+	f->times[f->ntimes].count = count;
+	f->ntimes++;
+}
+
+/* figures_add_entry appends a value of multiset k with a (signed) count. */
+static void
+figures_add_entry(Figures *f, int k, const char *a, int alen,
+				  const char *b, int blen, int64 count)
+{
+	FigEntry   *e;
+
+	if (f->n[k] == f->cap[k])
+	{
+		/* a full list of 16 or more is combined first: repeated values share */
+		if (f->cap[k] >= 16)
+			normalize_list(f, k);
+		if (f->cap[k] == 0 || f->n[k] > f->cap[k] / 2)
+		{
+			f->cap[k] = f->cap[k] == 0 ? 4 : f->cap[k] * 2;
+			f->e[k] = f->e[k] ? repalloc(f->e[k], sizeof(FigEntry) * f->cap[k]) :
+				MemoryContextAlloc(f->cxt ? f->cxt : CurrentMemoryContext, sizeof(FigEntry) * f->cap[k]);
+		}
+	}
+	e = &f->e[k][f->n[k]++];
+	e->a = a;
+	e->alen = alen;
+	e->b = b;
+	e->blen = blen;
+	e->count = count;
+}
+
+/* cmp_bytes orders byte strings bytewise, a prefix first. */
+static inline int
+cmp_bytes(const char *a, int alen, const char *b, int blen)
+{
+	int			c = memcmp(a, b, Min(alen, blen));
+
+	if (c != 0)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
+/* cmp_entry orders multiset values (then item label values). */
+static int
+cmp_entry(const void *x, const void *y)
+{
+	const FigEntry *a = x;
+	const FigEntry *b = y;
+	int			c = cmp_bytes(a->a, a->alen, b->a, b->alen);
+
+	if (c != 0)
+		return c;
+	return cmp_bytes(a->b, a->blen, b->b, b->blen);
+}
+
+/* cmp_time orders sale times. */
+static int
+cmp_time(const void *x, const void *y)
+{
+	const FigTime *a = x;
+	const FigTime *b = y;
+
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* add_count adds b to *a, raising 22003 on overflow. */
+static inline void
+add_count(int64 *a, int64 b)
+{
+	if (pg_add_s64_overflow(*a, b, a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("customer state figure out of range"),
+				 errdetail("A count or amount of a customer's transactions exceeds the range of bigint."),
+				 errhint("Split the customer's transactions.")));
+}
+
+/* normalize_times sorts the times, adds equal ones and drops zero counts. */
+static void
+normalize_times(Figures *f)
+{
+	int			n = 0;
+
+	if (f->ntimes > 1)
+		qsort(f->times, f->ntimes, sizeof(FigTime), cmp_time);
+	for (int i = 0; i < f->ntimes; i++)
+	{
+		if (n > 0 && f->times[n - 1].at == f->times[i].at)
+			add_count(&f->times[n - 1].count, f->times[i].count);
+		else
+			f->times[n++] = f->times[i];
+		if (f->times[n - 1].count == 0 &&
+			(i + 1 == f->ntimes || f->times[i + 1].at != f->times[n - 1].at))
+			n--;
+	}
+	f->ntimes = n;
+}
+
+/* normalize_list sorts multiset k, adds equal values and drops zero counts. */
+static void
+normalize_list(Figures *f, int k)
+{
+	FigEntry   *e = f->e[k];
+	int			n = 0;
+
+	if (f->n[k] > 1)
+		qsort(e, f->n[k], sizeof(FigEntry), cmp_entry);
+	for (int i = 0; i < f->n[k]; i++)
+	{
+		if (n > 0 && cmp_entry(&e[n - 1], &e[i]) == 0)
+			add_count(&e[n - 1].count, e[i].count);
+		else
+			e[n++] = e[i];
+		if (e[n - 1].count == 0 &&
+			(i + 1 == f->n[k] || cmp_entry(&e[i + 1], &e[n - 1]) != 0))
+			n--;
+	}
+	f->n[k] = n;
+}
+
+/*
+ * figures_normalize sorts the times and values, adds the counts of equal
+ * ones and drops those that reach zero.
+ */
+static void
+figures_normalize(Figures *f)
+{
+	normalize_times(f);
+	for (int k = 0; k < FIG_NLISTS; k++)
+		normalize_list(f, k);
+}
+
+/* figures_empty says whether figures hold no time and no value. */
+static bool
+figures_empty(const Figures *f)
+{
+	if (f->ntimes > 0)
+		return false;
+	for (int k = 0; k < FIG_NLISTS; k++)
+		if (f->n[k] > 0)
+			return false;
+	return true;
+}
+
+/*
+ * figures_encode writes normalized figures as a bytea: version, then the
+ * times (count, each as the difference to the previous time and its
+ * count), then per multiset its length and (count, value length, value
+ * bytes[, value-of-label length and bytes]).  Returns NULL when empty.
+ */
+static bytea *
+figures_encode(const Figures *f)
+{
+	StringInfoData buf;
+	TimestampTz prev = 0;
+	bytea	   *result;
+
+	if (figures_empty(f))
+		return NULL;
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, "\0\0\0\0", VARHDRSZ);
+	appendStringInfoChar(&buf, FIGURES_VERSION);
+	put_varint(&buf, f->ntimes);
+	for (int i = 0; i < f->ntimes; i++)
+	{
+		put_signed(&buf, (int64) ((uint64) f->times[i].at - (uint64) prev));
+		put_signed(&buf, f->times[i].count);
+		prev = f->times[i].at;
+	}
+	for (int k = 0; k < FIG_NLISTS; k++)
+	{
+		put_varint(&buf, f->n[k]);
+		for (int i = 0; i < f->n[k]; i++)
+		{
+			const FigEntry *e = &f->e[k][i];
+
+			put_signed(&buf, e->count);
+			put_varint(&buf, e->alen);
+			appendBinaryStringInfo(&buf, e->a, e->alen);
+			if (k == FIG_LABEL)
+			{
+				put_varint(&buf, e->blen);
+				appendBinaryStringInfo(&buf, e->b, e->blen);
+			}
+		}
+	}
+	result = (bytea *) buf.data;
+	SET_VARSIZE(result, buf.len);
+	return result;
+}
+
+/* get_bytes reads a length-prefixed byte string (pointing into the input). */
+static const char *
+get_bytes(const char **p, const char *end, int32 *len)
+{
+	uint64		n = get_varint(p, end);
+	const char *s = *p;
+
+	if (n > (uint64) (end - *p))
+		figures_corrupt("a value longer than the figures");
+	*len = (int32) n;
+	*p += n;
+	return s;
+}
+
+/*
+ * figures_decode appends the figures of a bytea to f (values point into v,
+ * which must stay), checking every length.
+ */
+static void
+figures_decode(const bytea *v, Figures *f)
+{
+	const char *p = VARDATA_ANY(v);
+	const char *end = p + VARSIZE_ANY_EXHDR(v);
+	uint64		n;
+	TimestampTz at = 0;
+
+	if (p >= end || *p != FIGURES_VERSION)
+		figures_corrupt("an unknown format version");
+	p++;
+	n = get_varint(&p, end);
+	if (n > (uint64) (end - p))
+		figures_corrupt("more times than bytes");
+	for (uint64 i = 0; i < n; i++)
+	{
+		int64		count;
+
+		at = (TimestampTz) ((uint64) at + (uint64) get_signed(&p, end));
+		count = get_signed(&p, end);
+		figures_add_time(f, at, count);
+	}
+	for (int k = 0; k < FIG_NLISTS; k++)
+	{
+		n = get_varint(&p, end);
+		if (n > (uint64) (end - p))
+			figures_corrupt("more values than bytes");
+		for (uint64 i = 0; i < n; i++)
+		{
+			int64		count = get_signed(&p, end);
+			int32		alen,
+						blen = 0;
+			const char *a = get_bytes(&p, end, &alen);
+			const char *b = NULL;
+
+			if (k == FIG_LABEL)
+				b = get_bytes(&p, end, &blen);
+			figures_add_entry(f, k, a, alen, b, blen, count);
+		}
+	}
+	if (p != end)
+		figures_corrupt("bytes after the last value");
+}
+
+PG_FUNCTION_INFO_V1(segext_customer_state_merge);
+/*
+ * segext_customer_state_merge adds two figures (either may be NULL) and
+ * returns the normalized sum, NULL when it is empty.
+ */
+Datum
+segext_customer_state_merge(PG_FUNCTION_ARGS)
+{
+	Figures		f = {0};
+	bytea	   *result;
+
+	for (int i = 0; i < 2; i++)
+		if (!PG_ARGISNULL(i))
+			figures_decode(PG_GETARG_BYTEA_PP(i), &f);
+	figures_normalize(&f);
+	result = figures_encode(&f);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* append_json_string appends a JSON string of len bytes. */
+static void
+append_json_string(StringInfo out, const char *s, int len)
+{
+	char	   *z = pnstrdup(s, len);
+
+	escape_json(out, z);
+	pfree(z);
+}
+
+PG_FUNCTION_INFO_V1(segext_customer_state_figures);
+/*
+ * segext_customer_state_figures prints figures as jsonb: sale times with
+ * their counts, and the multisets of POS ids, SKUs, makers and item labels.
+ */
+Datum
+segext_customer_state_figures(PG_FUNCTION_ARGS)
+{
+	Figures		f = {0};
+	StringInfoData out;
+
+	figures_decode(PG_GETARG_BYTEA_PP(0), &f);
+	figures_normalize(&f);
+	initStringInfo(&out);
+	appendStringInfoString(&out, "{\"sale_times\": [");
+	for (int i = 0; i < f.ntimes; i++)
+	{
+		char	   *ts = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+															 TimestampTzGetDatum(f.times[i].at)));
+
+		appendStringInfo(&out, "%s{\"at\": ", i > 0 ? ", " : "");
+		escape_json(&out, ts);
+		appendStringInfo(&out, ", \"sales\": " INT64_FORMAT "}", f.times[i].count);
+	}
+	appendStringInfoChar(&out, ']');
+	for (int k = 0; k < FIG_NLISTS; k++)
+	{
+		appendStringInfo(&out, ", \"%s\": [", fig_list_names[k]);
+		for (int i = 0; i < f.n[k]; i++)
+		{
+			FigEntry   *e = &f.e[k][i];
+
+			appendStringInfoString(&out, i > 0 ? ", {" : "{");
+			appendStringInfoString(&out, k == FIG_LABEL ? "\"key\": " : "\"value\": ");
+			append_json_string(&out, e->a, e->alen);
+			if (k == FIG_LABEL)
+			{
+				appendStringInfoString(&out, ", \"value\": ");
+				append_json_string(&out, e->b, e->blen);
+			}
+			appendStringInfo(&out, ", \"sales\": " INT64_FORMAT "}", e->count);
+		}
+		appendStringInfoChar(&out, ']');
+	}
+	appendStringInfoChar(&out, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+}
+
+/* --- Facts --- */
+
+/* segext_customer_row_init finds the customer columns in desc. */
+void
+segext_customer_row_init(SegextCustomerRow *row, TupleDesc desc, int natts)
+{
+	memset(row, 0, sizeof(SegextCustomerRow));
+	row->desc = desc;
+	row->natts = natts;
+	row->a_id = SPI_fnumber(desc, "id");
+	row->a_active = SPI_fnumber(desc, "active");
+	row->a_birth = SPI_fnumber(desc, "birth_date");
+	row->a_registered = SPI_fnumber(desc, "registered_at");
+	row->a_labels = SPI_fnumber(desc, "labels");
+	row->a_attributes = SPI_fnumber(desc, "attributes");
+	if (row->a_id <= 0 || row->a_id > natts || row->a_active <= 0 || row->a_active > natts ||
+		row->a_birth <= 0 || row->a_birth > natts || row->a_registered <= 0 ||
+		row->a_registered > natts || row->a_labels <= 0 || row->a_labels > natts ||
+		row->a_attributes <= 0 || row->a_attributes > natts)
+		elog(ERROR, "customer row lacks a column of segext.customers");
+}
+
+/* segext_customer_row_field looks a field criterion's field up in the row. */
+bool
+segext_customer_row_field(void *arg, const char *field, int field_len,
+						  const char **value, int *value_len)
+{
+	SegextCustomerRow *row = (SegextCustomerRow *) arg;
+	char	   *name = pnstrdup(field, field_len);
+	int			attno = SPI_fnumber(row->desc, name);
+
+	if (attno > 0 && attno <= row->natts &&
+		attno != row->a_labels && attno != row->a_attributes)
+	{
+		Oid			out;
+		bool		varlena;
+
+		if (row->nulls[attno - 1])
+			return false;
+		getTypeOutputInfo(TupleDescAttr(row->desc, attno - 1)->atttypid, &out, &varlena);
+		row->buf = OidOutputFunctionCall(out, row->values[attno - 1]);
+		*value = row->buf;
+		*value_len = strlen(row->buf);
+		return true;
+	}
+	if (!row->nulls[row->a_attributes - 1])
+	{
+		Jsonb	   *attrs = DatumGetJsonbP(row->values[row->a_attributes - 1]);
+		JsonbValue *v;
+
+		if (!JB_ROOT_IS_OBJECT(attrs))
+			return false;
+		v = getKeyJsonValueFromContainer(&attrs->root, field, field_len, NULL);
+		if (v == NULL || v->type == jbvNull)
+			return false;
+		if (v->type == jbvString)
+		{
+			*value = v->val.string.val;
+			*value_len = v->val.string.len;
+		}
+		else if (v->type == jbvNumeric)
+		{
+			row->buf = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			*value = row->buf;
+			*value_len = strlen(row->buf);
+		}
+		else if (v->type == jbvBool)
+		{
+			*value = v->val.boolean ? "true" : "false";
+			*value_len = strlen(*value);
+		}
+		else
+		{
+			row->buf = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			*value = row->buf;
+			*value_len = strlen(row->buf);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* facts_add_labels sets the customer label bits from a labels array. */
+static void
+facts_add_labels(const SegextRequirements *reqs, SegextCustomerFacts *f, Jsonb *labels)
+{
+	int			n;
+
+	if (!JB_ROOT_IS_ARRAY(labels) || JB_ROOT_IS_SCALAR(labels))
+		return;
+	n = JB_ROOT_COUNT(labels);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *label = getIthJsonbValueFromContainer(&labels->root, i);
+		JsonbValue *k,
+				   *v;
+		char	   *key;
+		int			slot;
+
+		if (label->type != jbvBinary)
+			continue;
+		k = getKeyJsonValueFromContainer(label->val.binary.data, "key", 3, NULL);
+		v = getKeyJsonValueFromContainer(label->val.binary.data, "value", 5, NULL);
+		if (k == NULL || k->type != jbvString)
+			continue;
+		key = segext_fold_case(k->val.string.val, k->val.string.len);
+		slot = segext_requirements_slot(reqs, SEGEXT_SLOT_LABEL_KEY, key, strlen(key));
+		if (slot >= 0)
+			SEGEXT_FACTS_SET(f, SEGEXT_SLOT_LABEL_KEY, slot);
+		if (v != NULL && v->type == jbvString)
+		{
+			char	   *val = segext_fold_case(v->val.string.val, v->val.string.len);
+
+			slot = segext_requirements_pair_slot(reqs, SEGEXT_SLOT_LABEL, key, strlen(key),
+												 val, strlen(val));
+			if (slot >= 0)
+				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_LABEL, slot);
+		}
+	}
+}
+
+/*
+ * segext_facts_fill fills reset facts from a state row and a customer row:
+ * customer columns, counted sales and amount, last purchase and purchase
+ * periods (through segext_facts_add_purchase, per distinct sale time),
+ * per-POS counts and the SKU, maker and item label bits of the values the
+ * requirements name.
+ */
+void
+segext_facts_fill(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+				  const SegextEvalTime *time, const SegextStateRow *state,
+				  const SegextCustomerRow *customer)
+{
+	uint32		needs = segext_requirements_needs(reqs);
+	Datum	   *values = customer->values;
+	bool	   *nulls = customer->nulls;
+
+	facts->id = *DatumGetSegextObjectIdP(values[customer->a_id - 1]);
+	facts->active = !nulls[customer->a_active - 1] && DatumGetBool(values[customer->a_active - 1]);
+	facts->has_birth_date = !nulls[customer->a_birth - 1];
+	if (facts->has_birth_date)
+		facts->birth_date = DatumGetDateADT(values[customer->a_birth - 1]);
+	facts->has_registration = !nulls[customer->a_registered - 1];
+	if (facts->has_registration)
+		facts->registration_date =
+			DatumGetDateADT(DirectFunctionCall1(timestamptz_date, values[customer->a_registered - 1]));
+	if ((needs & SEGEXT_NEED_LABELS) && !nulls[customer->a_labels - 1])
+		facts_add_labels(reqs, facts, DatumGetJsonbP(values[customer->a_labels - 1]));
+
+	facts->transaction_count = state->sales;
+	facts->amount = state->amount;
+	if (state->figures != NULL)
+	{
+		Figures		f = {0};
+		static const SegextSlotKind kinds[FIG_NLISTS] = {
+			SEGEXT_SLOT_POS, SEGEXT_SLOT_SKU, SEGEXT_SLOT_MAKER, SEGEXT_SLOT_ITEM_LABEL
+		};
+
+		figures_decode(state->figures, &f);
+		for (int i = 0; i < f.ntimes; i++)
+			if (f.times[i].count > 0)
+				segext_facts_add_purchase(reqs, facts, f.times[i].at, time->now);
+		for (int k = 0; k < FIG_NLISTS; k++)
+		{
+			if (segext_requirements_nslots(reqs, kinds[k]) == 0)
+				continue;
+			for (int i = 0; i < f.n[k]; i++)
+			{
+				FigEntry   *e = &f.e[k][i];
+				int			slot;
+
+				if (e->count <= 0)
+					continue;
+				if (k == FIG_LABEL)
+					slot = segext_requirements_pair_slot(reqs, kinds[k], e->a, e->alen, e->b, e->blen);
+				else
+					slot = segext_requirements_slot(reqs, kinds[k], e->a, e->alen);
+				if (slot < 0)
+					continue;
+				if (k == FIG_POS)
+					facts->pos_count[slot] += e->count;
+				else
+					SEGEXT_FACTS_SET(facts, kinds[k], slot);
+			}
+		}
+	}
+}
+
+/* --- Maintenance --- */
+
+/* accum_init makes an empty accumulator in the current memory context. */
+static void
+accum_init(Accum *acc, Size flush_bytes)
+{
+	HASHCTL		ctl;
+
+	memset(acc, 0, sizeof(Accum));
+	acc->cxt = AllocSetContextCreate(CurrentMemoryContext, "segext customer state deltas",
+									 ALLOCSET_DEFAULT_SIZES);
+	acc->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "segext customer state row",
+										ALLOCSET_SMALL_SIZES);
+	ctl.keysize = sizeof(StateKey);
+	ctl.entrysize = sizeof(Delta);
+	ctl.hcxt = acc->cxt;
+	acc->deltas = hash_create("segext customer state deltas", 1024, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	acc->flush_bytes = flush_bytes;
+}
+
+/* copy_bytes copies len bytes into the accumulator's context. */
+static inline const char *
+copy_bytes(Accum *acc, const char *s, int len)
+{
+	char	   *c = MemoryContextAlloc(acc->cxt, len + 1);
+
+	memcpy(c, s, len);
+	c[len] = '\0';
+	return c;
+}
+
+/* add_text_array adds every element of a text[] to multiset k. */
+static void
+add_text_array(Accum *acc, Delta *d, int k, Datum arrd, int sign)
+{
+	ArrayType  *a = DatumGetArrayTypeP(arrd);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		figures_add_entry(&d->fig, k, copy_bytes(acc, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
+						  VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
+	}
+}
+
+/* A folded item label, for de-duplication within one transaction. */
+typedef struct LabelPair
+{
+	char	   *key;
+	char	   *value;
+} LabelPair;
+
+/* cmp_label_pair orders folded item labels by key, then value. */
+static int
+cmp_label_pair(const void *x, const void *y)
+{
+	const LabelPair *a = x;
+	const LabelPair *b = y;
+	int			c = strcmp(a->key, b->key);
+
+	return c != 0 ? c : strcmp(a->value, b->value);
+}
+
+/*
+ * add_item_labels adds the distinct item labels of one transaction to the
+ * item label multiset, key and value folded apart.  The derived item_labels
+ * array joins them with U+001F; when every element holds exactly one, the
+ * split is unambiguous, else the labels are read from the items.
+ */
+static void
+add_item_labels(Accum *acc, Delta *d, Datum labelsd, Datum itemsd, bool items_null, int sign)
+{
+	ArrayType  *a = DatumGetArrayTypeP(labelsd);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	bool		plain = true;
+	LabelPair  *pairs;
+	int			npairs = 0;
+	Jsonb	   *items;
+	int			nitems;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		return;
+	for (int i = 0; i < n && plain; i++)
+	{
+		text	   *t;
+		const char *s;
+		int			len;
+		const char *sep;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		s = VARDATA_ANY(t);
+		len = VARSIZE_ANY_EXHDR(t);
+		sep = memchr(s, '\x1f', len);
+		plain = sep != NULL && memchr(sep + 1, '\x1f', len - (sep - s) - 1) == NULL;
+	}
+	if (plain)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			text	   *t;
+			const char *s;
+			int			len;
+			const char *sep;
+
+			if (nulls[i])
+				continue;
+			t = DatumGetTextPP(elems[i]);
+			s = VARDATA_ANY(t);
+			len = VARSIZE_ANY_EXHDR(t);
+			sep = memchr(s, '\x1f', len);
+			figures_add_entry(&d->fig, FIG_LABEL, copy_bytes(acc, s, sep - s), sep - s,
+							  copy_bytes(acc, sep + 1, len - (sep - s) - 1),
+							  len - (sep - s) - 1, sign);
+		}
+		return;
+	}
+	if (items_null)
+		return;
+	items = DatumGetJsonbP(itemsd);
+	if (!JB_ROOT_IS_ARRAY(items) || JB_ROOT_IS_SCALAR(items))
+		return;
+	nitems = JB_ROOT_COUNT(items);
+	pairs = palloc(sizeof(LabelPair) * (n + 1));
+	for (int i = 0; i < nitems; i++)
+	{
+		JsonbValue *item = getIthJsonbValueFromContainer(&items->root, i);
+		JsonbValue *labels;
+		int			nlabels;
+
+		if (item->type != jbvBinary || !JsonContainerIsObject(item->val.binary.data))
+			continue;
+		labels = getKeyJsonValueFromContainer(item->val.binary.data, "labels", 6, NULL);
+		if (labels == NULL || labels->type != jbvBinary ||
+			!JsonContainerIsArray(labels->val.binary.data))
+			continue;
+		nlabels = JsonContainerSize(labels->val.binary.data);
+		for (int j = 0; j < nlabels; j++)
+		{
+			JsonbValue *label = getIthJsonbValueFromContainer(labels->val.binary.data, j);
+			JsonbValue *k,
+					   *v;
+
+			if (label->type != jbvBinary || !JsonContainerIsObject(label->val.binary.data))
+				continue;
+			k = getKeyJsonValueFromContainer(label->val.binary.data, "key", 3, NULL);
+			v = getKeyJsonValueFromContainer(label->val.binary.data, "value", 5, NULL);
+			if (k == NULL || k->type != jbvString || v == NULL || v->type != jbvString)
+				continue;
+			if (npairs % (n + 1) == 0 && npairs > 0)
+				pairs = repalloc(pairs, sizeof(LabelPair) * (npairs + n + 1));
+			pairs[npairs].key = segext_fold_case(k->val.string.val, k->val.string.len);
+			pairs[npairs].value = segext_fold_case(v->val.string.val, v->val.string.len);
+			npairs++;
+		}
+	}
+	qsort(pairs, npairs, sizeof(LabelPair), cmp_label_pair);
+	for (int i = 0; i < npairs; i++)
+	{
+		if (i > 0 && cmp_label_pair(&pairs[i - 1], &pairs[i]) == 0)
+			continue;
+		figures_add_entry(&d->fig, FIG_LABEL,
+						  copy_bytes(acc, pairs[i].key, strlen(pairs[i].key)), strlen(pairs[i].key),
+						  copy_bytes(acc, pairs[i].value, strlen(pairs[i].value)),
+						  strlen(pairs[i].value), sign);
+	}
+}
+
+/*
+ * accum_add_row adds (sign +1) or takes off (sign -1) the contribution of
+ * one transaction, given as the TC_* columns: every transaction counts as
+ * one and adds its amount; a counted sale also adds its time, POS, SKUs,
+ * makers and item labels.
+ */
+static void
+accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
+{
+	StateKey	key;
+	Delta	   *d;
+	bool		found;
+	int64		amount;
+	bool		counted;
+	MemoryContext old;
+
+	if (nulls[TC_COMPANY] || nulls[TC_CUSTOMER] || nulls[TC_AMOUNT])
+		return;					/* NOT NULL columns */
+	memcpy(&key.company, DatumGetPointer(values[TC_COMPANY]), SEGEXT_OBJECTID_LEN);
+	memcpy(&key.customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
+	d = hash_search(acc->deltas, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset((char *) d + sizeof(StateKey), 0, sizeof(Delta) - sizeof(StateKey));
+		d->fig.cxt = acc->cxt;
+		if (acc->ncompanies >= 0)
+		{
+			bool		known = false;
+
+			for (int i = 0; i < acc->ncompanies && !known; i++)
+				known = memcmp(&acc->companies[i], &key.company, SEGEXT_OBJECTID_LEN) == 0;
+			if (!known)
+			{
+				lock_company_state(&key.company, ShareLock);
+				if (acc->ncompanies < lengthof(acc->companies))
+					acc->companies[acc->ncompanies++] = key.company;
+			}
+		}
+	}
+	if (sign < 0)
+		acc->removals = true;
+	old = MemoryContextSwitchTo(acc->rowcxt);
+	add_count(&d->transactions, sign);
+	amount = segext_amount_from_numeric(DatumGetNumeric(values[TC_AMOUNT]));
+	add_count(&d->amount, sign * amount);
+	counted = nulls[TC_RETURNS] &&
+		(nulls[TC_RETURNED] ||
+		 segext_amount_from_numeric(DatumGetNumeric(values[TC_RETURNED])) < amount);
+	MemoryContextSwitchTo(acc->cxt);
+	if (counted)
+	{
+		MemoryContext rowold;
+
+		add_count(&d->sales, sign);
+		if (!nulls[TC_OCCURRED])
+			figures_add_time(&d->fig, DatumGetTimestampTz(values[TC_OCCURRED]), sign);
+		if (!nulls[TC_POS])
+		{
+			text	   *t = DatumGetTextPP(values[TC_POS]);
+
+			figures_add_entry(&d->fig, FIG_POS, copy_bytes(acc, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
+							  VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
+		}
+		rowold = MemoryContextSwitchTo(acc->rowcxt);
+		if (!nulls[TC_SKUS])
+			add_text_array(acc, d, FIG_SKU, values[TC_SKUS], sign);
+		if (!nulls[TC_MAKERS])
+			add_text_array(acc, d, FIG_MAKER, values[TC_MAKERS], sign);
+		if (!nulls[TC_LABELS])
+			add_item_labels(acc, d, values[TC_LABELS], values[TC_ITEMS], nulls[TC_ITEMS], sign);
+		MemoryContextSwitchTo(rowold);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(acc->rowcxt);
+	if (!acc->flush_by_caller && MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
+		accum_flush(acc);
+}
+
+/* cmp_delta orders deltas by company, then customer. */
+static int
+cmp_delta(const void *x, const void *y)
+{
+	const Delta *a = *(Delta *const *) x;
+	const Delta *b = *(Delta *const *) y;
+
+	return memcmp(&a->key, &b->key, sizeof(StateKey));
+}
+
+/*
+ * accum_flush writes the deltas to segext.customer_states (in SPI, as the
+ * table's owner): one upsert adding them, in (company, customer) order,
+ * then, when rows were taken off, one delete of the rows left empty.
+ * Customers deleted by the statement get no row: the cascade from a deleted
+ * customer to its transactions is applied after the customers trigger has
+ * deleted the customer's state.
+ */
+static void
+accum_flush(Accum *acc)
+{
+	static SegextKeptPlan upsert_plan;
+	static SegextKeptPlan delete_plan;
+	static const Oid upsert_types[6] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY,
+	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
+	long		ndeltas = hash_get_num_entries(acc->deltas);
+	Delta	  **sorted;
+	HASH_SEQ_STATUS seq;
+	Delta	   *d;
+	int			n = 0;
+	int			nrows = 0;
+	Datum	   *cols[6];
+	bool	   *fig_nulls;
+	Datum		args[6];
+	Oid			idtype = segext_objectid_type();
+	int			dims[1];
+	int			lbs[1] = {1};
+	int			ret;
+	MemoryContext old;
+
+	if (ndeltas == 0)
+		return;
+	old = MemoryContextSwitchTo(acc->rowcxt);
+	sorted = palloc(sizeof(Delta *) * ndeltas);
+	hash_seq_init(&seq, acc->deltas);
+	while ((d = hash_seq_search(&seq)) != NULL)
+		sorted[n++] = d;
+	qsort(sorted, n, sizeof(Delta *), cmp_delta);
+	for (int c = 0; c < 6; c++)
+		cols[c] = palloc(sizeof(Datum) * n);
+	fig_nulls = palloc(sizeof(bool) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bytea	   *fig;
+
+		d = sorted[i];
+		figures_normalize(&d->fig);
+		fig = figures_encode(&d->fig);
+		if (fig == NULL && d->transactions == 0 && d->sales == 0 && d->amount == 0)
+			continue;			/* the statement changed nothing of it */
+		cols[0][nrows] = PointerGetDatum(&d->key.company);
+		cols[1][nrows] = PointerGetDatum(&d->key.customer);
+		cols[2][nrows] = Int64GetDatum(d->transactions);
+		cols[3][nrows] = Int64GetDatum(d->sales);
+		cols[4][nrows] = Int64GetDatum(d->amount);
+		cols[5][nrows] = PointerGetDatum(fig);
+		fig_nulls[nrows] = fig == NULL;
+		nrows++;
+	}
+	if (nrows > 0)
+	{
+		StateSpi	spi;
+
+		dims[0] = nrows;
+		args[0] = PointerGetDatum(construct_array(cols[0], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+		args[1] = PointerGetDatum(construct_array(cols[1], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+		for (int c = 2; c < 5; c++)
+			args[c] = PointerGetDatum(construct_array(cols[c], nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[5] = PointerGetDatum(construct_md_array(cols[5], fig_nulls, 1, dims, lbs,
+													 BYTEAOID, -1, false, TYPALIGN_INT));
+		state_spi_begin(&spi);
+		ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
+												"INSERT INTO segext.customer_states AS s "
+												"(company_id, customer_id, transactions, sales, amount, figures) "
+												"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
+												"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+												"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+												"AS d(company_id, customer_id, transactions, sales, amount, figures) "
+												"WHERE EXISTS (SELECT FROM segext.customers AS c "
+												"WHERE c.company_id OPERATOR(segext.=) d.company_id "
+												"AND c.id OPERATOR(segext.=) d.customer_id) "
+												"ON CONFLICT (company_id, customer_id) DO UPDATE SET "
+												"transactions = s.transactions OPERATOR(pg_catalog.+) excluded.transactions, "
+												"sales = s.sales OPERATOR(pg_catalog.+) excluded.sales, "
+												"amount = s.amount OPERATOR(pg_catalog.+) excluded.amount, "
+												"figures = segext.customer_state_merge(s.figures, excluded.figures)",
+												6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
+							   args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		if (acc->removals)
+		{
+			ret = SPI_execute_plan(segext_kept_plan(&delete_plan,
+													"DELETE FROM segext.customer_states AS s "
+													"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
+													"WHERE s.company_id OPERATOR(segext.=) d.company_id "
+													"AND s.customer_id OPERATOR(segext.=) d.customer_id "
+													"AND s.transactions OPERATOR(pg_catalog.=) 0 "
+													"AND s.sales OPERATOR(pg_catalog.=) 0 "
+													"AND s.amount OPERATOR(pg_catalog.=) 0 AND s.figures IS NULL",
+													2, upsert_types, CURSOR_OPT_GENERIC_PLAN),
+								   args, NULL, false, 0);
+			if (ret != SPI_OK_DELETE)
+				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		}
+		state_spi_end(&spi);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(acc->rowcxt);
+	hash_destroy(acc->deltas);
+	MemoryContextReset(acc->cxt);
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(StateKey);
+		ctl.entrysize = sizeof(Delta);
+		ctl.hcxt = acc->cxt;
+		acc->deltas = hash_create("segext customer state deltas", 1024, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+}
+
+/*
+ * state_spi_begin connects to SPI as the owner of segext.customer_states
+ * (only segext writes the state) with search_path pg_catalog, pg_temp.
+ */
+static void
+state_spi_begin(StateSpi *spi)
+{
+	Oid			relid = get_relname_relid("customer_states", get_namespace_oid("segext", false));
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation segext.customer_states does not exist");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&spi->save_userid, &spi->save_sec_context);
+	SetUserIdAndSecContext(owner, spi->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	spi->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/* state_spi_end restores the role and search_path and leaves SPI. */
+static void
+state_spi_end(StateSpi *spi)
+{
+	AtEOXact_GUC(true, spi->save_nestlevel);
+	SetUserIdAndSecContext(spi->save_userid, spi->save_sec_context);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * lock_company_state takes a transaction lock on a company's state: share
+ * for maintenance, exclusive for a rebuild.  The tag is an advisory lock tag
+ * with a field no SQL advisory lock function uses.
+ */
+static void
+lock_company_state(const SegextObjectId *company, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+	uint32		tail;
+
+	memcpy(&tail, company->data + 8, sizeof(uint32));
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_bytes(company->data, SEGEXT_OBJECTID_LEN), tail, 0x5345);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/* flush_bytes is the memory of deltas after which they are written. */
+static Size
+flush_bytes(void)
+{
+	return Max((Size) work_mem * 1024, (Size) 16 * 1024 * 1024);
+}
+
+/* accum_add_tuplestore adds or takes off every row of a transition table. */
+static void
+accum_add_tuplestore(Accum *acc, Tuplestorestate *ts, TupleDesc desc, const int *attnos, int sign)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	Datum		values[TC_NCOLS];
+	bool		nulls[TC_NCOLS];
+	int			maxatt = 0;
+
+	for (int c = 0; c < TC_NCOLS; c++)
+		maxatt = Max(maxatt, attnos[c]);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		for (int c = 0; c < TC_NCOLS; c++)
+		{
+			values[c] = slot->tts_values[attnos[c] - 1];
+			nulls[c] = slot->tts_isnull[attnos[c] - 1];
+		}
+		accum_add_row(acc, values, nulls, sign);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+PG_FUNCTION_INFO_V1(segext_transactions_state);
+/*
+ * segext_transactions_state is the AFTER ... FOR EACH STATEMENT trigger of
+ * segext.transactions (INSERT, UPDATE, DELETE with transition tables, and
+ * TRUNCATE): it takes the old rows' contributions off the customer states
+ * and adds the new rows'.
+ */
+Datum
+segext_transactions_state(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnos[TC_NCOLS];
+	Accum		acc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager", "transactions_state")));
+	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER for each statement", "transactions_state")));
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		StateSpi	spi;
+
+		state_spi_begin(&spi);
+		if (SPI_execute("DELETE FROM segext.customer_states", false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "SPI_execute failed");
+		state_spi_end(&spi);
+		return PointerGetDatum(NULL);
+	}
+	if ((TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && trigdata->tg_newtable == NULL) ||
+		(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) && trigdata->tg_oldtable == NULL) ||
+		(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		 (trigdata->tg_oldtable == NULL || trigdata->tg_newtable == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" needs the transition tables of its event", "transactions_state"),
+				 errhint("Create the trigger with REFERENCING OLD TABLE and/or NEW TABLE.")));
+	desc = RelationGetDescr(trigdata->tg_relation);
+	for (int c = 0; c < TC_NCOLS; c++)
+	{
+		attnos[c] = SPI_fnumber(desc, tc_names[c]);
+		if (attnos[c] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("table \"%s\" has no column \"%s\"",
+							RelationGetRelationName(trigdata->tg_relation), tc_names[c]),
+					 errhint("Attach this trigger to segext.transactions only.")));
+	}
+	accum_init(&acc, flush_bytes());
+	if (trigdata->tg_oldtable != NULL)
+		accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
+	if (trigdata->tg_newtable != NULL)
+		accum_add_tuplestore(&acc, trigdata->tg_newtable, desc, attnos, 1);
+	accum_flush(&acc);
+	MemoryContextDelete(acc.cxt);
+	MemoryContextDelete(acc.rowcxt);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(segext_customers_state);
+/*
+ * segext_customers_state is the AFTER DELETE FOR EACH STATEMENT trigger of
+ * segext.customers: it deletes the state rows of the deleted customers
+ * (their transactions' cascade has normally emptied them already).
+ */
+Datum
+segext_customers_state(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	static SegextKeptPlan delete_plan;
+	static const Oid types[2] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	int			a_company,
+				a_id;
+	Datum	   *companies;
+	Datum	   *ids;
+	int			n = 0;
+	int			cap = 64;
+	Datum		args[2];
+	Oid			idtype = segext_objectid_type();
+	StateSpi	spi;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager", "customers_state")));
+	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || trigdata->tg_oldtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER DELETE for each statement with an old table",
+						"customers_state")));
+	desc = RelationGetDescr(trigdata->tg_relation);
+	a_company = SPI_fnumber(desc, "company_id");
+	a_id = SPI_fnumber(desc, "id");
+	if (a_company <= 0 || a_id <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("table \"%s\" has no columns \"company_id\" and \"id\"",
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Attach this trigger to segext.customers only.")));
+	companies = palloc(sizeof(Datum) * cap);
+	ids = palloc(sizeof(Datum) * cap);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(trigdata->tg_oldtable);
+	while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, slot))
+	{
+		bool		isnull;
+
+		if (n == cap)
+		{
+			cap *= 2;
+			companies = repalloc_huge(companies, sizeof(Datum) * cap);
+			ids = repalloc_huge(ids, sizeof(Datum) * cap);
+		}
+		companies[n] = datumCopy(slot_getattr(slot, a_company, &isnull), false, SEGEXT_OBJECTID_LEN);
+		ids[n] = datumCopy(slot_getattr(slot, a_id, &isnull), false, SEGEXT_OBJECTID_LEN);
+		n++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (n == 0)
+		return PointerGetDatum(NULL);
+	args[0] = PointerGetDatum(construct_array(companies, n, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	args[1] = PointerGetDatum(construct_array(ids, n, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	state_spi_begin(&spi);
+	if (SPI_execute_plan(segext_kept_plan(&delete_plan,
+										  "DELETE FROM segext.customer_states AS s "
+										  "USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
+										  "WHERE s.company_id OPERATOR(segext.=) d.company_id "
+										  "AND s.customer_id OPERATOR(segext.=) d.customer_id",
+										  2, types, CURSOR_OPT_GENERIC_PLAN),
+						 args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_plan failed");
+	state_spi_end(&spi);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * resolve_current_company evaluates segext.current_company_id() before any
+ * lookup, so an invalid session company raises whether or not the key asked
+ * for exists (row level security would evaluate it only at a first row).
+ */
+static void
+resolve_current_company(void)
+{
+	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+}
+
+/* company_must_exist raises 22023 unless the caller sees the company. */
+static void
+company_must_exist(const SegextObjectId *company)
+{
+	Datum		args[1];
+	Oid			types[1];
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	if (SPI_processed == 0)
+	{
+		segext_objectid_to_hex(company, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("company \"%s\" does not exist", hex),
+				 errdetail("No company visible to the current user has id \"%s\".", hex),
+				 errhint("Pass the id of the current company.")));
+	}
+}
+
+PG_FUNCTION_INFO_V1(segext_rebuild_customer_states);
+/*
+ * segext_rebuild_customer_states replaces a company's customer states by
+ * ones computed from its transactions in one pass in customer order (whole
+ * customers flushed in batches, so each row is written once), under an
+ * exclusive lock on the company's state; returns the number of state rows.
+ */
+Datum
+segext_rebuild_customer_states(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	StateSpi	spi;
+	Accum		acc;
+	Portal		portal;
+	Datum		args[1];
+	Oid			types[1];
+	int64		rows;
+	SegextObjectId last_customer = {{0}};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	resolve_current_company();
+	company_must_exist(company);
+	lock_company_state(company, ExclusiveLock);
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	state_spi_begin(&spi);
+	if (SPI_execute_with_args("DELETE FROM segext.customer_states WHERE company_id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed");
+	accum_init(&acc, Max((Size) maintenance_work_mem * 1024, flush_bytes()));
+	/* not read-only: a fresh snapshot, taken after the lock, sees the writes waited for */
+	acc.ncompanies = -1;		/* locked above */
+	acc.flush_by_caller = true;
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT company_id, customer_id, amount, returns_id, returned_amount, "
+									   "occurred_at, pos_id, item_skus, item_makers, item_labels, items "
+									   "FROM segext.transactions WHERE company_id OPERATOR(segext.=) $1 "
+									   "ORDER BY customer_id",
+									   1, types, args, NULL, false, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[TC_NCOLS];
+			bool		nulls[TC_NCOLS];
+
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			/* between two customers every delta is complete: each row is written once */
+			if (!nulls[TC_CUSTOMER] &&
+				memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
+			{
+				if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
+					accum_flush(&acc);
+				memcpy(&last_customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
+			}
+			accum_add_row(&acc, values, nulls, 1);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	accum_flush(&acc);
+	MemoryContextDelete(acc.cxt);
+	MemoryContextDelete(acc.rowcxt);
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM segext.customer_states "
+							  "WHERE company_id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	{
+		bool		isnull;
+
+		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	state_spi_end(&spi);
+	SPI_finish();
+	PG_RETURN_INT64(rows);
+}
+
+/* --- Evaluation from the state --- */
+
+/* One segment an evaluation from the state reads. */
+typedef struct StateSegment
+{
+	SegextObjectId id;
+	int			number;
+	bool		manual;
+	int			handle;
+	int			nmembers;		/* explicit members of a manual segment */
+	SegextObjectId *members;	/* sorted */
+} StateSegment;
+
+/* cmp_objectid orders object ids bytewise. */
+static int
+cmp_objectid(const void *a, const void *b)
+{
+	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
+}
+
+PG_FUNCTION_INFO_V1(segext_state_segment_members);
+/*
+ * segext_state_segment_members returns the members of a segment as
+ * segext.segment_members defines them, computed from customer_states and
+ * customers alone (no transaction is read): 0 every active customer, 1 the
+ * active customers in no other active segment, a manual segment its active
+ * explicit members, any other its active customers matching its criteria.
+ */
+Datum
+segext_state_segment_members(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *segment = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	ReturnSetInfo *rsinfo;
+	Oid			types[2];
+	Datum		args[2];
+	bool		isnull;
+	SegextObjectId company;
+	int			number;
+	bool		active;
+	StateSegment *segs = NULL;
+	int			nsegs = 0;
+	SegextRequirements *reqs;
+	SegextCustomerFacts *facts;
+	SegextEvalTime time;
+	SegextCustomerRow row;
+	Portal		portal;
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	MemoryContext fncxt = CurrentMemoryContext;
+	MemoryContext tmp;
+
+	segext_init_materialized_srf(fcinfo);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	resolve_current_company();
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(segment);
+	if (SPI_execute_with_args("SELECT company_id, number, active FROM segext.segments "
+							  "WHERE id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	if (SPI_processed == 0)
+	{
+		segext_objectid_to_hex(segment, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment \"%s\" does not exist", hex),
+				 errdetail("No segment of the current company has id \"%s\".", hex),
+				 errhint("Pass the id of an existing segment.")));
+	}
+	company = *DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (!active)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+
+	/* the segments the answer depends on: itself, or (1) every other */
+	reqs = segext_requirements_create();
+	if (number >= 1)
+	{
+		args[0] = PointerGetDatum(&company);
+		args[1] = PointerGetDatum(segment);
+		types[1] = types[0];
+		if (SPI_execute_with_args(number == 1 ?
+								  "SELECT id, number, criteria FROM segext.segments "
+								  "WHERE company_id OPERATOR(segext.=) $1 AND active "
+								  "AND number OPERATOR(pg_catalog.>) 1" :
+								  "SELECT id, number, criteria FROM segext.segments "
+								  "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
+								  number == 1 ? 1 : 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed");
+		nsegs = SPI_processed;
+		segs = MemoryContextAllocZero(fncxt, sizeof(StateSegment) * (nsegs + 1));
+		for (int i = 0; i < nsegs; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			Datum		crit;
+
+			segs[i].id = *DatumGetSegextObjectIdP(SPI_getbinval(tup, desc, 1, &isnull));
+			segs[i].number = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+			crit = SPI_getbinval(tup, desc, 3, &segs[i].manual);
+			if (!segs[i].manual)
+			{
+				MemoryContext old = MemoryContextSwitchTo(fncxt);
+				SegextCriteria *c = (SegextCriteria *) PG_DETOAST_DATUM_COPY(crit);
+
+				segs[i].handle = segext_requirements_add(reqs, c);
+				MemoryContextSwitchTo(old);
+			}
+		}
+		/* explicit members of manual segments */
+		for (int i = 0; i < nsegs; i++)
+		{
+			if (!segs[i].manual)
+				continue;
+			args[1] = PointerGetDatum(&segs[i].id);
+			if (SPI_execute_with_args("SELECT customer_id FROM segext.memberships "
+									  "WHERE company_id OPERATOR(segext.=) $1 "
+									  "AND segment_id OPERATOR(segext.=) $2",
+									  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "SPI_execute_with_args failed");
+			segs[i].nmembers = SPI_processed;
+			segs[i].members = MemoryContextAlloc(fncxt, sizeof(SegextObjectId) * (SPI_processed + 1));
+			for (uint64 j = 0; j < SPI_processed; j++)
+				segs[i].members[j] = *DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[j],
+																			 SPI_tuptable->tupdesc, 1, &isnull));
+			qsort(segs[i].members, segs[i].nmembers, sizeof(SegextObjectId), cmp_objectid);
+		}
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(fncxt);
+
+		facts = segext_facts_create(reqs);
+		MemoryContextSwitchTo(old);
+	}
+	segext_eval_time_current(&time);
+	tmp = AllocSetContextCreate(fncxt, "segext state evaluation", ALLOCSET_SMALL_SIZES);
+
+	args[0] = PointerGetDatum(&company);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT c.*, s.sales AS \"segext state sales\", "
+									   "s.amount AS \"segext state amount\", s.figures AS \"segext state figures\" "
+									   "FROM segext.customers AS c LEFT JOIN segext.customer_states AS s "
+									   "ON s.company_id OPERATOR(segext.=) c.company_id "
+									   "AND s.customer_id OPERATOR(segext.=) c.id "
+									   "WHERE c.company_id OPERATOR(segext.=) $1",
+									   1, types, args, NULL, true, 0);
+	for (bool first = true;; first = false)
+	{
+		TupleDesc	desc;
+		int			natts;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		desc = SPI_tuptable->tupdesc;
+		natts = desc->natts - 3;
+		if (first)
+		{
+			MemoryContext old = MemoryContextSwitchTo(fncxt);
+
+			segext_customer_row_init(&row, CreateTupleDescCopy(desc), natts);
+			row.values = palloc(sizeof(Datum) * desc->natts);
+			row.nulls = palloc(sizeof(bool) * desc->natts);
+			MemoryContextSwitchTo(old);
+		}
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			SegextStateRow state;
+			bool		member;
+			MemoryContext old;
+
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(SPI_tuptable->vals[i], desc, row.values, row.nulls);
+			state.sales = row.nulls[natts] ? 0 : DatumGetInt64(row.values[natts]);
+			state.amount = row.nulls[natts + 1] ? 0 : DatumGetInt64(row.values[natts + 1]);
+			state.figures = row.nulls[natts + 2] ? NULL : DatumGetByteaPP(row.values[natts + 2]);
+			old = MemoryContextSwitchTo(tmp);
+			segext_facts_reset(reqs, facts);
+			segext_facts_fill(reqs, facts, &time, &state, &row);
+			member = facts->active;
+			if (member && number >= 1)
+			{
+				bool		in_any = false;
+
+				for (int s = 0; s < nsegs && !in_any; s++)
+				{
+					if (segs[s].manual)
+						in_any = bsearch(&facts->id, segs[s].members, segs[s].nmembers,
+										 sizeof(SegextObjectId), cmp_objectid) != NULL;
+					else
+						in_any = segext_criteria_match_customer(reqs, segs[s].handle, facts, &time,
+																segext_customer_row_field, &row);
+				}
+				member = number == 1 ? !in_any : in_any;
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(tmp);
+			if (member)
+			{
+				Datum		out[2];
+				bool		outnull[2] = {false, false};
+
+				out[0] = PointerGetDatum(segment);
+				out[1] = PointerGetDatum(&facts->id);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	return (Datum) 0;
+}
