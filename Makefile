@@ -26,6 +26,13 @@ ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 
+# make SANITIZE=1 builds segext with AddressSanitizer and UBSan; the server
+# must then run with the sanitizer runtime preloaded (scripts/sanitize.sh).
+ifeq ($(SANITIZE),1)
+PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=address,undefined
+endif
+
 EXTRA_CLEAN = output_iso results regression.diffs regression.out test/client/*.o test/client/segext_client
 
 PG_CONFIG ?= pg_config

@@ -1,13 +1,18 @@
 # scripts/lib.sh: shared steps of the test and demo commands (sourced).
 #
 # install_prerequisites  apt-get installs PostgreSQL 15 (server, headers),
-#                        pgTAP, pg_prove and a C toolchain.
+#                        pgTAP, pg_prove and a C toolchain (with gcc's
+#                        AddressSanitizer and UBSan runtimes).
 # build_extension        builds segext warning-free.
 # start_cluster          stages a private copy of the PostgreSQL 15 server
 #                        with segext installed into it, then initdb and start
 #                        a throwaway cluster in a temporary directory, owned by
 #                        the postgres OS user, listening on a Unix socket only.
 # stop_cluster           stops it and removes the directory (also on exit).
+#
+# SEGEXT_BUILD_DIR names the built tree that stage_server installs from (the
+# repository by default; scripts/sanitize.sh points it at its own build), and
+# SEGEXT_SERVER_ENV holds NAME=VALUE words put into the server's environment.
 #
 # The system's PostgreSQL installation is never modified: segext is installed
 # into the staged copy (make install DESTDIR=...), which a PostgreSQL server
@@ -20,6 +25,8 @@ PG_MAJOR=15
 PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BINDIR/pg_config
 SEGEXT_PORT=${SEGEXT_PORT:-5432}
+SEGEXT_BUILD_DIR=${SEGEXT_BUILD_DIR:-$SEGEXT_ROOT}
+SEGEXT_SERVER_ENV=${SEGEXT_SERVER_ENV:-}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -33,7 +40,7 @@ install_prerequisites() {
     log "installing prerequisites (apt-get)"
     run_as_root apt-get update -qq
     run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        make gcc libc6-dev \
+        make gcc libc6-dev libasan8 libubsan1 \
         postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
         postgresql-server-dev-$PG_MAJOR libpq-dev \
         postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl >/dev/null
@@ -45,13 +52,14 @@ build_extension() {
     make -C "$SEGEXT_ROOT" -s PG_CONFIG="$PG_CONFIG" COPT=-Werror >/dev/null
 }
 
-# stage_server copies the PostgreSQL server tree and installs segext into it.
+# stage_server copies the PostgreSQL server tree and installs segext into it
+# from SEGEXT_BUILD_DIR.
 stage_server() {
     local stage=$1
     mkdir -p "$stage/usr/lib/postgresql" "$stage/usr/share/postgresql"
     cp -a /usr/lib/postgresql/$PG_MAJOR "$stage/usr/lib/postgresql/"
     cp -a /usr/share/postgresql/$PG_MAJOR "$stage/usr/share/postgresql/"
-    make -C "$SEGEXT_ROOT" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
+    make -C "$SEGEXT_BUILD_DIR" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
 }
 
 # start_cluster creates and starts a throwaway cluster; sets SEGEXT_TMP,
@@ -67,7 +75,8 @@ start_cluster() {
     log "starting a throwaway cluster in $SEGEXT_TMP"
     as_postgres "$SEGEXT_PG_BIN/initdb" -D "$SEGEXT_TMP/data" -U postgres \
         --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    as_postgres "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -l "$SEGEXT_TMP/socket/server.log" -w \
+    # shellcheck disable=SC2086  # SEGEXT_SERVER_ENV is a list of words
+    as_postgres env $SEGEXT_SERVER_ENV "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -l "$SEGEXT_TMP/socket/server.log" -w \
         -o "-c listen_addresses='' -c unix_socket_directories='$SEGEXT_TMP/socket' -p $SEGEXT_PORT \
             -c shared_buffers=512MB -c max_connections=60 -c fsync=off -c synchronous_commit=off \
             -c max_prepared_transactions=10" \

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, build segext, start a throwaway
 # cluster and run every suite (pg_regress, isolation, pgTAP, client and
-# scripted tests).  Exits non-zero if anything fails.
+# scripted tests), then the same suites on an AddressSanitizer/UBSan build
+# (scripts/sanitize.sh, on a cluster of its own).  Exits non-zero if
+# anything fails.
 #
 #   SEGEXT_SKIP_INSTALL=1  skip apt-get (for a machine already set up)
 #   SEGEXT_KEEP=1          keep the temporary cluster directory afterwards
+#   SEGEXT_SANITIZE=0      skip the sanitizer suite
 
 source "$(dirname "$0")/lib.sh"
 cd "$SEGEXT_ROOT"
@@ -74,6 +77,23 @@ done
 
 stop_cluster
 trap - EXIT
+
+# The sanitizer suite: one result, the whole run under the sanitizers.
+if [ "${SEGEXT_SANITIZE:-1}" != 0 ]; then
+    log "suite: sanitize"
+    sanitize_log=$(mktemp /tmp/segext-sanitize-log.XXXXXX)
+    if SEGEXT_SKIP_INSTALL=1 bash scripts/sanitize.sh >"$sanitize_log" 2>&1; then
+        cat "$sanitize_log"
+        echo "scripts/sanitize .. ok"
+        passed=$((passed + 1))
+    else
+        cat "$sanitize_log"
+        echo "scripts/sanitize .. FAILED"
+        failed=$((failed + 1))
+        failed_names+=("sanitize")
+    fi
+    rm -f "$sanitize_log"
+fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then
     echo "failing suites: ${failed_names[*]}"

@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# test/scripts/criteria_fuzz.sh: fuzz the segext.criteria parser.  From a
-# fixed seed, build thousands of criteria documents (valid ones, then
-# mutated: characters deleted, inserted, replaced, truncated) and check
-# that each either parses, prints a fixpoint (text -> criteria -> text ->
-# criteria, via jsonb too) and evaluates against an event without error, or
-# fails with exactly 22P02 or 22023.  Any other SQLSTATE or a crash fails.
+# test/scripts/criteria_fuzz.sh: fuzz the segext.criteria input functions.
+# From a seed, generate SEGEXT_FUZZ_INPUTS documents (default 30000): valid
+# criteria documents in both shapes, the same mutated (characters deleted,
+# inserted, replaced, truncated), nested deeply (arrays or groups, up to
+# 100000 levels), with odd Unicode in the strings, with huge, tiny and odd
+# numbers and with bad or odd dates.  Two thirds go to the text input
+# function, one third, as a version byte and the document's bytes (often
+# with a wrong version byte or with NUL, invalid UTF-8 or truncated bytes), to
+# the binary receive function.  An accepted value must print a fixpoint
+# (text -> criteria -> text -> criteria, via jsonb too), its binary form must
+# come back unchanged, and it must evaluate against an event and customer
+# facts without error; a valid document must be accepted.  A refused input
+# must fail with a SQLSTATE from the lists below.  No server process may
+# die.  Prints the count of inputs and the histogram of outcomes.
 set -euo pipefail
+source "$(dirname "$0")/../helpers/fuzz.sh"
+
+# SQLSTATEs a refused input may fail with:
+#   22P02  invalid JSON
+#   22023  valid JSON that is not valid criteria (shape, kind, value, limit)
+# and, for binary input only:
+#   22P03  a missing or unsupported format version byte
+#   22021  bytes that are not valid UTF-8, or a zero byte
+allowed_text=22P02,22023
+allowed_binary=$allowed_text,22P03,22021
 
 db=segext_criteria_fuzz_$$
+cleanup() {
+    dropdb --if-exists "$db" >/dev/null 2>&1 || true
+    rm -rf "$fuzz_work"
+}
+trap cleanup EXIT
 createdb "$db"
-trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true' EXIT
+fuzz_build_player
 
-out=$(psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
 CREATE EXTENSION segext;
 
 -- One random valid criterion.
@@ -78,7 +101,9 @@ END $$;
 CREATE FUNCTION fuzz_mutate(doc text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     alphabet text[] := ARRAY['{', '}', '[', ']', '"', ',', ':', '-', '0', '9', '.', 'e', '\', 'a', ' ',
-                             'x', 'é', 'null', 'true', '1e400', '-1', '\u0000', '\ud800', '"type"', '"op"', '"criteria"'];
+                             'x', 'é', 'null', 'true', '1e400', '-1', '\u0000', '\ud800', '"type"', '"op"', '"criteria"',
+                             '😀', E'\u200b', E'\ufeff', E'\uffff', '\ud83d\ude00', '\udc00', E'\x01', '1e1000000',
+                             '"min"', '"max"', '"days"', '"fromDate"', '"value"', '[]', '{}', '""'];
     i int;
     pos int;
 BEGIN
@@ -94,49 +119,160 @@ BEGIN
     RETURN doc;
 END $$;
 
--- Parse one document and check what must hold; returns 'ok' or SQLSTATE.
-CREATE FUNCTION fuzz_check(doc text) RETURNS text LANGUAGE plpgsql AS $$
+-- fuzz_wrap nests a valid document depth levels deep, in arrays or in groups.
+CREATE FUNCTION fuzz_wrap(doc text, depth int) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN random() < 0.5 THEN repeat('[', depth) || doc || repeat(']', depth)
+                ELSE repeat('[{"criteria": ', depth) || doc || repeat('}]', depth) END
+$$;
+
+-- fuzz_odd_string returns a string of odd Unicode, as JSON string content.
+CREATE FUNCTION fuzz_odd_string() RETURNS text LANGUAGE sql AS $$
+    SELECT (ARRAY['😀', 'é', E'e\u0301', E'\u200b', E'\u202eabc', E'\ufeff', E'\uffff', E'\U0010ffff',
+                  '\ud83d\ude00', '\ud800', '\udc00x', '\u0000', '\u001f', '\\', '\"', '\/', '\t',
+                  E'\x7f', '中文', 'Ωμέγα', '', ' ', repeat('ß', 3000), repeat('a', 100000)])
+           [1 + floor(random() * 24)::int]
+$$;
+
+-- fuzz_odd_number returns a JSON number, or something in its place.
+CREATE FUNCTION fuzz_odd_number() RETURNS text LANGUAGE sql AS $$
+    SELECT (ARRAY['0', '-0', '-1', '1e400', '-1e400', '1e-400', '1e1000000', '1e-1000000',
+                  '123456789012345678901234567890', '9223372036854775807', '9223372036854775808',
+                  '-9223372036854775809', '2147483648', '0.000000000000000000001', '1.5', '0.5e1',
+                  '1000000000000', '1000000000000.01', '999999999999.999', 'NaN', 'Infinity', '"12"',
+                  'true', 'null', '[]', '{}', '01', '.5', '1.', '+1', '0x10'])
+           [1 + floor(random() * 31)::int]
+$$;
+
+-- fuzz_odd_date returns a JSON string holding a bad or odd date.
+CREATE FUNCTION fuzz_odd_date() RETURNS text LANGUAGE sql AS $$
+    SELECT '"' || (ARRAY['2024-02-30', '2023-02-29', '2024-02-29', '0000-01-01', '0001-01-01', '9999-12-31',
+                         '10000-01-01', '2024-13-01', '2024-00-10', '2024-01-32', '2024-1-1', '24-01-01',
+                         '2024-01-01T24:00:00Z', '2024-01-01T23:59:60Z', '2024-01-01T25:00:00Z',
+                         '2024-01-01T10:00:00', '2024-01-01 10:00:00+02', '2024-01-01T10:00:00+99:00',
+                         '9999-12-31T23:59:59-15:00', '0001-01-01T00:00:00+15:00', '9999-12-31T23:59:59Z',
+                         '0001-01-01T00:00:00Z', 'infinity', '-infinity', 'epoch', 'now', 'today',
+                         'tomorrow', 'allballs', 'J2451187', '2024-01-01 BC', '294277-01-01', '-2024-01-01',
+                         ' 2024-01-01', '2024-01-01 ', '2024-01-01T10:00:00.123456789Z', '2024-W01-1',
+                         '2024-001', '20240101', 'Jan 1 2024', '2024-01-01T10:00:00 PST', ''])
+                  [1 + floor(random() * 42)::int] || '"'
+$$;
+
+-- fuzz_special returns one document of a special kind: deep, odd strings,
+-- odd numbers or odd dates.
+CREATE FUNCTION fuzz_special(k int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    c segext.criteria;
+    depths int[] := ARRAY[1, 2, 3, 5, 10, 15, 16, 17, 30, 100, 1000, 10000];
+BEGIN
+    RETURN CASE k
+        WHEN 0 THEN fuzz_wrap(fuzz_document(), CASE WHEN random() < 0.01 THEN 100000
+                                                    ELSE depths[1 + floor(random() * 12)::int] END)
+        WHEN 1 THEN format((ARRAY['[{"field": "%1$s", "op": "eq", "value": "%1$s"}]',
+                                  '[{"field": "f0", "op": "regex", "value": "%s"}]',
+                                  '[{"type": "bought_skus", "skuIds": ["%s"]}]',
+                                  '[{"type": "bought_labels", "labels": [{"key": "%1$s", "value": "%1$s"}]}]',
+                                  '[{"type": "customer_list", "customers": ["%s"]}]',
+                                  '[{"%s": 1}]'])[1 + floor(random() * 6)::int], fuzz_odd_string())
+        WHEN 2 THEN format((ARRAY['[{"type": "transaction_count", "min": %s, "max": %s}]',
+                                  '[{"type": "transaction_amount", "fromAmount": %s, "toAmount": %s}]',
+                                  '[{"type": "average_transaction_amount", "fromAmount": %s, "toAmount": %s}]',
+                                  '[{"type": "last_purchase_n_days_before", "days": %s}, {"field": "f1", "op": "gt", "value": %s}]',
+                                  '[{"type": "transaction_percent_in_pos", "posId": "p", "percent": %s}, {"type": "anniversary", "anniversaryType": "birthday", "days": %s}]'])
+                           [1 + floor(random() * 5)::int], fuzz_odd_number(), fuzz_odd_number())
+        ELSE format('[{"type": "purchase_period", "fromDate": %s, "toDate": %s}]',
+                    CASE WHEN random() < 0.5 THEN fuzz_odd_date() ELSE '"2024-01-01"' END,
+                    CASE WHEN random() < 0.7 THEN fuzz_odd_date() ELSE '"2024-12-31T23:59:59Z"' END)
+    END;
+END $$;
+
+-- fuzz_mutate_bytes mutates the bytes of a binary input: a wrong version
+-- byte, NUL or invalid UTF-8 bytes inserted, or a cut in the middle.
+CREATE FUNCTION fuzz_mutate_bytes(b bytea) RETURNS bytea LANGUAGE plpgsql AS $$
+DECLARE
+    pos int := 1 + floor(random() * greatest(length(b), 1))::int;
+    bad bytea[] := ARRAY['\x00', '\xff', '\xc3', '\x80', '\xeda080', '\xf4908080', '\xc0af', '\xe282']::bytea[];
+BEGIN
+    CASE floor(random() * 4)::int
+        WHEN 0 THEN RETURN overlay(b PLACING (ARRAY['\x00', '\x02', '\xff', '\x7b']::bytea[])[1 + floor(random() * 4)::int] FROM 1 FOR 1);
+        WHEN 1 THEN RETURN overlay(b PLACING bad[1 + floor(random() * 8)::int] FROM pos FOR 0);
+        WHEN 2 THEN RETURN overlay(b PLACING bad[1 + floor(random() * 8)::int] FROM pos FOR 1);
+        ELSE RETURN substr(b, 1, pos - 1);
+    END CASE;
+END $$;
+
+-- fuzz_check_value checks what must hold for an accepted value (doc is the
+-- text it came from, or NULL); any failure is raised as FZ001.
+CREATE FUNCTION fuzz_check_value(c segext.criteria, doc text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
     t1 text;
     t2 text;
 BEGIN
-    BEGIN
-        c := doc::segext.criteria;
-    EXCEPTION WHEN others THEN
-        RETURN SQLSTATE;
-    END;
     t1 := c::text;
     t2 := t1::segext.criteria::text;
     IF t1 IS DISTINCT FROM t2 THEN
-        RAISE EXCEPTION 'no fixpoint for %: % then %', doc, t1, t2;
+        RAISE EXCEPTION 'no fixpoint: % then %', t1, t2;
     END IF;
     IF NOT (c::jsonb::segext.criteria OPERATOR(segext.=) c) THEN
-        RAISE EXCEPTION 'jsonb round trip differs for %', doc;
+        RAISE EXCEPTION 'jsonb round trip differs for %', t1;
+    END IF;
+    IF doc IS NOT NULL AND NOT (doc::jsonb::segext.criteria OPERATOR(segext.=) c) THEN
+        RAISE EXCEPTION 'the jsonb cast of the input differs from its text input: %', t1;
     END IF;
     PERFORM segext.criteria_match_event(c, '{"f0": "a12", "f1": "7", "f2": ""}');
     PERFORM segext.criteria_match_facts(c, '{"transaction_count": 3, "amount": 10, "pos_counts": {"p1": 1}}',
                                         '2024-03-10', '2024-03-10 12:00+00');
+EXCEPTION WHEN others THEN
+    RAISE EXCEPTION USING ERRCODE = 'FZ001',
+        MESSAGE = format('accepted value fails a check: %s: %s (value %s)', SQLSTATE, SQLERRM, left(t1, 300));
+END $$;
+
+-- fuzz_check_text parses one document (its error is what the player sees)
+-- and checks the value.
+CREATE FUNCTION fuzz_check_text(doc text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c segext.criteria := doc::segext.criteria;
+BEGIN
+    PERFORM fuzz_check_value(c, doc);
     RETURN 'ok';
 END $$;
 
-SELECT setseed(0.20240310);
-CREATE TEMP TABLE results AS
-SELECT g, CASE WHEN g % 4 = 0 THEN d ELSE fuzz_mutate(d) END AS doc
-FROM (SELECT g, fuzz_document() AS d FROM generate_series(1, 4000) AS g) AS s;
-SELECT r, count(*) FROM (SELECT fuzz_check(doc) AS r FROM results) AS x GROUP BY r ORDER BY r;
+-- fuzz_check_binary checks a value received in binary form and returns its
+-- binary form, which the player sends again.
+CREATE FUNCTION fuzz_check_binary(c segext.criteria, raw bytea) RETURNS bytea LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM fuzz_check_value(c, NULL);
+    RETURN segext.criteria_send(c);
+END $$;
 SQL
-)
+
+# The generators draw from one seeded sequence in one session, in order:
+# per ten inputs, two valid documents, four mutated ones and one of each
+# special kind.
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -v inputs="$fuzz_inputs" <<SQL
+$(fuzz_setseed 20240310)
+CREATE TABLE fuzz_corpus (n int PRIMARY KEY, is_binary bool NOT NULL, must_parse bool, input bytea NOT NULL);
+CREATE TEMP TABLE docs AS
+SELECT n, CASE WHEN n % 10 < 2 THEN d WHEN n % 10 < 6 THEN fuzz_mutate(d) ELSE fuzz_special(n % 10 - 6) END AS doc,
+       n % 10 < 2 AS valid
+FROM (SELECT n, fuzz_document() AS d FROM generate_series(1, :inputs) AS n) AS s;
+INSERT INTO fuzz_corpus
+SELECT n, n > (:inputs * 2) / 3,
+       CASE WHEN valid THEN true END,
+       CASE WHEN n <= (:inputs * 2) / 3 THEN convert_to(doc, 'UTF8')
+            WHEN valid OR random() < 0.6 THEN '\x01'::bytea || convert_to(doc, 'UTF8')
+            ELSE fuzz_mutate_bytes('\x01'::bytea || convert_to(doc, 'UTF8')) END
+FROM docs;
+SELECT format('criteria corpus: %s inputs, %s valid documents', count(*), count(*) FILTER (WHERE must_parse))
+FROM fuzz_corpus \gset
+\echo :format
+SQL
+
+status=0
+out=$(fuzz_play "$db" segext.criteria "$allowed_text" "$allowed_binary") || status=$?
 echo "$out"
-bad=$(echo "$out" | awk -F'|' '$1 != "ok" && $1 != "22P02" && $1 != "22023" {print}')
-if [ -n "$bad" ]; then
-    echo "criteria_fuzz: unexpected outcomes: $bad" >&2
+[ "$status" -eq 0 ] || exit "$status"
+okcount=$(echo "$out" | awk '$3 == "ok" {s += $4} END {print s + 0}')
+if [ "$okcount" -lt "$((fuzz_inputs / 5))" ]; then
+    echo "criteria_fuzz: only $okcount of $fuzz_inputs inputs were accepted; the corpus is too broken to test much" >&2
     exit 1
 fi
-total=$(echo "$out" | awk -F'|' '{s += $2} END {print s}')
-okcount=$(echo "$out" | awk -F'|' '$1 == "ok" {print $2}')
-if [ "$total" != 4000 ] || [ -z "$okcount" ] || [ "$okcount" -lt 1000 ]; then
-    echo "criteria_fuzz: expected 4000 documents with at least 1000 valid, got $total and ${okcount:-0}" >&2
-    exit 1
-fi
-echo "criteria_fuzz: $total documents, $okcount valid, the rest rejected with 22P02 or 22023"
+fuzz_check_server
