@@ -3,8 +3,9 @@
 --
 -- segext.memberships holds the current members.  Every INSERT or DELETE on it
 -- (refresh, activation, manual members, cascades from deleted customers) is
--- seen by two statement triggers that, in the same transaction: keep
--- segments.customers_count exact, append to segext.membership_history, and
+-- seen by two statement triggers that, in the same transaction: append the
+-- change of each segment's member count to segext.segment_member_counts,
+-- append to segext.membership_history, and
 -- send one NOTIFY per statement on channel "segext_membership" with payload
 -- {"first_id", "last_id"}: the smallest and largest id of the history rows
 -- the statement wrote.  Any role may LISTEN, so the payload carries nothing
