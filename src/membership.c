@@ -11,7 +11,8 @@
  * requirements needs (src/evaluate.h), then scans its customers once,
  * evaluating every target segment per customer.  Only differences are
  * written back (INSERT/DELETE on segext.memberships); statement triggers on
- * that table keep customers_count, the history and the NOTIFY.
+ * that table append the count changes (segext.segment_member_counts), the
+ * history and the NOTIFY; they write no segment row.
  *
  * Lock order.  Every path that locks rows of one company takes them in this
  * order, and never a lock of an earlier rank while it holds one of a later
@@ -22,7 +23,8 @@
  *	 2. the company row (companies), FOR NO KEY UPDATE (the rules that count
  *		a company's rows, src/rules.c);
  *	 3. channel rows, by (company_id, id) (the segment mix rules);
- *	 membership rows are written only while holding the lock of rank 1.
+ *	 membership rows, and after them their count rows, are written only
+ *	 while holding the lock of rank 1.
  *
  * Every writer of memberships (refresh_company, refresh_segment, activate,
  * deactivate, add and remove members) and reorder_segments first lock all
@@ -33,8 +35,10 @@
  * locks, a refresh reads segments, memberships, customers and transactions
  * with a snapshot taken after them, so it sees whatever the writers it
  * waited for committed.  At REPEATABLE READ and SERIALIZABLE the snapshot
- * cannot move: a segment changed (its count included, so its members) by a
- * transaction that committed after the snapshot fails the lock with 40001.
+ * cannot move: a segment changed by a transaction that committed after the
+ * snapshot fails the lock with 40001, and so does a change of members, seen
+ * once the locks are held as a row of segext.segment_member_counts that the
+ * snapshot cannot see (every statement that changes members adds one).
  *
  *-------------------------------------------------------------------------
  */
@@ -199,6 +203,7 @@ typedef struct SegmentLocks
 } SegmentLocks;
 
 static void load_segments(Engine *e, const SegextObjectId *only, bool refresh);
+static void check_members_unchanged(const SegextObjectId *company);
 static SegmentLocks lock_segments(const SegextObjectId *company);
 static bool segments_locked(const Engine *e, const SegmentLocks *locks);
 static int	objectid_memcmp(const void *a, const void *b);
@@ -287,7 +292,58 @@ lock_segments(const SegextObjectId *company)
 			   SEGEXT_OBJECTID_LEN);
 	}
 	qsort(locks.ids, locks.n, sizeof(SegextObjectId), objectid_memcmp);
+	if (IsolationUsesXactSnapshot())
+		check_members_unchanged(company);
 	return locks;
+}
+
+/*
+ * check_members_unchanged raises 40001 when a member count row of the
+ * company, read with the latest snapshot, was written by a transaction that
+ * committed after this transaction's snapshot (REPEATABLE READ and
+ * SERIALIZABLE), so that members are never computed from a stale view.
+ */
+static void
+check_members_unchanged(const SegextObjectId *company)
+{
+	static const char *sql = "SELECT m.xmin FROM segext.segment_member_counts AS m "
+		"WHERE m.company_id OPERATOR(segext.=) $1";
+	Oid			types[1];
+	Datum		args[1];
+	SPIPlanPtr	plan;
+	Snapshot	mine = GetTransactionSnapshot();
+	int			ret;
+
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	plan = SPI_prepare(sql, 1, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							   true, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		TransactionId xid = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i],
+																SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && TransactionIdIsNormal(xid) && !TransactionIdIsCurrentTransactionId(xid) &&
+			XidInMVCCSnapshot(xid, mine))
+		{
+			char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+			segext_objectid_to_hex(company, hex);
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not lock the segments of company \"%s\"", hex),
+					 errdetail("A transaction that committed after this transaction's snapshot changed the members of a segment of company \"%s\"; at isolation level %s the snapshot cannot move to see it.",
+							   hex, XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ"),
+					 errhint("Retry the transaction, or run it at isolation level READ COMMITTED.")));
+		}
+	}
+	SPI_freeplan(plan);
 }
 
 /* segments_locked says whether every segment the engine loaded is locked. */

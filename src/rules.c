@@ -2,12 +2,12 @@
  *
  * rules.c
  *	  Business rules of companies, segment groups, segments, channels and
- *	  the channel segment mix, enforced by C trigger functions, the segment
- *	  reorder function, and the one writer of segments.customers_count.
+ *	  the channel segment mix, enforced by C trigger functions, and the segment
+ *	  reorder function.
  *
  * Columns segext maintains are out of users' hands whatever path a write
  * takes (SQL on the tables, the segext_api views, INSERT ... ON CONFLICT):
- * a written created_at, updated_at or customers_count is silently replaced
+ * a written created_at or updated_at is silently replaced
  * by segext's value, so that a client may send back a whole row it read, and
  * the key (company_id, id) of a row never changes.
  *
@@ -111,7 +111,6 @@ typedef enum RulesQuery
 	RQ_LOCK_MIX_SEGMENTS,
 	RQ_REORDER_MISSING,
 	RQ_REORDER_UPDATE,
-	RQ_ADD_CUSTOMERS_COUNT,
 	RQ_MIX_TYPE,
 	RQ_MIX_BAD_ELEMENT,
 	RQ_MIX_CANONICAL,
@@ -230,11 +229,6 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
 		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", "oa"
 	},
-	[RQ_ADD_CUSTOMERS_COUNT] = {
-		"UPDATE segext.segments SET customers_count = customers_count OPERATOR(pg_catalog.+) $3"
-		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
-		" RETURNING number", "ool"
-	},
 	[RQ_MIX_TYPE] = {
 		"SELECT pg_catalog.jsonb_typeof($1)", "j"
 	},
@@ -303,12 +297,6 @@ static bool builtins_active = false;
 static SegextObjectId builtins_company;
 
 /*
- * Set while segext_add_customers_count updates a segment: only then may its
- * customers_count change.
- */
-static bool counting_members = false;
-
-/*
  * Set while segext keeps channels.segment_mix and segext.channel_segments in
  * step: the triggers of the other side then leave the write alone.
  */
@@ -346,8 +334,6 @@ static void check_key_unchanged(Relation rel, HeapTuple oldtuple,
 								HeapTuple newtuple, const char *column,
 								const char *what);
 static void check_company_of_new_row(Relation rel, Datum company);
-static HeapTuple keep_customers_count(Relation rel, HeapTuple oldtuple,
-									  HeapTuple newtuple);
 static void check_segment_fields(Relation rel, HeapTuple tuple);
 static void check_commission(Relation rel, HeapTuple tuple);
 static void check_channel_mix(Datum company, Datum channel);
@@ -520,8 +506,7 @@ column_changed(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 
 /*
  * first_changed_column returns the name of the first column an update
- * changes, ignoring those segext maintains itself (updated_at,
- * customers_count), or NULL.
+ * changes, ignoring updated_at, which segext maintains itself, or NULL.
  */
 static const char *
 first_changed_column(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
@@ -534,8 +519,7 @@ first_changed_column(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 		const char *name = NameStr(att->attname);
 
-		if (att->attisdropped || strcmp(name, "updated_at") == 0 ||
-			strcmp(name, "customers_count") == 0)
+		if (att->attisdropped || strcmp(name, "updated_at") == 0)
 			continue;
 		if (column_changed(rel, oldtuple, newtuple, name))
 			return name;
@@ -611,26 +595,6 @@ segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 	if (ncols == 0)
 		return newtuple;
 	return heap_modify_tuple_by_cols(newtuple, tupdesc, ncols, cols, values, nulls);
-}
-
-/*
- * keep_customers_count gives a segment segext's customers_count: 0 when it
- * is inserted, on update the old count unless segext_add_customers_count is
- * the one updating it.
- */
-static HeapTuple
-keep_customers_count(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
-{
-	bool		isnull = false;
-	Datum		count = Int64GetDatum(0);
-
-	if (oldtuple != NULL)
-	{
-		if (counting_members)
-			return newtuple;
-		count = column_value(rel, oldtuple, "customers_count", &isnull);
-	}
-	return set_column(rel, newtuple, "customers_count", count);
 }
 
 /* objectid_equal compares two objectid datums. */
@@ -1067,14 +1031,12 @@ segext_segments_rules(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "segment");
-		tuple = keep_customers_count(rel, NULL, tuple);
 		return PointerGetDatum(segments_before_insert(rel, tuple));
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple,
 									   trigdata->tg_newtuple, "segment");
-		tuple = keep_customers_count(rel, trigdata->tg_trigtuple, tuple);
 		return PointerGetDatum(segments_before_update(rel, trigdata->tg_trigtuple, tuple));
 	}
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
@@ -1869,28 +1831,13 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(segext_add_customers_count);
 
 /*
- * segext_add_customers_count adds delta to the customers_count of a segment,
- * the only way its count changes (the membership trigger calls it); returns
- * the segment's number, or NULL when the segment does not exist.
+ * segext_add_customers_count does nothing and returns NULL: it only lets the
+ * released 0.1.0 install script, which declares segext.add_customers_count,
+ * load; member counts live in segext.segment_member_counts, which the update
+ * to 0.2.0 fills from the member rows before it drops that function.
  */
 Datum
 segext_add_customers_count(PG_FUNCTION_ARGS)
 {
-	Datum		args[3];
-	bool		isnull = true;
-	Datum		number = (Datum) 0;
-	RulesSpi	spi;
-
-	args[0] = PG_GETARG_DATUM(0);
-	args[1] = PG_GETARG_DATUM(1);
-	args[2] = PG_GETARG_DATUM(2);
-	rules_spi_begin(&spi, InvalidOid);
-	exec_flagged(&counting_members, rules_plan(RQ_ADD_CUSTOMERS_COUNT),
-				 rules_queries[RQ_ADD_CUSTOMERS_COUNT].sql, args, false);
-	if (SPI_processed > 0)
-		number = rules_result(1, &isnull);
-	rules_spi_end(&spi);
-	if (isnull)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(number);
+	PG_RETURN_NULL();
 }

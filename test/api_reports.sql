@@ -52,7 +52,7 @@ SELECT results_eq(
              (3, '2024-03-02', 1, 1, 0, 1)$$,
     'report_segment_size_history: entered, exited and end-of-day size per segment and day');
 SELECT is((SELECT size FROM segext_api.report_segment_size_history WHERE segment_number = 2 ORDER BY day DESC LIMIT 1),
-          (SELECT customers_count FROM segext.segments WHERE id = 'a00000000000000000000002'),
+          (SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE id = 'a00000000000000000000002'),
           'report_segment_size_history: the last size is the current customers_count');
 SELECT results_eq(
     $$SELECT external_id, kind FROM segext_api.report_membership_history

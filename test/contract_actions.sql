@@ -65,7 +65,7 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
 SELECT is(status, 204, 'POST /rpc/activate_segment: 204 No Content') FROM r;
 DROP TABLE r;
 SELECT is((SELECT active FROM segext.segments WHERE id = 'a00000000000000000000002'), true, 'activate_segment: the segment is active');
-SELECT is((SELECT customers_count FROM segext.segments WHERE id = 'a00000000000000000000002'), 2::bigint,
+SELECT is((SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE id = 'a00000000000000000000002'), 2::bigint,
           'activate_segment: its two buyers are members at once');
 
 -- Refusals: another company's id (404), built-ins (403), a reader (403), no JWT (401)
@@ -173,9 +173,9 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
 SELECT is(status, 200, 'POST /rpc/refresh: 200') FROM r;
 SELECT ok((body #>> '{}')::int >= 1, 'POST /rpc/refresh: the number of changes') FROM r;
 DROP TABLE r;
-SELECT is((SELECT customers_count FROM segext.segments WHERE id = 'a00000000000000000000002'), 3::bigint,
+SELECT is((SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE id = 'a00000000000000000000002'), 3::bigint,
           'refresh: the new buyer entered Buyers');
-SELECT is((SELECT customers_count FROM segext.segments WHERE company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb' AND number = 0), 0::bigint,
+SELECT is((SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb' AND number = 0), 0::bigint,
           'refresh as A: B''s segments untouched');
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/rpc/refresh_segment',
     pg_temp.call_scalar('refresh_segment', '{"segment_id":"a00000000000000000000002"}', 'segment_id segext.objectid'));
@@ -191,7 +191,7 @@ CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a',
     pg_temp.call_scalar('deactivate_segment', '{"segment_id":"a00000000000000000000002"}', 'segment_id segext.objectid'));
 SELECT is(status, 204, 'POST /rpc/deactivate_segment: 204') FROM r;
 DROP TABLE r;
-SELECT is((SELECT customers_count FROM segext.segments WHERE id = 'a00000000000000000000002'), 0::bigint,
+SELECT is((SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE id = 'a00000000000000000000002'), 0::bigint,
           'deactivate_segment: no members left');
 
 -- POST /rpc/classify  {"event":{...}}: the current company's segments only

@@ -101,7 +101,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 CREATE FUNCTION hostile.state() RETURNS pg_catalog.text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT concat_ws(E'\n',
-        (SELECT string_agg(concat_ws(' ', s.number, s.name, s.active, s.position, s.group_id, s.customers_count,
+        (SELECT string_agg(concat_ws(' ', s.number, s.name, s.active, s.position, s.group_id, segext.segment_customers_count(s.company_id, s.id),
                                      s.criteria::text), '; ' ORDER BY s.number)
            FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', g.id, g.name, g.status), '; ' ORDER BY g.id)

@@ -23,7 +23,7 @@ CREATE FUNCTION pg_temp.stored_members(seg pg_catalog.text) RETURNS pg_catalog.t
     WHERE s.name = seg $$;
 \ir helpers/plan_of.sql
 CREATE FUNCTION pg_temp.count_of(seg pg_catalog.text) RETURNS pg_catalog.int8 LANGUAGE sql AS $$
-    SELECT customers_count FROM segext.segments WHERE name = seg $$;
+    SELECT segext.segment_customers_count(company_id, id) FROM segext.segments WHERE name = seg $$;
 
 INSERT INTO segext.customers (company_id, id, first_name, last_name, email, phone) VALUES
     (:'c', '0000000000000000000000c1', 'Anna', 'Smith', 'anna@example.com', '+48 100'),

@@ -19,10 +19,10 @@ WHERE c.segment_mix <> (SELECT COALESCE(jsonb_agg(jsonb_build_object('segment_id
                         WHERE cs.company_id = c.company_id AND cs.channel_id = c.id);
 
 -- each segment's customers_count equals its member rows
-SELECT 'customers_count', s.company_id, s.number, s.customers_count, count(m.customer_id)
+SELECT 'customers_count', s.company_id, s.number, segext.segment_customers_count(s.company_id, s.id) AS customers_count, count(m.customer_id)
 FROM segext.segments s LEFT JOIN segext.memberships m
   ON m.company_id = s.company_id AND m.segment_id = s.id
-GROUP BY s.company_id, s.id HAVING s.customers_count <> count(m.customer_id);
+GROUP BY s.company_id, s.id HAVING segext.segment_customers_count(s.company_id, s.id) <> count(m.customer_id);
 
 -- membership_history agrees with memberships: entered - left is 1 for a member, else 0
 WITH h AS (

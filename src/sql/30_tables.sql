@@ -34,7 +34,6 @@ CREATE TABLE segext.segments (
     position        pg_catalog.int4 NOT NULL DEFAULT 0 CHECK (position BETWEEN 0 AND 65535),
     group_id        pg_catalog.int4 NOT NULL DEFAULT 0,
     org_id          pg_catalog.int4,
-    customers_count pg_catalog.int8 NOT NULL DEFAULT 0,
     created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (company_id, id),

@@ -14,7 +14,6 @@ COMMENT ON COLUMN segext.segment_groups.status IS '200 active, 410 deleted (Infi
 COMMENT ON COLUMN segext.segments.number IS 'Infinity segment id: 0 "All" and 1 "Default" are built in, user segments 2-65535, next free number when not given';
 COMMENT ON COLUMN segext.segments.position IS 'detection order (Infinity segmentOrder), 0-65535; built-ins always 0';
 COMMENT ON COLUMN segext.segments.active IS 'Infinity status 200 (true) or 410 (false)';
-COMMENT ON COLUMN segext.segments.customers_count IS 'number of members, maintained by segext';
 COMMENT ON COLUMN segext.channels.commission IS 'rate applied to revenue, 0 or more (0.2 = 20%), may exceed 1';
 COMMENT ON COLUMN segext.channels.segment_mix IS 'the channel''s rows of segext.channel_segments as canonical JSON, [{"segment_id", "distribution"}] ordered by segment_id, kept in step both ways: writing it replaces the rows';
 COMMENT ON COLUMN segext.channel_segments.distribution IS 'forecast share of the channel''s customers, greater than 0 and at most 1';
@@ -105,14 +104,6 @@ CREATE FUNCTION segext.create_company(name pg_catalog.text,
         RETURNING id
     $$;
 COMMENT ON FUNCTION segext.create_company(pg_catalog.text, pg_catalog.int4, pg_catalog.int4) IS 'creates a company with its built-in segments 0 "All", 1 "Default" and group 0 "Ungrouped"; returns its id';
-
--- The one writer of segments.customers_count (the membership trigger of
--- 50_membership.sql calls it); any other write of the column is ignored.
-CREATE FUNCTION segext.add_customers_count(company segext.objectid, segment segext.objectid,
-                                           delta pg_catalog.int8)
-    RETURNS pg_catalog.int4
-    AS 'MODULE_PATHNAME', 'segext_add_customers_count' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8) IS 'internal to the membership trigger: adds delta to a segment''s customers_count, the only way it changes; returns the segment number, NULL when there is no such segment';
 
 CREATE FUNCTION segext.reorder_segments(company segext.objectid, numbers pg_catalog.int4[])
     RETURNS void

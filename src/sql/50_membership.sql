@@ -3,8 +3,9 @@
 --
 -- segext.memberships holds the current members.  Every INSERT or DELETE on it
 -- (refresh, activation, manual members, cascades from deleted customers) is
--- seen by two statement triggers that, in the same transaction: keep
--- segments.customers_count exact, append to segext.membership_history, and
+-- seen by two statement triggers that, in the same transaction: append the
+-- change of each segment's member count to segext.segment_member_counts,
+-- append to segext.membership_history, and
 -- send one NOTIFY per statement on channel "segext_membership" with payload
 -- {"first_id", "last_id"}: the smallest and largest id of the history rows
 -- the statement wrote.  Any role may LISTEN, so the payload carries nothing
@@ -48,12 +49,90 @@ COMMENT ON TABLE segext.membership_history IS 'every time a customer entered or 
 CREATE INDEX membership_history_segment_idx ON segext.membership_history (company_id, segment_id, at);
 COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment in time order';
 
+-- Member counts are kept off the segment rows, in rows built for many
+-- concurrent writers: each statement that changes members appends one row
+-- per segment it touched with the change of its count (insert-only, so
+-- writers entering one segment never wait for each other, and the segment
+-- row and every backend's segment cache stay untouched).  A count is the
+-- sum of its segment's rows at the reader's snapshot, exact at every
+-- isolation level.  Compaction folds a segment's rows into one: it deletes
+-- the rows it can lock at once (FOR UPDATE SKIP LOCKED, so it never waits
+-- for and never double-counts what another compaction folds) and inserts
+-- their sum, in one transaction; rows of transactions still in progress are
+-- invisible to it and stay.  The membership trigger compacts a segment when
+-- it holds more than 64 rows; segext.compact_member_counts does it for a
+-- company or all, for a schedule.  A writer of members at REPEATABLE READ or
+-- SERIALIZABLE that finds, once it holds the segment locks, a count row its
+-- snapshot cannot see fails with 40001, as for a changed segment.
+CREATE TABLE segext.segment_member_counts (
+    company_id      segext.objectid NOT NULL,
+    segment_id      segext.objectid NOT NULL,
+    delta           pg_catalog.int8 NOT NULL,
+    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE segext.segment_member_counts IS 'changes of each segment''s member count (insert-only, written by segext): the count is the sum of a segment''s rows; compacted by segext.compact_member_counts';
+COMMENT ON COLUMN segext.segment_member_counts.delta IS 'members gained (positive) or lost (negative) by one statement, or the folded sum of such rows';
+CREATE INDEX segment_member_counts_segment_idx ON segext.segment_member_counts (company_id, segment_id);
+COMMENT ON INDEX segext.segment_member_counts_segment_idx IS 'count rows of a segment';
+
+CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segment_id segext.objectid)
+    RETURNS pg_catalog.int8 LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8
+            FROM segext.segment_member_counts AS m
+            WHERE m.company_id OPERATOR(segext.=) segment_customers_count.company_id
+              AND m.segment_id OPERATOR(segext.=) segment_customers_count.segment_id);
+COMMENT ON FUNCTION segext.segment_customers_count(segext.objectid, segext.objectid) IS 'number of members of a segment at the caller''s snapshot (the sum of its rows of segext.segment_member_counts)';
+
+-- compact_segment_member_counts folds the count rows of one segment that no
+-- other compaction holds into one new row (also when they sum to 0, so that
+-- a change committed after a REPEATABLE READ snapshot always shows as a row
+-- that snapshot cannot see: src/membership.c, lock_segments).
+CREATE FUNCTION segext.compact_segment_member_counts(company segext.objectid, segment segext.objectid)
+    RETURNS pg_catalog.int8 LANGUAGE sql VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH folded AS (
+        DELETE FROM segext.segment_member_counts AS m
+        WHERE m.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
+            SELECT l.ctid FROM segext.segment_member_counts AS l
+            WHERE l.company_id OPERATOR(segext.=) company AND l.segment_id OPERATOR(segext.=) segment
+            FOR UPDATE SKIP LOCKED))
+        RETURNING m.delta),
+    summed AS (
+        SELECT pg_catalog.count(*) AS n, COALESCE(pg_catalog.sum(f.delta), 0)::pg_catalog.int8 AS total FROM folded AS f),
+    kept AS (
+        INSERT INTO segext.segment_member_counts (company_id, segment_id, delta)
+        SELECT company, segment, s.total FROM summed AS s
+        WHERE s.n OPERATOR(pg_catalog.>) 0)
+    SELECT s.n FROM summed AS s;
+END;
+COMMENT ON FUNCTION segext.compact_segment_member_counts(segext.objectid, segext.objectid) IS 'internal: folds the member count rows of one segment into one; returns how many rows it read';
+
+CREATE FUNCTION segext.compact_member_counts(company segext.objectid DEFAULT NULL) RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+    folded pg_catalog.int8 := 0;
+BEGIN
+    FOR r IN
+        SELECT m.company_id, m.segment_id FROM segext.segment_member_counts AS m
+        WHERE company IS NULL OR m.company_id OPERATOR(segext.=) company
+        GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
+    LOOP
+        folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
+    END LOOP;
+    RETURN folded;
+END
+$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: every company) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
+
 CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
     first_id pg_catalog.int8;
     last_id pg_catalog.int8;
     kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
+    sign pg_catalog.int8 := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
     WITH written AS (
         INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
@@ -63,12 +142,27 @@ BEGIN
                       WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
         RETURNING id)
     SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
+    -- One count row per segment the statement touched (none for a segment
+    -- being deleted: its count rows go with it); a segment holding more
+    -- than 64 rows is compacted, at READ COMMITTED only (where a compaction
+    -- never fails for rows another one folded after the snapshot).
     FOR r IN
-        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
-        FROM changed AS c GROUP BY c.company_id, c.segment_id
+        WITH counted AS (
+            INSERT INTO segext.segment_member_counts (company_id, segment_id, delta)
+            SELECT c.company_id, c.segment_id, sign OPERATOR(pg_catalog.*) pg_catalog.count(*)
+            FROM changed AS c
+            WHERE EXISTS (SELECT FROM segext.segments AS s
+                          WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
+            GROUP BY c.company_id, c.segment_id
+            RETURNING company_id, segment_id)
+        SELECT k.company_id, k.segment_id FROM counted AS k
+        WHERE pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed'
+          AND (SELECT pg_catalog.count(*) FROM (
+                   SELECT FROM segext.segment_member_counts AS m
+                   WHERE m.company_id OPERATOR(segext.=) k.company_id AND m.segment_id OPERATOR(segext.=) k.segment_id
+                   LIMIT 65) AS l) OPERATOR(pg_catalog.>) 64
     LOOP
-        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
-                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
+        PERFORM segext.compact_segment_member_counts(r.company_id, r.segment_id);
     END LOOP;
     -- Listeners may be anyone: the payload names no company, segment or
     -- customer, only the history rows to read through row level security.
@@ -79,7 +173,7 @@ BEGIN
     RETURN NULL;
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership with the range of history ids a statement wrote';
+COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: appends the change of each touched segment''s member count to segment_member_counts, records history and notifies segext_membership with the range of history ids a statement wrote';
 CREATE TRIGGER memberships_entered AFTER INSERT ON segext.memberships
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_changed();
 COMMENT ON TRIGGER memberships_entered ON segext.memberships IS 'count, history and NOTIFY of new members';
@@ -251,5 +345,6 @@ COMMENT ON FUNCTION segext.like_escape(pg_catalog.text) IS 'escapes \, % and _ s
 
 SELECT pg_catalog.pg_extension_config_dump('segext.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history', '');
+SELECT pg_catalog.pg_extension_config_dump('segext.segment_member_counts', '');
 COMMENT ON SEQUENCE segext.membership_history_id_seq IS 'ids of membership history rows';
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history_id_seq', '');

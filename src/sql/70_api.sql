@@ -28,7 +28,8 @@ COMMENT ON CAST (segext.criteria AS pg_catalog.json) IS 'segment criteria as can
 -- Segments.
 CREATE VIEW segext_api.segments WITH (security_invoker = true) AS
     SELECT s.company_id, s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
-           s.group_id, s.org_id, s.criteria, s.customers_count, s.created_at, s.updated_at
+           s.group_id, s.org_id, s.criteria,
+           segext.segment_customers_count(s.company_id, s.id) AS customers_count, s.created_at, s.updated_at
       FROM segext.segments s
      WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
@@ -45,7 +46,7 @@ COMMENT ON COLUMN segext_api.segments.position IS 'detection order (Infinity seg
 COMMENT ON COLUMN segext_api.segments.group_id IS 'segment group (0 = "Ungrouped")';
 COMMENT ON COLUMN segext_api.segments.org_id IS 'optional organisation id';
 COMMENT ON COLUMN segext_api.segments.criteria IS 'condition as JSON, parts shape [{"criteria": [...]}] (a part matches when any of its criteria does; all parts must match) or flat [c1, c2] (all must match); printed canonically in the parts shape; null for a manual segment';
-COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members (maintained by segext: a value written is ignored)';
+COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members at the query''s snapshot (computed by segext; not writable)';
 COMMENT ON COLUMN segext_api.segments.created_at IS 'creation time (maintained by segext: a value written is ignored)';
 COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (maintained by segext: a value written is ignored)';
 
@@ -111,7 +112,8 @@ COMMENT ON FUNCTION segext_api.commission_value(segext.objectid, pg_catalog.nume
 -- Reporting views for BI tools (read by segext_reader over libpq).
 CREATE VIEW segext_api.report_segment_sizes WITH (security_invoker = true) AS
     SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
-           s.active, g.id AS group_id, g.name AS group_name, s.customers_count,
+           s.active, g.id AS group_id, g.name AS group_name,
+           segext.segment_customers_count(s.company_id, s.id) AS customers_count,
            pg_catalog.now() AS measured_at
       FROM segext.segments s
       JOIN segext.segment_groups g
@@ -124,7 +126,7 @@ COMMENT ON COLUMN segext_api.report_segment_sizes.segment_name IS 'segment name'
 COMMENT ON COLUMN segext_api.report_segment_sizes.active IS 'whether the segment is active';
 COMMENT ON COLUMN segext_api.report_segment_sizes.group_id IS 'segment group number';
 COMMENT ON COLUMN segext_api.report_segment_sizes.group_name IS 'segment group name';
-COMMENT ON COLUMN segext_api.report_segment_sizes.customers_count IS 'number of current members';
+COMMENT ON COLUMN segext_api.report_segment_sizes.customers_count IS 'number of current members at the query''s snapshot';
 COMMENT ON COLUMN segext_api.report_segment_sizes.measured_at IS 'time of the reading (start of the transaction)';
 
 CREATE VIEW segext_api.report_channel_forecast WITH (security_invoker = true) AS

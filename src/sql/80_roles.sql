@@ -64,13 +64,12 @@ REVOKE EXECUTE ON FUNCTION segext.grant_company(segext.objectid, pg_catalog.regr
 GRANT EXECUTE ON FUNCTION segext.grant_company(segext.objectid, pg_catalog.regrole, pg_catalog.text),
     segext.revoke_company(segext.objectid, pg_catalog.regrole) TO segext_admin;
 
--- Trigger functions are not for calling, nor is the customers_count writer.
+-- Trigger functions are not for calling.
 REVOKE EXECUTE ON FUNCTION segext.companies_rules(), segext.segments_rules(),
     segext.segment_groups_rules(), segext.channels_rules(),
     segext.channel_segments_rules(), segext.channel_mix_check(),
     segext.channel_mix_write(), segext.channel_mix_sync(),
     segext.company_roles_invalidate() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8) FROM PUBLIC;
 
 -- Row level security: a row is visible when it belongs to the current
 -- company; a new or changed row must belong to it and the current company

@@ -4,7 +4,7 @@
 -- member of segext_admin.
 
 GRANT SELECT ON segext.customers, segext.transactions, segext.memberships,
-    segext.membership_history TO segext_reader;
+    segext.membership_history, segext.segment_member_counts TO segext_reader;
 GRANT INSERT, UPDATE, DELETE ON segext.customers, segext.transactions TO segext_writer;
 -- Writers keep INSERT and DELETE on memberships only so that a direct write
 -- reaches the memberships_guard trigger, which refuses it (42501) with a hint
@@ -22,9 +22,12 @@ GRANT EXECUTE ON FUNCTION segext.refresh_segment(segext.objectid), segext.refres
     segext.activate_segment(segext.objectid), segext.deactivate_segment(segext.objectid),
     segext.add_segment_members(segext.objectid, segext.objectid[]),
     segext.remove_segment_members(segext.objectid, segext.objectid[]) TO segext_writer;
+REVOKE EXECUTE ON FUNCTION segext.compact_segment_member_counts(segext.objectid, segext.objectid),
+    segext.compact_member_counts(segext.objectid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.compact_member_counts(segext.objectid) TO segext_admin;
 REVOKE EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) TO segext_writer;
 
 SELECT segext.enable_tenant_policies(t) FROM (VALUES
     ('segext.customers'::pg_catalog.regclass), ('segext.transactions'),
-    ('segext.memberships'), ('segext.membership_history')) AS v(t);
+    ('segext.memberships'), ('segext.membership_history'), ('segext.segment_member_counts')) AS v(t);

@@ -48,7 +48,11 @@ SELECT line FROM (
     FROM rel AS r JOIN pg_catalog.pg_class AS c ON c.oid = r.oid
     UNION ALL
     -- columns in order, with type, nullability, default and privileges
-    SELECT 'column ' || r.name || ' #' || pg_catalog.lpad(a.attnum::pg_catalog.text, 3, '0') || ' ' || a.attname || ' '
+    -- (numbered by position among the live columns: a column an update dropped
+    -- leaves a gap in attnum that no query sees)
+    SELECT 'column ' || r.name || ' #' || pg_catalog.lpad((SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute AS p
+                                                           WHERE p.attrelid = a.attrelid AND p.attnum > 0 AND NOT p.attisdropped
+                                                             AND p.attnum <= a.attnum)::pg_catalog.text, 3, '0') || ' ' || a.attname || ' '
            || pg_catalog.format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
            || COALESCE(' default ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '')
            || CASE WHEN a.attgenerated <> '' THEN ' generated ' || a.attgenerated::text ELSE '' END
