@@ -1831,13 +1831,19 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(segext_add_customers_count);
 
 /*
- * segext_add_customers_count does nothing and returns NULL: it only lets the
- * released 0.1.0 install script, which declares segext.add_customers_count,
- * load; member counts live in segext.segment_member_counts, which the update
- * to 0.2.0 fills from the member rows before it drops that function.
+ * segext_add_customers_count refuses to run: the released 0.1.0 install
+ * script declares segext.add_customers_count, whose counts 0.2.0 keeps in
+ * segext.segment_member_counts, so a database still on 0.1.0's schema must
+ * be updated before its members change.
  */
 Datum
 segext_add_customers_count(PG_FUNCTION_ARGS)
 {
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("extension \"segext\" must be updated before members change"),
+			 errdetail("The installed library is segext %s; this database still has the objects of an older version.",
+					   SEGEXT_VERSION),
+			 errhint("Run ALTER EXTENSION segext UPDATE in this database.")));
 	PG_RETURN_NULL();
 }

@@ -12,6 +12,8 @@ db=segext_state_upgrade_$$
 trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 
 createdb "$db"
+# load_released_data makes the released version's database with sales and returns.
+load_released_data() {
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION segext VERSION '$released'" \
     -f "$here/../helpers/two_companies.sql"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
@@ -29,6 +31,9 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'a', 'Three sales', '[{"type": "transaction_count", "min": 3, "max": 3}]'),
     (:'a', 'Labelled', '[{"type": "bought_labels", "labels": [{"key": "K", "value": "V"}]}]');
 SQL
+}
+source "$here/../helpers/released_library.sh"
+with_released_library "$released" load_released_data
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "ALTER EXTENSION segext UPDATE"
 result=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
 CREATE TEMP TABLE kept AS SELECT * FROM segext.customer_states;

@@ -26,7 +26,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" -v authenticator_password="'s3cret'" -f "
 company=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -c "SELECT segext.create_company('Deploy test')")
 
 out=$(psql -X -qAt -d "$db" -U segext_authenticator -c "SELECT count(*) FROM segext_api.segments" 2>&1 || true)
-echo "$out" | grep -q "permission denied" || fail "segext_authenticator reads the API by itself: $out"
+grep -q "permission denied" <<<"$out" || fail "segext_authenticator reads the API by itself: $out"
 
 out=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -U segext_authenticator <<SQL
 BEGIN;
@@ -50,7 +50,7 @@ SQL
 echo "ok - segext_authenticator is a gateway; a claim from another login gives no company"
 
 out=$(psql -X -qAt -d "$db" -U segext_authenticator -c "SET ROLE segext_anon" -c "SELECT count(*) FROM segext_api.segments" 2>&1 || true)
-echo "$out" | grep -q "permission denied" || fail "segext_anon reads the API: $out"
+grep -q "permission denied" <<<"$out" || fail "segext_anon reads the API: $out"
 echo "ok - segext_anon cannot read segext_api (PostgREST: 401)"
 
 for role in segext_reader segext_admin; do

@@ -50,11 +50,11 @@ echo "$before" | awk -F'|' '$2 == 0 { exit 1 }' || fail "a source table is empty
 # The rules work in the restored database: refused deletes, a refused mix, a created segment.
 out=$(psql -X -q -At -d "$dst" -c "DELETE FROM segext.channels ch USING segext.companies c
     WHERE c.id OPERATOR(segext.=) ch.company_id AND c.name = 'Beta'" 2>&1 || true)
-echo "$out" | grep -q 'cannot delete the last channel of company "Beta"' || fail "last-channel rule not enforced after restore: $out"
+grep -q 'cannot delete the last channel of company "Beta"' <<<"$out" || fail "last-channel rule not enforced after restore: $out"
 out=$(psql -X -q -At -d "$dst" -c "DELETE FROM segext.segments WHERE number = 1" 2>&1 || true)
-echo "$out" | grep -q 'built-in segment 1 "Default" cannot be deleted' || fail "built-in rule not enforced after restore: $out"
+grep -q 'built-in segment 1 "Default" cannot be deleted' <<<"$out" || fail "built-in rule not enforced after restore: $out"
 out=$(psql -X -q -At -d "$dst" -c "UPDATE segext.channel_segments SET distribution = 0.5 WHERE distribution = 0.875" 2>&1 || true)
-echo "$out" | grep -q 'segment mix of channel "Events" sums to 0.625, not 1' || fail "mix rule not enforced after restore: $out"
+grep -q 'segment mix of channel "Events" sums to 0.625, not 1' <<<"$out" || fail "mix rule not enforced after restore: $out"
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "INSERT INTO segext.segments (company_id, name)
     SELECT id, 'Bronze' FROM segext.companies WHERE name = 'Acme' RETURNING number")
 [ "$out" = 5 ] || fail "number assignment after restore gave '$out', expected 5"

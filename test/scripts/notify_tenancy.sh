@@ -129,5 +129,5 @@ got=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -U "$reader_b" -c "SET segext.com
 echo "ok - the reader of B reads none of A's changes"
 out=$(psql -X -qAt -d "$db" -U "$nobody" \
     -c "SELECT count(*) FROM segext_api.report_membership_history WHERE false $ranges" 2>&1 || true)
-echo "$out" | grep -q "permission denied" || fail "a login without segext privileges read the history: $out"
+grep -q "permission denied" <<<"$out" || fail "a login without segext privileges read the history: $out"
 echo "ok - a login without segext privileges cannot read the history"

@@ -38,20 +38,20 @@ ties=$(sort_trace ties)
 echo "$burst" | grep -E 'objectid_abbrev|byte order'
 echo "$ties" | grep -E 'objectid_abbrev|byte order'
 
-if echo "$burst" | grep -q 'objectid_abbrev: aborting'; then
+if grep -q 'objectid_abbrev: aborting' <<<"$burst"; then
     echo "FAIL: abbreviation was abandoned for ids from one backend"; fail=1
-elif ! echo "$burst" | grep -q 'objectid_abbrev: \(cardinality\|estimation ends\)'; then
+elif ! grep -q 'objectid_abbrev: \(cardinality\|estimation ends\)' <<<"$burst"; then
     echo "FAIL: no abbreviated-key trace for the burst sort"; fail=1
 else
     echo "ok: ids from one backend in one second keep abbreviated keys"
 fi
-if echo "$ties" | grep -q 'objectid_abbrev: aborting abbreviation'; then
+if grep -q 'objectid_abbrev: aborting abbreviation' <<<"$ties"; then
     echo "ok: ids that tie on the abbreviated key abort abbreviation"
 else
     echo "FAIL: the tied ids did not abort abbreviation"; fail=1
 fi
 for out in "$burst" "$ties"; do
-    if ! echo "$out" | grep -q '^byte order: true$'; then
+    if ! grep -q '^byte order: true$' <<<"$out"; then
         echo "FAIL: a sort is not in byte order"; fail=1
     fi
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/scripts/upgrade.sh: the released version's install script, loaded with
-# data, then ALTER EXTENSION segext UPDATE: the catalog must equal a fresh
+# data by the released library, then ALTER EXTENSION segext UPDATE with the
+# current one: the catalog must equal a fresh
 # install of the current version (test/helpers/describe_extension.sql), the
 # rows of every 0.1.0 table must survive unchanged, membership must refresh
 # to the same members, and the rules must still hold.
@@ -21,10 +22,14 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "upgrade: $*" >&2; exit 1; }
+source "$helpers/released_library.sh"
 
 [ "$released" != "$current" ] || fail "the released version ($released) equals the current one"
 createdb "$old"
 createdb "$new"
+# load_released_data makes the released version's database: its install
+# script, two companies, more customers, sales and criteria segments, refreshed.
+load_released_data() {
 psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "CREATE EXTENSION segext VERSION '$released'" \
     -f "$helpers/two_companies.sql"
 psql -X -q -v ON_ERROR_STOP=1 -d "$old" <<'SQL'
@@ -42,6 +47,8 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'a', 'POS 1', '[{"type": "bought_in_pos", "posIds": ["P1"]}]');
 SELECT segext.refresh_company(:'a') \g /dev/null
 SQL
+}
+with_released_library "$released" load_released_data
 
 # digest_queries prints, for every table of the released version, a query
 # giving its row count and the md5 of its rows (released columns only, but
@@ -96,9 +103,9 @@ diff -q "$work/members_before" "$work/members_after" >/dev/null || fail "members
 members=$(grep -c . "$work/members_after")
 [ "$members" -gt 100 ] || fail "only $members memberships after the update"
 out=$(psql -X -q -At -d "$old" -c "DELETE FROM segext.segments WHERE number = 1" 2>&1 || true)
-echo "$out" | grep -q 'built-in segment 1 "Default" cannot be deleted' || fail "built-in rule not enforced after the update: $out"
+grep -q 'built-in segment 1 "Default" cannot be deleted' <<<"$out" || fail "built-in rule not enforced after the update: $out"
 out=$(psql -X -q -At -d "$old" -c "UPDATE segext.channel_segments SET distribution = 0.5 WHERE distribution = 0.875" 2>&1 || true)
-echo "$out" | grep -q 'segment mix of channel "Events" sums to 0.625, not 1' || fail "mix rule not enforced after the update: $out"
+grep -q 'segment mix of channel "Events" sums to 0.625, not 1' <<<"$out" || fail "mix rule not enforced after the update: $out"
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "INSERT INTO segext.segments (company_id, name)
     SELECT id, 'Bronze' FROM segext.companies WHERE name = 'Acme' RETURNING number")
 [ "$out" = 7 ] || fail "number assignment after the update gave '$out', expected 7"
