@@ -512,22 +512,119 @@ figures_decode(const bytea *v, Figures *f)
 		figures_corrupt("bytes after the last value");
 }
 
+/* times_sorted says whether times are strictly increasing (normalized order). */
+static bool
+times_sorted(const Figures *f)
+{
+	for (int i = 1; i < f->ntimes; i++)
+		if (f->times[i - 1].at >= f->times[i].at)
+			return false;
+	return true;
+}
+
+/* list_sorted says whether multiset k is strictly increasing. */
+static bool
+list_sorted(const Figures *f, int k)
+{
+	for (int i = 1; i < f->n[k]; i++)
+		if (cmp_entry(&f->e[k][i - 1], &f->e[k][i]) >= 0)
+			return false;
+	return true;
+}
+
+/*
+ * figures_merge_sorted sets *out to the normalized sum of two normalized
+ * figures in one linear merge per list (equal values added, zero counts
+ * dropped); false, leaving *out alone, when an input is not in normalized
+ * order.
+ */
+static bool
+figures_merge_sorted(const Figures *a, const Figures *b, Figures *out)
+{
+	int			i,
+				j,
+				n;
+
+	if (!times_sorted(a) || !times_sorted(b))
+		return false;
+	for (int k = 0; k < FIG_NLISTS; k++)
+		if (!list_sorted(a, k) || !list_sorted(b, k))
+			return false;
+	memset(out, 0, sizeof(Figures));
+	out->ntimes = out->cap_times = a->ntimes + b->ntimes;
+	out->times = palloc(sizeof(FigTime) * (out->cap_times + 1));
+	for (i = 0, j = 0, n = 0; i < a->ntimes || j < b->ntimes;)
+	{
+		if (j >= b->ntimes || (i < a->ntimes && a->times[i].at < b->times[j].at))
+			out->times[n] = a->times[i++];
+		else if (i >= a->ntimes || b->times[j].at < a->times[i].at)
+			out->times[n] = b->times[j++];
+		else
+		{
+			out->times[n] = a->times[i++];
+			add_count(&out->times[n].count, b->times[j++].count);
+		}
+		if (out->times[n].count != 0)
+			n++;
+	}
+	out->ntimes = n;
+	for (int k = 0; k < FIG_NLISTS; k++)
+	{
+		FigEntry   *ea = a->e[k];
+		FigEntry   *eb = b->e[k];
+
+		out->cap[k] = a->n[k] + b->n[k];
+		out->e[k] = palloc(sizeof(FigEntry) * (out->cap[k] + 1));
+		for (i = 0, j = 0, n = 0; i < a->n[k] || j < b->n[k];)
+		{
+			int			c = i >= a->n[k] ? 1 : j >= b->n[k] ? -1 : cmp_entry(&ea[i], &eb[j]);
+
+			if (c < 0)
+				out->e[k][n] = ea[i++];
+			else if (c > 0)
+				out->e[k][n] = eb[j++];
+			else
+			{
+				out->e[k][n] = ea[i++];
+				add_count(&out->e[k][n].count, eb[j++].count);
+			}
+			if (out->e[k][n].count != 0)
+				n++;
+		}
+		out->n[k] = n;
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(segext_customer_state_merge);
 /*
  * segext_customer_state_merge adds two figures (either may be NULL) and
- * returns the normalized sum, NULL when it is empty.
+ * returns the normalized sum, NULL when it is empty.  Stored figures are
+ * normalized, so the lists are merged in one pass; figures out of order are
+ * sorted first.
  */
 Datum
 segext_customer_state_merge(PG_FUNCTION_ARGS)
 {
 	Figures		f = {0};
+	Figures		g = {0};
+	Figures		sum;
 	bytea	   *result;
 
-	for (int i = 0; i < 2; i++)
-		if (!PG_ARGISNULL(i))
-			figures_decode(PG_GETARG_BYTEA_PP(i), &f);
-	figures_normalize(&f);
-	result = figures_encode(&f);
+	if (!PG_ARGISNULL(0))
+		figures_decode(PG_GETARG_BYTEA_PP(0), &f);
+	if (!PG_ARGISNULL(1))
+		figures_decode(PG_GETARG_BYTEA_PP(1), &g);
+	if (figures_merge_sorted(&f, &g, &sum))
+		result = figures_encode(&sum);
+	else
+	{
+		/* some input is not in normalized order: add it all and sort */
+		if (!PG_ARGISNULL(1))
+			figures_decode(PG_GETARG_BYTEA_PP(1), &f);
+		figures_normalize(&f);
+		result = figures_encode(&f);
+	}
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(result);
@@ -1050,8 +1147,10 @@ cmp_delta(const void *x, const void *y)
 
 /*
  * accum_flush writes the deltas to segext.customer_states (in SPI, as the
- * table's owner): one upsert adding them, in (company, customer) order,
- * then, when rows were taken off, one delete of the rows left empty.
+ * table's owner): one upsert adding them, in (company, customer) order (a
+ * single customer with a row: an update of that row, which needs no
+ * arrays and no speculative insertion), then, when rows were taken off,
+ * one delete of the rows left empty.
  * Customers deleted by the statement get no row: the cascade from a deleted
  * customer to its transactions is applied after the customers trigger has
  * deleted the customer's state.
@@ -1060,6 +1159,7 @@ static void
 accum_flush(Accum *acc)
 {
 	static SegextKeptPlan upsert_plan;
+	static SegextKeptPlan update_plan;
 	static SegextKeptPlan delete_plan;
 	static const Oid upsert_types[6] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
@@ -1110,7 +1210,38 @@ accum_flush(Accum *acc)
 	if (nrows > 0)
 	{
 		StateSpi	spi;
+		bool		updated = false;
 
+		state_spi_begin(&spi);
+		if (nrows == 1)
+		{
+			/* one customer: update its row in place when it has one */
+			static const Oid update_types[6] = {KEPT_OBJECTID, KEPT_OBJECTID,
+			INT8OID, INT8OID, INT8OID, BYTEAOID};
+			Datum		one[6];
+			char		one_nulls[7] = "      ";
+
+			for (int c = 0; c < 6; c++)
+				one[c] = cols[c][0];
+			if (fig_nulls[0])
+				one_nulls[5] = 'n';
+			ret = SPI_execute_plan(segext_kept_plan(&update_plan,
+													"UPDATE segext.customer_states AS s SET "
+													"transactions = s.transactions OPERATOR(pg_catalog.+) $3, "
+													"sales = s.sales OPERATOR(pg_catalog.+) $4, "
+													"amount = s.amount OPERATOR(pg_catalog.+) $5, "
+													"figures = segext.customer_state_merge(s.figures, $6) "
+													"WHERE s.company_id OPERATOR(segext.=) $1 "
+													"AND s.customer_id OPERATOR(segext.=) $2 "
+													"AND EXISTS (SELECT FROM segext.customers AS c "
+													"WHERE c.company_id OPERATOR(segext.=) $1 "
+													"AND c.id OPERATOR(segext.=) $2)",
+													6, update_types, CURSOR_OPT_GENERIC_PLAN),
+								   one, one_nulls, false, 0);
+			if (ret != SPI_OK_UPDATE)
+				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+			updated = SPI_processed > 0;
+		}
 		dims[0] = nrows;
 		args[0] = PointerGetDatum(construct_array(cols[0], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
 		args[1] = PointerGetDatum(construct_array(cols[1], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
@@ -1118,8 +1249,8 @@ accum_flush(Accum *acc)
 			args[c] = PointerGetDatum(construct_array(cols[c], nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[5] = PointerGetDatum(construct_md_array(cols[5], fig_nulls, 1, dims, lbs,
 													 BYTEAOID, -1, false, TYPALIGN_INT));
-		state_spi_begin(&spi);
-		ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
+		if (!updated)
+			ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
 												"INSERT INTO segext.customer_states AS s "
 												"(company_id, customer_id, transactions, sales, amount, figures) "
 												"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
@@ -1135,8 +1266,8 @@ accum_flush(Accum *acc)
 												"amount = s.amount OPERATOR(pg_catalog.+) excluded.amount, "
 												"figures = segext.customer_state_merge(s.figures, excluded.figures)",
 												6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
-							   args, NULL, false, 0);
-		if (ret != SPI_OK_INSERT)
+								   args, NULL, false, 0);
+		if (!updated && ret != SPI_OK_INSERT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		if (acc->removals)
 		{
