@@ -124,8 +124,13 @@ typedef struct Delta
 	int64		transactions;
 	int64		sales;
 	int64		amount;
-	Figures		fig;
+	char	   *log;			/* the figure changes, packed (see log_entry) */
+	int32		loglen;
+	int32		logcap;
 } Delta;
+
+/* Tag of a sale time in a delta's log (the multisets use their FigList). */
+#define LOG_TIME	FIG_NLISTS
 
 /* Columns of segext.transactions the state reads, in this order. */
 enum
@@ -160,7 +165,19 @@ typedef struct Accum
 	SegextObjectId companies[8];	/* companies already locked */
 	Size		flush_bytes;
 	bool		flush_by_caller;	/* rows come by customer: the caller flushes */
+	/* a statement's pass folds only the customers of one class (see class_of) */
+	uint32		modulus;
+	uint32		residue;
+	bool		may_split;		/* on overflow, stop the pass instead of flushing */
+	bool		overflow;		/* the pass stopped: memory reached flush_bytes */
+	int64		rows_read;		/* rows of this pass read so far, in any class */
 } Accum;
+
+/* Most classes a statement's customers are split into. */
+#define MAX_STATE_CLASSES	4096
+
+/* segext.test_state_flush_kb: see segext_customer_state_init. */
+static int	test_state_flush_kb = 0;
 
 /* The role switch and search_path of the state's own SQL. */
 typedef struct StateSpi
@@ -180,6 +197,8 @@ static bytea *figures_encode(const Figures *f);
 static void accum_init(Accum *acc, Size flush_bytes);
 static void accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign);
 static void accum_flush(Accum *acc);
+static void accum_discard(Accum *acc);
+static uint32 class_of(const StateKey *key, uint32 modulus);
 static void state_spi_begin(StateSpi *spi);
 static void state_spi_end(StateSpi *spi);
 static void lock_company_state(const SegextObjectId *company, LOCKMODE mode);
@@ -895,17 +914,124 @@ accum_init(Accum *acc, Size flush_bytes)
 	acc->deltas = hash_create("segext customer state deltas", 1024, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	acc->flush_bytes = flush_bytes;
+	acc->modulus = 1;
 }
 
-/* copy_bytes copies len bytes into the accumulator's context. */
-static inline const char *
-copy_bytes(Accum *acc, const char *s, int len)
+/* accum_discard drops every delta folded so far (nothing is written). */
+static void
+accum_discard(Accum *acc)
 {
-	char	   *c = MemoryContextAlloc(acc->cxt, len + 1);
+	HASHCTL		ctl;
 
-	memcpy(c, s, len);
-	c[len] = '\0';
-	return c;
+	hash_destroy(acc->deltas);
+	MemoryContextReset(acc->cxt);
+	MemoryContextReset(acc->rowcxt);
+	ctl.keysize = sizeof(StateKey);
+	ctl.entrysize = sizeof(Delta);
+	ctl.hcxt = acc->cxt;
+	acc->deltas = hash_create("segext customer state deltas", 1024, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* log_reserve makes room for n more bytes in a delta's log. */
+static inline void
+log_reserve(Accum *acc, Delta *d, Size n)
+{
+	Size		need = (Size) d->loglen + n;
+
+	if (need <= (Size) d->logcap)
+		return;
+	if (need > MaxAllocSize / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many changes to one customer state in one statement"),
+				 errdetail("The changes to the state of one customer exceed %zu bytes.", (Size) MaxAllocSize / 2),
+				 errhint("Split the statement.")));
+	d->logcap = Max(d->logcap * 2, 64);
+	while ((Size) d->logcap < need)
+		d->logcap *= 2;
+	d->log = d->log ? repalloc(d->log, d->logcap) : MemoryContextAlloc(acc->cxt, d->logcap);
+}
+
+/* log_varint appends an unsigned LEB128 number to a log with room for it. */
+static inline void
+log_varint(Delta *d, uint64 v)
+{
+	while (v >= 0x80)
+	{
+		d->log[d->loglen++] = (char) ((v & 0x7F) | 0x80);
+		v >>= 7;
+	}
+	d->log[d->loglen++] = (char) v;
+}
+
+/*
+ * log_entry appends a value of multiset k (and, for item labels, its
+ * value) with a count of sign to a delta's log: tag, count, length-prefixed
+ * bytes.  A log is the compact form of a delta's figures until it is
+ * written; log_replay turns it into figures.
+ */
+static void
+log_entry(Accum *acc, Delta *d, int k, const char *a, int alen,
+		  const char *b, int blen, int sign)
+{
+	log_reserve(acc, d, 1 + 1 + 2 * 10 + alen + blen);
+	d->log[d->loglen++] = (char) k;
+	d->log[d->loglen++] = (char) (sign > 0 ? 1 : 0);
+	log_varint(d, alen);
+	memcpy(d->log + d->loglen, a, alen);
+	d->loglen += alen;
+	if (k == FIG_LABEL)
+	{
+		log_varint(d, blen);
+		memcpy(d->log + d->loglen, b, blen);
+		d->loglen += blen;
+	}
+}
+
+/* log_time appends a sale time with a count of sign to a delta's log. */
+static void
+log_time(Accum *acc, Delta *d, TimestampTz at, int sign)
+{
+	log_reserve(acc, d, 2 + sizeof(TimestampTz));
+	d->log[d->loglen++] = (char) LOG_TIME;
+	d->log[d->loglen++] = (char) (sign > 0 ? 1 : 0);
+	memcpy(d->log + d->loglen, &at, sizeof(TimestampTz));
+	d->loglen += sizeof(TimestampTz);
+}
+
+/* log_replay appends the changes of a delta's log to f (values point into the log). */
+static void
+log_replay(const Delta *d, Figures *f)
+{
+	const char *p = d->log;
+	const char *end = d->log + d->loglen;
+
+	while (p < end)
+	{
+		int			k = (unsigned char) *p++;
+		int64		count = *p++ ? 1 : -1;
+
+		if (k == LOG_TIME)
+		{
+			TimestampTz at;
+
+			memcpy(&at, p, sizeof(TimestampTz));
+			p += sizeof(TimestampTz);
+			figures_add_time(f, at, count);
+		}
+		else
+		{
+			int32		alen,
+						blen = 0;
+			const char *a = get_bytes(&p, end, &alen);
+			const char *b = NULL;
+
+			if (k == FIG_LABEL)
+				b = get_bytes(&p, end, &blen);
+			figures_add_entry(f, k, a, alen, b, blen, count);
+		}
+	}
 }
 
 /* add_text_array adds every element of a text[] to multiset k. */
@@ -925,8 +1051,7 @@ add_text_array(Accum *acc, Delta *d, int k, Datum arrd, int sign)
 		if (nulls[i])
 			continue;
 		t = DatumGetTextPP(elems[i]);
-		figures_add_entry(&d->fig, k, copy_bytes(acc, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
-						  VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
+		log_entry(acc, d, k, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
 	}
 }
 
@@ -1000,9 +1125,7 @@ add_item_labels(Accum *acc, Delta *d, Datum labelsd, Datum itemsd, bool items_nu
 			s = VARDATA_ANY(t);
 			len = VARSIZE_ANY_EXHDR(t);
 			sep = memchr(s, '\x1f', len);
-			figures_add_entry(&d->fig, FIG_LABEL, copy_bytes(acc, s, sep - s), sep - s,
-							  copy_bytes(acc, sep + 1, len - (sep - s) - 1),
-							  len - (sep - s) - 1, sign);
+			log_entry(acc, d, FIG_LABEL, s, sep - s, sep + 1, len - (sep - s) - 1, sign);
 		}
 		return;
 	}
@@ -1050,10 +1173,8 @@ add_item_labels(Accum *acc, Delta *d, Datum labelsd, Datum itemsd, bool items_nu
 	{
 		if (i > 0 && cmp_label_pair(&pairs[i - 1], &pairs[i]) == 0)
 			continue;
-		figures_add_entry(&d->fig, FIG_LABEL,
-						  copy_bytes(acc, pairs[i].key, strlen(pairs[i].key)), strlen(pairs[i].key),
-						  copy_bytes(acc, pairs[i].value, strlen(pairs[i].value)),
-						  strlen(pairs[i].value), sign);
+		log_entry(acc, d, FIG_LABEL, pairs[i].key, strlen(pairs[i].key),
+				  pairs[i].value, strlen(pairs[i].value), sign);
 	}
 }
 
@@ -1077,11 +1198,12 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 		return;					/* NOT NULL columns */
 	memcpy(&key.company, DatumGetPointer(values[TC_COMPANY]), SEGEXT_OBJECTID_LEN);
 	memcpy(&key.customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
+	if (acc->modulus > 1 && class_of(&key, acc->modulus) != acc->residue)
+		return;					/* another pass folds this customer */
 	d = hash_search(acc->deltas, &key, HASH_ENTER, &found);
 	if (!found)
 	{
 		memset((char *) d + sizeof(StateKey), 0, sizeof(Delta) - sizeof(StateKey));
-		d->fig.cxt = acc->cxt;
 		if (acc->ncompanies >= 0)
 		{
 			bool		known = false;
@@ -1112,13 +1234,12 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 
 		add_count(&d->sales, sign);
 		if (!nulls[TC_OCCURRED])
-			figures_add_time(&d->fig, DatumGetTimestampTz(values[TC_OCCURRED]), sign);
+			log_time(acc, d, DatumGetTimestampTz(values[TC_OCCURRED]), sign);
 		if (!nulls[TC_POS])
 		{
 			text	   *t = DatumGetTextPP(values[TC_POS]);
 
-			figures_add_entry(&d->fig, FIG_POS, copy_bytes(acc, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
-							  VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
+			log_entry(acc, d, FIG_POS, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
 		}
 		rowold = MemoryContextSwitchTo(acc->rowcxt);
 		if (!nulls[TC_SKUS])
@@ -1132,7 +1253,26 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(acc->rowcxt);
 	if (!acc->flush_by_caller && MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
-		accum_flush(acc);
+	{
+		/* split the pass when that can help: several customers, classes left */
+		if (acc->may_split && hash_get_num_entries(acc->deltas) > 1 &&
+			acc->modulus < MAX_STATE_CLASSES)
+			acc->overflow = true;
+		else
+			accum_flush(acc);
+	}
+}
+
+/*
+ * class_of is the class (0 .. modulus - 1) of a customer in a statement
+ * split into modulus passes; independent of the bucket hash of the deltas.
+ */
+static uint32
+class_of(const StateKey *key, uint32 modulus)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) key, sizeof(StateKey), 0x5345);
+
+	return (uint32) ((h >> 32) % modulus);
 }
 
 /* cmp_delta orders deltas by company, then customer. */
@@ -1177,6 +1317,7 @@ accum_flush(Accum *acc)
 	int			lbs[1] = {1};
 	int			ret;
 	MemoryContext old;
+	MemoryContext foldcxt;
 
 	if (ndeltas == 0)
 		return;
@@ -1188,14 +1329,20 @@ accum_flush(Accum *acc)
 	qsort(sorted, n, sizeof(Delta *), cmp_delta);
 	for (int c = 0; c < 6; c++)
 		cols[c] = palloc(sizeof(Datum) * n);
+	foldcxt = AllocSetContextCreate(acc->rowcxt, "segext customer state fold", ALLOCSET_DEFAULT_SIZES);
 	fig_nulls = palloc(sizeof(bool) * n);
 	for (int i = 0; i < n; i++)
 	{
 		bytea	   *fig;
 
+		Figures		f = {0};
+
 		d = sorted[i];
-		figures_normalize(&d->fig);
-		fig = figures_encode(&d->fig);
+		f.cxt = foldcxt;
+		log_replay(d, &f);
+		figures_normalize(&f);
+		fig = figures_encode(&f);
+		MemoryContextReset(foldcxt);
 		if (fig == NULL && d->transactions == 0 && d->sales == 0 && d->amount == 0)
 			continue;			/* the statement changed nothing of it */
 		cols[0][nrows] = PointerGetDatum(&d->key.company);
@@ -1360,7 +1507,28 @@ lock_company_state(const SegextObjectId *company, LOCKMODE mode)
 static Size
 flush_bytes(void)
 {
+	if (test_state_flush_kb > 0)
+		return (Size) test_state_flush_kb * 1024;
 	return Max((Size) work_mem * 1024, (Size) 16 * 1024 * 1024);
+}
+
+/*
+ * segext_customer_state_init defines segext.test_state_flush_kb, a setting
+ * for tests only: the memory of folded changes after which the state
+ * maintenance splits or writes them (0, the default: work_mem, at least
+ * 16 MB), so that tests can cross the threshold with a few rows.
+ */
+void
+segext_customer_state_init(void)
+{
+	DefineCustomIntVariable("segext.test_state_flush_kb",
+							"For tests only: memory of folded customer state changes before they are split or written.",
+							"0 (the default) uses work_mem, at least 16 MB.",
+							&test_state_flush_kb,
+							0, 0, INT_MAX / 1024,
+							PGC_USERSET,
+							GUC_UNIT_KB | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 }
 
 /* accum_add_tuplestore adds or takes off every row of a transition table. */
@@ -1372,12 +1540,28 @@ accum_add_tuplestore(Accum *acc, Tuplestorestate *ts, TupleDesc desc, const int 
 	bool		nulls[TC_NCOLS];
 	int			maxatt = 0;
 
+	int			keyatt = Max(attnos[TC_COMPANY], attnos[TC_CUSTOMER]);
+
 	for (int c = 0; c < TC_NCOLS; c++)
 		maxatt = Max(maxatt, attnos[c]);
 	tuplestore_rescan(ts);
-	while (tuplestore_gettupleslot(ts, true, false, slot))
+	while (!acc->overflow && tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
+		acc->rows_read++;
+		if (acc->modulus > 1)
+		{
+			/* a row of another pass's class: only its key is read */
+			StateKey	key;
+
+			slot_getsomeattrs(slot, keyatt);
+			if (slot->tts_isnull[attnos[TC_COMPANY] - 1] || slot->tts_isnull[attnos[TC_CUSTOMER] - 1])
+				continue;
+			memcpy(&key.company, DatumGetPointer(slot->tts_values[attnos[TC_COMPANY] - 1]), SEGEXT_OBJECTID_LEN);
+			memcpy(&key.customer, DatumGetPointer(slot->tts_values[attnos[TC_CUSTOMER] - 1]), SEGEXT_OBJECTID_LEN);
+			if (class_of(&key, acc->modulus) != acc->residue)
+				continue;
+		}
 		slot_getsomeattrs(slot, maxatt);
 		for (int c = 0; c < TC_NCOLS; c++)
 		{
@@ -1387,6 +1571,17 @@ accum_add_tuplestore(Accum *acc, Tuplestorestate *ts, TupleDesc desc, const int 
 		accum_add_row(acc, values, nulls, sign);
 	}
 	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* pass_class makes a class of customers (modulus, residue) for a list. */
+static uint32 *
+pass_class(uint32 modulus, uint32 residue)
+{
+	uint32	   *c = palloc(sizeof(uint32) * 2);
+
+	c[0] = modulus;
+	c[1] = residue;
+	return c;
 }
 
 PG_FUNCTION_INFO_V1(segext_transactions_state);
@@ -1403,6 +1598,8 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	int			attnos[TC_NCOLS];
 	Accum		acc;
+	int64		total;
+	List	   *classes = NIL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1442,11 +1639,45 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 					 errhint("Attach this trigger to segext.transactions only.")));
 	}
 	accum_init(&acc, flush_bytes());
-	if (trigdata->tg_oldtable != NULL)
-		accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
-	if (trigdata->tg_newtable != NULL)
-		accum_add_tuplestore(&acc, trigdata->tg_newtable, desc, attnos, 1);
-	accum_flush(&acc);
+	acc.may_split = true;
+	total = (trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0) +
+		(trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0);
+	/*
+	 * One pass per class of customers: the changes of a class fit in memory,
+	 * so every customer is written once.  A pass that runs out of memory is
+	 * dropped and its class split in as many as it needs.
+	 */
+	classes = lappend(classes, pass_class(1, 0));
+	while (classes != NIL)
+	{
+		uint32	   *c = linitial(classes);
+
+		classes = list_delete_first(classes);
+		acc.modulus = c[0];
+		acc.residue = c[1];
+		acc.overflow = false;
+		acc.rows_read = 0;
+		if (trigdata->tg_oldtable != NULL)
+			accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
+		if (trigdata->tg_newtable != NULL)
+			accum_add_tuplestore(&acc, trigdata->tg_newtable, desc, attnos, 1);
+		if (acc.overflow)
+		{
+			/* parts needed: the rows of the pass over those read, and more */
+			uint32		parts = 2;
+
+			while (parts < MAX_STATE_CLASSES / acc.modulus &&
+				   (double) parts * acc.rows_read < 1.25 * total)
+				parts *= 2;
+			parts = Min(parts, MAX_STATE_CLASSES / acc.modulus);
+			accum_discard(&acc);
+			for (uint32 i = parts; i > 0; i--)
+				classes = lcons(pass_class(acc.modulus * parts, acc.residue + (i - 1) * acc.modulus),
+								classes);
+			continue;
+		}
+		accum_flush(&acc);
+	}
 	MemoryContextDelete(acc.cxt);
 	MemoryContextDelete(acc.rowcxt);
 	return PointerGetDatum(NULL);

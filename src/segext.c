@@ -22,6 +22,7 @@ _PG_init(void)
 	segext_tenancy_init();
 	segext_segment_cache_init();
 	segext_events_init();
+	segext_customer_state_init();
 
 	/* After every module has defined its settings: no other segext.* names. */
 #if PG_VERSION_NUM >= 150000

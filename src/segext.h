@@ -43,6 +43,7 @@ extern void segext_check_company_read_access(const struct SegextObjectId *compan
 extern void segext_require_current_company(void);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
+extern void segext_customer_state_init(void);
 
 /*
  * Give a row a user writes segext's created_at and updated_at and refuse a
