@@ -30,7 +30,14 @@
  */
 #include "segext.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
@@ -53,6 +60,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -170,7 +179,10 @@ typedef struct Accum
 	uint32		residue;
 	bool		may_split;		/* on overflow, stop the pass instead of flushing */
 	bool		overflow;		/* the pass stopped: memory reached flush_bytes */
+	bool		pass_flushed;	/* the pass wrote a batch: it can no longer stop */
 	int64		rows_read;		/* rows of this pass read so far, in any class */
+	bool		insert_only;	/* a rebuild: no state row of these customers exists */
+	int64		written;		/* state rows inserted or updated */
 } Accum;
 
 /* Most classes a statement's customers are split into. */
@@ -1255,8 +1267,8 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	if (!acc->flush_by_caller && MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
 	{
 		/* split the pass when that can help: several customers, classes left */
-		if (acc->may_split && hash_get_num_entries(acc->deltas) > 1 &&
-			acc->modulus < MAX_STATE_CLASSES)
+		if (acc->may_split && !acc->pass_flushed &&
+			hash_get_num_entries(acc->deltas) > 1 && acc->modulus < MAX_STATE_CLASSES)
 			acc->overflow = true;
 		else
 			accum_flush(acc);
@@ -1299,6 +1311,7 @@ static void
 accum_flush(Accum *acc)
 {
 	static SegextKeptPlan upsert_plan;
+	static SegextKeptPlan insert_plan;
 	static SegextKeptPlan update_plan;
 	static SegextKeptPlan delete_plan;
 	static const Oid upsert_types[6] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY,
@@ -1396,7 +1409,20 @@ accum_flush(Accum *acc)
 			args[c] = PointerGetDatum(construct_array(cols[c], nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[5] = PointerGetDatum(construct_md_array(cols[5], fig_nulls, 1, dims, lbs,
 													 BYTEAOID, -1, false, TYPALIGN_INT));
-		if (!updated)
+		if (acc->insert_only)
+			ret = SPI_execute_plan(segext_kept_plan(&insert_plan,
+													"INSERT INTO segext.customer_states "
+													"(company_id, customer_id, transactions, sales, amount, figures) "
+													"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
+													"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+													"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+													"AS d(company_id, customer_id, transactions, sales, amount, figures) "
+													"WHERE EXISTS (SELECT FROM segext.customers AS c "
+													"WHERE c.company_id OPERATOR(segext.=) d.company_id "
+													"AND c.id OPERATOR(segext.=) d.customer_id)",
+													6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
+								   args, NULL, false, 0);
+		else if (!updated)
 			ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
 												"INSERT INTO segext.customer_states AS s "
 												"(company_id, customer_id, transactions, sales, amount, figures) "
@@ -1416,6 +1442,8 @@ accum_flush(Accum *acc)
 								   args, NULL, false, 0);
 		if (!updated && ret != SPI_OK_INSERT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		acc->written += SPI_processed;
+		acc->pass_flushed = true;
 		if (acc->removals)
 		{
 			ret = SPI_execute_plan(segext_kept_plan(&delete_plan,
@@ -1656,6 +1684,7 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 		acc.modulus = c[0];
 		acc.residue = c[1];
 		acc.overflow = false;
+		acc.pass_flushed = false;
 		acc.rows_read = 0;
 		if (trigdata->tg_oldtable != NULL)
 			accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
@@ -1801,9 +1830,10 @@ company_must_exist(const SegextObjectId *company)
 PG_FUNCTION_INFO_V1(segext_rebuild_customer_states);
 /*
  * segext_rebuild_customer_states replaces a company's customer states by
- * ones computed from its transactions in one pass in customer order (whole
- * customers flushed in batches, so each row is written once), under an
- * exclusive lock on the company's state; returns the number of state rows.
+ * ones computed from its transactions in one index scan in customer order
+ * (whole customers inserted in batches, so each row is written once), under
+ * an exclusive lock on the company's state; returns the number of state
+ * rows.
  */
 Datum
 segext_rebuild_customer_states(PG_FUNCTION_ARGS)
@@ -1811,11 +1841,22 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 	StateSpi	spi;
 	Accum		acc;
-	Portal		portal;
 	Datum		args[1];
 	Oid			types[1];
 	int64		rows;
 	SegextObjectId last_customer = {{0}};
+	Oid			nsp;
+	Oid			idxid;
+	Oid			eqop;
+	Relation	rel;
+	Relation	idx;
+	TupleDesc	desc;
+	int			attnos[TC_NCOLS];
+	int			maxatt = 0;
+	ScanKeyData key;
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1829,52 +1870,75 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed");
 	accum_init(&acc, Max((Size) maintenance_work_mem * 1024, flush_bytes()));
-	/* not read-only: a fresh snapshot, taken after the lock, sees the writes waited for */
 	acc.ncompanies = -1;		/* locked above */
 	acc.flush_by_caller = true;
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT company_id, customer_id, amount, returns_id, returned_amount, "
-									   "occurred_at, pos_id, item_skus, item_makers, item_labels, items "
-									   "FROM segext.transactions WHERE company_id OPERATOR(segext.=) $1 "
-									   "ORDER BY customer_id",
-									   1, types, args, NULL, false, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[TC_NCOLS];
-			bool		nulls[TC_NCOLS];
+	acc.insert_only = true;		/* the company's rows are deleted and locked */
 
-			CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			/* between two customers every delta is complete: each row is written once */
-			if (!nulls[TC_CUSTOMER] &&
-				memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
-			{
-				if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
-					accum_flush(&acc);
-				memcpy(&last_customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
-			}
-			accum_add_row(&acc, values, nulls, 1);
-		}
-		SPI_freetuptable(SPI_tuptable);
+	/*
+	 * The company's transactions in customer order, straight from the heap
+	 * through transactions_customer_idx (the table owner's read: no row
+	 * level security, as the state's own SQL), with a snapshot taken after
+	 * the lock, so that it sees the writes waited for.
+	 */
+	nsp = get_namespace_oid("segext", false);
+	rel = table_open(get_relname_relid("transactions", nsp), AccessShareLock);
+	idxid = get_relname_relid("transactions_customer_idx", nsp);
+	if (!OidIsValid(idxid))
+		elog(ERROR, "index segext.transactions_customer_idx does not exist");
+	idx = index_open(idxid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (int c = 0; c < TC_NCOLS; c++)
+	{
+		attnos[c] = SPI_fnumber(desc, tc_names[c]);
+		if (attnos[c] <= 0)
+			elog(ERROR, "segext.transactions has no column \"%s\"", tc_names[c]);
+		maxatt = Max(maxatt, attnos[c]);
 	}
-	SPI_cursor_close(portal);
+	if (idx->rd_index->indnkeyatts < 2 || idx->rd_index->indkey.values[0] != attnos[TC_COMPANY] ||
+		idx->rd_index->indkey.values[1] != attnos[TC_CUSTOMER])
+		elog(ERROR, "index segext.transactions_customer_idx does not start with company_id, customer_id");
+	eqop = get_opfamily_member(idx->rd_opfamily[0], idx->rd_opcintype[0], idx->rd_opcintype[0],
+							   BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		elog(ERROR, "no equality operator for segext.transactions_customer_idx");
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, idx->rd_opcintype[0],
+						   idx->rd_indcollation[0], get_opcode(eqop), PointerGetDatum(company));
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, idx, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[TC_NCOLS];
+		bool		nulls[TC_NCOLS];
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		for (int c = 0; c < TC_NCOLS; c++)
+		{
+			values[c] = slot->tts_values[attnos[c] - 1];
+			nulls[c] = slot->tts_isnull[attnos[c] - 1];
+		}
+		/* between two customers every delta is complete: each row is written once */
+		if (!nulls[TC_CUSTOMER] &&
+			memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
+				accum_flush(&acc);
+			memcpy(&last_customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
+		}
+		accum_add_row(&acc, values, nulls, 1);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
 	accum_flush(&acc);
+	rows = acc.written;
 	MemoryContextDelete(acc.cxt);
 	MemoryContextDelete(acc.rowcxt);
-	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM segext.customer_states "
-							  "WHERE company_id OPERATOR(segext.=) $1",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed");
-	{
-		bool		isnull;
-
-		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
 	state_spi_end(&spi);
 	SPI_finish();
 	PG_RETURN_INT64(rows);

@@ -1,0 +1,116 @@
+-- customer states: the write paths of the maintenance itself.  A statement
+-- that touches one customer with a state row (an update in place) or
+-- without one (an insert), with and without figures; a bulk statement that
+-- touches one customer many times; statements whose changes cross the
+-- memory threshold (segext.test_state_flush_kb, a setting for tests only),
+-- so that they are folded in passes over classes of customers and, when one
+-- customer alone exceeds it, written in several batches; and the merge of
+-- figures, in order and out of order.
+\set ECHO none
+\set ON_ERROR_STOP 1
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION segext;
+SET LOCAL search_path = segext, public;
+SELECT plan(17);
+
+SELECT segext.create_company('paths a') AS a \gset
+SELECT segext.create_company('paths b') AS b \gset
+INSERT INTO segext.customers (company_id, id, first_name)
+SELECT :'a', pg_catalog.lpad(pg_catalog.to_hex(i), 24, '0')::segext.objectid, 'c' || i
+FROM pg_catalog.generate_series(1, 300) AS i;
+INSERT INTO segext.customers (company_id, id, first_name) VALUES (:'b', '0000000000000000000000b1', 'bee');
+
+-- state(customer): the row of a customer as text (NULL when it has none).
+CREATE FUNCTION pg_temp.state(c pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$
+    SELECT s.transactions || '/' || s.sales || '/' || s.amount
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(segext.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid $$;
+-- matches_rebuild(): the kept states equal a rebuild of both companies.
+CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
+DECLARE
+    n pg_catalog.int8;
+BEGIN
+    CREATE TEMP TABLE kept AS SELECT * FROM segext.customer_states;
+    PERFORM segext.rebuild_customer_states(c.id) FROM segext.companies AS c;
+    SELECT pg_catalog.count(*) INTO n FROM (
+        (SELECT * FROM kept EXCEPT ALL SELECT * FROM segext.customer_states)
+        UNION ALL (SELECT * FROM segext.customer_states EXCEPT ALL SELECT * FROM kept)) AS d;
+    DROP TABLE kept;
+    RETURN n OPERATOR(pg_catalog.=) 0;
+END
+$$;
+-- sales(first, last, per_customer): INSERT ... SELECT of sales for customers first..last.
+CREATE FUNCTION pg_temp.sales(first pg_catalog.int4, last pg_catalog.int4, per_customer pg_catalog.int4) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO segext.transactions (company_id, customer_id, occurred_at, amount, pos_id, items)
+    SELECT (SELECT id FROM segext.companies WHERE name OPERATOR(pg_catalog.=) 'paths a'),
+           pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid,
+           '2024-03-01 00:00+00'::pg_catalog.timestamptz OPERATOR(pg_catalog.+) pg_catalog.make_interval(mins => c * 7 + j),
+           ((c * j) % 40 + 1)::pg_catalog.numeric / 4, 'p' || (j % 5),
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('sku', 'S' || ((c + j) % 11), 'maker', 'M' || (j % 3),
+               'labels', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('key', 'k' || (j % 2), 'value', 'v' || (c % 3)))),
+               pg_catalog.jsonb_build_object('sku', 'T' || (c % 13)))
+    FROM pg_catalog.generate_series(first, last) AS c, pg_catalog.generate_series(1, per_customer) AS j $$;
+
+-- One customer per statement: insert of its row, then updates in place.
+INSERT INTO segext.transactions (company_id, id, customer_id, occurred_at, amount, pos_id, items)
+VALUES (:'a', '0000000000000000000000d1', '000000000000000000000001', '2024-05-01 10:00+00', 10, 'p1', '[{"sku": "A"}]');
+SELECT is(pg_temp.state(1), '1/1/10000000', 'a first sale of a customer inserts its state row');
+INSERT INTO segext.transactions (company_id, customer_id, occurred_at, amount, pos_id, items)
+VALUES (:'a', '000000000000000000000001', '2024-05-02 10:00+00', 2, 'p2', '[{"sku": "B"}, {"sku": "A"}]');
+SELECT is(pg_temp.state(1), '2/2/12000000', 'a second sale updates the row in place');
+INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
+VALUES (:'a', '000000000000000000000001', -10, '0000000000000000000000d1');
+SELECT is(segext.customer_state_figures((SELECT figures FROM segext.customer_states
+    WHERE customer_id OPERATOR(segext.=) '000000000000000000000001')) -> 'skus',
+    '[{"value": "a", "sales": 1}, {"value": "b", "sales": 1}]'::pg_catalog.jsonb,
+    'a full return (a statement of one customer whose sale stops counting) takes its figures off in place');
+INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
+SELECT :'a', '000000000000000000000001', -1, id FROM segext.transactions
+WHERE customer_id OPERATOR(segext.=) '000000000000000000000001' AND amount OPERATOR(pg_catalog.=) 2;
+SELECT is(pg_temp.state(1), '4/1/1000000', 'a partial return (no figures change) updates counts and amount in place');
+SELECT ok(pg_temp.matches_rebuild(), 'after single-customer statements the state equals a rebuild');
+
+-- One customer many times in one statement.
+SELECT pg_temp.sales(2, 2, 3000);
+SELECT is(pg_temp.state(2), '3000/3000/' || (SELECT (pg_catalog.sum(amount) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8
+    FROM segext.transactions WHERE customer_id OPERATOR(segext.=) '000000000000000000000002'),
+    'a statement of 3,000 sales of one customer');
+SELECT ok(pg_temp.matches_rebuild(), 'after it the state equals a rebuild');
+
+-- Changes crossing the threshold: passes over classes of customers.
+SET LOCAL segext.test_state_flush_kb = 64;
+SELECT pg_temp.sales(3, 300, 20);
+SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 300::pg_catalog.int8,
+    'a statement larger than the threshold: every customer has its row');
+SELECT ok(pg_temp.matches_rebuild(), 'after a statement folded in passes the state equals a rebuild');
+UPDATE segext.transactions SET amount = amount OPERATOR(pg_catalog.+) 1, pos_id = 'q'
+WHERE company_id OPERATOR(segext.=) :'a' AND returns_id IS NULL;
+SELECT ok(pg_temp.matches_rebuild(), 'after an UPDATE of every sale, folded in passes, the state equals a rebuild');
+
+-- The smallest threshold: as many classes as there can be, and a customer
+-- whose changes alone exceed it is written in several batches.
+SET LOCAL segext.test_state_flush_kb = 1;
+SELECT pg_temp.sales(2, 40, 30);
+SELECT ok(pg_temp.matches_rebuild(), 'with a 1 kB threshold the state equals a rebuild');
+DELETE FROM segext.transactions WHERE customer_id OPERATOR(segext.=) '000000000000000000000002'
+    AND occurred_at OPERATOR(pg_catalog.<) '2024-03-01 00:30+00';
+SELECT ok(pg_temp.matches_rebuild(), 'a DELETE of one customer''s many sales in batches: the state equals a rebuild');
+SAVEPOINT s;
+SELECT pg_temp.sales(41, 60, 10);
+ROLLBACK TO SAVEPOINT s;
+SELECT ok(pg_temp.matches_rebuild(), 'a rolled-back statement folded in passes leaves nothing');
+DELETE FROM segext.customers WHERE company_id OPERATOR(segext.=) :'a'
+    AND id OPERATOR(segext.<=) '000000000000000000000064'::segext.objectid;
+SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 200::pg_catalog.int8,
+    'deleting 100 customers with their transactions in passes leaves the others'' states');
+SELECT ok(pg_temp.matches_rebuild(), 'and the state equals a rebuild');
+RESET segext.test_state_flush_kb;
+
+-- The merge of figures: normalized inputs merge in one pass, others are sorted.
+SELECT is(segext.customer_state_merge('\x010002020162020161000000'::pg_catalog.bytea, NULL),
+    '\x010002020161020162000000'::pg_catalog.bytea, 'figures out of order are sorted by the merge');
+SELECT is(segext.customer_state_merge('\x010002020161020162000000'::pg_catalog.bytea, '\x010001010161000000'::pg_catalog.bytea),
+    '\x010001020162000000'::pg_catalog.bytea, 'a merge adds counts and drops those that reach zero');
+
+SELECT * FROM finish();
+ROLLBACK;
