@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/customer_state.sh: what keeping segext.customer_states costs.
 #
-#   (1) rebuild_customer_states of the bench company, and bytes of state per
-#       customer (table with indexes and TOAST / state rows; also per row the
-#       average pg_column_size of the row and of figures);
+#   (1) rebuild_customer_states of the bench company against its floor (the
+#       same ordered read of the transactions, EXPLAIN ANALYZE without
+#       timing), and bytes of state per customer (table with indexes and
+#       TOAST / state rows; also per row the average pg_column_size of the
+#       row and of figures);
 #   (2) one sale (with an item) inserted into segext.transactions, with the
 #       state trigger against the same insert with it disabled, and against
 #       the floor: the same insert into a plain copy of the table (same
@@ -53,6 +55,12 @@ rows=$(q -c "SELECT segext.rebuild_customer_states('$COMPANY')")
 end=$(date +%s.%N)
 q -c "VACUUM ANALYZE segext.customer_states" >/dev/null
 echo "rebuild_customer_states: $rows state rows in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
+# the floor: the rebuild's read alone, the company's transactions in customer order
+floor_ms=$(q -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT company_id, customer_id, amount, returns_id, returned_amount,
+                        occurred_at, pos_id, item_skus, item_makers, item_labels, items
+                 FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY'::segext.objectid
+                 ORDER BY customer_id" | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p')
+awk -v a="$start" -v b="$end" -v f="$floor_ms" 'BEGIN { printf "floor (ordered read of the transactions): %.1f s; rebuild / floor %.2f\n", f / 1000, (b - a) * 1000 / f }'
 q -F ' ' <<SQL
 SELECT 'bytes per state row: table+indexes+toast', pg_catalog.round(pg_catalog.pg_total_relation_size('segext.customer_states')::numeric / pg_catalog.count(*), 1),
        'heap', pg_catalog.round(pg_catalog.pg_relation_size('segext.customer_states')::numeric / pg_catalog.count(*), 1),
