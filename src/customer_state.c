@@ -321,11 +321,11 @@ figures_add_entry(Figures *f, int k, const char *a, int alen,
 	e->count = count;
 }
 
-/* cmp_bytes orders byte strings bytewise, a prefix first. */
+/* cmp_bytes orders byte strings bytewise, a prefix first (an empty one may be NULL). */
 static inline int
 cmp_bytes(const char *a, int alen, const char *b, int blen)
 {
-	int			c = memcmp(a, b, Min(alen, blen));
+	int			c = (alen > 0 && blen > 0) ? memcmp(a, b, Min(alen, blen)) : 0;
 
 	if (c != 0)
 		return c;
