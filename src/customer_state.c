@@ -49,6 +49,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/buffile.h"
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -174,19 +175,28 @@ typedef struct Accum
 	SegextObjectId companies[8];	/* companies already locked */
 	Size		flush_bytes;
 	bool		flush_by_caller;	/* rows come by customer: the caller flushes */
-	/* a statement's pass folds only the customers of one class (see class_of) */
-	uint32		modulus;
-	uint32		residue;
-	bool		may_split;		/* on overflow, stop the pass instead of flushing */
-	bool		overflow;		/* the pass stopped: memory reached flush_bytes */
-	bool		pass_flushed;	/* the pass wrote a batch: it can no longer stop */
-	int64		rows_read;		/* rows of this pass read so far, in any class */
+	/*
+	 * A statement whose changes outgrow flush_bytes keeps only the customers
+	 * of class 0 (see class_of) in memory and spills the changes of the
+	 * others to one temporary file per class, folded class by class after.
+	 */
+	uint32		modulus;		/* classes; 1 until the spill starts */
+	BufFile   **spill;			/* per class (0 unused), or NULL */
+	bool		may_split;		/* on overflow, spill instead of writing */
+	bool		pass_flushed;	/* a batch was written: no spill any more */
+	int64		rows_read;		/* rows read so far */
+	int64		total_rows;		/* rows the statement will read */
+	Size		bytes;			/* memory of the deltas, roughly */
+	Delta		scratch;		/* one row's change, on its way to a spill file */
 	bool		insert_only;	/* a rebuild: no state row of these customers exists */
 	int64		written;		/* state rows inserted or updated */
 } Accum;
 
 /* Most classes a statement's customers are split into. */
-#define MAX_STATE_CLASSES	4096
+#define MAX_STATE_CLASSES	256
+
+/* Memory a delta takes besides its log. */
+#define DELTA_OVERHEAD		(sizeof(Delta) + 32)
 
 /* segext.test_state_flush_kb: see segext_customer_state_init. */
 static int	test_state_flush_kb = 0;
@@ -209,8 +219,12 @@ static bytea *figures_encode(const Figures *f);
 static void accum_init(Accum *acc, Size flush_bytes);
 static void accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign);
 static void accum_flush(Accum *acc);
-static void accum_discard(Accum *acc);
 static uint32 class_of(const StateKey *key, uint32 modulus);
+static Delta *delta_for_key(Accum *acc, const StateKey *key);
+static void fold_row(Accum *acc, Delta *d, Datum *values, bool *nulls, int sign);
+static void spill_write(Accum *acc, uint32 cls, const Delta *d);
+static void spill_start(Accum *acc);
+static void spill_fold(Accum *acc, uint32 cls);
 static void state_spi_begin(StateSpi *spi);
 static void state_spi_end(StateSpi *spi);
 static void lock_company_state(const SegextObjectId *company, LOCKMODE mode);
@@ -929,22 +943,6 @@ accum_init(Accum *acc, Size flush_bytes)
 	acc->modulus = 1;
 }
 
-/* accum_discard drops every delta folded so far (nothing is written). */
-static void
-accum_discard(Accum *acc)
-{
-	HASHCTL		ctl;
-
-	hash_destroy(acc->deltas);
-	MemoryContextReset(acc->cxt);
-	MemoryContextReset(acc->rowcxt);
-	ctl.keysize = sizeof(StateKey);
-	ctl.entrysize = sizeof(Delta);
-	ctl.hcxt = acc->cxt;
-	acc->deltas = hash_create("segext customer state deltas", 1024, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
 /* log_reserve makes room for n more bytes in a delta's log. */
 static inline void
 log_reserve(Accum *acc, Delta *d, Size n)
@@ -959,9 +957,13 @@ log_reserve(Accum *acc, Delta *d, Size n)
 				 errmsg("too many changes to one customer state in one statement"),
 				 errdetail("The changes to the state of one customer exceed %zu bytes.", (Size) MaxAllocSize / 2),
 				 errhint("Split the statement.")));
+	if (d != &acc->scratch)
+		acc->bytes -= d->logcap;
 	d->logcap = Max(d->logcap * 2, 64);
 	while ((Size) d->logcap < need)
 		d->logcap *= 2;
+	if (d != &acc->scratch)
+		acc->bytes += d->logcap;
 	d->log = d->log ? repalloc(d->log, d->logcap) : MemoryContextAlloc(acc->cxt, d->logcap);
 }
 
@@ -1201,37 +1203,84 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 {
 	StateKey	key;
 	Delta	   *d;
-	bool		found;
-	int64		amount;
-	bool		counted;
-	MemoryContext old;
 
 	if (nulls[TC_COMPANY] || nulls[TC_CUSTOMER] || nulls[TC_AMOUNT])
 		return;					/* NOT NULL columns */
 	memcpy(&key.company, DatumGetPointer(values[TC_COMPANY]), SEGEXT_OBJECTID_LEN);
 	memcpy(&key.customer, DatumGetPointer(values[TC_CUSTOMER]), SEGEXT_OBJECTID_LEN);
-	if (acc->modulus > 1 && class_of(&key, acc->modulus) != acc->residue)
-		return;					/* another pass folds this customer */
-	d = hash_search(acc->deltas, &key, HASH_ENTER, &found);
+	if (sign < 0)
+		acc->removals = true;
+	if (acc->spill != NULL)
+	{
+		uint32		cls = class_of(&key, acc->modulus);
+
+		if (cls != 0)
+		{
+			/* a customer of a later class: its change goes to the class's file */
+			d = &acc->scratch;
+			d->key = key;
+			d->transactions = d->sales = d->amount = 0;
+			d->loglen = 0;
+			fold_row(acc, d, values, nulls, sign);
+			spill_write(acc, cls, d);
+			return;
+		}
+	}
+	d = delta_for_key(acc, &key);
+	fold_row(acc, d, values, nulls, sign);
+	if (!acc->flush_by_caller && acc->bytes > acc->flush_bytes)
+	{
+		/* spill when that can help: several customers, not spilling yet */
+		if (acc->may_split && acc->spill == NULL && !acc->pass_flushed &&
+			hash_get_num_entries(acc->deltas) > 1)
+			spill_start(acc);
+		else
+			accum_flush(acc);
+	}
+}
+
+/* delta_for_key finds or makes the delta of a customer, locking its company's state. */
+static Delta *
+delta_for_key(Accum *acc, const StateKey *key)
+{
+	Delta	   *d;
+	bool		found;
+
+	d = hash_search(acc->deltas, key, HASH_ENTER, &found);
 	if (!found)
 	{
 		memset((char *) d + sizeof(StateKey), 0, sizeof(Delta) - sizeof(StateKey));
+		acc->bytes += DELTA_OVERHEAD;
 		if (acc->ncompanies >= 0)
 		{
 			bool		known = false;
 
 			for (int i = 0; i < acc->ncompanies && !known; i++)
-				known = memcmp(&acc->companies[i], &key.company, SEGEXT_OBJECTID_LEN) == 0;
+				known = memcmp(&acc->companies[i], &key->company, SEGEXT_OBJECTID_LEN) == 0;
 			if (!known)
 			{
-				lock_company_state(&key.company, ShareLock);
+				lock_company_state(&key->company, ShareLock);
 				if (acc->ncompanies < lengthof(acc->companies))
-					acc->companies[acc->ncompanies++] = key.company;
+					acc->companies[acc->ncompanies++] = key->company;
 			}
 		}
 	}
-	if (sign < 0)
-		acc->removals = true;
+	return d;
+}
+
+/*
+ * fold_row adds (sign +1) or takes off (sign -1) the contribution of one
+ * transaction to a delta: every transaction counts as one and adds its
+ * amount; a counted sale also adds its time, POS, SKUs, makers and item
+ * labels.
+ */
+static void
+fold_row(Accum *acc, Delta *d, Datum *values, bool *nulls, int sign)
+{
+	int64		amount;
+	bool		counted;
+	MemoryContext old;
+
 	old = MemoryContextSwitchTo(acc->rowcxt);
 	add_count(&d->transactions, sign);
 	amount = segext_amount_from_numeric(DatumGetNumeric(values[TC_AMOUNT]));
@@ -1239,11 +1288,8 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 	counted = nulls[TC_RETURNS] &&
 		(nulls[TC_RETURNED] ||
 		 segext_amount_from_numeric(DatumGetNumeric(values[TC_RETURNED])) < amount);
-	MemoryContextSwitchTo(acc->cxt);
 	if (counted)
 	{
-		MemoryContext rowold;
-
 		add_count(&d->sales, sign);
 		if (!nulls[TC_OCCURRED])
 			log_time(acc, d, DatumGetTimestampTz(values[TC_OCCURRED]), sign);
@@ -1253,31 +1299,131 @@ accum_add_row(Accum *acc, Datum *values, bool *nulls, int sign)
 
 			log_entry(acc, d, FIG_POS, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL, 0, sign);
 		}
-		rowold = MemoryContextSwitchTo(acc->rowcxt);
 		if (!nulls[TC_SKUS])
 			add_text_array(acc, d, FIG_SKU, values[TC_SKUS], sign);
 		if (!nulls[TC_MAKERS])
 			add_text_array(acc, d, FIG_MAKER, values[TC_MAKERS], sign);
 		if (!nulls[TC_LABELS])
 			add_item_labels(acc, d, values[TC_LABELS], values[TC_ITEMS], nulls[TC_ITEMS], sign);
-		MemoryContextSwitchTo(rowold);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(acc->rowcxt);
-	if (!acc->flush_by_caller && MemoryContextMemAllocated(acc->cxt, true) > acc->flush_bytes)
+}
+
+/* spill_write appends a delta to the spill file of its class. */
+static void
+spill_write(Accum *acc, uint32 cls, const Delta *d)
+{
+	if (acc->spill[cls] == NULL)
+		acc->spill[cls] = BufFileCreateTemp(false);
+	BufFileWrite(acc->spill[cls], (void *) &d->key, sizeof(StateKey));
+	BufFileWrite(acc->spill[cls], (void *) &d->transactions, sizeof(int64));
+	BufFileWrite(acc->spill[cls], (void *) &d->sales, sizeof(int64));
+	BufFileWrite(acc->spill[cls], (void *) &d->amount, sizeof(int64));
+	BufFileWrite(acc->spill[cls], (void *) &d->loglen, sizeof(int32));
+	if (d->loglen > 0)
+		BufFileWrite(acc->spill[cls], d->log, d->loglen);
+}
+
+/* spill_read_exact reads len bytes of a spill file; false at its end. */
+static bool
+spill_read_exact(BufFile *file, void *buf, size_t len)
+{
+	size_t		got = BufFileRead(file, buf, len);
+
+	if (got == 0)
+		return false;
+	if (got != len)
+		elog(ERROR, "could not read a customer state spill file: read %zu of %zu bytes", got, len);
+	return true;
+}
+
+/*
+ * spill_start splits the customers into classes, enough for the rows still
+ * to come, keeps those of class 0 in memory and moves the deltas of the
+ * others to their classes' files.
+ */
+static void
+spill_start(Accum *acc)
+{
+	MemoryContext parent = MemoryContextGetParent(acc->cxt);
+	HASH_SEQ_STATUS seq;
+	Delta	   *d;
+	uint32		parts = 2;
+
+	/* the memory so far times the rows of the statement over those read, and more */
+	while (parts < MAX_STATE_CLASSES &&
+		   (double) parts * acc->rows_read < 1.5 * acc->total_rows)
+		parts *= 2;
+	acc->modulus = parts;
+	acc->spill = MemoryContextAllocZero(parent, sizeof(BufFile *) * parts);
+	acc->scratch.log = MemoryContextAlloc(parent, 256);
+	acc->scratch.logcap = 256;
+	hash_seq_init(&seq, acc->deltas);
+	while ((d = hash_seq_search(&seq)) != NULL)
 	{
-		/* split the pass when that can help: several customers, classes left */
-		if (acc->may_split && !acc->pass_flushed &&
-			hash_get_num_entries(acc->deltas) > 1 && acc->modulus < MAX_STATE_CLASSES)
-			acc->overflow = true;
-		else
-			accum_flush(acc);
+		uint32		cls = class_of(&d->key, parts);
+
+		if (cls == 0)
+			continue;
+		spill_write(acc, cls, d);
+		acc->bytes -= DELTA_OVERHEAD + d->logcap;
+		if (d->log != NULL)
+			pfree(d->log);
+		(void) hash_search(acc->deltas, &d->key, HASH_REMOVE, NULL);
 	}
 }
 
 /*
+ * spill_fold folds the spill file of a class into the deltas (writing a
+ * batch when they reach flush_bytes, which only a class of too large
+ * changes does) and closes it.
+ */
+static void
+spill_fold(Accum *acc, uint32 cls)
+{
+	BufFile    *file = acc->spill[cls];
+	StateKey	key;
+
+	if (file == NULL)
+		return;
+	if (BufFileSeek(file, 0, 0, SEEK_SET) != 0)
+		elog(ERROR, "could not rewind a customer state spill file");
+	while (spill_read_exact(file, &key, sizeof(StateKey)))
+	{
+		Delta	   *d = delta_for_key(acc, &key);
+		int64		n;
+		int32		len;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!spill_read_exact(file, &n, sizeof(int64)))
+			elog(ERROR, "customer state spill file ends early");
+		add_count(&d->transactions, n);
+		if (!spill_read_exact(file, &n, sizeof(int64)))
+			elog(ERROR, "customer state spill file ends early");
+		add_count(&d->sales, n);
+		if (!spill_read_exact(file, &n, sizeof(int64)))
+			elog(ERROR, "customer state spill file ends early");
+		add_count(&d->amount, n);
+		if (!spill_read_exact(file, &len, sizeof(int32)) || len < 0)
+			elog(ERROR, "customer state spill file ends early");
+		if (len > 0)
+		{
+			log_reserve(acc, d, len);
+			if (!spill_read_exact(file, d->log + d->loglen, len))
+				elog(ERROR, "customer state spill file ends early");
+			d->loglen += len;
+		}
+		if (acc->bytes > acc->flush_bytes)
+			accum_flush(acc);
+	}
+	BufFileClose(file);
+	acc->spill[cls] = NULL;
+}
+
+/*
  * class_of is the class (0 .. modulus - 1) of a customer in a statement
- * split into modulus passes; independent of the bucket hash of the deltas.
+ * split into modulus classes; independent of the bucket hash of the deltas.
  */
 static uint32
 class_of(const StateKey *key, uint32 modulus)
@@ -1465,6 +1611,7 @@ accum_flush(Accum *acc)
 	MemoryContextReset(acc->rowcxt);
 	hash_destroy(acc->deltas);
 	MemoryContextReset(acc->cxt);
+	acc->bytes = 0;
 	{
 		HASHCTL		ctl;
 
@@ -1568,28 +1715,13 @@ accum_add_tuplestore(Accum *acc, Tuplestorestate *ts, TupleDesc desc, const int 
 	bool		nulls[TC_NCOLS];
 	int			maxatt = 0;
 
-	int			keyatt = Max(attnos[TC_COMPANY], attnos[TC_CUSTOMER]);
-
 	for (int c = 0; c < TC_NCOLS; c++)
 		maxatt = Max(maxatt, attnos[c]);
 	tuplestore_rescan(ts);
-	while (!acc->overflow && tuplestore_gettupleslot(ts, true, false, slot))
+	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
 		acc->rows_read++;
-		if (acc->modulus > 1)
-		{
-			/* a row of another pass's class: only its key is read */
-			StateKey	key;
-
-			slot_getsomeattrs(slot, keyatt);
-			if (slot->tts_isnull[attnos[TC_COMPANY] - 1] || slot->tts_isnull[attnos[TC_CUSTOMER] - 1])
-				continue;
-			memcpy(&key.company, DatumGetPointer(slot->tts_values[attnos[TC_COMPANY] - 1]), SEGEXT_OBJECTID_LEN);
-			memcpy(&key.customer, DatumGetPointer(slot->tts_values[attnos[TC_CUSTOMER] - 1]), SEGEXT_OBJECTID_LEN);
-			if (class_of(&key, acc->modulus) != acc->residue)
-				continue;
-		}
 		slot_getsomeattrs(slot, maxatt);
 		for (int c = 0; c < TC_NCOLS; c++)
 		{
@@ -1599,17 +1731,6 @@ accum_add_tuplestore(Accum *acc, Tuplestorestate *ts, TupleDesc desc, const int 
 		accum_add_row(acc, values, nulls, sign);
 	}
 	ExecDropSingleTupleTableSlot(slot);
-}
-
-/* pass_class makes a class of customers (modulus, residue) for a list. */
-static uint32 *
-pass_class(uint32 modulus, uint32 residue)
-{
-	uint32	   *c = palloc(sizeof(uint32) * 2);
-
-	c[0] = modulus;
-	c[1] = residue;
-	return c;
 }
 
 PG_FUNCTION_INFO_V1(segext_transactions_state);
@@ -1626,8 +1747,6 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	int			attnos[TC_NCOLS];
 	Accum		acc;
-	int64		total;
-	List	   *classes = NIL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1668,43 +1787,17 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 	}
 	accum_init(&acc, flush_bytes());
 	acc.may_split = true;
-	total = (trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0) +
+	acc.total_rows = (trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0) +
 		(trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0);
-	/*
-	 * One pass per class of customers: the changes of a class fit in memory,
-	 * so every customer is written once.  A pass that runs out of memory is
-	 * dropped and its class split in as many as it needs.
-	 */
-	classes = lappend(classes, pass_class(1, 0));
-	while (classes != NIL)
+	if (trigdata->tg_oldtable != NULL)
+		accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
+	if (trigdata->tg_newtable != NULL)
+		accum_add_tuplestore(&acc, trigdata->tg_newtable, desc, attnos, 1);
+	accum_flush(&acc);
+	/* the classes spilled to files, one after the other: each customer written once */
+	for (uint32 cls = 1; acc.spill != NULL && cls < acc.modulus; cls++)
 	{
-		uint32	   *c = linitial(classes);
-
-		classes = list_delete_first(classes);
-		acc.modulus = c[0];
-		acc.residue = c[1];
-		acc.overflow = false;
-		acc.pass_flushed = false;
-		acc.rows_read = 0;
-		if (trigdata->tg_oldtable != NULL)
-			accum_add_tuplestore(&acc, trigdata->tg_oldtable, desc, attnos, -1);
-		if (trigdata->tg_newtable != NULL)
-			accum_add_tuplestore(&acc, trigdata->tg_newtable, desc, attnos, 1);
-		if (acc.overflow)
-		{
-			/* parts needed: the rows of the pass over those read, and more */
-			uint32		parts = 2;
-
-			while (parts < MAX_STATE_CLASSES / acc.modulus &&
-				   (double) parts * acc.rows_read < 1.25 * total)
-				parts *= 2;
-			parts = Min(parts, MAX_STATE_CLASSES / acc.modulus);
-			accum_discard(&acc);
-			for (uint32 i = parts; i > 0; i--)
-				classes = lcons(pass_class(acc.modulus * parts, acc.residue + (i - 1) * acc.modulus),
-								classes);
-			continue;
-		}
+		spill_fold(&acc, cls);
 		accum_flush(&acc);
 	}
 	MemoryContextDelete(acc.cxt);

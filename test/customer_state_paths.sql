@@ -3,9 +3,10 @@
 -- without one (an insert), with and without figures; a bulk statement that
 -- touches one customer many times; statements whose changes cross the
 -- memory threshold (segext.test_state_flush_kb, a setting for tests only),
--- so that they are folded in passes over classes of customers and, when one
--- customer alone exceeds it, written in several batches; and the merge of
--- figures, in order and out of order.
+-- so that the changes of most customers are spilled to files per class of
+-- customers and folded class by class, and, when a class alone exceeds it,
+-- written in several batches; and the merge of figures, in order and out of
+-- order.
 \set ECHO none
 \set ON_ERROR_STOP 1
 BEGIN;
@@ -77,18 +78,18 @@ SELECT is(pg_temp.state(2), '3000/3000/' || (SELECT (pg_catalog.sum(amount) OPER
     'a statement of 3,000 sales of one customer');
 SELECT ok(pg_temp.matches_rebuild(), 'after it the state equals a rebuild');
 
--- Changes crossing the threshold: passes over classes of customers.
+-- Changes crossing the threshold: classes of customers spilled to files.
 SET LOCAL segext.test_state_flush_kb = 64;
 SELECT pg_temp.sales(3, 300, 20);
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 300::pg_catalog.int8,
     'a statement larger than the threshold: every customer has its row');
-SELECT ok(pg_temp.matches_rebuild(), 'after a statement folded in passes the state equals a rebuild');
+SELECT ok(pg_temp.matches_rebuild(), 'after a statement spilled by class the state equals a rebuild');
 UPDATE segext.transactions SET amount = amount OPERATOR(pg_catalog.+) 1, pos_id = 'q'
 WHERE company_id OPERATOR(segext.=) :'a' AND returns_id IS NULL;
-SELECT ok(pg_temp.matches_rebuild(), 'after an UPDATE of every sale, folded in passes, the state equals a rebuild');
+SELECT ok(pg_temp.matches_rebuild(), 'after an UPDATE of every sale, spilled by class, the state equals a rebuild');
 
--- The smallest threshold: as many classes as there can be, and a customer
--- whose changes alone exceed it is written in several batches.
+-- The smallest threshold: as many classes as there can be, and classes
+-- whose changes alone exceed it are written in several batches.
 SET LOCAL segext.test_state_flush_kb = 1;
 SELECT pg_temp.sales(2, 40, 30);
 SELECT ok(pg_temp.matches_rebuild(), 'with a 1 kB threshold the state equals a rebuild');
@@ -98,11 +99,11 @@ SELECT ok(pg_temp.matches_rebuild(), 'a DELETE of one customer''s many sales in 
 SAVEPOINT s;
 SELECT pg_temp.sales(41, 60, 10);
 ROLLBACK TO SAVEPOINT s;
-SELECT ok(pg_temp.matches_rebuild(), 'a rolled-back statement folded in passes leaves nothing');
+SELECT ok(pg_temp.matches_rebuild(), 'a rolled-back statement spilled by class leaves nothing');
 DELETE FROM segext.customers WHERE company_id OPERATOR(segext.=) :'a'
     AND id OPERATOR(segext.<=) '000000000000000000000064'::segext.objectid;
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 200::pg_catalog.int8,
-    'deleting 100 customers with their transactions in passes leaves the others'' states');
+    'deleting 100 customers with their transactions, spilled by class, leaves the others'' states');
 SELECT ok(pg_temp.matches_rebuild(), 'and the state equals a rebuild');
 RESET segext.test_state_flush_kb;
 
