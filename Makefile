@@ -10,7 +10,7 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # Released install scripts are kept as they shipped (src/sql/released/).
 PREVIOUS_VERSION = 0.1.0
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
-UPGRADE_PARTS = $(sort $(wildcard src/sql/upgrade/$(EXTVERSION)/*.sql))
+UPGRADE_PARTS = $(sort $(wildcard src/sql/upgrade/$(EXTENSION)--$(PREVIOUS_VERSION)--$(EXTVERSION)/*.sql))
 UPGRADE_SCRIPT = $(EXTENSION)--$(PREVIOUS_VERSION)--$(EXTVERSION).sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
 DATA = $(sort $(wildcard src/sql/released/$(EXTENSION)--*.sql))
