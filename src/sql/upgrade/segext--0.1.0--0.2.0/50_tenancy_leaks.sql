@@ -2,38 +2,8 @@
 -- 85_customers_rls.sql): what one company could learn of another, or do to
 -- it, through NOTIFY, membership writes and ids another company also uses.
 
--- NOTIFY on segext_membership carries only the range of history ids written.
-CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-    first_id pg_catalog.int8;
-    last_id pg_catalog.int8;
-    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
-BEGIN
-    WITH written AS (
-        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
-        SELECT c.company_id, c.segment_id, c.customer_id, kind
-        FROM changed AS c
-        WHERE EXISTS (SELECT FROM segext.segments AS s
-                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
-        RETURNING id)
-    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
-    FOR r IN
-        SELECT c.company_id, c.segment_id, pg_catalog.count(*) AS n
-        FROM changed AS c GROUP BY c.company_id, c.segment_id
-    LOOP
-        PERFORM segext.add_customers_count(r.company_id, r.segment_id,
-                    CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN r.n ELSE OPERATOR(pg_catalog.-) r.n END);
-    END LOOP;
-    -- Listeners may be anyone: the payload names no company, segment or
-    -- customer, only the history rows to read through row level security.
-    IF first_id IS NOT NULL THEN
-        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
-    END IF;
-    RETURN NULL;
-END
-$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+-- NOTIFY on segext_membership carries only the range of history ids written
+-- (the function itself is replaced in 90_member_counts.sql).
 COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: keeps customers_count, records history and notifies segext_membership with the range of history ids a statement wrote';
 
 -- Only segext writes members: a direct write is refused with a hint.
@@ -54,39 +24,8 @@ COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every 
 
 -- Activation scoped by the current company; manual members written by C
 -- as the table's owner after the company check.
-CREATE OR REPLACE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.segment_company_id(segment_id);
-BEGIN
-    UPDATE segext.segments AS s SET active = true
-    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) activate_segment.segment_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'permission denied to activate segment "%"', segment_id USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
-            HINT = 'Act as a writer of the segment''s company.';
-    END IF;
-    RETURN segext.refresh_segment(segment_id);
-END
-$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment of the current company and computes its members at once; returns the number of membership changes';
 
-CREATE OR REPLACE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.segment_company_id(segment_id);
-BEGIN
-    UPDATE segext.segments AS s SET active = false
-    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) deactivate_segment.segment_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'permission denied to deactivate segment "%"', segment_id USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
-            HINT = 'Act as a writer of the segment''s company.';
-    END IF;
-    -- the refresh of an inactive segment removes its members (they may enter Default)
-    RETURN segext.refresh_segment(segment_id);
-END
-$$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment of the current company and removes all its members at once (they may enter Default); returns the number of membership changes';
 
 CREATE OR REPLACE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
