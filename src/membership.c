@@ -1058,12 +1058,42 @@ segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n)
 	return changed;
 }
 
+/*
+ * segext_reevaluate_every_company re-evaluates every segment for every
+ * customer of every company, each under its state lock (after TRUNCATE of
+ * the transactions emptied every state).
+ */
+void
+segext_reevaluate_every_company(void)
+{
+	SPITupleTable *companies;
+	uint64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT id FROM segext.companies ORDER BY id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	companies = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		SegextObjectId company = *DatumGetSegextObjectIdP(SPI_getbinval(companies->vals[i],
+																		 companies->tupdesc, 1, &isnull));
+
+		(void) evaluate_company_segments(&company, NULL, 0);
+	}
+	SPI_finish();
+}
+
 /* A company's customers or segments named by a statement's rows. */
 typedef struct CompanyKey
 {
 	SegextObjectId company;
 	SegextObjectId id;
 } CompanyKey;
+
+static void delete_rows_of_keys(const char *table, const char *column, const CompanyKey *keys, int n);
 
 /* cmp_company_key orders keys by company, then id. */
 static int
@@ -1130,9 +1160,10 @@ trigger_must_be_after_statement(FunctionCallInfo fcinfo, const char *name)
 
 PG_FUNCTION_INFO_V1(segext_customers_membership);
 /*
- * segext_customers_membership is the AFTER INSERT OR UPDATE statement
- * trigger of segext.customers (with a new table): re-evaluates the
- * customers of the new rows against every active segment of their company.
+ * segext_customers_membership is the AFTER INSERT, UPDATE and DELETE
+ * statement trigger of segext.customers (with a transition table):
+ * re-evaluates the customers of the new rows against every active segment
+ * of their company, and deletes the memberships of deleted customers.
  */
 Datum
 segext_customers_membership(PG_FUNCTION_ARGS)
@@ -1141,14 +1172,20 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 	CompanyKey *keys;
 	int			n;
 	int			start = 0;
+	bool		deleting;
+	Tuplestorestate *rows;
 
 	trigger_must_be_after_statement(fcinfo, "customers_membership");
-	if (trigdata->tg_newtable == NULL)
+	deleting = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
+	rows = deleting ? trigdata->tg_oldtable : trigdata->tg_newtable;
+	if (rows == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" needs the new table of its event", "customers_membership"),
-				 errhint("Create the trigger with REFERENCING NEW TABLE.")));
-	n = read_keys(trigdata->tg_newtable, RelationGetDescr(trigdata->tg_relation), &keys);
+				 errmsg("function \"%s\" needs the transition table of its event", "customers_membership"),
+				 errhint("Create the trigger with REFERENCING NEW TABLE, or OLD TABLE for DELETE.")));
+	n = read_keys(rows, RelationGetDescr(trigdata->tg_relation), &keys);
+	if (deleting && SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	while (start < n)
 	{
 		int			end = start;
@@ -1156,14 +1193,21 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 
 		while (end < n && memcmp(&keys[end].company, &keys[start].company, SEGEXT_OBJECTID_LEN) == 0)
 			end++;
-		ids = palloc(sizeof(Datum) * (end - start));
-		for (int i = start; i < end; i++)
-			ids[i - start] = PointerGetDatum(&keys[i].id);
 		segext_lock_company_state(&keys[start].company, ShareLock);
-		(void) segext_reevaluate_customers(&keys[start].company, ids, end - start);
-		pfree(ids);
+		if (deleting)
+			delete_rows_of_keys("memberships", "customer_id", &keys[start], end - start);
+		else
+		{
+			ids = palloc(sizeof(Datum) * (end - start));
+			for (int i = start; i < end; i++)
+				ids[i - start] = PointerGetDatum(&keys[i].id);
+			(void) segext_reevaluate_customers(&keys[start].company, ids, end - start);
+			pfree(ids);
+		}
 		start = end;
 	}
+	if (deleting)
+		SPI_finish();
 	return PointerGetDatum(NULL);
 }
 
@@ -1239,6 +1283,47 @@ company_exists(const SegextObjectId *company)
 	return SPI_processed > 0;
 }
 
+/*
+ * delete_rows_of_keys deletes, as the owner of the membership tables, the
+ * rows of table whose (company_id, column) is one of n keys of one company.
+ */
+static void
+delete_rows_of_keys(const char *table, const char *column, const CompanyKey *keys, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		args[2];
+	Oid			types[2];
+	MembersWrite w;
+	char	   *sql;
+
+	for (int i = 0; i < n; i++)
+		ids[i] = PointerGetDatum(&keys[i].id);
+	types[0] = segext_objectid_type();
+	types[1] = get_array_type(types[0]);
+	args[0] = PointerGetDatum(&keys[0].company);
+	args[1] = PointerGetDatum(construct_array(ids, n, types[0], SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	sql = psprintf("DELETE FROM segext.%s WHERE company_id OPERATOR(segext.=) $1 "
+				   "AND %s OPERATOR(segext.=) ANY ($2)", table, column);
+	members_write_begin(&w);
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed");
+	members_write_end(&w);
+}
+
+/*
+ * delete_rows_of_segments deletes the members, member counts and history of
+ * deleted segments of one company (n keys): the tables hold no foreign key
+ * to segments, so that writers of members never wait for a segment row
+ * (see the lock order at the top of this file).
+ */
+static void
+delete_rows_of_segments(const CompanyKey *keys, int n)
+{
+	delete_rows_of_keys("memberships", "segment_id", keys, n);
+	delete_rows_of_keys("segment_member_counts", "segment_id", keys, n);
+	delete_rows_of_keys("membership_history", "segment_id", keys, n);
+}
+
 PG_FUNCTION_INFO_V1(segext_segments_membership);
 /*
  * segext_segments_membership is the AFTER INSERT, UPDATE and DELETE
@@ -1259,7 +1344,10 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	int			nnew = 0;
 	CompanyKey *changed;
 	int			nchanged = 0;
+	CompanyKey *deleted;
+	int			ndeleted = 0;
 	int			start = 0;
+	int			dstart = 0;
 
 	trigger_must_be_after_statement(fcinfo, "segments_membership");
 	desc = RelationGetDescr(trigdata->tg_relation);
@@ -1268,6 +1356,7 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	if (trigdata->tg_newtable != NULL)
 		nnew = read_segment_versions(trigdata->tg_newtable, desc, &news);
 	changed = palloc(sizeof(CompanyKey) * (nold + nnew + 1));
+	deleted = palloc(sizeof(CompanyKey) * (nold + 1));
 	/* new or changed versions that decide differently; deleted active ones */
 	for (int i = 0; i < nnew; i++)
 	{
@@ -1285,10 +1374,11 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < nnew && !kept; i++)
 			kept = cmp_company_key(&olds[j].key, &news[i].key) == 0;
-		if (!kept && olds[j].active)
+		if (!kept)
 		{
-			/* a deleted segment: its members went by cascade; Default follows */
+			/* a deleted segment: its rows go, and Default follows */
 			changed[nchanged] = olds[j].key;
+			deleted[ndeleted++] = olds[j].key;
 			memset(&changed[nchanged].id, 0, SEGEXT_OBJECTID_LEN);
 			nchanged++;
 		}
@@ -1296,6 +1386,7 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	if (nchanged == 0)
 		return PointerGetDatum(NULL);
 	qsort(changed, nchanged, sizeof(CompanyKey), cmp_company_key);
+	qsort(deleted, ndeleted, sizeof(CompanyKey), cmp_company_key);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	while (start < nchanged)
@@ -1313,6 +1404,20 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 			/* the zero id names no segment: the built-ins only */
 			if (ntargets == 0 || memcmp(&targets[ntargets - 1], &changed[i].id, SEGEXT_OBJECTID_LEN) != 0)
 				targets[ntargets++] = changed[i].id;
+		}
+		segext_lock_company_state(&changed[start].company, ExclusiveLock);
+		while (dstart < ndeleted &&
+			   memcmp(&deleted[dstart].company, &changed[start].company, SEGEXT_OBJECTID_LEN) < 0)
+			dstart++;
+		{
+			int			dend = dstart;
+
+			while (dend < ndeleted &&
+				   memcmp(&deleted[dend].company, &changed[start].company, SEGEXT_OBJECTID_LEN) == 0)
+				dend++;
+			if (dend > dstart)
+				delete_rows_of_segments(&deleted[dstart], dend - dstart);
+			dstart = dend;
 		}
 		if (company_exists(&changed[start].company))
 			(void) evaluate_company_segments(&changed[start].company, targets, ntargets);

@@ -22,4 +22,10 @@
  */
 extern int64 segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n);
 
+/*
+ * Re-evaluate every segment for every customer of every company (after the
+ * customer states were emptied).
+ */
+extern void segext_reevaluate_every_company(void);
+
 #endif							/* SEGEXT_MEMBERSHIP_H */
