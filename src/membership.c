@@ -601,6 +601,35 @@ segment_index(const Engine *e, const SegextObjectId *id)
 }
 
 /*
+ * set_old_bits records (segment_id, customer_id) rows of memberships in the
+ * customers' old bits: of every loaded segment, or of the manual ones only.
+ */
+static void
+set_old_bits(Engine *e, SPITupleTable *tuptable, uint64 n, bool manual_only)
+{
+	int			cur = -1;
+	SegextObjectId cur_id;
+
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 1, &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		if (r == 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			cur = segment_index(e, sid);
+			if (cur >= 0 && manual_only && !e->segs[cur].manual)
+				cur = -1;
+			cur_id = *sid;
+		}
+		if (cur < 0)
+			continue;			/* an inactive segment, or not needed */
+		set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 2, &isnull)), cur);
+	}
+}
+
+/*
  * load_memberships reads the current members of the loaded segments (all of
  * them, or only the manual ones, whose members are explicit) of the
  * customers the engine evaluates (e->only) or of the whole company, with
@@ -613,51 +642,39 @@ load_memberships(Engine *e, bool manual_only)
 	static SegextKeptPlan customers_plan;
 	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
 	Datum		args[2];
+	SPIPlanPtr	plan;
 	Portal		portal;
-	int			cur = -1;
-	SegextObjectId cur_id;
 
 	args[0] = PointerGetDatum(&e->company);
 	args[1] = PointerGetDatum(e->only);
 	if (e->only != NULL)
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&customers_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 "
-														"AND customer_id OPERATOR(segext.=) ANY ($2)",
-														2, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&customers_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 "
+								"AND customer_id OPERATOR(segext.=) ANY ($2) ORDER BY segment_id",
+								2, types, CURSOR_OPT_GENERIC_PLAN);
 	else
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&company_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
-														1, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&company_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
+								1, types, CURSOR_OPT_GENERIC_PLAN);
+	if (e->only != NULL && ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)) <= 1000)
+	{
+		/* a few customers: their rows at once */
+		if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed");
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	/* many: in batches */
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																		 SPI_tuptable->tupdesc, 1, &isnull));
-
-			CHECK_FOR_INTERRUPTS();
-			if (cur == -1 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
-			{
-				cur = segment_index(e, sid);
-				if (cur >= 0 && manual_only && !e->segs[cur].manual)
-					cur = -2;
-				cur_id = *sid;
-				if (cur < 0)
-					cur = cur == -1 ? -2 : cur;
-			}
-			if (cur < 0)
-				continue;		/* an inactive segment, or not needed */
-			set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																  SPI_tuptable->tupdesc, 2, &isnull)), cur);
-		}
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
