@@ -9,6 +9,8 @@
 #                        a throwaway cluster in a temporary directory, owned by
 #                        the postgres OS user, listening on a Unix socket only.
 # stop_cluster           stops it and removes the directory (also on exit).
+# prepare_citus          makes Citus available to the staged server when the
+#                        vendored build script is there (sets SEGEXT_CITUS).
 #
 # SEGEXT_BUILD_DIR names the built tree that stage_server installs from (the
 # repository by default; scripts/sanitize.sh points it at its own build), and
@@ -60,6 +62,44 @@ stage_server() {
     cp -a /usr/lib/postgresql/$PG_MAJOR "$stage/usr/lib/postgresql/"
     cp -a /usr/share/postgresql/$PG_MAJOR "$stage/usr/share/postgresql/"
     make -C "$SEGEXT_BUILD_DIR" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
+    if [ -n "${SEGEXT_CITUS_TREE:-}" ]; then
+        cp -a "$SEGEXT_CITUS_TREE/usr/." "$stage/usr/"
+    fi
+}
+
+# citus_installed_in tells whether Citus 13.2.2 for PostgreSQL 15 is installed
+# under the tree $1 ("" for the system).
+citus_installed_in() {
+    local lib=$1$("$PG_CONFIG" --pkglibdir) ext=$1$("$PG_CONFIG" --sharedir)/extension
+    [ -f "$lib/citus.so" ] && grep -qa 'Citus 13.2.2' "$lib/citus.so" && [ -f "$ext/citus.control" ]
+}
+
+# prepare_citus makes Citus available to the server that stage_server copies:
+# when the system has Citus 13.2.2 the copy has it; otherwise, when the
+# vendored build script exists (../shared/vendor/build-citus.sh beside the
+# repository), it builds Citus once into .build/citus (later runs reuse it)
+# and stage_server copies that tree into the stage.  Sets SEGEXT_CITUS to 1
+# when Citus is available, to "skip" when the script is absent and to
+# "failed" when the build failed, with the reason in SEGEXT_CITUS_WHY.
+prepare_citus() {
+    local script=$SEGEXT_ROOT/../shared/vendor/build-citus.sh
+    local tree=$SEGEXT_ROOT/.build/citus
+    SEGEXT_CITUS=skip SEGEXT_CITUS_TREE= SEGEXT_CITUS_WHY=
+    if citus_installed_in ""; then
+        SEGEXT_CITUS=1
+    elif [ ! -f "$script" ]; then
+        SEGEXT_CITUS_WHY="Citus is not available (no ../shared/vendor/build-citus.sh)"
+    else
+        mkdir -p "$tree"
+        citus_installed_in "$tree" || log "building Citus into $tree (once; later runs reuse it)"
+        if ( flock 9; CITUS_DESTDIR=$tree PG_CONFIG=$PG_CONFIG bash "$script" >&2 ) 9>"$SEGEXT_ROOT/.build/citus.lock" &&
+           citus_installed_in "$tree"; then
+            SEGEXT_CITUS=1 SEGEXT_CITUS_TREE=$tree
+        else
+            SEGEXT_CITUS=failed SEGEXT_CITUS_WHY="building Citus with $script failed"
+        fi
+    fi
+    export SEGEXT_CITUS SEGEXT_CITUS_TREE SEGEXT_CITUS_WHY
 }
 
 # start_cluster creates and starts a throwaway cluster; sets SEGEXT_TMP,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, build segext, start a throwaway
 # cluster and run every suite (pg_regress, isolation, pgTAP, client and
-# scripted tests), then the same suites on an AddressSanitizer/UBSan build
+# scripted tests, and the distributed suite on Citus where Citus is
+# available), then the same suites on an AddressSanitizer/UBSan build
 # (scripts/sanitize.sh, on a cluster of its own).  Exits non-zero if
 # anything fails.
 #
@@ -14,6 +15,10 @@ cd "$SEGEXT_ROOT"
 
 [ "${SEGEXT_SKIP_INSTALL:-0}" = 1 ] || install_prerequisites
 build_extension
+# Citus first, so that the staged server copy has it (scripts/lib.sh).
+citus_started=$(date +%s)
+prepare_citus
+citus_prepared=$(( $(date +%s) - citus_started ))
 start_cluster
 
 passed=0
@@ -74,6 +79,20 @@ for script in test/scripts/*.sh; do
         failed_names+=("$name")
     fi
 done
+
+# The distributed suite: a coordinator and two workers from the staged
+# server (test/citus/run.sh), where Citus is available.
+case "$SEGEXT_CITUS" in
+    1)
+        log "Citus ready in ${citus_prepared}s"
+        run_logged citus bash test/citus/run.sh ;;
+    failed)
+        echo "citus: FAILED, $SEGEXT_CITUS_WHY"
+        failed=$((failed + 1))
+        failed_names+=("citus") ;;
+    *)
+        echo "citus: skipped, $SEGEXT_CITUS_WHY" ;;
+esac
 
 stop_cluster
 trap - EXIT

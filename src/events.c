@@ -179,7 +179,7 @@ static void company_from_text(text *txt, SegextObjectId *company);
 void
 segext_events_init(void)
 {
-	CacheRegisterRelcacheCallback(events_relcache_callback, (Datum) 0);
+	segext_register_relcache_callback(events_relcache_callback);
 }
 
 /*

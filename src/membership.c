@@ -470,7 +470,7 @@ compiled_segments_callback(Datum arg, Oid relid)
 void
 segext_membership_init(void)
 {
-	CacheRegisterRelcacheCallback(compiled_segments_callback, (Datum) 0);
+	segext_register_relcache_callback(compiled_segments_callback);
 }
 
 /*

@@ -11,10 +11,42 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/*
+ * PostgreSQL keeps room for only ten relcache callbacks per backend, shared
+ * by every loaded library (Citus alone takes several): segext registers one
+ * and calls the callbacks of its modules from it.
+ */
+#define SEGEXT_MAX_RELCACHE_CALLBACKS 8
+
+static RelcacheCallbackFunction relcache_callbacks[SEGEXT_MAX_RELCACHE_CALLBACKS];
+static int	relcache_callback_count = 0;
+
+static void relcache_dispatch(Datum arg, Oid relid);
+
+/* segext_register_relcache_callback adds a module's relcache callback. */
+void
+segext_register_relcache_callback(RelcacheCallbackFunction callback)
+{
+	if (relcache_callback_count >= SEGEXT_MAX_RELCACHE_CALLBACKS)
+		elog(ERROR, "out of segext relcache callback slots");
+	if (relcache_callback_count == 0)
+		CacheRegisterRelcacheCallback(relcache_dispatch, (Datum) 0);
+	relcache_callbacks[relcache_callback_count++] = callback;
+}
+
+/* relcache_dispatch passes a relcache invalidation to every module's callback. */
+static void
+relcache_dispatch(Datum arg, Oid relid)
+{
+	for (int i = 0; i < relcache_callback_count; i++)
+		relcache_callbacks[i] (arg, relid);
+}
 
 /* _PG_init initializes every segext module when the library is loaded. */
 void

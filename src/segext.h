@@ -24,6 +24,19 @@
  */
 #define ERRCODE_SEGEXT_FORBIDDEN	MAKE_SQLSTATE('P','T','4','0','3')
 
+/*
+ * Register a module's relcache callback; segext takes one of PostgreSQL's
+ * few relcache callback slots for all of them (segext.c).
+ */
+extern void segext_register_relcache_callback(void (*callback) (Datum arg, Oid relid));
+
+/*
+ * Whether Citus is installed in this database, and the cursor options a kept
+ * statement is prepared with there (citus.c).
+ */
+extern bool segext_citus_installed(void);
+extern int	segext_plan_cursor_options(int cursor_options);
+
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);
 

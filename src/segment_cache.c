@@ -147,7 +147,7 @@ static SegextDispatchIndex *dispatch_build(const SegextSegmentList *list);
 void
 segext_segment_cache_init(void)
 {
-	CacheRegisterRelcacheCallback(segment_cache_callback, (Datum) 0);
+	segext_register_relcache_callback(segment_cache_callback);
 }
 
 /*

@@ -222,7 +222,7 @@ segext_tenancy_init(void)
 							   check_company_id,
 							   NULL,
 							   NULL);
-	CacheRegisterRelcacheCallback(tenancy_relcache_callback, (Datum) 0);
+	segext_register_relcache_callback(tenancy_relcache_callback);
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = tenancy_executor_start;
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_syscache_callback, (Datum) 0);

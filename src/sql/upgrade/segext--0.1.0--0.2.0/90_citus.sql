@@ -1,0 +1,92 @@
+-- 90: segext.distribute() for Citus (src/sql/90_citus.sql).
+
+CREATE FUNCTION segext.channels_unset_customers() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE segext.customers AS c SET channel_id = NULL
+     WHERE c.company_id OPERATOR(segext.=) OLD.company_id
+       AND c.channel_id OPERATOR(segext.=) OLD.id;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION segext.channels_unset_customers() IS 'trigger on a distributed segext.channels: sets channel_id of the customers of a deleted channel to NULL (what ON DELETE SET NULL does on one node)';
+REVOKE EXECUTE ON FUNCTION segext.channels_unset_customers() FROM PUBLIC;
+
+CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl pg_catalog.regclass;
+    pol record;
+    done pg_catalog.int4 := 0;
+    -- "( SELECT f(...) AS f)", as pg_get_expr prints the InitPlan of a policy
+    subquery pg_catalog.text := '\( SELECT ((?:[^()]|\([^()]*\))*) AS \w+\)';
+    company_tables pg_catalog.regclass[] := ARRAY[
+        'segext.company_roles', 'segext.segment_groups', 'segext.segments',
+        'segext.channels', 'segext.channel_segments', 'segext.customers',
+        'segext.transactions', 'segext.customer_states', 'segext.memberships',
+        'segext.membership_history', 'segext.segment_member_counts']::pg_catalog.regclass[];
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RAISE EXCEPTION 'extension "citus" is not installed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'segext.distribute() distributes segext''s tables with Citus.',
+                  HINT = 'Install Citus 13 on every node, CREATE EXTENSION citus and segext there, add the workers, then call segext.distribute() on the coordinator.';
+    END IF;
+
+    -- Policies without subqueries (Citus refuses them on distributed tables).
+    FOR pol IN
+        SELECT p.polname, p.polrelid::pg_catalog.regclass AS rel,
+               pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
+               pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck
+        FROM pg_catalog.pg_policy AS p
+        WHERE p.polrelid OPERATOR(pg_catalog.=) ANY (company_tables OPERATOR(pg_catalog.||) 'segext.companies'::pg_catalog.regclass)
+          AND (pg_catalog.pg_get_expr(p.polqual, p.polrelid) OPERATOR(pg_catalog.~) 'SELECT'
+               OR pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) OPERATOR(pg_catalog.~) 'SELECT')
+    LOOP
+        IF pol.qual IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER POLICY %I ON %s USING (%s)', pol.polname, pol.rel,
+                pg_catalog.regexp_replace(pol.qual, subquery, '(\1)', 'g'));
+        END IF;
+        IF pol.withcheck IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER POLICY %I ON %s WITH CHECK (%s)', pol.polname, pol.rel,
+                pg_catalog.regexp_replace(pol.withcheck, subquery, '(\1)', 'g'));
+        END IF;
+    END LOOP;
+
+    -- ON DELETE SET NULL (channel_id) becomes a trigger.
+    IF EXISTS (SELECT FROM pg_catalog.pg_constraint AS k
+               WHERE k.conrelid OPERATOR(pg_catalog.=) 'segext.customers'::pg_catalog.regclass
+                 AND k.conname OPERATOR(pg_catalog.=) 'customers_company_id_channel_id_fkey'
+                 AND k.confdeltype OPERATOR(pg_catalog.=) 'n') THEN
+        ALTER TABLE segext.customers DROP CONSTRAINT customers_company_id_channel_id_fkey;
+        ALTER TABLE segext.customers ADD CONSTRAINT customers_company_id_channel_id_fkey
+            FOREIGN KEY (company_id, channel_id) REFERENCES segext.channels (company_id, id);
+        CREATE TRIGGER channels_unset_customers BEFORE DELETE ON segext.channels
+            FOR EACH ROW EXECUTE FUNCTION segext.channels_unset_customers();
+        COMMENT ON TRIGGER channels_unset_customers ON segext.channels IS
+            'sets the channel of its customers to NULL (ON DELETE SET NULL on one node)';
+    END IF;
+
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                   WHERE d.logicalrelid OPERATOR(pg_catalog.=) 'segext.companies'::pg_catalog.regclass) THEN
+        PERFORM pg_catalog.create_distributed_table('segext.companies', 'id');
+        done := done OPERATOR(pg_catalog.+) 1;
+    END IF;
+    FOREACH tbl IN ARRAY company_tables LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                       WHERE d.logicalrelid OPERATOR(pg_catalog.=) tbl) THEN
+            PERFORM pg_catalog.create_distributed_table(tbl, 'company_id', colocate_with => 'segext.companies');
+            done := done OPERATOR(pg_catalog.+) 1;
+        END IF;
+    END LOOP;
+    RETURN done;
+END
+$$;
+COMMENT ON FUNCTION segext.distribute() IS 'distributes segext''s tables with Citus (run on the coordinator): companies by id, every company table by company_id colocated with companies; policies without subqueries, ON DELETE SET NULL of customers.channel_id as a trigger; a second call does nothing; returns the number of tables it distributed';
+REVOKE EXECUTE ON FUNCTION segext.distribute() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.distribute() TO segext_admin;
