@@ -155,19 +155,11 @@ typedef struct Engine
 	SegextEvalTime time;
 } Engine;
 
-/* The ids of the segments a transaction locked, sorted. */
-typedef struct SegmentLocks
-{
-	int			n;
-	SegextObjectId *ids;
-} SegmentLocks;
-
 typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 								bits8 *new_bits, bits8 *old_bits, void *arg);
 
 static void check_members_unchanged(const SegextObjectId *company);
-static SegmentLocks lock_segments(const SegextObjectId *company);
-static int	objectid_memcmp(const void *a, const void *b);
+static void lock_segments(const SegextObjectId *company);
 static void query_customers(Engine *e, MemberCallback cb, void *arg);
 
 /* Memberships this backend changed, for the callers that report them. */
@@ -191,26 +183,17 @@ engine_init(Engine *e, const SegextObjectId *company)
 	segext_eval_time_current(&e->time);
 }
 
-/* objectid_memcmp orders objectids bytewise (qsort and bsearch). */
-static int
-objectid_memcmp(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
 /*
  * lock_segments locks every segment row of a company FOR NO KEY UPDATE in
- * the lock order (segment 0 first, then by id) and returns their ids,
- * sorted.  A segment changed by a transaction that committed after a
+ * the lock order (segment 0 first, then by id).  A segment changed by a transaction that committed after a
  * REPEATABLE READ or SERIALIZABLE snapshot fails with 40001.
  */
-static SegmentLocks
+static void
 lock_segments(const SegextObjectId *company)
 {
 	Datum		args[1];
 	Oid			types[1];
 	int			ret = 0;
-	SegmentLocks locks;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	types[0] = segext_objectid_type();
@@ -244,19 +227,8 @@ lock_segments(const SegextObjectId *company)
 	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	locks.n = SPI_processed;
-	locks.ids = palloc(sizeof(SegextObjectId) * Max(locks.n, 1));
-	for (int i = 0; i < locks.n; i++)
-	{
-		bool		isnull;
-
-		memcpy(&locks.ids[i], DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-			   SEGEXT_OBJECTID_LEN);
-	}
-	qsort(locks.ids, locks.n, sizeof(SegextObjectId), objectid_memcmp);
 	if (IsolationUsesXactSnapshot())
 		check_members_unchanged(company);
-	return locks;
 }
 
 /*
@@ -1577,7 +1549,7 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	segment_company(segment, &company, &number);
 	segext_check_company_access(&company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	if (number <= 1)
 		changed = evaluate_company_segments(&company, NULL, 0);
 	else
@@ -1620,7 +1592,7 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	company_must_be_visible(company);
 	segext_check_company_access(company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(company);
+	lock_segments(company);
 	segext_lock_company_state(company, ExclusiveLock);
 	(void) segext_rebuild_company_states(company);
 	changed = evaluate_company_segments(company, NULL, 0);
@@ -1677,7 +1649,7 @@ set_segment_active(const SegextObjectId *segment, bool active)
 
 	SPI_connect();
 	segment_company(segment, &company, &number);
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	types[0] = types[1] = segext_objectid_type();
 	args[0] = PointerGetDatum(&company);
 	args[1] = PointerGetDatum(segment);
@@ -1732,7 +1704,7 @@ segext_deactivate_segment(PG_FUNCTION_ARGS)
 void
 segext_lock_company_segments(const SegextObjectId *company)
 {
-	(void) lock_segments(company);
+	lock_segments(company);
 }
 
 PG_FUNCTION_INFO_V1(segext_lock_segments);
@@ -1747,7 +1719,7 @@ segext_lock_segments(PG_FUNCTION_ARGS)
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 
 	SPI_connect();
-	(void) lock_segments(company);
+	lock_segments(company);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -1866,7 +1838,7 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	 * The lock order: the company's segments first; then the segment and the
 	 * customers are read again with a snapshot taken after the locks.
 	 */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	segext_lock_company_state(&company, ExclusiveLock);
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
