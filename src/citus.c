@@ -1,29 +1,129 @@
 /*-------------------------------------------------------------------------
  *
  * citus.c
- *	  What segext's C code does differently when its tables may be
- *	  distributed by Citus (segext.distribute(), src/sql/90_citus.sql).
+ *	  What segext's C code does differently when its tables are distributed
+ *	  by Citus (segext.distribute(), src/sql/90_citus.sql).
  *
- *	  Citus plans a statement on distributed tables with the values of its
- *	  parameters: a generic plan of a join of distributed tables with
- *	  parameters fails ("could not create distributed plan").  So in a
- *	  database where Citus is installed, the statements segext keeps
- *	  (kept_plan.c) are planned with their parameters' values each time
- *	  instead of once for all values.
+ *	  Planning.  Citus plans a statement on distributed tables with the
+ *	  values of its parameters: a generic plan of a join of distributed
+ *	  tables with parameters fails ("could not create distributed plan").
+ *	  So in a database where Citus is installed, the statements segext keeps
+ *	  (kept_plan.c) are planned with their parameters' values each time.
+ *
+ *	  Triggers on shards.  Citus runs segext's triggers on the shards, on
+ *	  the workers.  Their statements name segext's tables (segext.customers,
+ *	  segext.memberships, ...), which on a worker are distributed tables
+ *	  again: Citus would plan them as distributed statements nested in a
+ *	  statement on a shard, which it refuses for most shapes (joins with a
+ *	  transition table or a set-returning function, FOR UPDATE, more than
+ *	  one company).  Every company's rows live in one shard group (the
+ *	  tables are colocated), so while a statement on a shard of segext's
+ *	  tables runs, the statements planned inside it (its triggers and what
+ *	  they call) read and write the shards of that same shard group, on
+ *	  this node, as plain tables: the planner hook below replaces each of
+ *	  segext's distributed tables by its shard in the group before Citus
+ *	  plans the statement.  Plans made so are valid for that group only:
+ *	  the plan cache is reset when the group changes.
+ *
+ *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
+ *	  entry, not the distributed table's: segext_citus_shard_table maps a
+ *	  shard to its table so that the caches keyed by segext's tables (the
+ *	  compiled segments, the company grants) see the change (segext.c).
+ *
+ *	  Nothing here runs unless Citus is loaded in the server.
  *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
 
+#include <ctype.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/planner.h"
+#include "storage/lmgr.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+
+/* A local shard of one of segext's hash-distributed tables. */
+typedef struct ShardEntry
+{
+	Oid			shard;			/* key: the shard relation */
+	Oid			table;			/* its distributed table */
+	int32		group;			/* the shard group: the shard's smallest hash value */
+} ShardEntry;
+
+/* The local shard of a table in a shard group. */
+typedef struct GroupKey
+{
+	Oid			table;
+	int32		group;
+} GroupKey;
+
+typedef struct GroupEntry
+{
+	GroupKey	key;
+	Oid			shard;
+} GroupEntry;
+
+/* A statement on a shard being executed, and the group it set. */
+typedef struct ShardStatement
+{
+	QueryDesc  *query;
+	SubTransactionId subxact;	/* the subtransaction it started in */
+	bool		had_group;
+	int32		previous_group;
+} ShardStatement;
+
+#define MAX_SHARD_STATEMENT_DEPTH 64
+
+static int	citus_loaded = -1;	/* -1 unknown, 0 no, 1 yes */
+static HTAB *shards_by_oid = NULL;
+static HTAB *shards_by_group = NULL;
+static bool map_building = false;
+static Oid	last_unknown_relid = InvalidOid;
+
+static bool have_group = false;
+static int32 current_group = 0;
+static bool plans_rewritten = false;	/* a plan was made for current_group */
+static bool plans_group_valid = false;
+static int32 plans_group = 0;
+
+static ShardStatement shard_statements[MAX_SHARD_STATEMENT_DEPTH];
+static int	shard_statement_depth = 0;
+
+static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorEnd_hook_type prev_executor_end = NULL;
+
+static bool citus_is_loaded(void);
+static void shard_map_build(void);
+static bool shard_map_lookup(Oid relid, ShardEntry **entry);
+static void group_enter(bool has, int32 group);
+static bool rewrite_walker(Node *node, void *context);
+static PlannedStmt *citus_planner(Query *parse, const char *query_string,
+								  int cursor_options, ParamListInfo bound_params);
+static void citus_executor_start(QueryDesc *query, int eflags);
+static void citus_executor_end(QueryDesc *query);
+static void citus_xact_callback(XactEvent event, void *arg);
+static void citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
+								   SubTransactionId parent, void *arg);
 
 /* segext_citus_installed tells whether extension citus exists in this database. */
 bool
 segext_citus_installed(void)
 {
-	return OidIsValid(get_extension_oid("citus", true));
+	return citus_is_loaded() && OidIsValid(get_extension_oid("citus", true));
 }
 
 /*
@@ -37,4 +137,338 @@ segext_plan_cursor_options(int cursor_options)
 	if ((cursor_options & CURSOR_OPT_GENERIC_PLAN) != 0 && segext_citus_installed())
 		cursor_options = (cursor_options & ~CURSOR_OPT_GENERIC_PLAN) | CURSOR_OPT_CUSTOM_PLAN;
 	return cursor_options;
+}
+
+/* segext_citus_init installs the planner and executor hooks, once per backend. */
+void
+segext_citus_init(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = citus_planner;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = citus_executor_start;
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = citus_executor_end;
+	RegisterXactCallback(citus_xact_callback, NULL);
+	RegisterSubXactCallback(citus_subxact_callback, NULL);
+}
+
+/*
+ * segext_citus_shard_table returns the distributed table of a local shard
+ * of one of segext's tables, or InvalidOid (no catalog access: it is called
+ * from relcache callbacks).
+ */
+Oid
+segext_citus_shard_table(Oid relid)
+{
+	ShardEntry *entry;
+
+	if (shards_by_oid == NULL || !OidIsValid(relid))
+		return InvalidOid;
+	entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
+	return entry != NULL ? entry->table : InvalidOid;
+}
+
+/*
+ * segext_citus_trigger_group makes the shard group of a trigger's relation
+ * current when it is a local shard of segext's tables: a deferred trigger
+ * fires at commit, outside the statement on the shard that queued it.
+ */
+void
+segext_citus_trigger_group(Relation rel)
+{
+	ShardEntry *entry;
+
+	if (!citus_is_loaded() || map_building || !shard_map_lookup(RelationGetRelid(rel), &entry))
+		return;
+	if (!have_group || current_group != entry->group)
+		group_enter(true, entry->group);
+}
+
+/* citus_is_loaded tells whether the Citus library is loaded in this server. */
+static bool
+citus_is_loaded(void)
+{
+	if (citus_loaded < 0)
+		citus_loaded = GetConfigOption("citus.node_conninfo", true, false) != NULL ? 1 : 0;
+	return citus_loaded == 1;
+}
+
+/*
+ * shard_map_build reads the local shards of segext's hash-distributed tables
+ * from Citus's metadata into the two maps (empty where there are none).
+ */
+static void
+shard_map_build(void)
+{
+	HASHCTL		ctl;
+	Oid			nsp;
+	int			ret;
+
+	if (shards_by_oid != NULL)
+		hash_destroy(shards_by_oid);
+	if (shards_by_group != NULL)
+		hash_destroy(shards_by_group);
+	shards_by_oid = shards_by_group = NULL;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(ShardEntry);
+	ctl.hcxt = TopMemoryContext;
+	shards_by_oid = hash_create("segext shards", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(GroupKey);
+	ctl.entrysize = sizeof(GroupEntry);
+	ctl.hcxt = TopMemoryContext;
+	shards_by_group = hash_create("segext shard groups", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	nsp = get_namespace_oid("segext", true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)))
+		return;
+
+	map_building = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, s.shardminvalue::pg_catalog.int4 "
+						  "FROM pg_catalog.pg_dist_partition AS p "
+						  "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
+						  "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid "
+						  "WHERE c.relnamespace OPERATOR(pg_catalog.=) 'segext'::pg_catalog.regnamespace "
+						  "AND p.partmethod OPERATOR(pg_catalog.=) 'h'", true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Oid			table = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+			int64		shardid = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
+			int32		group = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+			char	   *table_name = get_rel_name(table);
+			char		name[NAMEDATALEN * 2];
+			Oid			shard;
+			ShardEntry *entry;
+			GroupEntry *gentry;
+			GroupKey	key;
+
+			if (table_name == NULL)
+				continue;
+			snprintf(name, sizeof(name), "%s_" INT64_FORMAT, table_name, shardid);
+			shard = get_relname_relid(name, nsp);
+			if (!OidIsValid(shard))
+				continue;		/* the shard is on another node */
+			entry = hash_search(shards_by_oid, &shard, HASH_ENTER, NULL);
+			entry->table = table;
+			entry->group = group;
+			memset(&key, 0, sizeof(key));
+			key.table = table;
+			key.group = group;
+			gentry = hash_search(shards_by_group, &key, HASH_ENTER, NULL);
+			gentry->shard = shard;
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		map_building = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * shard_map_lookup finds the entry of a local shard; an unknown relation of
+ * schema segext that is not one of its tables (a shard made after the maps
+ * were read) makes it read them again, once per such relation.
+ */
+static bool
+shard_map_lookup(Oid relid, ShardEntry **entry)
+{
+	Oid			nsp;
+
+	if (shards_by_oid == NULL)
+		shard_map_build();
+	*entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
+	if (*entry != NULL)
+		return true;
+	if (relid == last_unknown_relid)
+		return false;
+	nsp = get_namespace_oid("segext", true);
+	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp || get_rel_relkind(relid) != RELKIND_RELATION)
+		return false;
+	{
+		char	   *name = get_rel_name(relid);
+		size_t		len = name != NULL ? strlen(name) : 0;
+
+		/* a shard is named after its table, "_", the shard id */
+		if (len == 0 || !isdigit((unsigned char) name[len - 1]))
+			return false;
+	}
+	last_unknown_relid = relid;
+	shard_map_build();
+	*entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
+	return *entry != NULL;
+}
+
+/*
+ * group_enter makes a shard group (or none) the current one, resetting the
+ * plan cache when plans were made for another group.
+ */
+static void
+group_enter(bool has, int32 group)
+{
+	have_group = has;
+	current_group = group;
+	if (plans_rewritten && (!has || !plans_group_valid || plans_group != group))
+	{
+		ResetPlanCache();
+		plans_rewritten = false;
+	}
+}
+
+/*
+ * rewrite_walker replaces every reference to one of segext's distributed
+ * tables by its local shard in the current group, taking the lock the
+ * table was locked with.
+ */
+static bool
+rewrite_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, rewrite_walker, context, QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			GroupKey	key;
+			GroupEntry *entry;
+
+			memset(&key, 0, sizeof(key));
+			key.table = rte->relid;
+			key.group = current_group;
+			entry = hash_search(shards_by_group, &key, HASH_FIND, NULL);
+			if (entry != NULL)
+			{
+				LockRelationOid(entry->shard, rte->rellockmode);
+				rte->relid = entry->shard;
+				*(bool *) context = true;
+			}
+		}
+		return false;
+	}
+	return expression_tree_walker(node, rewrite_walker, context);
+}
+
+/*
+ * citus_planner plans a statement made inside a statement on a shard of
+ * segext's tables against the shards of the same group.
+ */
+static PlannedStmt *
+citus_planner(Query *parse, const char *query_string, int cursor_options,
+			  ParamListInfo bound_params)
+{
+	if (have_group && !map_building && shards_by_group != NULL)
+	{
+		bool		rewritten = false;
+
+		rewrite_walker((Node *) parse, &rewritten);
+		if (rewritten)
+		{
+			plans_rewritten = true;
+			plans_group_valid = true;
+			plans_group = current_group;
+		}
+	}
+	if (prev_planner_hook != NULL)
+		return prev_planner_hook(parse, query_string, cursor_options, bound_params);
+	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+/*
+ * citus_executor_start makes the shard group of a statement on a shard of
+ * segext's tables current while it runs (with its triggers).
+ */
+static void
+citus_executor_start(QueryDesc *query, int eflags)
+{
+	if (citus_is_loaded() && !map_building && IsTransactionState() &&
+		shard_statement_depth < MAX_SHARD_STATEMENT_DEPTH)
+	{
+		ListCell   *lc;
+
+		foreach(lc, query->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+			ShardEntry *entry;
+
+			if (rte->rtekind != RTE_RELATION || !shard_map_lookup(rte->relid, &entry))
+				continue;
+			shard_statements[shard_statement_depth].query = query;
+			shard_statements[shard_statement_depth].subxact = GetCurrentSubTransactionId();
+			shard_statements[shard_statement_depth].had_group = have_group;
+			shard_statements[shard_statement_depth].previous_group = current_group;
+			shard_statement_depth++;
+			group_enter(true, entry->group);
+			break;
+		}
+	}
+	if (prev_executor_start != NULL)
+		prev_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+}
+
+/* citus_executor_end restores the group that was current before a statement on a shard. */
+static void
+citus_executor_end(QueryDesc *query)
+{
+	if (prev_executor_end != NULL)
+		prev_executor_end(query);
+	else
+		standard_ExecutorEnd(query);
+	if (shard_statement_depth > 0 && shard_statements[shard_statement_depth - 1].query == query)
+	{
+		shard_statement_depth--;
+		group_enter(shard_statements[shard_statement_depth].had_group,
+					shard_statements[shard_statement_depth].previous_group);
+	}
+}
+
+/* citus_xact_callback forgets the statements on shards when a transaction ends. */
+static void
+citus_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		shard_statement_depth = 0;
+		if (have_group || plans_rewritten)
+			group_enter(false, 0);
+		last_unknown_relid = InvalidOid;
+	}
+}
+
+/*
+ * citus_subxact_callback forgets the statements on shards that an aborted
+ * subtransaction started (their ExecutorEnd never runs).
+ */
+static void
+citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
+					   SubTransactionId parent, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (shard_statement_depth > 0 && shard_statements[shard_statement_depth - 1].subxact == subxact)
+	{
+		shard_statement_depth--;
+		group_enter(shard_statements[shard_statement_depth].had_group,
+					shard_statements[shard_statement_depth].previous_group);
+	}
 }

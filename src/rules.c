@@ -461,6 +461,8 @@ rules_trigger_data(FunctionCallInfo fcinfo, const char *name, bool before)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s: must be fired %s the event", name,
 						before ? "before" : "after")));
+	/* a deferred trigger on a Citus shard plans against its shard group */
+	segext_citus_trigger_group(trigdata->tg_relation);
 	return trigdata;
 }
 

@@ -40,12 +40,22 @@ segext_register_relcache_callback(RelcacheCallbackFunction callback)
 	relcache_callbacks[relcache_callback_count++] = callback;
 }
 
-/* relcache_dispatch passes a relcache invalidation to every module's callback. */
+/*
+ * relcache_dispatch passes a relcache invalidation to every module's
+ * callback, and, for a local shard of one of segext's tables distributed
+ * by Citus, that of its table (citus.c).
+ */
 static void
 relcache_dispatch(Datum arg, Oid relid)
 {
+	Oid			table = segext_citus_shard_table(relid);
+
 	for (int i = 0; i < relcache_callback_count; i++)
+	{
 		relcache_callbacks[i] (arg, relid);
+		if (OidIsValid(table))
+			relcache_callbacks[i] (arg, table);
+	}
 }
 
 /* _PG_init initializes every segext module when the library is loaded. */
@@ -57,6 +67,7 @@ _PG_init(void)
 	segext_events_init();
 	segext_customer_state_init();
 	segext_membership_init();
+	segext_citus_init();
 
 	/* After every module has defined its settings: no other segext.* names. */
 #if PG_VERSION_NUM >= 150000

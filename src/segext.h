@@ -31,11 +31,20 @@
 extern void segext_register_relcache_callback(void (*callback) (Datum arg, Oid relid));
 
 /*
- * Whether Citus is installed in this database, and the cursor options a kept
+ * Whether Citus is loaded and installed in this database, and the cursor options a kept
  * statement is prepared with there (citus.c).
  */
 extern bool segext_citus_installed(void);
 extern int	segext_plan_cursor_options(int cursor_options);
+
+/*
+ * Plan the statements made inside a statement on a shard of segext's tables
+ * against the shards of its shard group; the distributed table of a local
+ * shard, or InvalidOid (citus.c).
+ */
+extern void segext_citus_init(void);
+extern Oid	segext_citus_shard_table(Oid relid);
+extern void segext_citus_trigger_group(Relation rel);
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);

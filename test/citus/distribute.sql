@@ -1,10 +1,12 @@
 -- test/citus/distribute.sql: segext distributed with Citus (test/citus/run.sh
 -- has called segext.distribute() on the coordinator): every table colocated
 -- with companies, a second call does nothing, and the paths that run
--- through the coordinator give the results of one node; a single-company
--- statement is routed to one shard group.
--- (made before the transaction: Citus refuses a function command after a
--- parallel operation in it)
+-- through the coordinator give the results of one node, the triggers
+-- running on the shards; a single-company statement is routed to one shard
+-- group.  Statements run one by one (autocommit), so that the deferred
+-- checks run at each commit as they do for a client.
+-- (a temporary function: Citus creates it on the coordinator only)
+SET client_min_messages = error;
 CREATE FUNCTION pg_temp.task_count(query text) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     line text;
@@ -17,9 +19,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
-BEGIN;
+RESET client_min_messages;
 SET search_path = segext, public;
-SELECT plan(12);
+SELECT plan(22);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
@@ -57,14 +59,66 @@ SELECT (SELECT pg_catalog.string_agg(k.number || ':' || k.n, ',' ORDER BY k.numb
                  WHERE m.company_id = :'a' GROUP BY s.number) AS k) AS v4 \gset
 SELECT is(:'v4'::text, '0:2,1:2'::text, 'member counts follow');
 
--- A segment with criteria: segment_members evaluates it now, as on one node.
+-- Transactions through the coordinator: the customer state is kept by the
+-- statement triggers on the shard (a sale, and a return of 40 of it).
+INSERT INTO segext.transactions (company_id, id, customer_id, amount, pos_id) VALUES
+    (:'a', '0000000000000000000000d1', '0000000000000000000000c1', 100, 'P1');
+INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id) VALUES
+    (:'a', '0000000000000000000000c1', -40, '0000000000000000000000d1');
+SELECT (SELECT pg_catalog.string_agg(concat_ws(':', s.customer_id, s.transactions, s.sales, s.amount), ',')
+        FROM segext.customer_states AS s WHERE s.company_id = :'a') AS v10 \gset
+SELECT is(:'v10'::text, '0000000000000000000000c1:2:1:60000000'::text, 'a sale and its return make the customer state');
+SELECT (SELECT t.returned_amount FROM segext.transactions AS t WHERE t.company_id = :'a' AND t.id = '0000000000000000000000d1') AS v11 \gset
+SELECT is(:'v11'::numeric, 40.00, 'the sale knows its returned amount');
+
+-- A new segment with criteria takes its members in the statement that
+-- creates it; a customer changed afterwards is evaluated against the new
+-- segment list (the compiled segments on the worker are invalidated).
+INSERT INTO segext.segments (company_id, name, criteria)
+    VALUES (:'a', 'Buyers', '[{"type": "transaction_count", "min": 1, "max": 10}]');
 INSERT INTO segext.segments (company_id, name, criteria)
     VALUES (:'a', 'VIP', '[{"type": "customer_has_labels", "labels": [{"key": "vip"}]}]');
 UPDATE segext.customers SET labels = '[{"key": "vip", "value": "yes"}]'
     WHERE company_id = :'a' AND id = '0000000000000000000000c2';
+SELECT (SELECT pg_catalog.string_agg(s.name || ':' || m.customer_id, ',' ORDER BY s.number, m.customer_id)
+        FROM segext.memberships AS m JOIN segext.segments AS s ON s.company_id = m.company_id AND s.id = m.segment_id
+        WHERE m.company_id = :'a' AND s.number > 0) AS v12 \gset
+SELECT is(:'v12'::text, 'Buyers:0000000000000000000000c1,VIP:0000000000000000000000c2'::text,
+          'members follow new segments and changed customers; Default is left');
+SELECT (SELECT count(*) FROM segext.membership_history AS h WHERE h.company_id = :'a' AND h.kind = 'left') AS v13 \gset
+SELECT is(:'v13'::int, 2, 'leaving Default is in the history');
+SELECT (SELECT pg_catalog.string_agg(s.name || ':' || segext.segment_customers_count(s.company_id, s.id), ',' ORDER BY s.number)
+        FROM segext.segments AS s WHERE s.company_id = :'a') AS v14 \gset
+SELECT is(:'v14'::text, 'All:2,Default:0,Buyers:1,VIP:1'::text, 'segment_customers_count of every segment');
+
+-- segment_members evaluates a segment now, as on one node.
 SELECT id AS vip FROM segext.segments WHERE company_id = :'a' AND name = 'VIP' \gset
 SELECT (SELECT pg_catalog.string_agg(m.customer_id::text, ',') FROM segext.segment_members(:'vip') AS m) AS v7 \gset
 SELECT is(:'v7'::text, '0000000000000000000000c2'::text, 'segment_members of VIP');
+
+-- A change of a sale moves the state; a deleted customer takes its state
+-- and members with it.
+UPDATE segext.transactions SET amount = 50 WHERE company_id = :'a' AND id = '0000000000000000000000d1';
+SELECT (SELECT s.amount FROM segext.customer_states AS s WHERE s.company_id = :'a') AS v15 \gset
+SELECT is(:'v15'::bigint, 10000000::bigint, 'an updated sale changes the state');
+DELETE FROM segext.customers WHERE company_id = :'a' AND id = '0000000000000000000000c1';
+SELECT (SELECT count(*) FROM segext.customer_states AS s WHERE s.company_id = :'a') AS v16 \gset
+SELECT is(:'v16'::int, 0, 'a deleted customer loses its state');
+SELECT (SELECT pg_catalog.string_agg(m.customer_id::text, ',' ORDER BY m.customer_id) FROM segext.memberships AS m WHERE m.company_id = :'a') AS v17 \gset
+SELECT is(:'v17'::text, '0000000000000000000000c2,0000000000000000000000c2'::text, 'and its members');
+
+-- Channels: a new channel gets its default mix (checked at commit by the
+-- deferred trigger on the shard); deleting a channel clears the channel of
+-- its customers (ON DELETE SET NULL on one node).
+INSERT INTO segext.channels (company_id, id, name) VALUES (:'a', '0000000000000000000000e1', 'Web'), (:'a', '0000000000000000000000e2', 'Shop');
+SELECT (SELECT pg_catalog.string_agg(s.name || ':' || m.distribution, ',') FROM segext.channel_segments AS m
+        JOIN segext.segments AS s ON s.company_id = m.company_id AND s.id = m.segment_id
+        WHERE m.company_id = :'a' AND m.channel_id = '0000000000000000000000e1') AS v18 \gset
+SELECT is(:'v18'::text, 'Buyers:1'::text, 'a new channel has the default mix (its first segment after the built-ins)');
+UPDATE segext.customers SET channel_id = '0000000000000000000000e1' WHERE company_id = :'a' AND id = '0000000000000000000000c2';
+DELETE FROM segext.channels WHERE company_id = :'a' AND id = '0000000000000000000000e1';
+SELECT (SELECT count(*) FROM segext.customers AS c WHERE c.company_id = :'a' AND c.channel_id IS NULL) AS v19 \gset
+SELECT is(:'v19'::int, 1, 'deleting a channel clears the channel of its customers');
 
 -- Statements for one company are routed to one shard group: one task.
 SELECT is(pg_temp.task_count(format('SELECT * FROM segext.customers WHERE company_id = %L', :'a')), 1,
@@ -74,4 +128,3 @@ SELECT is(pg_temp.task_count(format(
     1, 'a join of colocated tables for one company has one task');
 
 SELECT * FROM finish();
-ROLLBACK;

@@ -79,44 +79,13 @@ DECLARE
     last_id pg_catalog.int8;
     kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
     sign pg_catalog.int8 := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 1 ELSE -1 END;
-    company_ids segext.objectid[];
-    segment_ids segext.objectid[];
-    customer_ids segext.objectid[];
-    live_company_ids segext.objectid[];
-    live_segment_ids segext.objectid[];
-    company segext.objectid;
 BEGIN
-    -- The changed rows, then the segments that still exist, are read on
-    -- their own before anything is written: on Citus this trigger runs on a
-    -- shard, where a statement can join neither the transition table nor
-    -- a set-returning function with a distributed table.
-    SELECT pg_catalog.array_agg(c.company_id), pg_catalog.array_agg(c.segment_id), pg_catalog.array_agg(c.customer_id)
-      INTO company_ids, segment_ids, customer_ids
-      FROM changed AS c;
-    IF company_ids IS NULL THEN
-        RETURN NULL;
-    END IF;
-    -- One query per company: on a shard, a query must be routed to one
-    -- company's shard group.
-    FOR company IN SELECT DISTINCT u.c FROM pg_catalog.unnest(company_ids) AS u(c) LOOP
-        SELECT live_company_ids OPERATOR(pg_catalog.||) pg_catalog.array_agg(s.company_id),
-               live_segment_ids OPERATOR(pg_catalog.||) pg_catalog.array_agg(s.id)
-          INTO live_company_ids, live_segment_ids
-          FROM segext.segments AS s
-         WHERE s.company_id OPERATOR(segext.=) company
-           AND s.id OPERATOR(segext.=) ANY (ARRAY(SELECT DISTINCT pg_catalog.unnest(segment_ids)));
-    END LOOP;
-    IF live_company_ids IS NULL THEN
-        RETURN NULL;
-    END IF;
     WITH written AS (
         INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
         SELECT c.company_id, c.segment_id, c.customer_id, kind
-        FROM ROWS FROM (pg_catalog.unnest(company_ids), pg_catalog.unnest(segment_ids), pg_catalog.unnest(customer_ids))
-             AS c(company_id, segment_id, customer_id)
-        WHERE EXISTS (
-            SELECT FROM ROWS FROM (pg_catalog.unnest(live_company_ids), pg_catalog.unnest(live_segment_ids)) AS l(company_id, segment_id)
-            WHERE l.company_id OPERATOR(segext.=) c.company_id AND l.segment_id OPERATOR(segext.=) c.segment_id)
+        FROM changed AS c
+        WHERE EXISTS (SELECT FROM segext.segments AS s
+                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
         RETURNING id)
     SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
     -- One count row per segment the statement touched (none for a segment
@@ -127,25 +96,26 @@ BEGIN
         WITH counted AS (
             INSERT INTO segext.segment_member_counts (company_id, segment_id, delta)
             SELECT c.company_id, c.segment_id, sign OPERATOR(pg_catalog.*) pg_catalog.count(*)
-            FROM ROWS FROM (pg_catalog.unnest(company_ids), pg_catalog.unnest(segment_ids)) AS c(company_id, segment_id)
-            WHERE EXISTS (
-                SELECT FROM ROWS FROM (pg_catalog.unnest(live_company_ids), pg_catalog.unnest(live_segment_ids)) AS l(company_id, segment_id)
-                WHERE l.company_id OPERATOR(segext.=) c.company_id AND l.segment_id OPERATOR(segext.=) c.segment_id)
+            FROM changed AS c
+            WHERE EXISTS (SELECT FROM segext.segments AS s
+                          WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
             GROUP BY c.company_id, c.segment_id
             RETURNING company_id, segment_id)
         SELECT k.company_id, k.segment_id FROM counted AS k
+        WHERE pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed'
+          AND (SELECT pg_catalog.count(*) FROM (
+                   SELECT FROM segext.segment_member_counts AS m
+                   WHERE m.company_id OPERATOR(segext.=) k.company_id AND m.segment_id OPERATOR(segext.=) k.segment_id
+                   LIMIT 65) AS l) OPERATOR(pg_catalog.>) 64
     LOOP
-        IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed'
-           AND (SELECT pg_catalog.count(*) FROM (
-                    SELECT FROM segext.segment_member_counts AS m
-                    WHERE m.company_id OPERATOR(segext.=) r.company_id AND m.segment_id OPERATOR(segext.=) r.segment_id
-                    LIMIT 65) AS l) OPERATOR(pg_catalog.>) 64 THEN
-            PERFORM segext.compact_segment_member_counts(r.company_id, r.segment_id);
-        END IF;
+        PERFORM segext.compact_segment_member_counts(r.company_id, r.segment_id);
     END LOOP;
     -- Listeners may be anyone: the payload names no company, segment or
     -- customer, only the history rows to read through row level security.
-    IF first_id IS NOT NULL THEN
+    -- Not from a Citus shard (memberships_<shard id>, on a worker): it would
+    -- never reach a listener on the coordinator, and Citus commits a write
+    -- to several nodes with two-phase commit, which refuses NOTIFY.
+    IF first_id IS NOT NULL AND TG_TABLE_NAME OPERATOR(pg_catalog.=) 'memberships' THEN
         PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
             'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
     END IF;
