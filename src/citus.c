@@ -25,6 +25,15 @@
  *	  plans the statement.  Plans made so are valid for that group only:
  *	  the plan cache is reset when the group changes.
  *
+ *	  Functions of one company.  segext's functions that change a company's
+ *	  members or states (refresh_company, activate_segment, ...) read and
+ *	  write many rows of the company with statements Citus cannot run
+ *	  through the coordinator, and read some tables directly.  Called on a
+ *	  node that is not running a statement on the company's shard group,
+ *	  such a function calls itself again in a query of the company's row
+ *	  of segext.companies, which Citus routes to the node of the group as a
+ *	  statement on its shard: there it runs against the group's shards.
+ *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
  *	  shard to its table so that the caches keyed by segext's tables (the
@@ -43,6 +52,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "objectid.h"
+#include "utils/builtins.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
@@ -183,6 +194,132 @@ segext_citus_trigger_group(Relation rel)
 		return;
 	if (!have_group || current_group != entry->group)
 		group_enter(true, entry->group);
+}
+
+/*
+ * segext_citus_local_relation returns the local shard of one of segext's
+ * distributed tables in the current shard group, or the table itself.
+ */
+Oid
+segext_citus_local_relation(Oid relid)
+{
+	GroupKey	key;
+	GroupEntry *entry;
+
+	if (!have_group || shards_by_group == NULL)
+		return relid;
+	memset(&key, 0, sizeof(key));
+	key.table = relid;
+	key.group = current_group;
+	entry = hash_search(shards_by_group, &key, HASH_FIND, NULL);
+	return entry != NULL ? entry->shard : relid;
+}
+
+/*
+ * segext_citus_local_index returns the index of a local shard that
+ * corresponds to an index of its table (Citus names it after the index and
+ * the shard id), or the index itself when the table is not a shard.
+ */
+Oid
+segext_citus_local_index(Oid index, Oid table, Oid local_table)
+{
+	const char *table_name;
+	const char *shard_name;
+	const char *index_name;
+	char		name[NAMEDATALEN * 2];
+	Oid			shard_index;
+
+	if (local_table == table)
+		return index;
+	table_name = get_rel_name(table);
+	shard_name = get_rel_name(local_table);
+	index_name = get_rel_name(index);
+	if (table_name == NULL || shard_name == NULL || index_name == NULL ||
+		strlen(shard_name) <= strlen(table_name))
+		elog(ERROR, "relation %u is not a shard of relation %u", local_table, table);
+	snprintf(name, sizeof(name), "%s%s", index_name, shard_name + strlen(table_name));
+	shard_index = get_relname_relid(name, get_rel_namespace(local_table));
+	if (!OidIsValid(shard_index))
+		elog(ERROR, "shard %s has no index %s", shard_name, name);
+	return shard_index;
+}
+
+/*
+ * segext_citus_route runs the function being called again on the node that
+ * holds the company's shard group when segext's tables are distributed and
+ * this node is not running a statement on that group (see the top of this
+ * file): a query of the company's row of segext.companies, which Citus routes
+ * there, calls it with the same arguments.  Returns true with its result,
+ * or false when the call is to run here (no Citus, already on the group, or
+ * the company's row is not visible to the caller: the function then raises
+ * its own error).
+ */
+bool
+segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum *result)
+{
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	Oid		   *argtypes;
+	int			nargs;
+	Oid			types[FUNC_MAX_ARGS];
+	Datum		values[FUNC_MAX_ARGS];
+	char		nulls[FUNC_MAX_ARGS];
+	StringInfoData sql;
+	bool		routed = false;
+	int			ret;
+
+	if (!citus_is_loaded() || have_group || map_building)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT FROM pg_catalog.pg_extension AS e "
+					  "WHERE e.extname OPERATOR(pg_catalog.=) 'citus' "
+					  "AND EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d "
+					  "WHERE d.logicalrelid OPERATOR(pg_catalog.=) 'segext.companies'::pg_catalog.regclass)",
+					  true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return false;
+	}
+	get_func_signature(fn, &argtypes, &nargs);
+	if (nargs + 1 > FUNC_MAX_ARGS)
+		elog(ERROR, "too many arguments to route");
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s.%s(",
+					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
+					 quote_identifier(get_func_name(fn)));
+	for (int i = 0; i < nargs; i++)
+	{
+		appendStringInfo(&sql, "%s$%d", i > 0 ? ", " : "", i + 1);
+		types[i] = argtypes[i];
+		values[i] = fcinfo->args[i].value;
+		nulls[i] = fcinfo->args[i].isnull ? 'n' : ' ';
+	}
+	appendStringInfo(&sql, ") FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) $%d", nargs + 1);
+	types[nargs] = segext_objectid_type();
+	values[nargs] = PointerGetDatum(company);
+	nulls[nargs] = ' ';
+	ret = SPI_execute_with_args(sql.data, nargs + 1, types, values, nulls, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Oid			rettype = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+		int16		typlen;
+		bool		typbyval;
+
+		*result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			elog(ERROR, "routed call of %s returned null", get_func_name(fn));
+		get_typlenbyval(rettype, &typlen, &typbyval);
+		*result = SPI_datumTransfer(*result, typbyval, typlen);
+		routed = true;
+	}
+	SPI_finish();
+	return routed;
 }
 
 /* citus_is_loaded tells whether the Citus library is loaded in this server. */

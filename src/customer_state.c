@@ -1957,6 +1957,7 @@ segext_rebuild_company_states(const SegextObjectId *company)
 	int64		rows;
 	SegextObjectId last_customer = {{0}};
 	Oid			nsp;
+	Oid			relid;
 	Oid			idxid;
 	Oid			eqop;
 	Relation	rel;
@@ -1987,10 +1988,13 @@ segext_rebuild_company_states(const SegextObjectId *company)
 	 * the lock, so that it sees the writes waited for.
 	 */
 	nsp = get_namespace_oid("segext", false);
-	rel = table_open(get_relname_relid("transactions", nsp), AccessShareLock);
+	/* on Citus, the shard of the current shard group (citus.c) */
+	relid = get_relname_relid("transactions", nsp);
+	rel = table_open(segext_citus_local_relation(relid), AccessShareLock);
 	idxid = get_relname_relid("transactions_customer_idx", nsp);
 	if (!OidIsValid(idxid))
 		elog(ERROR, "index segext.transactions_customer_idx does not exist");
+	idxid = segext_citus_local_index(idxid, relid, RelationGetRelid(rel));
 	idx = index_open(idxid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	for (int c = 0; c < TC_NCOLS; c++)
@@ -2061,11 +2065,18 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 {
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 	int64		rows;
+	Datum		routed;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	resolve_current_company();
 	company_must_exist(company);
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, company, &routed))
+	{
+		SPI_finish();
+		PG_RETURN_DATUM(routed);
+	}
 	segext_lock_company_state(company, ExclusiveLock);
 	rows = segext_rebuild_company_states(company);
 	SPI_finish();

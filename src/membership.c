@@ -1544,10 +1544,17 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	SegextObjectId company;
 	int			number;
 	int64		changed;
+	Datum		routed;
 
 	SPI_connect();
 	segment_company(segment, &company, &number);
 	segext_check_company_access(&company);
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, &company, &routed))
+	{
+		SPI_finish();
+		PG_RETURN_DATUM(routed);
+	}
 	/* the lock order: the segments before any of their members change */
 	lock_segments(&company);
 	if (number <= 1)
@@ -1587,10 +1594,17 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 {
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 	int64		changed;
+	Datum		routed;
 
 	SPI_connect();
 	company_must_be_visible(company);
 	segext_check_company_access(company);
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, company, &routed))
+	{
+		SPI_finish();
+		PG_RETURN_DATUM(routed);
+	}
 	/* the lock order: the segments before any of their members change */
 	lock_segments(company);
 	segext_lock_company_state(company, ExclusiveLock);
@@ -1617,11 +1631,15 @@ segext_reevaluate_customers_sql(PG_FUNCTION_ARGS)
 	int			n;
 	int			kept = 0;
 	int64		changed;
+	Datum		routed;
 
 	SPI_connect();
 	company_must_be_visible(company);
 	segext_check_company_access(company);
 	SPI_finish();
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, company, &routed))
+		PG_RETURN_DATUM(routed);
 	deconstruct_array(customers, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR,
 					  &ids, &nulls, &n);
 	for (int i = 0; i < n; i++)
@@ -1638,7 +1656,7 @@ segext_reevaluate_customers_sql(PG_FUNCTION_ARGS)
  * returns the number of memberships that changed.
  */
 static int64
-set_segment_active(const SegextObjectId *segment, bool active)
+set_segment_active(FunctionCallInfo fcinfo, const SegextObjectId *segment, bool active)
 {
 	SegextObjectId company;
 	int			number;
@@ -1647,8 +1665,16 @@ set_segment_active(const SegextObjectId *segment, bool active)
 	Oid			types[2];
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
+	Datum		routed;
+
 	SPI_connect();
 	segment_company(segment, &company, &number);
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, &company, &routed))
+	{
+		SPI_finish();
+		return DatumGetInt64(routed);
+	}
 	lock_segments(&company);
 	types[0] = types[1] = segext_objectid_type();
 	args[0] = PointerGetDatum(&company);
@@ -1682,7 +1708,7 @@ PG_FUNCTION_INFO_V1(segext_activate_segment);
 Datum
 segext_activate_segment(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(set_segment_active(PG_GETARG_SEGEXT_OBJECTID_P(0), true));
+	PG_RETURN_INT64(set_segment_active(fcinfo, PG_GETARG_SEGEXT_OBJECTID_P(0), true));
 }
 
 PG_FUNCTION_INFO_V1(segext_deactivate_segment);
@@ -1694,7 +1720,7 @@ PG_FUNCTION_INFO_V1(segext_deactivate_segment);
 Datum
 segext_deactivate_segment(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(set_segment_active(PG_GETARG_SEGEXT_OBJECTID_P(0), false));
+	PG_RETURN_INT64(set_segment_active(fcinfo, PG_GETARG_SEGEXT_OBJECTID_P(0), false));
 }
 
 /*
@@ -1815,7 +1841,8 @@ segext_segment_members(PG_FUNCTION_ARGS)
  * then written as the table's owner.
  */
 static int64
-change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool adding)
+change_manual_members(FunctionCallInfo fcinfo, const SegextObjectId *segment, ArrayType *customers,
+					  bool adding)
 {
 	SegextObjectId company;
 	int			number;
@@ -1830,9 +1857,17 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	int64		changed;
 	MembersWrite w;
 
+	Datum		routed;
+
 	SPI_connect();
 	segment_row(segment, &company, &number, &criteria, &manual, &active, &name);
 	segext_check_company_access(&company);
+	/* on Citus, run on the node of the company's shard group (citus.c) */
+	if (segext_citus_route(fcinfo, &company, &routed))
+	{
+		SPI_finish();
+		return DatumGetInt64(routed);
+	}
 
 	/*
 	 * The lock order: the company's segments first; then the segment and the
@@ -1926,7 +1961,7 @@ PG_FUNCTION_INFO_V1(segext_add_segment_members);
 Datum
 segext_add_segment_members(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(change_manual_members(PG_GETARG_SEGEXT_OBJECTID_P(0),
+	PG_RETURN_INT64(change_manual_members(fcinfo, PG_GETARG_SEGEXT_OBJECTID_P(0),
 										  PG_GETARG_ARRAYTYPE_P(1), true));
 }
 
@@ -1938,7 +1973,7 @@ PG_FUNCTION_INFO_V1(segext_remove_segment_members);
 Datum
 segext_remove_segment_members(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(change_manual_members(PG_GETARG_SEGEXT_OBJECTID_P(0),
+	PG_RETURN_INT64(change_manual_members(fcinfo, PG_GETARG_SEGEXT_OBJECTID_P(0),
 										  PG_GETARG_ARRAYTYPE_P(1), false));
 }
 

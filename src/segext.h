@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "fmgr.h"
 #include "utils/relcache.h"
 
 #if PG_VERSION_NUM < 130000
@@ -45,6 +46,16 @@ extern int	segext_plan_cursor_options(int cursor_options);
 extern void segext_citus_init(void);
 extern Oid	segext_citus_shard_table(Oid relid);
 extern void segext_citus_trigger_group(Relation rel);
+
+/*
+ * Run a function of one company on the node of its shard group; the local
+ * shard (and index) of one of segext's tables in the current group (citus.c).
+ */
+struct SegextObjectId;
+extern bool segext_citus_route(FunctionCallInfo fcinfo, const struct SegextObjectId *company,
+							   Datum *result);
+extern Oid	segext_citus_local_relation(Oid relid);
+extern Oid	segext_citus_local_index(Oid index, Oid table, Oid local_table);
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);

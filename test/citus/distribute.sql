@@ -21,7 +21,7 @@ END
 $$;
 RESET client_min_messages;
 SET search_path = segext, public;
-SELECT plan(22);
+SELECT plan(34);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
@@ -119,6 +119,44 @@ UPDATE segext.customers SET channel_id = '0000000000000000000000e1' WHERE compan
 DELETE FROM segext.channels WHERE company_id = :'a' AND id = '0000000000000000000000e1';
 SELECT (SELECT count(*) FROM segext.customers AS c WHERE c.company_id = :'a' AND c.channel_id IS NULL) AS v19 \gset
 SELECT is(:'v19'::int, 1, 'deleting a channel clears the channel of its customers');
+
+-- The functions of one company run on the node of its shard group: a
+-- refresh repairs lost members and a wrong state and then finds nothing to
+-- do; activation, manual members and the rebuild count as on one node.
+SELECT segext.create_company('Gamma') AS g \gset
+INSERT INTO segext.customers (company_id, id, external_id) VALUES
+    (:'g', '0000000000000000000000f1', 'f1'), (:'g', '0000000000000000000000f2', 'f2');
+INSERT INTO segext.transactions (company_id, customer_id, amount) VALUES
+    (:'g', '0000000000000000000000f1', 10), (:'g', '0000000000000000000000f1', 20);
+INSERT INTO segext.segments (company_id, name, criteria)
+    VALUES (:'g', 'Two', '[{"type": "transaction_count", "min": 2, "max": 10}]');
+INSERT INTO segext.segments (company_id, name) VALUES (:'g', 'Manual');
+SELECT id AS two FROM segext.segments WHERE company_id = :'g' AND name = 'Two' \gset
+SELECT id AS manual FROM segext.segments WHERE company_id = :'g' AND name = 'Manual' \gset
+DELETE FROM segext.memberships WHERE company_id = :'g';
+UPDATE segext.customer_states SET transactions = 99 WHERE company_id = :'g';
+SELECT is(segext.refresh_company(:'g'), 4::bigint, 'refresh_company puts back the four members');
+SELECT (SELECT concat_ws(':', s.transactions, s.sales, s.amount) FROM segext.customer_states AS s WHERE s.company_id = :'g') AS v20 \gset
+SELECT is(:'v20'::text, '2:2:30000000'::text, 'and rebuilds the state from the transactions');
+SELECT is(segext.refresh_company(:'g'), 0::bigint, 'a second refresh changes nothing');
+SELECT is(segext.deactivate_segment(:'two'), 2::bigint, 'deactivate_segment: one member leaves, it enters Default');
+SELECT is(segext.activate_segment(:'two'), 2::bigint, 'activate_segment: and back');
+SELECT is(segext.refresh_segment(:'two'), 0::bigint, 'refresh_segment finds nothing to change');
+SELECT is(segext.add_segment_members(:'manual', ARRAY['0000000000000000000000f2']::segext.objectid[]), 1::bigint,
+          'add_segment_members adds a customer');
+SELECT (SELECT pg_catalog.string_agg(s.name || ':' || m.customer_id, ',' ORDER BY s.number, m.customer_id)
+        FROM segext.memberships AS m JOIN segext.segments AS s ON s.company_id = m.company_id AND s.id = m.segment_id
+        WHERE m.company_id = :'g' AND s.number > 0) AS v21 \gset
+SELECT is(:'v21'::text, 'Two:0000000000000000000000f1,Manual:0000000000000000000000f2'::text,
+          'the manual member leaves Default');
+SELECT is(segext.remove_segment_members(:'manual', ARRAY['0000000000000000000000f2']::segext.objectid[]), 1::bigint,
+          'remove_segment_members removes it');
+SELECT is(segext.rebuild_customer_states(:'g'), 1::bigint, 'rebuild_customer_states writes one state row');
+BEGIN;
+SELECT is(segext.deactivate_segment(:'two'), 2::bigint, 'in a transaction block too');
+ROLLBACK;
+SELECT (SELECT count(*) FROM segext.memberships AS m WHERE m.company_id = :'g') AS v22 \gset
+SELECT is(:'v22'::int, 4, 'which rolls back');
 
 -- Statements for one company are routed to one shard group: one task.
 SELECT is(pg_temp.task_count(format('SELECT * FROM segext.customers WHERE company_id = %L', :'a')), 1,
