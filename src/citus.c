@@ -71,8 +71,16 @@ typedef struct ShardEntry
 {
 	Oid			shard;			/* key: the shard relation */
 	Oid			table;			/* its distributed table */
+	bool		reference;		/* a placement of a reference table */
 	int32		group;			/* the shard group: the shard's smallest hash value */
 } ShardEntry;
+
+/* A table of segext whose invalidation makes the maps stale, with its local placement when it is a reference table. */
+typedef struct WatchedTable
+{
+	Oid			table;			/* key */
+	Oid			placement;		/* the local placement of a reference table, or InvalidOid */
+} WatchedTable;
 
 /* The local shard of a table in a shard group. */
 typedef struct GroupKey
@@ -101,6 +109,8 @@ typedef struct ShardStatement
 static int	citus_loaded = -1;	/* -1 unknown, 0 no, 1 yes */
 static HTAB *shards_by_oid = NULL;
 static HTAB *shards_by_group = NULL;
+static HTAB *watched_tables = NULL;
+static bool map_stale = false;
 static bool map_building = false;
 static Oid	last_unknown_relid = InvalidOid;
 
@@ -174,8 +184,14 @@ segext_citus_shard_table(Oid relid)
 {
 	ShardEntry *entry;
 
-	if (shards_by_oid == NULL || !OidIsValid(relid))
+	if (shards_by_oid == NULL)
 		return InvalidOid;
+	/* a change of one of segext's tables (distributed since) */
+	if (!OidIsValid(relid) || hash_search(watched_tables, &relid, HASH_FIND, NULL) != NULL)
+	{
+		map_stale = true;
+		return InvalidOid;
+	}
 	entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
 	return entry != NULL ? entry->table : InvalidOid;
 }
@@ -197,16 +213,25 @@ segext_citus_trigger_group(Relation rel)
 }
 
 /*
- * segext_citus_local_relation returns the local shard of one of segext's
- * distributed tables in the current shard group, or the table itself.
+ * segext_citus_local_relation returns the local placement of one of segext's
+ * reference tables, the local shard of one of its distributed tables in the
+ * current shard group, or the table itself.
  */
 Oid
 segext_citus_local_relation(Oid relid)
 {
 	GroupKey	key;
 	GroupEntry *entry;
+	WatchedTable *watched;
 
-	if (!have_group || shards_by_group == NULL)
+	if (!citus_is_loaded() || map_building || !IsTransactionState())
+		return relid;
+	if (shards_by_oid == NULL || map_stale)
+		shard_map_build();
+	watched = hash_search(watched_tables, &relid, HASH_FIND, NULL);
+	if (watched != NULL && OidIsValid(watched->placement))
+		return watched->placement;
+	if (!have_group)
 		return relid;
 	memset(&key, 0, sizeof(key));
 	key.table = relid;
@@ -346,7 +371,10 @@ shard_map_build(void)
 		hash_destroy(shards_by_oid);
 	if (shards_by_group != NULL)
 		hash_destroy(shards_by_group);
-	shards_by_oid = shards_by_group = NULL;
+	if (watched_tables != NULL)
+		hash_destroy(watched_tables);
+	shards_by_oid = shards_by_group = watched_tables = NULL;
+	map_stale = false;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
@@ -358,6 +386,11 @@ shard_map_build(void)
 	ctl.entrysize = sizeof(GroupEntry);
 	ctl.hcxt = TopMemoryContext;
 	shards_by_group = hash_create("segext shard groups", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(WatchedTable);
+	ctl.hcxt = TopMemoryContext;
+	watched_tables = hash_create("segext watched tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	nsp = get_namespace_oid("segext", true);
 	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)))
@@ -368,12 +401,29 @@ shard_map_build(void)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, s.shardminvalue::pg_catalog.int4 "
+		ret = SPI_execute("SELECT c.oid FROM pg_catalog.pg_class AS c "
+						  "WHERE c.relnamespace OPERATOR(pg_catalog.=) 'segext'::pg_catalog.regnamespace "
+						  "AND c.relkind OPERATOR(pg_catalog.=) 'r' "
+						  "AND c.oid OPERATOR(pg_catalog.=) ANY (SELECT d.objid FROM pg_catalog.pg_depend AS d "
+						  "WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+						  "AND d.deptype OPERATOR(pg_catalog.=) 'e')", true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Oid			table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			WatchedTable *watched = hash_search(watched_tables, &table, HASH_ENTER, NULL);
+
+			watched->placement = InvalidOid;
+		}
+		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, "
+						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n' "
 						  "FROM pg_catalog.pg_dist_partition AS p "
 						  "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 						  "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid "
 						  "WHERE c.relnamespace OPERATOR(pg_catalog.=) 'segext'::pg_catalog.regnamespace "
-						  "AND p.partmethod OPERATOR(pg_catalog.=) 'h'", true, 0);
+						  "AND p.partmethod OPERATOR(pg_catalog.=) ANY ('{h,n}')", true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -384,6 +434,7 @@ shard_map_build(void)
 			Oid			table = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
 			int64		shardid = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
 			int32		group = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+			bool		reference = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
 			char	   *table_name = get_rel_name(table);
 			char		name[NAMEDATALEN * 2];
 			Oid			shard;
@@ -399,7 +450,15 @@ shard_map_build(void)
 				continue;		/* the shard is on another node */
 			entry = hash_search(shards_by_oid, &shard, HASH_ENTER, NULL);
 			entry->table = table;
+			entry->reference = reference;
 			entry->group = group;
+			if (reference)
+			{
+				WatchedTable *watched = hash_search(watched_tables, &table, HASH_ENTER, NULL);
+
+				watched->placement = shard;
+				continue;
+			}
 			memset(&key, 0, sizeof(key));
 			key.table = table;
 			key.group = group;
@@ -425,11 +484,11 @@ shard_map_lookup(Oid relid, ShardEntry **entry)
 {
 	Oid			nsp;
 
-	if (shards_by_oid == NULL)
+	if (shards_by_oid == NULL || map_stale)
 		shard_map_build();
 	*entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
 	if (*entry != NULL)
-		return true;
+		return !(*entry)->reference;
 	if (relid == last_unknown_relid)
 		return false;
 	nsp = get_namespace_oid("segext", true);
@@ -446,7 +505,7 @@ shard_map_lookup(Oid relid, ShardEntry **entry)
 	last_unknown_relid = relid;
 	shard_map_build();
 	*entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
-	return *entry != NULL;
+	return *entry != NULL && !(*entry)->reference;
 }
 
 /*

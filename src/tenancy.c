@@ -476,7 +476,8 @@ company_level(Oid userid, const SegextObjectId *company)
 	ScanKeyInit(&key, COMPANY_ROLES_COMPANY, BTEqualStrategyNumber,
 				get_opcode(typentry->eq_opr), PointerGetDatum(company));
 
-	rel = table_open(relid, AccessShareLock);
+	/* on Citus, the local placement of the reference table (citus.c) */
+	rel = table_open(segext_citus_local_relation(relid), AccessShareLock);
 	/* the latest committed grants, as a catalog lookup would read them */
 	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
@@ -521,7 +522,8 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 
 	if (!OidIsValid(relid))
 		return false;
-	rel = table_open(relid, AccessShareLock);
+	/* on Citus, the local placement of the reference table (citus.c) */
+	rel = table_open(segext_citus_local_relation(relid), AccessShareLock);
 	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
 	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 	while (found < 2 && HeapTupleIsValid(tuple = systable_getnext(scan)))

@@ -21,7 +21,7 @@ END
 $$;
 RESET client_min_messages;
 SET search_path = segext, public;
-SELECT plan(34);
+SELECT plan(40);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
@@ -30,10 +30,13 @@ SELECT is((SELECT count(*)::int FROM pg_catalog.pg_dist_partition AS d
            WHERE c.relnamespace = 'segext'::regnamespace), 12, 'twelve tables of segext are distributed');
 SELECT is((SELECT count(DISTINCT d.colocationid)::int FROM pg_catalog.pg_dist_partition AS d
            JOIN pg_catalog.pg_class AS c ON c.oid = d.logicalrelid
-           WHERE c.relnamespace = 'segext'::regnamespace), 1, 'all of them in one colocation group');
+           WHERE c.relnamespace = 'segext'::regnamespace AND d.partmethod = 'h'), 1,
+          'the eleven hash-distributed ones in one colocation group');
 SELECT is((SELECT pg_catalog.string_agg(pg_catalog.column_to_column_name(d.logicalrelid, d.partkey), ',' ORDER BY d.logicalrelid::text)
            FROM pg_catalog.pg_dist_partition AS d WHERE d.logicalrelid IN ('segext.companies'::regclass, 'segext.customers'::regclass)),
           'id,company_id', 'companies by id, customers by company_id');
+SELECT is((SELECT pg_catalog.array_agg(d.logicalrelid) FROM pg_catalog.pg_dist_partition AS d WHERE d.partmethod = 'n'),
+          ARRAY['segext.company_roles'::regclass], 'the grants are a reference table');
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_policy AS p
            WHERE pg_catalog.pg_get_expr(p.polqual, p.polrelid) ~ 'SELECT'
               OR pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) ~ 'SELECT'), 0, 'no policy keeps a subquery');
@@ -157,6 +160,41 @@ SELECT is(segext.deactivate_segment(:'two'), 2::bigint, 'in a transaction block 
 ROLLBACK;
 SELECT (SELECT count(*) FROM segext.memberships AS m WHERE m.company_id = :'g') AS v22 \gset
 SELECT is(:'v22'::int, 4, 'which rolls back');
+
+-- Readers through the segext_api views: the grants are read on every
+-- node, so a reader granted one company reads it without a setting; a
+-- reader granted several names one with SET LOCAL, which Citus sends to the
+-- workers with citus.propagate_set_commands = 'local'.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS segext_citus_reader1, segext_citus_reader2;
+RESET client_min_messages;
+CREATE ROLE segext_citus_reader1 LOGIN IN ROLE segext_reader;
+CREATE ROLE segext_citus_reader2 LOGIN IN ROLE segext_reader;
+SELECT segext.grant_company(:'g', 'segext_citus_reader1') \g /dev/null
+SELECT segext.grant_company(:'g', 'segext_citus_reader2') \g /dev/null
+SELECT segext.grant_company(:'a', 'segext_citus_reader2') \g /dev/null
+SET ROLE segext_citus_reader1;
+SELECT (SELECT pg_catalog.string_agg(c.id::text, ',' ORDER BY c.id) FROM segext_api.customers AS c) AS v23 \gset
+SELECT (SELECT pg_catalog.string_agg(s.name || ':' || s.customers_count, ',' ORDER BY s.name) FROM segext_api.segments AS s) AS v24 \gset
+SELECT (SELECT count(*) FROM segext.customers) AS v25 \gset
+RESET ROLE;
+SELECT is(:'v23'::text, '0000000000000000000000f1,0000000000000000000000f2'::text, 'a reader of one company reads its customers');
+SELECT is(:'v24'::text, 'All:2,Default:1,Manual:0,Two:1'::text, 'and its segments with their counts');
+SELECT is(:'v25'::int, 2, 'and nothing of another company');
+SET citus.propagate_set_commands = 'local';
+BEGIN;
+SET LOCAL ROLE segext_citus_reader2;
+SET LOCAL segext.company_id = :'g';
+SELECT (SELECT pg_catalog.string_agg(c.id::text, ',' ORDER BY c.id) FROM segext_api.customers AS c) AS v26 \gset
+COMMIT;
+RESET citus.propagate_set_commands;
+SELECT is(:'v26'::text, '0000000000000000000000f1,0000000000000000000000f2'::text,
+          'a reader of two companies reads the one it names with SET LOCAL');
+SELECT segext.revoke_company(:'g', 'segext_citus_reader1') \g /dev/null
+SET ROLE segext_citus_reader1;
+SELECT (SELECT count(*) FROM segext_api.customers AS c) AS v27 \gset
+RESET ROLE;
+SELECT is(:'v27'::int, 0, 'a revoked grant is gone on every node');
 
 -- Statements for one company are routed to one shard group: one task.
 SELECT is(pg_temp.task_count(format('SELECT * FROM segext.customers WHERE company_id = %L', :'a')), 1,

@@ -25,7 +25,7 @@ DECLARE
     -- "( SELECT f(...) AS f)", as pg_get_expr prints the InitPlan of a policy
     subquery pg_catalog.text := '\( SELECT ((?:[^()]|\([^()]*\))*) AS \w+\)';
     company_tables pg_catalog.regclass[] := ARRAY[
-        'segext.company_roles', 'segext.segment_groups', 'segext.segments',
+        'segext.segment_groups', 'segext.segments',
         'segext.channels', 'segext.channel_segments', 'segext.customers',
         'segext.transactions', 'segext.customer_states', 'segext.memberships',
         'segext.membership_history', 'segext.segment_member_counts']::pg_catalog.regclass[];
@@ -43,7 +43,7 @@ BEGIN
                pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
                pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck
         FROM pg_catalog.pg_policy AS p
-        WHERE p.polrelid OPERATOR(pg_catalog.=) ANY (company_tables OPERATOR(pg_catalog.||) 'segext.companies'::pg_catalog.regclass)
+        WHERE p.polrelid OPERATOR(pg_catalog.=) ANY (company_tables OPERATOR(pg_catalog.||) ARRAY['segext.companies', 'segext.company_roles']::pg_catalog.regclass[])
           AND (pg_catalog.pg_get_expr(p.polqual, p.polrelid) OPERATOR(pg_catalog.~) 'SELECT'
                OR pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) OPERATOR(pg_catalog.~) 'SELECT')
     LOOP
@@ -75,6 +75,15 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
                    WHERE d.logicalrelid OPERATOR(pg_catalog.=) 'segext.companies'::pg_catalog.regclass) THEN
         PERFORM pg_catalog.create_distributed_table('segext.companies', 'id');
+        done := done OPERATOR(pg_catalog.+) 1;
+    END IF;
+    -- The grants are read on every node by the tenancy checks (of the
+    -- coordinator and of the statements on the shards): a reference table,
+    -- whose key to companies Citus refuses.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                   WHERE d.logicalrelid OPERATOR(pg_catalog.=) 'segext.company_roles'::pg_catalog.regclass) THEN
+        ALTER TABLE segext.company_roles DROP CONSTRAINT IF EXISTS company_roles_company_id_fkey;
+        PERFORM pg_catalog.create_reference_table('segext.company_roles');
         done := done OPERATOR(pg_catalog.+) 1;
     END IF;
     FOREACH tbl IN ARRAY company_tables LOOP
