@@ -34,6 +34,15 @@
  *	  of segext.companies, which Citus routes to the node of the group as a
  *	  statement on its shard: there it runs against the group's shards.
  *
+ *	  Routing of the current company.  The views of segext_api and the row
+ *	  level security policies compare company_id with
+ *	  segext.current_company_id(), which Citus cannot use to pick a shard:
+ *	  on the coordinator, the planner hook puts the current company into
+ *	  the statement as a constant, so that a statement for one company runs
+ *	  on one shard group (the workers still apply the policies of the
+ *	  shards).  Such plans are transient (planned again in the next
+ *	  transaction) and dropped when segext.company_id changes.
+ *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
  *	  shard to its table so that the caches keyed by segext's tables (the
@@ -50,12 +59,15 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "objectid.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/planner.h"
@@ -75,12 +87,12 @@ typedef struct ShardEntry
 	int32		group;			/* the shard group: the shard's smallest hash value */
 } ShardEntry;
 
-/* A table of segext whose invalidation makes the maps stale, with its local placement when it is a reference table. */
-typedef struct WatchedTable
+/* One of segext's reference tables and its local placement. */
+typedef struct ReferenceTable
 {
 	Oid			table;			/* key */
-	Oid			placement;		/* the local placement of a reference table, or InvalidOid */
-} WatchedTable;
+	Oid			placement;		/* its local placement */
+} ReferenceTable;
 
 /* The local shard of a table in a shard group. */
 typedef struct GroupKey
@@ -109,8 +121,11 @@ typedef struct ShardStatement
 static int	citus_loaded = -1;	/* -1 unknown, 0 no, 1 yes */
 static HTAB *shards_by_oid = NULL;
 static HTAB *shards_by_group = NULL;
-static HTAB *watched_tables = NULL;
+static HTAB *reference_tables = NULL;
 static bool map_stale = false;
+static bool segext_distributed = false;	/* segext.companies is distributed */
+static Oid	current_company_fn = InvalidOid;
+static bool company_plans = false;	/* plans hold the current company */
 static bool map_building = false;
 static Oid	last_unknown_relid = InvalidOid;
 
@@ -132,6 +147,9 @@ static void shard_map_build(void);
 static bool shard_map_lookup(Oid relid, ShardEntry **entry);
 static void group_enter(bool has, int32 group);
 static bool rewrite_walker(Node *node, void *context);
+static bool calls_function(Node *node, Oid fn);
+static Const *current_company_const(void);
+static Node *company_mutator(Node *node, void *context);
 static PlannedStmt *citus_planner(Query *parse, const char *query_string,
 								  int cursor_options, ParamListInfo bound_params);
 static void citus_executor_start(QueryDesc *query, int eflags);
@@ -186,14 +204,12 @@ segext_citus_shard_table(Oid relid)
 
 	if (shards_by_oid == NULL)
 		return InvalidOid;
-	/* a change of one of segext's tables (distributed since) */
-	if (!OidIsValid(relid) || hash_search(watched_tables, &relid, HASH_FIND, NULL) != NULL)
-	{
-		map_stale = true;
-		return InvalidOid;
-	}
 	entry = hash_search(shards_by_oid, &relid, HASH_FIND, NULL);
-	return entry != NULL ? entry->table : InvalidOid;
+	if (entry != NULL)
+		return entry->table;
+	/* any other relation may have been distributed or made since */
+	map_stale = true;
+	return InvalidOid;
 }
 
 /*
@@ -222,15 +238,15 @@ segext_citus_local_relation(Oid relid)
 {
 	GroupKey	key;
 	GroupEntry *entry;
-	WatchedTable *watched;
+	ReferenceTable *reference;
 
 	if (!citus_is_loaded() || map_building || !IsTransactionState())
 		return relid;
 	if (shards_by_oid == NULL || map_stale)
 		shard_map_build();
-	watched = hash_search(watched_tables, &relid, HASH_FIND, NULL);
-	if (watched != NULL && OidIsValid(watched->placement))
-		return watched->placement;
+	reference = hash_search(reference_tables, &relid, HASH_FIND, NULL);
+	if (reference != NULL && OidIsValid(reference->placement))
+		return reference->placement;
 	if (!have_group)
 		return relid;
 	memset(&key, 0, sizeof(key));
@@ -371,10 +387,12 @@ shard_map_build(void)
 		hash_destroy(shards_by_oid);
 	if (shards_by_group != NULL)
 		hash_destroy(shards_by_group);
-	if (watched_tables != NULL)
-		hash_destroy(watched_tables);
-	shards_by_oid = shards_by_group = watched_tables = NULL;
+	if (reference_tables != NULL)
+		hash_destroy(reference_tables);
+	shards_by_oid = shards_by_group = reference_tables = NULL;
 	map_stale = false;
+	segext_distributed = false;
+	current_company_fn = InvalidOid;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
@@ -388,12 +406,15 @@ shard_map_build(void)
 	shards_by_group = hash_create("segext shard groups", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(WatchedTable);
+	ctl.entrysize = sizeof(ReferenceTable);
 	ctl.hcxt = TopMemoryContext;
-	watched_tables = hash_create("segext watched tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	reference_tables = hash_create("segext reference tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	nsp = get_namespace_oid("segext", true);
-	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)))
+	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)) ||
+		!OidIsValid(get_extension_oid("segext", true)) ||
+		!OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
 		return;
 
 	map_building = true;
@@ -401,22 +422,6 @@ shard_map_build(void)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute("SELECT c.oid FROM pg_catalog.pg_class AS c "
-						  "WHERE c.relnamespace OPERATOR(pg_catalog.=) 'segext'::pg_catalog.regnamespace "
-						  "AND c.relkind OPERATOR(pg_catalog.=) 'r' "
-						  "AND c.oid OPERATOR(pg_catalog.=) ANY (SELECT d.objid FROM pg_catalog.pg_depend AS d "
-						  "WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
-						  "AND d.deptype OPERATOR(pg_catalog.=) 'e')", true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Oid			table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			WatchedTable *watched = hash_search(watched_tables, &table, HASH_ENTER, NULL);
-
-			watched->placement = InvalidOid;
-		}
 		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, "
 						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n' "
 						  "FROM pg_catalog.pg_dist_partition AS p "
@@ -454,9 +459,9 @@ shard_map_build(void)
 			entry->group = group;
 			if (reference)
 			{
-				WatchedTable *watched = hash_search(watched_tables, &table, HASH_ENTER, NULL);
+				ReferenceTable *ref = hash_search(reference_tables, &table, HASH_ENTER, NULL);
 
-				watched->placement = shard;
+				ref->placement = shard;
 				continue;
 			}
 			memset(&key, 0, sizeof(key));
@@ -464,6 +469,18 @@ shard_map_build(void)
 			key.group = group;
 			gentry = hash_search(shards_by_group, &key, HASH_ENTER, NULL);
 			gentry->shard = shard;
+		}
+		ret = SPI_execute("SELECT COALESCE(pg_catalog.to_regprocedure('segext.current_company_id()')::pg_catalog.oid, 0), "
+						  "EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d "
+						  "WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('segext.companies'))",
+						  true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		{
+			bool		isnull;
+
+			current_company_fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			segext_distributed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		}
 		SPI_finish();
 	}
@@ -581,9 +598,94 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 			plans_group = current_group;
 		}
 	}
+	else if (!have_group && !map_building && citus_is_loaded() && IsTransactionState())
+	{
+		if (shards_by_oid == NULL || map_stale)
+			shard_map_build();
+		if (segext_distributed && OidIsValid(current_company_fn) &&
+			calls_function((Node *) parse, current_company_fn))
+		{
+			Const	   *company = current_company_const();
+			PlannedStmt *result;
+
+			parse = (Query *) company_mutator((Node *) parse, company);
+			company_plans = true;
+			if (prev_planner_hook != NULL)
+				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
+			else
+				result = standard_planner(parse, query_string, cursor_options, bound_params);
+			result->transientPlan = true;
+			return result;
+		}
+	}
 	if (prev_planner_hook != NULL)
 		return prev_planner_hook(parse, query_string, cursor_options, bound_params);
 	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+/* calls_function_walker finds a call of the function *(Oid *) context. */
+static bool
+calls_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == *(Oid *) context)
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_function_walker, context, 0);
+	return expression_tree_walker(node, calls_function_walker, context);
+}
+
+/* calls_function tells whether a statement calls a function, in any clause or policy. */
+static bool
+calls_function(Node *node, Oid fn)
+{
+	return calls_function_walker(node, &fn);
+}
+
+/* current_company_const evaluates segext.current_company_id() into a constant. */
+static Const *
+current_company_const(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	FmgrInfo	flinfo;
+	Datum		value;
+	Oid			type = segext_objectid_type();
+
+	fmgr_info(current_company_fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	value = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		return makeConst(type, -1, InvalidOid, SEGEXT_OBJECTID_LEN, (Datum) 0, true, false);
+	return makeConst(type, -1, InvalidOid, SEGEXT_OBJECTID_LEN,
+					 datumCopy(value, false, SEGEXT_OBJECTID_LEN), false, false);
+}
+
+/* company_mutator replaces the calls of segext.current_company_id() by the constant. */
+static Node *
+company_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == current_company_fn)
+		return (Node *) copyObject((Const *) context);
+	if (IsA(node, Query))
+		return (Node *) query_tree_mutator((Query *) node, company_mutator, context, 0);
+	return expression_tree_mutator(node, company_mutator, context);
+}
+
+/*
+ * segext_citus_company_changed drops the plans that hold the current company
+ * as a constant when segext.company_id changes.
+ */
+void
+segext_citus_company_changed(void)
+{
+	if (company_plans)
+	{
+		ResetPlanCache();
+		company_plans = false;
+	}
 }
 
 /*

@@ -56,6 +56,7 @@ extern bool segext_citus_route(FunctionCallInfo fcinfo, const struct SegextObjec
 							   Datum *result);
 extern Oid	segext_citus_local_relation(Oid relid);
 extern Oid	segext_citus_local_index(Oid index, Oid table, Oid local_table);
+extern void segext_citus_company_changed(void);
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);

@@ -204,6 +204,8 @@ company_id_parse(const char *str, const char *source, SegextObjectId *id)
 				 errhint("Set %s to the id of a row of segext.companies.", source)));
 }
 
+static void assign_company_id(const char *newval, void *extra);
+
 /*
  * segext_tenancy_init defines the segext.company_id setting and registers
  * the callbacks that invalidate the cached current company; called once
@@ -220,13 +222,23 @@ segext_tenancy_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_company_id,
-							   NULL,
+							   assign_company_id,
 							   NULL);
 	segext_register_relcache_callback(tenancy_relcache_callback);
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = tenancy_executor_start;
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, tenancy_syscache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, tenancy_syscache_callback, (Datum) 0);
+}
+
+/*
+ * assign_company_id drops the plans on Citus in which the coordinator has
+ * put the current company as a constant (citus.c).
+ */
+static void
+assign_company_id(const char *newval, void *extra)
+{
+	segext_citus_company_changed();
 }
 
 /*

@@ -21,7 +21,7 @@ END
 $$;
 RESET client_min_messages;
 SET search_path = segext, public;
-SELECT plan(40);
+SELECT plan(44);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
@@ -202,5 +202,15 @@ SELECT is(pg_temp.task_count(format('SELECT * FROM segext.customers WHERE compan
 SELECT is(pg_temp.task_count(format(
     'SELECT m.customer_id FROM segext.memberships AS m JOIN segext.customers AS c ON c.company_id = m.company_id AND c.id = m.customer_id WHERE m.company_id = %L', :'a')),
     1, 'a join of colocated tables for one company has one task');
+
+-- The views compare company_id with segext.current_company_id(): the
+-- coordinator puts the current company into the statement, so that a call
+-- of the API for one company runs on one shard group too.
+SET segext.company_id = :'g';
+SELECT is(pg_temp.task_count('SELECT * FROM segext_api.customers'), 1, 'segext_api.customers for one company: one task');
+SELECT is(pg_temp.task_count('SELECT * FROM segext_api.transactions'), 1, 'segext_api.transactions: one task');
+SELECT is(pg_temp.task_count('SELECT * FROM segext_api.channels'), 1, 'segext_api.channels: one task');
+SELECT is(pg_temp.task_count('SELECT * FROM segext_api.report_membership_history'), 1, 'segext_api.report_membership_history: one task');
+RESET segext.company_id;
 
 SELECT * FROM finish();

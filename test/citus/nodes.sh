@@ -2,7 +2,8 @@
 # workers (sourced after scripts/lib.sh, with SEGEXT_PG_BIN set to a staged
 # server that has Citus).  start_citus_nodes makes three data directories in
 # a temporary directory, starts each server as the postgres OS user with
-# Citus preloaded on a Unix socket of that directory and a port of its own,
+# Citus and segext preloaded (segext plans the first statement of a session
+# too) on a Unix socket of that directory and a port of its own,
 # creates database $CITUS_DB with citus and segext on every node and
 # registers the workers; it sets CITUS_HOST and CITUS_PORT (the
 # coordinator).  stop_citus_nodes stops them and removes the directory.
@@ -28,7 +29,7 @@ start_citus_nodes() {
             --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
         as_postgres "$SEGEXT_PG_BIN/pg_ctl" -D "$CITUS_TMP/$node" -l "$CITUS_TMP/socket/$node.log" -w \
             -o "-c listen_addresses='' -c unix_socket_directories='$CITUS_TMP/socket' -p $port \
-                -c shared_preload_libraries=citus -c fsync=off -c synchronous_commit=off \
+                -c shared_preload_libraries=citus,segext -c fsync=off -c synchronous_commit=off \
                 -c full_page_writes=off -c shared_buffers=64MB -c max_connections=100 \
                 -c max_prepared_transactions=40 -c citus.node_conninfo=sslmode=disable" \
             start >/dev/null
