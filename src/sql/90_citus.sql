@@ -2,7 +2,10 @@
 -- after CREATE EXTENSION citus and segext on every node, distributes
 -- segext.companies by id and every company table by company_id, colocated
 -- with companies, so that every row of a company lives in one shard group
--- and a statement for one company is routed to one node.
+-- and a statement for one company is routed to one node; the grants
+-- (company_roles), read by the tenancy checks on every node, become a
+-- reference table.  src/citus.c makes segext's triggers and functions work
+-- on the shards.
 --
 -- Citus refuses row level security policies with subqueries on distributed
 -- tables: the policies of the distributed tables call the tenancy functions
