@@ -69,4 +69,10 @@ extern void segext_facts_fill(const SegextRequirements *reqs,
 							  const SegextStateRow *state,
 							  const SegextCustomerRow *customer);
 
+/*
+ * The latest sale time with a positive count in a customer's figures; false
+ * when there is none.
+ */
+extern bool segext_figures_last_sale(const bytea *figures, TimestampTz *last);
+
 #endif							/* SEGEXT_CUSTOMER_STATE_H */
