@@ -231,7 +231,7 @@ recheck_company(const SegextObjectId *company)
 	args[1] = TimestampTzGetDatum(now);
 	args[2] = Int64GetDatum(ncandidates);
 	if (SPI_execute_with_args("UPDATE segext.time_window_checks SET "
-							  "checked_at = pg_catalog.greatest(checked_at, $2), customers = $3 "
+							  "checked_at = GREATEST(checked_at, $2), customers = $3 "
 							  "WHERE company_id OPERATOR(segext.=) $1",
 							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute_with_args failed");
