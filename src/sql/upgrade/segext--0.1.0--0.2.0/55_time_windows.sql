@@ -15,8 +15,8 @@ COMMENT ON FUNCTION segext.customer_state_last_sale(pg_catalog.bytea) IS
 ALTER TABLE segext.customer_states ADD COLUMN last_sale_at pg_catalog.timestamptz
     GENERATED ALWAYS AS (segext.customer_state_last_sale(figures)) STORED;
 COMMENT ON COLUMN segext.customer_states.last_sale_at IS 'time of the latest counted sale (NULL: none), for finding the customers a last_purchase_n_days_before window has left';
-CREATE INDEX customer_states_last_sale_idx ON segext.customer_states (company_id, last_sale_at);
-COMMENT ON INDEX segext.customer_states_last_sale_idx IS 'customers of a company by their latest counted sale';
+CREATE INDEX customer_states_last_sale_idx ON segext.customer_states (company_id, last_sale_at) INCLUDE (customer_id);
+COMMENT ON INDEX segext.customer_states_last_sale_idx IS 'customers of a company by their latest counted sale (index-only scans)';
 
 CREATE FUNCTION segext.month_day(pg_catalog.date) RETURNS pg_catalog.int4
     AS 'MODULE_PATHNAME', 'segext_month_day' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -27,10 +27,12 @@ CREATE FUNCTION segext.utc_month_day(pg_catalog.timestamptz) RETURNS pg_catalog.
 COMMENT ON FUNCTION segext.utc_month_day(pg_catalog.timestamptz) IS
 'month * 100 + day of the date of a timestamptz in UTC (whatever the session''s time zone), NULL when infinite';
 
-CREATE INDEX customers_birth_month_day_idx ON segext.customers (company_id, segext.month_day(birth_date));
-COMMENT ON INDEX segext.customers_birth_month_day_idx IS 'customers of a company by the month and day of their birth date (birthday windows)';
-CREATE INDEX customers_registered_month_day_idx ON segext.customers (company_id, segext.utc_month_day(registered_at));
-COMMENT ON INDEX segext.customers_registered_month_day_idx IS 'customers of a company by the month and day of their registration in UTC (registration anniversary windows)';
+CREATE INDEX customers_birth_month_day_idx ON segext.customers (company_id, segext.month_day(birth_date))
+    INCLUDE (id, birth_date);
+COMMENT ON INDEX segext.customers_birth_month_day_idx IS 'customers of a company by the month and day of their birth date (birthday windows; index-only scans)';
+CREATE INDEX customers_registered_month_day_idx ON segext.customers (company_id, segext.utc_month_day(registered_at))
+    INCLUDE (id, registered_at);
+COMMENT ON INDEX segext.customers_registered_month_day_idx IS 'customers of a company by the month and day of their registration in UTC (registration anniversary windows; index-only scans)';
 
 CREATE TABLE segext.time_window_checks (
     company_id      segext.objectid NOT NULL REFERENCES segext.companies (id) ON DELETE CASCADE,
@@ -54,6 +56,7 @@ DECLARE
     birthday_days pg_catalog.int4[];
     registration_days pg_catalog.int4[];
     span pg_catalog.int4;
+    window_days pg_catalog.int4;
     from_day pg_catalog.date;
     to_day pg_catalog.date;
     birthdays pg_catalog.int4[];
@@ -93,17 +96,16 @@ BEGIN
     -- last counted sale: the window start (midnight of today - days) passed
     -- it, or it was in the future (the evaluator skips sales after now)
     IF purchase_days IS NOT NULL THEN
+        FOREACH window_days IN ARRAY purchase_days LOOP
+            RETURN QUERY
+                SELECT st.customer_id FROM segext.customer_states AS st
+                 WHERE st.company_id OPERATOR(segext.=) company
+                   AND st.last_sale_at OPERATOR(pg_catalog.>=)
+                       (from_at::pg_catalog.date OPERATOR(pg_catalog.-) window_days)::pg_catalog.timestamptz
+                   AND st.last_sale_at OPERATOR(pg_catalog.<)
+                       (to_at::pg_catalog.date OPERATOR(pg_catalog.-) window_days)::pg_catalog.timestamptz;
+        END LOOP;
         RETURN QUERY
-            SELECT w.customer_id
-              FROM pg_catalog.unnest(purchase_days) AS n(days)
-              CROSS JOIN LATERAL (
-                  SELECT st.customer_id FROM segext.customer_states AS st
-                   WHERE st.company_id OPERATOR(segext.=) company
-                     AND st.last_sale_at OPERATOR(pg_catalog.>=)
-                         (from_at::pg_catalog.date OPERATOR(pg_catalog.-) n.days)::pg_catalog.timestamptz
-                     AND st.last_sale_at OPERATOR(pg_catalog.<)
-                         (to_at::pg_catalog.date OPERATOR(pg_catalog.-) n.days)::pg_catalog.timestamptz) AS w
-            UNION
             SELECT st.customer_id FROM segext.customer_states AS st
              WHERE st.company_id OPERATOR(segext.=) company
                AND st.last_sale_at OPERATOR(pg_catalog.>) from_at;
