@@ -75,7 +75,10 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
 CREATE TEMP TABLE scans AS
     SELECT relid, seq_scan, idx_scan FROM pg_stat_xact_user_tables
      WHERE relid IN ('segext.customers'::regclass, 'segext.customer_states'::regclass);
-SELECT is(pg_temp.candidates(:'a', '2000-01-01', '2030-01-01'), '{}', 'no time criteria: no candidate');
+INSERT INTO segext.segments (company_id, name, criteria) VALUES
+    (:'a', 'any birthday', '[{"type": "anniversary", "anniversaryType": "birthday", "days": 366}]');
+SELECT is(pg_temp.candidates(:'a', '2000-01-01', '2030-01-01'), '{}',
+          'no time criteria (a window of 366 days holds every birthday all year): no candidate');
 SELECT is((SELECT count(*) FROM pg_stat_xact_user_tables x JOIN scans s USING (relid)
             WHERE (x.seq_scan, x.idx_scan) IS DISTINCT FROM (s.seq_scan, s.idx_scan)), 0::bigint,
           'no time criteria: neither customers nor customer states were scanned');

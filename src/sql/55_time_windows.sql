@@ -66,13 +66,15 @@ BEGIN
         RETURN;
     END IF;
     -- the windows of the company's active segments (nothing else is read
-    -- when there are none)
+    -- when there are none; an anniversary window of 366 days or more always
+    -- holds every anniversary, so it never changes)
     SELECT pg_catalog.array_agg(DISTINCT k.days) FILTER (WHERE k.type OPERATOR(pg_catalog.=) 'last_purchase_n_days_before'),
            pg_catalog.array_agg(DISTINCT k.days) FILTER (WHERE k.type OPERATOR(pg_catalog.=) 'anniversary'
                AND k.kind OPERATOR(pg_catalog.=) 'birthday' AND k.days OPERATOR(pg_catalog.<) 366),
            pg_catalog.array_agg(DISTINCT k.days) FILTER (WHERE k.type OPERATOR(pg_catalog.=) 'anniversary'
                AND k.kind OPERATOR(pg_catalog.=) 'registration' AND k.days OPERATOR(pg_catalog.<) 366),
-           pg_catalog.max(k.days)
+           pg_catalog.max(k.days) FILTER (WHERE k.type OPERATOR(pg_catalog.=) 'last_purchase_n_days_before'
+               OR k.days OPERATOR(pg_catalog.<) 366)
       INTO purchase_days, birthday_days, registration_days, span
       FROM segext.segments AS s
       CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(segext.criteria_to_jsonb(s.criteria)) AS p(part)
