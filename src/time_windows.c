@@ -242,8 +242,8 @@ recheck_company(const SegextObjectId *company)
 PG_FUNCTION_INFO_V1(segext_recheck_time_windows);
 /*
  * segext_recheck_time_windows re-checks the time windows of one company, or
- * (NULL) of every company the caller sees (an admin: all, in id order);
- * returns the number of membership changes.
+ * (NULL) of the current company (an admin with none: every company, in id
+ * order); returns the number of membership changes.
  */
 Datum
 segext_recheck_time_windows(PG_FUNCTION_ARGS)
@@ -263,8 +263,14 @@ segext_recheck_time_windows(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		/* the companies row level security lets the caller see */
-		if (SPI_execute("SELECT id FROM segext.companies ORDER BY id", true, 0) != SPI_OK_SELECT)
+		/*
+		 * the current company, else (an admin with none) every company row
+		 * level security lets the caller see
+		 */
+		if (SPI_execute("SELECT c.id FROM segext.companies AS c, "
+						"(SELECT segext.current_company_id() AS id) AS cur "
+						"WHERE cur.id IS NULL OR c.id OPERATOR(segext.=) cur.id ORDER BY c.id",
+						true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed");
 		ncompanies = SPI_processed;
 		if (ncompanies == 0)

@@ -12,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(41);
+SELECT plan(43);
 
 DO $$
 BEGIN
@@ -167,6 +167,19 @@ SELECT is(segext.recheck_time_windows(:'b'), 0::int8, 'recheck of B (no time cri
 SELECT is((SELECT count(*) FROM segext.time_window_checks WHERE company_id IN (:'a', :'b')), 2::bigint,
           'one last-run row per company');
 SELECT is(segext.recheck_time_windows(), 0::int8, 'recheck of every company just after: no change');
+SELECT segext.create_company('Windows C') AS c \gset
+SET LOCAL ROLE time_windows_admin;
+SELECT set_config('segext.company_id', :'a', true) \g /dev/null
+SELECT segext.recheck_time_windows() \g /dev/null
+RESET ROLE;
+SELECT is((SELECT count(*) FROM segext.time_window_checks WHERE company_id = :'c'), 0::bigint,
+          'an admin acting for A rechecks A alone');
+SELECT set_config('segext.company_id', '', true) \g /dev/null
+SET LOCAL ROLE time_windows_admin;
+SELECT segext.recheck_time_windows() \g /dev/null
+RESET ROLE;
+SELECT is((SELECT count(*) FROM segext.time_window_checks WHERE company_id = :'c'), 1::bigint,
+          'an admin with no current company rechecks every company');
 DELETE FROM segext.companies WHERE id = :'b';
 SELECT is((SELECT count(*) FROM segext.time_window_checks WHERE company_id = :'b'), 0::bigint,
           'a deleted company takes its last-run row with it');

@@ -180,7 +180,7 @@ COMMENT ON FUNCTION segext.time_window_candidates(segext.objectid, pg_catalog.ti
 CREATE FUNCTION segext.recheck_time_windows(company_id segext.objectid DEFAULT NULL) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_recheck_time_windows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION segext.recheck_time_windows(segext.objectid) IS
-'re-evaluates the customers whose last_purchase_n_days_before or anniversary window edge was crossed since the company''s last recheck (NULL: every company the caller may change; an admin: all), one recheck per company at a time; returns the number of membership changes (for a schedule, e.g. pg_cron hourly)';
+'re-evaluates the customers whose last_purchase_n_days_before or anniversary window edge was crossed since the company''s last recheck (NULL: the current company; a member of segext_admin with none: every company), one recheck per company at a time; returns the number of membership changes (for a schedule, e.g. pg_cron hourly)';
 
 CREATE FUNCTION segext.refresh_all() RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
