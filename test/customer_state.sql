@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(36);
+SELECT plan(37);
 
 SELECT segext.create_company('state a') AS a \gset
 SELECT segext.create_company('state b') AS b \gset
@@ -126,11 +126,11 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'b', 'label k', '[{"type": "bought_labels", "labels": [{"key": "K", "value": "V"}]}]'),
     (:'b', 'label a b', '[{"type": "bought_labels", "labels": [{"key": "a", "value": "b"}]}]');
 SELECT is((SELECT pg_catalog.array_agg(m.customer_id::pg_catalog.text) FROM segext.segments AS s,
-           segext.state_segment_members(s.id) AS m WHERE s.name = 'label k'),
-    ARRAY['0000000000000000000000b1'], 'state_segment_members: the other label of that item matches');
+           segext.segment_members(s.id) AS m WHERE s.name = 'label k'),
+    ARRAY['0000000000000000000000b1'], 'segment_members (from the state): the other label of that item matches');
 SELECT is((SELECT pg_catalog.count(*) FROM segext.segments AS s,
-           segext.state_segment_members(s.id) AS m WHERE s.name = 'label a b'),
-    0::pg_catalog.int8, 'state_segment_members: no false match across the key and the value');
+           segext.segment_members(s.id) AS m WHERE s.name = 'label a b'),
+    0::pg_catalog.int8, 'segment_members (from the state): no false match across the key and the value');
 SELECT ok(pg_temp.matches_rebuild(), 'with such labels the state equals a rebuild');
 
 -- Privileges and row level security.
@@ -155,15 +155,24 @@ RESET ROLE;
 SELECT is(pg_temp.state('0000000000000000000000b1'), '3/3/4000000', 'the writer''s sale is in the rebuilt state');
 
 -- Errors.
-SELECT throws_ok($$SELECT segext.state_segment_members('0000000000000000000000ff')$$, '22023', NULL,
-    'state_segment_members of an unknown segment: 22023');
+SELECT throws_ok($$SELECT segext.segment_members('0000000000000000000000ff')$$, '22023', NULL,
+    'segment_members (from the state) of an unknown segment: 22023');
 SELECT throws_ok($$SELECT segext.customer_state_figures('\x02')$$, '22P03', 'invalid customer state figures',
     'figures of an unknown format version: 22P03');
 SELECT throws_ok($$SELECT segext.customer_state_figures('\x01ff')$$, '22P03', 'invalid customer state figures',
     'figures that end early: 22P03');
 
+SELECT set_config('segext.company_id', '', true);
 TRUNCATE segext.transactions;
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states), 0::pg_catalog.int8, 'TRUNCATE of the transactions empties the states');
+SELECT is((SELECT pg_catalog.count(*) FROM segext.segments AS s
+           WHERE EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
+                         EXCEPT SELECT m.customer_id FROM segext.memberships AS m
+                         WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+              OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
+                         WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                         EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m)),
+          0::pg_catalog.int8, 'TRUNCATE of the transactions: every company''s members follow (buyers leave)');
 
 SELECT * FROM finish();
 ROLLBACK;
