@@ -43,8 +43,6 @@ if ! psql -X -q -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$
     q -c "SELECT segext.refresh_company('$COMPANY')" >/dev/null
 fi
 q -c "VACUUM ANALYZE segext.customers" -c "VACUUM ANALYZE segext.customer_states" -c "VACUUM ANALYZE segext.transactions" >/dev/null
-stub=$(q -c "SELECT p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')
-             FROM pg_proc p WHERE p.oid = 'segext.reevaluate_customers(segext.objectid, segext.objectid[])'::regprocedure")
 
 : >/tmp/segext_tw_cand; : >/tmp/segext_tw_recheck; : >/tmp/segext_tw_refresh; : >/tmp/segext_tw_floor
 for r in $(seq 1 "$RUNS"); do
@@ -68,7 +66,6 @@ SQL
 done
 ncand=$(q -c "SELECT pg_catalog.count(DISTINCT t) FROM segext.time_window_candidates('$COMPANY', pg_catalog.now() - interval '1 day', pg_catalog.now()) AS t")
 echo "== time window recheck of one day, $customers customers, $RUNS rounds (ms: median, min-max)"
-[ "$stub" = t ] && echo "(segext.reevaluate_customers is the SQL stand-in that refreshes the whole company)"
 echo "candidates: $ncand customers"
 for k in cand recheck refresh floor; do
     printf '%-10s %10s  %s\n' "$k" "$(median_of </tmp/segext_tw_$k)" "$(spread_of </tmp/segext_tw_$k)"
