@@ -80,6 +80,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -425,6 +427,115 @@ load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The active segments of a company, compiled, kept for the maintenance of
+ * customers (every active segment a target) until an invalidation of
+ * segext.segments arrives (any statement on it, here or committed
+ * elsewhere).
+ */
+typedef struct CompiledSegments
+{
+	SegextObjectId company;		/* hash key */
+	uint64		generation;
+	MemoryContext cxt;
+	int			nsegs;
+	Segment    *segs;
+	int			idx_all;
+	int			idx_default;
+	SegextRequirements *reqs;
+} CompiledSegments;
+
+static HTAB *compiled_segments = NULL;
+
+/* segext.segments, and a counter of its invalidations seen by this backend */
+static Oid	compiled_segments_relid = InvalidOid;
+static uint64 compiled_segments_generation = 1;
+
+/*
+ * compiled_segments_callback counts an invalidation of segext.segments (or
+ * of every relation): every statement on segext.segments queues one
+ * (segext.segment_cache_invalidate), here at the end of the command and
+ * elsewhere at commit.
+ */
+static void
+compiled_segments_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == compiled_segments_relid)
+		compiled_segments_generation++;
+}
+
+/* segext_membership_init registers the relcache callback, once per backend. */
+void
+segext_membership_init(void)
+{
+	CacheRegisterRelcacheCallback(compiled_segments_callback, (Datum) 0);
+}
+
+/*
+ * load_all_segments_kept points the engine at the company's compiled active
+ * segments, all targets, from the backend's cache when still current, else
+ * loaded with the active snapshot and kept.  The engine must not change
+ * them.
+ */
+static void
+load_all_segments_kept(Engine *e)
+{
+	CompiledSegments *cs;
+	bool		found;
+	uint64		generation;
+
+	AcceptInvalidationMessages();
+	if (compiled_segments == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(SegextObjectId);
+		ctl.entrysize = sizeof(CompiledSegments);
+		compiled_segments = hash_create("segext compiled segments", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	cs = hash_search(compiled_segments, &e->company, HASH_ENTER, &found);
+	if (found && cs->generation == compiled_segments_generation)
+	{
+		e->nsegs = cs->nsegs;
+		e->segs = cs->segs;
+		e->idx_all = cs->idx_all;
+		e->idx_default = cs->idx_default;
+		e->reqs = cs->reqs;
+		return;
+	}
+	if (found && cs->cxt != NULL)
+		MemoryContextDelete(cs->cxt);
+	cs->cxt = NULL;
+	cs->generation = 0;			/* no generation is 0: stale until kept below */
+	compiled_segments_relid = get_relname_relid("segments", get_namespace_oid("segext", false));
+	generation = compiled_segments_generation;
+	load_segments(e, NULL, 0);
+	/* keep a copy made in a context of its own, unless an invalidation came in */
+	if (generation != compiled_segments_generation)
+		return;
+	cs->cxt = AllocSetContextCreate(TopMemoryContext, "segext compiled segments", ALLOCSET_SMALL_SIZES);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cs->cxt);
+
+		cs->nsegs = e->nsegs;
+		cs->segs = palloc0(sizeof(Segment) * (e->nsegs + 1));
+		cs->reqs = segext_requirements_create();
+		for (int i = 0; i < e->nsegs; i++)
+		{
+			cs->segs[i] = e->segs[i];
+			if (e->segs[i].criteria != NULL)
+			{
+				cs->segs[i].criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(PointerGetDatum(e->segs[i].criteria));
+				cs->segs[i].handle = segext_requirements_add(cs->reqs, cs->segs[i].criteria);
+			}
+		}
+		cs->idx_all = e->idx_all;
+		cs->idx_default = e->idx_default;
+		MemoryContextSwitchTo(old);
+	}
+	cs->generation = generation;
 }
 
 /*
@@ -951,7 +1062,10 @@ evaluate_and_write(Engine *e, const SegextObjectId *targets, int ntargets)
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	load_segments(e, targets, ntargets);
+	if (ntargets == 0 && e->only != NULL)
+		load_all_segments_kept(e);
+	else
+		load_segments(e, targets, ntargets);
 	if (e->only != NULL)
 		e->customers_expected = Max(ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)), 16);
 	else

@@ -28,4 +28,7 @@ extern int64 segext_reevaluate_customers(const SegextObjectId *company, Datum *i
  */
 extern void segext_reevaluate_every_company(void);
 
+/* Register the relcache callback of the compiled segments (from _PG_init). */
+extern void segext_membership_init(void);
+
 #endif							/* SEGEXT_MEMBERSHIP_H */
