@@ -155,19 +155,11 @@ typedef struct Engine
 	SegextEvalTime time;
 } Engine;
 
-/* The ids of the segments a transaction locked, sorted. */
-typedef struct SegmentLocks
-{
-	int			n;
-	SegextObjectId *ids;
-} SegmentLocks;
-
 typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 								bits8 *new_bits, bits8 *old_bits, void *arg);
 
 static void check_members_unchanged(const SegextObjectId *company);
-static SegmentLocks lock_segments(const SegextObjectId *company);
-static int	objectid_memcmp(const void *a, const void *b);
+static void lock_segments(const SegextObjectId *company);
 static void query_customers(Engine *e, MemberCallback cb, void *arg);
 
 /* Memberships this backend changed, for the callers that report them. */
@@ -191,26 +183,17 @@ engine_init(Engine *e, const SegextObjectId *company)
 	segext_eval_time_current(&e->time);
 }
 
-/* objectid_memcmp orders objectids bytewise (qsort and bsearch). */
-static int
-objectid_memcmp(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
 /*
  * lock_segments locks every segment row of a company FOR NO KEY UPDATE in
- * the lock order (segment 0 first, then by id) and returns their ids,
- * sorted.  A segment changed by a transaction that committed after a
+ * the lock order (segment 0 first, then by id).  A segment changed by a transaction that committed after a
  * REPEATABLE READ or SERIALIZABLE snapshot fails with 40001.
  */
-static SegmentLocks
+static void
 lock_segments(const SegextObjectId *company)
 {
 	Datum		args[1];
 	Oid			types[1];
 	int			ret = 0;
-	SegmentLocks locks;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	types[0] = segext_objectid_type();
@@ -244,19 +227,8 @@ lock_segments(const SegextObjectId *company)
 	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	locks.n = SPI_processed;
-	locks.ids = palloc(sizeof(SegextObjectId) * Max(locks.n, 1));
-	for (int i = 0; i < locks.n; i++)
-	{
-		bool		isnull;
-
-		memcpy(&locks.ids[i], DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-			   SEGEXT_OBJECTID_LEN);
-	}
-	qsort(locks.ids, locks.n, sizeof(SegextObjectId), objectid_memcmp);
 	if (IsolationUsesXactSnapshot())
 		check_members_unchanged(company);
-	return locks;
 }
 
 /*
@@ -601,6 +573,35 @@ segment_index(const Engine *e, const SegextObjectId *id)
 }
 
 /*
+ * set_old_bits records (segment_id, customer_id) rows of memberships in the
+ * customers' old bits: of every loaded segment, or of the manual ones only.
+ */
+static void
+set_old_bits(Engine *e, SPITupleTable *tuptable, uint64 n, bool manual_only)
+{
+	int			cur = -1;
+	SegextObjectId cur_id;
+
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 1, &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		if (r == 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			cur = segment_index(e, sid);
+			if (cur >= 0 && manual_only && !e->segs[cur].manual)
+				cur = -1;
+			cur_id = *sid;
+		}
+		if (cur < 0)
+			continue;			/* an inactive segment, or not needed */
+		set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 2, &isnull)), cur);
+	}
+}
+
+/*
  * load_memberships reads the current members of the loaded segments (all of
  * them, or only the manual ones, whose members are explicit) of the
  * customers the engine evaluates (e->only) or of the whole company, with
@@ -613,51 +614,39 @@ load_memberships(Engine *e, bool manual_only)
 	static SegextKeptPlan customers_plan;
 	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
 	Datum		args[2];
+	SPIPlanPtr	plan;
 	Portal		portal;
-	int			cur = -1;
-	SegextObjectId cur_id;
 
 	args[0] = PointerGetDatum(&e->company);
 	args[1] = PointerGetDatum(e->only);
 	if (e->only != NULL)
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&customers_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 "
-														"AND customer_id OPERATOR(segext.=) ANY ($2)",
-														2, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&customers_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 "
+								"AND customer_id OPERATOR(segext.=) ANY ($2) ORDER BY segment_id",
+								2, types, CURSOR_OPT_GENERIC_PLAN);
 	else
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&company_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
-														1, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&company_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
+								1, types, CURSOR_OPT_GENERIC_PLAN);
+	if (e->only != NULL && ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)) <= 1000)
+	{
+		/* a few customers: their rows at once */
+		if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed");
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	/* many: in batches */
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																		 SPI_tuptable->tupdesc, 1, &isnull));
-
-			CHECK_FOR_INTERRUPTS();
-			if (cur == -1 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
-			{
-				cur = segment_index(e, sid);
-				if (cur >= 0 && manual_only && !e->segs[cur].manual)
-					cur = -2;
-				cur_id = *sid;
-				if (cur < 0)
-					cur = cur == -1 ? -2 : cur;
-			}
-			if (cur < 0)
-				continue;		/* an inactive segment, or not needed */
-			set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																  SPI_tuptable->tupdesc, 2, &isnull)), cur);
-		}
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
@@ -1560,7 +1549,7 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	segment_company(segment, &company, &number);
 	segext_check_company_access(&company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	if (number <= 1)
 		changed = evaluate_company_segments(&company, NULL, 0);
 	else
@@ -1603,7 +1592,7 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	company_must_be_visible(company);
 	segext_check_company_access(company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(company);
+	lock_segments(company);
 	segext_lock_company_state(company, ExclusiveLock);
 	(void) segext_rebuild_company_states(company);
 	changed = evaluate_company_segments(company, NULL, 0);
@@ -1660,7 +1649,7 @@ set_segment_active(const SegextObjectId *segment, bool active)
 
 	SPI_connect();
 	segment_company(segment, &company, &number);
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	types[0] = types[1] = segext_objectid_type();
 	args[0] = PointerGetDatum(&company);
 	args[1] = PointerGetDatum(segment);
@@ -1715,7 +1704,7 @@ segext_deactivate_segment(PG_FUNCTION_ARGS)
 void
 segext_lock_company_segments(const SegextObjectId *company)
 {
-	(void) lock_segments(company);
+	lock_segments(company);
 }
 
 PG_FUNCTION_INFO_V1(segext_lock_segments);
@@ -1730,7 +1719,7 @@ segext_lock_segments(PG_FUNCTION_ARGS)
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 
 	SPI_connect();
-	(void) lock_segments(company);
+	lock_segments(company);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -1849,7 +1838,7 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	 * The lock order: the company's segments first; then the segment and the
 	 * customers are read again with a snapshot taken after the locks.
 	 */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	segext_lock_company_state(&company, ExclusiveLock);
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
