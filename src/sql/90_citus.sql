@@ -47,7 +47,8 @@ DECLARE
         'segext.segment_groups', 'segext.segments',
         'segext.channels', 'segext.channel_segments', 'segext.customers',
         'segext.transactions', 'segext.customer_states', 'segext.memberships',
-        'segext.membership_history', 'segext.segment_member_counts']::pg_catalog.regclass[];
+        'segext.membership_history', 'segext.segment_member_counts',
+        'segext.time_window_checks']::pg_catalog.regclass[];
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
         RAISE EXCEPTION 'extension "citus" is not installed'
