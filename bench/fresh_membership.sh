@@ -94,6 +94,7 @@ echo "refresh_company (state and members rebuilt): $(awk -v a="$start" -v b="$en
 # The plain copy: same columns, defaults, checks and indexes, the foreign key
 # to the customers, no trigger.
 q <<'SQL'
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS public.plain_transactions;
 CREATE TABLE public.plain_transactions (LIKE segext.transactions INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 ALTER TABLE public.plain_transactions ADD FOREIGN KEY (company_id, customer_id) REFERENCES segext.customers (company_id, id);
