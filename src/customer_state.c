@@ -69,6 +69,7 @@
 
 #include "criteria.h"
 #include "customer_state.h"
+#include "membership.h"
 #include "evaluate.h"
 #include "kept_plan.h"
 #include "objectid.h"
@@ -227,7 +228,6 @@ static void spill_start(Accum *acc);
 static void spill_fold(Accum *acc, uint32 cls);
 static void state_spi_begin(StateSpi *spi);
 static void state_spi_end(StateSpi *spi);
-static void lock_company_state(const SegextObjectId *company, LOCKMODE mode);
 
 /* --- Varints --- */
 
@@ -1259,7 +1259,7 @@ delta_for_key(Accum *acc, const StateKey *key)
 				known = memcmp(&acc->companies[i], &key->company, SEGEXT_OBJECTID_LEN) == 0;
 			if (!known)
 			{
-				lock_company_state(&key->company, ShareLock);
+				segext_lock_company_state(&key->company, ShareLock);
 				if (acc->ncompanies < lengthof(acc->companies))
 					acc->companies[acc->ncompanies++] = key->company;
 			}
@@ -1605,6 +1605,23 @@ accum_flush(Accum *acc)
 			if (ret != SPI_OK_DELETE)
 				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		}
+		/* the members of the customers whose state changed, company by company */
+		if (!acc->flush_by_caller)
+		{
+			int			start = 0;
+
+			while (start < nrows)
+			{
+				int			end = start + 1;
+
+				while (end < nrows && memcmp(DatumGetPointer(cols[0][end]), DatumGetPointer(cols[0][start]),
+											 SEGEXT_OBJECTID_LEN) == 0)
+					end++;
+				(void) segext_reevaluate_customers(DatumGetSegextObjectIdP(cols[0][start]),
+												   &cols[1][start], end - start);
+				start = end;
+			}
+		}
 		state_spi_end(&spi);
 	}
 	MemoryContextSwitchTo(old);
@@ -1663,12 +1680,13 @@ state_spi_end(StateSpi *spi)
 }
 
 /*
- * lock_company_state takes a transaction lock on a company's state: share
- * for maintenance, exclusive for a rebuild.  The tag is an advisory lock tag
- * with a field no SQL advisory lock function uses.
+ * segext_lock_company_state takes a transaction lock on a company's state
+ * (ShareLock for maintenance, ExclusiveLock for changes of segments and
+ * rebuilds).  The tag is an advisory lock tag with a field no SQL advisory
+ * lock function uses.
  */
-static void
-lock_company_state(const SegextObjectId *company, LOCKMODE mode)
+void
+segext_lock_company_state(const SegextObjectId *company, LOCKMODE mode)
 {
 	LOCKTAG		tag;
 	uint32		tail;
@@ -1920,18 +1938,16 @@ company_must_exist(const SegextObjectId *company)
 	}
 }
 
-PG_FUNCTION_INFO_V1(segext_rebuild_customer_states);
 /*
- * segext_rebuild_customer_states replaces a company's customer states by
+ * segext_rebuild_company_states replaces a company's customer states by
  * ones computed from its transactions in one index scan in customer order
- * (whole customers inserted in batches, so each row is written once), under
- * an exclusive lock on the company's state; returns the number of state
- * rows.
+ * (whole customers inserted in batches, so each row is written once); the
+ * caller holds the company's state in ExclusiveLock.  Returns the number of
+ * state rows.
  */
-Datum
-segext_rebuild_customer_states(PG_FUNCTION_ARGS)
+int64
+segext_rebuild_company_states(const SegextObjectId *company)
 {
-	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 	StateSpi	spi;
 	Accum		acc;
 	Datum		args[1];
@@ -1951,11 +1967,6 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	resolve_current_company();
-	company_must_exist(company);
-	lock_company_state(company, ExclusiveLock);
 	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(company);
 	state_spi_begin(&spi);
@@ -2033,225 +2044,28 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 	MemoryContextDelete(acc.cxt);
 	MemoryContextDelete(acc.rowcxt);
 	state_spi_end(&spi);
-	SPI_finish();
-	PG_RETURN_INT64(rows);
+	return rows;
 }
 
-/* --- Evaluation from the state --- */
-
-/* One segment an evaluation from the state reads. */
-typedef struct StateSegment
-{
-	SegextObjectId id;
-	int			number;
-	bool		manual;
-	int			handle;
-	int			nmembers;		/* explicit members of a manual segment */
-	SegextObjectId *members;	/* sorted */
-} StateSegment;
-
-/* cmp_objectid orders object ids bytewise. */
-static int
-cmp_objectid(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
-PG_FUNCTION_INFO_V1(segext_state_segment_members);
+PG_FUNCTION_INFO_V1(segext_rebuild_customer_states);
 /*
- * segext_state_segment_members returns the members of a segment as
- * segext.segment_members defines them, computed from customer_states and
- * customers alone (no transaction is read): 0 every active customer, 1 the
- * active customers in no other active segment, a manual segment its active
- * explicit members, any other its active customers matching its criteria.
+ * segext_rebuild_customer_states replaces a company's customer states by
+ * ones computed from its transactions, under an exclusive lock on the
+ * company's state; returns the number of state rows.  Members are not
+ * re-evaluated (refresh_company does both).
  */
 Datum
-segext_state_segment_members(PG_FUNCTION_ARGS)
+segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 {
-	SegextObjectId *segment = PG_GETARG_SEGEXT_OBJECTID_P(0);
-	ReturnSetInfo *rsinfo;
-	Oid			types[2];
-	Datum		args[2];
-	bool		isnull;
-	SegextObjectId company;
-	int			number;
-	bool		active;
-	StateSegment *segs = NULL;
-	int			nsegs = 0;
-	SegextRequirements *reqs;
-	SegextCustomerFacts *facts;
-	SegextEvalTime time;
-	SegextCustomerRow row;
-	Portal		portal;
-	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-	MemoryContext fncxt = CurrentMemoryContext;
-	MemoryContext tmp;
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+	int64		rows;
 
-	segext_init_materialized_srf(fcinfo);
-	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	resolve_current_company();
-	types[0] = segext_objectid_type();
-	args[0] = PointerGetDatum(segment);
-	if (SPI_execute_with_args("SELECT company_id, number, active FROM segext.segments "
-							  "WHERE id OPERATOR(segext.=) $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed");
-	if (SPI_processed == 0)
-	{
-		segext_objectid_to_hex(segment, hex);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("segment \"%s\" does not exist", hex),
-				 errdetail("No segment of the current company has id \"%s\".", hex),
-				 errhint("Pass the id of an existing segment.")));
-	}
-	company = *DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (!active)
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-
-	/* the segments the answer depends on: itself, or (1) every other */
-	reqs = segext_requirements_create();
-	if (number >= 1)
-	{
-		args[0] = PointerGetDatum(&company);
-		args[1] = PointerGetDatum(segment);
-		types[1] = types[0];
-		if (SPI_execute_with_args(number == 1 ?
-								  "SELECT id, number, criteria FROM segext.segments "
-								  "WHERE company_id OPERATOR(segext.=) $1 AND active "
-								  "AND number OPERATOR(pg_catalog.>) 1" :
-								  "SELECT id, number, criteria FROM segext.segments "
-								  "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
-								  number == 1 ? 1 : 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_with_args failed");
-		nsegs = SPI_processed;
-		segs = MemoryContextAllocZero(fncxt, sizeof(StateSegment) * (nsegs + 1));
-		for (int i = 0; i < nsegs; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			Datum		crit;
-
-			segs[i].id = *DatumGetSegextObjectIdP(SPI_getbinval(tup, desc, 1, &isnull));
-			segs[i].number = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-			crit = SPI_getbinval(tup, desc, 3, &segs[i].manual);
-			if (!segs[i].manual)
-			{
-				MemoryContext old = MemoryContextSwitchTo(fncxt);
-				SegextCriteria *c = (SegextCriteria *) PG_DETOAST_DATUM_COPY(crit);
-
-				segs[i].handle = segext_requirements_add(reqs, c);
-				MemoryContextSwitchTo(old);
-			}
-		}
-		/* explicit members of manual segments */
-		for (int i = 0; i < nsegs; i++)
-		{
-			if (!segs[i].manual)
-				continue;
-			args[1] = PointerGetDatum(&segs[i].id);
-			if (SPI_execute_with_args("SELECT customer_id FROM segext.memberships "
-									  "WHERE company_id OPERATOR(segext.=) $1 "
-									  "AND segment_id OPERATOR(segext.=) $2",
-									  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "SPI_execute_with_args failed");
-			segs[i].nmembers = SPI_processed;
-			segs[i].members = MemoryContextAlloc(fncxt, sizeof(SegextObjectId) * (SPI_processed + 1));
-			for (uint64 j = 0; j < SPI_processed; j++)
-				segs[i].members[j] = *DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[j],
-																			 SPI_tuptable->tupdesc, 1, &isnull));
-			qsort(segs[i].members, segs[i].nmembers, sizeof(SegextObjectId), cmp_objectid);
-		}
-	}
-	{
-		MemoryContext old = MemoryContextSwitchTo(fncxt);
-
-		facts = segext_facts_create(reqs);
-		MemoryContextSwitchTo(old);
-	}
-	segext_eval_time_current(&time);
-	tmp = AllocSetContextCreate(fncxt, "segext state evaluation", ALLOCSET_SMALL_SIZES);
-
-	args[0] = PointerGetDatum(&company);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT c.*, s.sales AS \"segext state sales\", "
-									   "s.amount AS \"segext state amount\", s.figures AS \"segext state figures\" "
-									   "FROM segext.customers AS c LEFT JOIN segext.customer_states AS s "
-									   "ON s.company_id OPERATOR(segext.=) c.company_id "
-									   "AND s.customer_id OPERATOR(segext.=) c.id "
-									   "WHERE c.company_id OPERATOR(segext.=) $1",
-									   1, types, args, NULL, true, 0);
-	for (bool first = true;; first = false)
-	{
-		TupleDesc	desc;
-		int			natts;
-
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		desc = SPI_tuptable->tupdesc;
-		natts = desc->natts - 3;
-		if (first)
-		{
-			MemoryContext old = MemoryContextSwitchTo(fncxt);
-
-			segext_customer_row_init(&row, CreateTupleDescCopy(desc), natts);
-			row.values = palloc(sizeof(Datum) * desc->natts);
-			row.nulls = palloc(sizeof(bool) * desc->natts);
-			MemoryContextSwitchTo(old);
-		}
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			SegextStateRow state;
-			bool		member;
-			MemoryContext old;
-
-			CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(SPI_tuptable->vals[i], desc, row.values, row.nulls);
-			state.sales = row.nulls[natts] ? 0 : DatumGetInt64(row.values[natts]);
-			state.amount = row.nulls[natts + 1] ? 0 : DatumGetInt64(row.values[natts + 1]);
-			state.figures = row.nulls[natts + 2] ? NULL : DatumGetByteaPP(row.values[natts + 2]);
-			old = MemoryContextSwitchTo(tmp);
-			segext_facts_reset(reqs, facts);
-			segext_facts_fill(reqs, facts, &time, &state, &row);
-			member = facts->active;
-			if (member && number >= 1)
-			{
-				bool		in_any = false;
-
-				for (int s = 0; s < nsegs && !in_any; s++)
-				{
-					if (segs[s].manual)
-						in_any = bsearch(&facts->id, segs[s].members, segs[s].nmembers,
-										 sizeof(SegextObjectId), cmp_objectid) != NULL;
-					else
-						in_any = segext_criteria_match_customer(reqs, segs[s].handle, facts, &time,
-																segext_customer_row_field, &row);
-				}
-				member = number == 1 ? !in_any : in_any;
-			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(tmp);
-			if (member)
-			{
-				Datum		out[2];
-				bool		outnull[2] = {false, false};
-
-				out[0] = PointerGetDatum(segment);
-				out[1] = PointerGetDatum(&facts->id);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	company_must_exist(company);
+	segext_lock_company_state(company, ExclusiveLock);
+	rows = segext_rebuild_company_states(company);
 	SPI_finish();
-	return (Datum) 0;
+	PG_RETURN_INT64(rows);
 }

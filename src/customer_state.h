@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "storage/lockdefs.h"
 
 #include "evaluate.h"
 
@@ -68,5 +69,19 @@ extern void segext_facts_fill(const SegextRequirements *reqs,
 							  const SegextEvalTime *time,
 							  const SegextStateRow *state,
 							  const SegextCustomerRow *customer);
+
+/*
+ * Take a transaction lock on a company's state: ShareLock for the
+ * maintenance of customers, ExclusiveLock for a change of segments or
+ * manual members and for a rebuild (membership.c has the lock order).
+ */
+extern void segext_lock_company_state(const SegextObjectId *company, LOCKMODE mode);
+
+/*
+ * Replace a company's customer states by ones computed from its
+ * transactions; the caller holds the company's state in ExclusiveLock and
+ * is connected to SPI.  Returns the number of state rows.
+ */
+extern int64 segext_rebuild_company_states(const SegextObjectId *company);
 
 #endif							/* SEGEXT_CUSTOMER_STATE_H */

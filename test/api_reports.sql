@@ -30,7 +30,9 @@ INSERT INTO segext.transactions (company_id, customer_id, amount) VALUES
 INSERT INTO segext.customers (company_id, id, external_id) VALUES ('bbbbbbbbbbbbbbbbbbbbbbbb', 'b00000000000000000000001', 'b-1');
 SELECT segext.refresh_company('bbbbbbbbbbbbbbbbbbbbbbbb');
 
--- Day 1: first refresh; day 2: customer 1 buys big, customer 2's sale is returned.
+-- Day 1: the customers and their sales (members change with each statement;
+-- the refresh changes nothing); day 2: customer 1 buys big, customer 2's sale
+-- is returned.
 SELECT segext.refresh_company('aaaaaaaaaaaaaaaaaaaaaaaa');
 UPDATE segext.membership_history SET at = '2024-03-01 12:00+00';
 INSERT INTO segext.transactions (company_id, customer_id, amount) VALUES
@@ -44,7 +46,7 @@ SELECT results_eq(
     $$SELECT segment_number, day, entered, exited, net, size FROM segext_api.report_segment_size_history
        ORDER BY segment_number, day$$,
     $$VALUES (0, '2024-03-01'::date, 4::bigint, 0::bigint, 4::bigint, 4::bigint),
-             (1, '2024-03-01', 2, 0, 2, 2),
+             (1, '2024-03-01', 4, 2, 2, 2),
              (1, '2024-03-02', 1, 0, 1, 3),
              (2, '2024-03-01', 2, 0, 2, 2),
              (2, '2024-03-02', 0, 1, -1, 1),
@@ -57,8 +59,8 @@ SELECT is((SELECT size FROM segext_api.report_segment_size_history WHERE segment
 SELECT results_eq(
     $$SELECT external_id, kind FROM segext_api.report_membership_history
        WHERE segment_number = 3 ORDER BY id$$,
-    $$VALUES ('a-2', 'entered'), ('a-2', 'left'), ('a-1', 'entered')$$,
-    'report_membership_history: who entered and left segment 3, in order (a refresh records leaving before entering)');
+    $$VALUES ('a-2', 'entered'), ('a-1', 'entered'), ('a-2', 'left')$$,
+    'report_membership_history: who entered and left segment 3, in the order of the statements that moved them');
 SELECT is((SELECT count(*) FROM segext_api.report_membership_history h
             JOIN segext.membership_history p ON p.id = h.id WHERE p.company_id <> 'aaaaaaaaaaaaaaaaaaaaaaaa'), 0::bigint,
           'report_membership_history: only the current company''s history');

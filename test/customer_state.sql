@@ -126,11 +126,11 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'b', 'label k', '[{"type": "bought_labels", "labels": [{"key": "K", "value": "V"}]}]'),
     (:'b', 'label a b', '[{"type": "bought_labels", "labels": [{"key": "a", "value": "b"}]}]');
 SELECT is((SELECT pg_catalog.array_agg(m.customer_id::pg_catalog.text) FROM segext.segments AS s,
-           segext.state_segment_members(s.id) AS m WHERE s.name = 'label k'),
-    ARRAY['0000000000000000000000b1'], 'state_segment_members: the other label of that item matches');
+           segext.segment_members(s.id) AS m WHERE s.name = 'label k'),
+    ARRAY['0000000000000000000000b1'], 'segment_members (from the state): the other label of that item matches');
 SELECT is((SELECT pg_catalog.count(*) FROM segext.segments AS s,
-           segext.state_segment_members(s.id) AS m WHERE s.name = 'label a b'),
-    0::pg_catalog.int8, 'state_segment_members: no false match across the key and the value');
+           segext.segment_members(s.id) AS m WHERE s.name = 'label a b'),
+    0::pg_catalog.int8, 'segment_members (from the state): no false match across the key and the value');
 SELECT ok(pg_temp.matches_rebuild(), 'with such labels the state equals a rebuild');
 
 -- Privileges and row level security.
@@ -155,8 +155,8 @@ RESET ROLE;
 SELECT is(pg_temp.state('0000000000000000000000b1'), '3/3/4000000', 'the writer''s sale is in the rebuilt state');
 
 -- Errors.
-SELECT throws_ok($$SELECT segext.state_segment_members('0000000000000000000000ff')$$, '22023', NULL,
-    'state_segment_members of an unknown segment: 22023');
+SELECT throws_ok($$SELECT segext.segment_members('0000000000000000000000ff')$$, '22023', NULL,
+    'segment_members (from the state) of an unknown segment: 22023');
 SELECT throws_ok($$SELECT segext.customer_state_figures('\x02')$$, '22P03', 'invalid customer state figures',
     'figures of an unknown format version: 22P03');
 SELECT throws_ok($$SELECT segext.customer_state_figures('\x01ff')$$, '22P03', 'invalid customer state figures',

@@ -1,17 +1,20 @@
 -- customer states, differential: seeded random batches of sales, returns
 -- (partial and full), deleted returns and sales, updates of amount, time,
 -- POS, items and customer, bulk INSERT ... SELECT, customer edits and
--- deletes, and rolled-back subtransactions over three companies; after each
--- batch, for every segment (every criterion kind, manual, 0 and 1) the
--- members computed from the state alone equal segext.segment_members, and
--- the incrementally kept state equals a rebuild from the transactions.
+-- deletes, segment definition changes and rolled-back subtransactions over
+-- three companies; after each batch, for every segment (every criterion
+-- kind, manual, 0 and 1) the stored members, kept by the writes themselves,
+-- equal segext.segment_members and every count equals its member rows; the
+-- incrementally kept state equals a rebuild from the transactions; and a
+-- full refresh (state and members rebuilt from the transactions) changes no
+-- member.
 \set ECHO none
 \set ON_ERROR_STOP 1
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(25);
+SELECT plan(33);
 SELECT pg_catalog.setseed(0.4216);
 
 -- rnd(n): a random integer in [0, n).
@@ -162,6 +165,17 @@ BEGIN
                 -- a bulk UPDATE of many sales' times
                 UPDATE segext.transactions AS x SET occurred_at = x.occurred_at - interval '3 days'
                 WHERE x.company_id OPERATOR(segext.=) co.id AND pg_temp.rnd(4) = 0;
+            ELSIF op < 89 THEN
+                -- a segment definition change: criteria copied from another segment, or active toggled
+                UPDATE segext.segments AS s SET
+                    criteria = CASE WHEN pg_temp.rnd(2) = 0 THEN (
+                        SELECT o.criteria FROM segext.segments AS o WHERE o.company_id OPERATOR(segext.=) co.id
+                          AND o.number OPERATOR(pg_catalog.>) 1 AND o.criteria IS NOT NULL ORDER BY pg_catalog.random() LIMIT 1)
+                        ELSE s.criteria END,
+                    active = CASE WHEN pg_temp.rnd(2) = 0 THEN NOT s.active ELSE s.active END
+                WHERE s.company_id OPERATOR(segext.=) co.id AND s.id OPERATOR(segext.=) (
+                    SELECT x.id FROM segext.segments AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                      AND x.number OPERATOR(pg_catalog.>) 1 AND x.criteria IS NOT NULL ORDER BY pg_catalog.random() LIMIT 1);
             ELSIF op < 97 THEN
                 -- a customer edit: active, labels, birth date, registration, attributes
                 UPDATE segext.customers AS c SET
@@ -193,14 +207,24 @@ BEGIN
 END
 $$;
 
--- member_mismatches(): segments whose members from the state differ from segment_members.
+-- member_mismatches(): segments whose stored members differ from
+-- segment_members, or whose count differs from its member rows.
 CREATE FUNCTION pg_temp.member_mismatches() RETURNS pg_catalog.text[] LANGUAGE sql AS $$
     SELECT COALESCE(pg_catalog.array_agg(co.k || ':' || s.name ORDER BY co.k, s.number), '{}')
     FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(segext.=) co.id
     WHERE EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
-                  EXCEPT SELECT m.customer_id FROM segext.state_segment_members(s.id) AS m)
-       OR EXISTS (SELECT m.customer_id FROM segext.state_segment_members(s.id) AS m
-                  EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m) $$;
+                  EXCEPT SELECT m.customer_id FROM segext.memberships AS m
+                  WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+       OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
+                  WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                  EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m)
+       OR segext.segment_customers_count(s.company_id, s.id) OPERATOR(pg_catalog.<>)
+          (SELECT pg_catalog.count(*) FROM segext.memberships AS m
+           WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id) $$;
+
+-- rebuild_changes(): the members a full refresh of every company changes.
+CREATE FUNCTION pg_temp.rebuild_changes() RETURNS pg_catalog.int8 LANGUAGE sql AS $$
+    SELECT pg_catalog.sum(segext.refresh_company(co.id))::pg_catalog.int8 FROM pg_temp.co AS co $$;
 
 -- state_mismatches(): state rows that differ from a rebuild (which then replaces them).
 CREATE FUNCTION pg_temp.state_mismatches() RETURNS pg_catalog.int8 LANGUAGE plpgsql AS $$
@@ -218,32 +242,40 @@ BEGIN
 END
 $$;
 
-SELECT is(pg_temp.member_mismatches(), '{}', 'before any transaction: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'before any transaction: stored members equal segment_members');
 
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 1: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 1: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 1: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 1: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 2: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 2: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 2: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 2: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 3: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 3: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 3: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 3: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 4: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 4: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 4: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 4: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 5: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 5: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 5: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 5: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 6: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 6: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 6: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 6: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 7: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 7: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 7: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 7: a full refresh from the transactions changes no member');
 SELECT pg_temp.random_batch(250);
-SELECT is(pg_temp.member_mismatches(), '{}', 'batch 8: members from the state equal segment_members');
+SELECT is(pg_temp.member_mismatches(), '{}', 'batch 8: stored members equal segment_members, counts equal member rows');
 SELECT is(pg_temp.state_mismatches(), 0::pg_catalog.int8, 'batch 8: the kept state equals a rebuild');
+SELECT is(pg_temp.rebuild_changes(), 0::pg_catalog.int8, 'batch 8: a full refresh from the transactions changes no member');
 
 -- The run exercised what it claims to.
 SELECT cmp_ok((SELECT pg_catalog.count(*) FROM segext.transactions WHERE returns_id IS NULL), '>=', 1500::pg_catalog.int8,

@@ -48,7 +48,7 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'c', 'jan1 out', pg_catalog.format('[{"type": "anniversary", "anniversaryType": "birthday", "days": %s}]', greatest(:jan1, 1))::segext.criteria),
     (:'c', 'reg in', pg_catalog.format('[{"type": "anniversary", "anniversaryType": "registration", "days": %s}]', :feb29 + 1)::segext.criteria);
 
-SELECT ok(segext.refresh_company(:'c') > 0, 'refresh_company stores the members');
+SELECT is(segext.refresh_company(:'c'), 0::bigint, 'the writes stored the members: refresh_company changes nothing');
 SELECT is(pg_temp.now_members('feb29 in'),
           CASE WHEN :jan1 <= :feb29 THEN ARRAY['leap', 'newyear'] ELSE ARRAY['leap'] END,
           'a 29 February birthday falls in a window ending the day after its anniversary (28 February in common years)');

@@ -52,7 +52,7 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'c', 'sku and label', '[{"criteria": [{"type": "bought_skus", "skuIds": ["abc-1"]}]}, {"criteria": [{"type": "customer_has_labels", "labels": [{"key": "tier"}]}]}]'),
     (:'c', 'field', '[{"field": "first_name", "op": "begins", "value": "e"}]');
 
-SELECT ok(segext.refresh_company(:'c') > 0, 'refresh_company stores the members');
+SELECT is(segext.refresh_company(:'c'), 0::bigint, 'the writes stored the members: refresh_company changes nothing');
 SELECT is(pg_temp.now_members('sku'), ARRAY['ann', 'eve'], 'bought_skus: case-insensitive; a refunded sale is no purchase; a partly returned one is; inactive excluded');
 SELECT is(pg_temp.now_members('maker'), ARRAY['ann', 'eve'], 'bought_makers: case-insensitive');
 SELECT is(pg_temp.now_members('item label'), ARRAY['ann'], 'bought_labels: key and value on the same label (color=blue + size=red does not match)');

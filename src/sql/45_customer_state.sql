@@ -61,12 +61,6 @@ CREATE FUNCTION segext.rebuild_customer_states(company_id segext.objectid DEFAUL
     RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_rebuild_customer_states' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.rebuild_customer_states(segext.objectid) IS
-'replaces a company''s customer states by ones computed from its transactions in one pass (the repair path); returns the number of state rows';
-
-CREATE FUNCTION segext.state_segment_members(segment_id segext.objectid)
-    RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid)
-    AS 'MODULE_PATHNAME', 'segext_state_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
-COMMENT ON FUNCTION segext.state_segment_members(segext.objectid) IS
-'evaluates a segment now from the customer states and customers alone (no transaction is read); same members as segext.segment_members';
+'replaces a company''s customer states by ones computed from its transactions in one pass, without changing members (segext.refresh_company does both); returns the number of state rows';
 
 SELECT pg_catalog.pg_extension_config_dump('segext.customer_states', '');

@@ -1,5 +1,7 @@
--- 50: segment membership (src/membership.c): evaluation now, materialized
--- members with their history, refresh, activation and manual members.
+-- 50: segment membership (src/membership.c): members kept true in the
+-- statement that changes a customer, its transactions or a segment, with
+-- their history and counts; evaluation now, refresh (repair), activation
+-- and manual members.
 --
 -- segext.memberships holds the current members.  Every INSERT or DELETE on it
 -- (refresh, activation, manual members, cascades from deleted customers) is
@@ -31,7 +33,7 @@ CREATE TABLE segext.memberships (
     FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE,
     FOREIGN KEY (company_id, customer_id) REFERENCES segext.customers (company_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE segext.memberships IS 'current members of each active segment (materialized; refreshed by segext.refresh_company/refresh_segment)';
+COMMENT ON TABLE segext.memberships IS 'current members of each active segment, changed by segext in the statement that changes a customer, its transactions or a segment';
 CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id);
 COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer';
 
@@ -193,28 +195,10 @@ CREATE TRIGGER memberships_guard BEFORE INSERT OR UPDATE OR DELETE ON segext.mem
     FOR EACH STATEMENT EXECUTE FUNCTION segext.memberships_guard();
 COMMENT ON TRIGGER memberships_guard ON segext.memberships IS 'only segext writes members; users call add_segment_members, remove_segment_members or a refresh';
 
-CREATE FUNCTION segext.customer_facts_step(state pg_catalog.bytea, criteria segext.criteria[], now pg_catalog.timestamptz,
-        amount pg_catalog.numeric, returned_amount pg_catalog.numeric, is_sale pg_catalog.bool,
-        occurred_at pg_catalog.timestamptz, pos_id pg_catalog.text, item_skus pg_catalog.text[],
-        item_makers pg_catalog.text[], item_labels pg_catalog.text[]) RETURNS pg_catalog.bytea
-    AS 'MODULE_PATHNAME', 'segext_customer_facts_step' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100;
-COMMENT ON FUNCTION segext.customer_facts_step(pg_catalog.bytea, segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[])
-    IS 'transition function of segext.customer_facts: folds one transaction into the figures the criteria need';
-CREATE FUNCTION segext.customer_facts_combine(pg_catalog.bytea, pg_catalog.bytea) RETURNS pg_catalog.bytea
-    AS 'MODULE_PATHNAME', 'segext_customer_facts_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION segext.customer_facts_combine(pg_catalog.bytea, pg_catalog.bytea)
-    IS 'combine function of segext.customer_facts: adds two partial states (parallel aggregation)';
-CREATE AGGREGATE segext.customer_facts(segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric,
-        pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[]) (
-    SFUNC = segext.customer_facts_step, STYPE = pg_catalog.bytea,
-    COMBINEFUNC = segext.customer_facts_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE segext.customer_facts(segext.criteria[], pg_catalog.timestamptz, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.text[])
-    IS 'internal to the membership engine: per-customer transaction figures (count, amount, last purchase, POS counts, bought items and periods) for the given criteria, as a compact state; arguments (criteria, now, amount, returned_amount, is_sale, occurred_at, pos_id, item_skus, item_makers, item_labels)';
-
 CREATE FUNCTION segext.segment_members(segment_id segext.objectid)
     RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid)
     AS 'MODULE_PATHNAME', 'segext_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
-COMMENT ON FUNCTION segext.segment_members(segext.objectid) IS 'evaluates a segment now: (segment, customer) for the customers that match its criteria (0: active customers, 1: active customers in no other active segment, manual: its active explicit members)';
+COMMENT ON FUNCTION segext.segment_members(segext.objectid) IS 'evaluates a segment now from the customer states, without writing: (segment, customer) for the customers that match its criteria (0: active customers, 1: active customers in no other active segment, manual: its active explicit members)';
 
 CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS segext.objectid
     AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
@@ -222,51 +206,22 @@ COMMENT ON FUNCTION segext.segment_company_id(segext.objectid) IS 'company of th
 
 CREATE FUNCTION segext.refresh_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_refresh_segment' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one segment of the current company (an inactive one loses them) and of built-ins 0 and 1 atomically; returns the number of changes';
+COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'evaluates one segment of the current company (an inactive one loses its members) and the built-ins 0 and 1 for every customer from the customer states; returns the number of changes';
 
 CREATE FUNCTION segext.refresh_company(company_id segext.objectid DEFAULT segext.current_company_id()) RETURNS pg_catalog.int8
     AS 'MODULE_PATHNAME', 'segext_refresh_company' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions (inactive segments lose their members), atomically; returns the number of changes';
+COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'rebuilds a company''s customer states from its transactions and evaluates every active segment for every customer (inactive segments lose their members): the repair path; returns the number of changes';
 
 CREATE FUNCTION segext.lock_segments(company_id segext.objectid) RETURNS void
     AS 'MODULE_PATHNAME', 'segext_lock_segments' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.lock_segments(segext.objectid) IS 'locks every segment of a company FOR NO KEY UPDATE in segext''s lock order (segment 0 first, then by id), as the membership functions do before they change a segment or its members';
 
 CREATE FUNCTION segext.activate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.segment_company_id(segment_id);
-BEGIN
-    PERFORM segext.lock_segments(company);
-    UPDATE segext.segments AS s SET active = true
-    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) activate_segment.segment_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'permission denied to activate segment "%"', segment_id USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
-            HINT = 'Act as a writer of the segment''s company.';
-    END IF;
-    RETURN segext.refresh_segment(segment_id);
-END
-$$ SET search_path = pg_catalog, pg_temp;
+    AS 'MODULE_PATHNAME', 'segext_activate_segment' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.activate_segment(segext.objectid) IS 'activates a segment of the current company and computes its members at once; returns the number of membership changes';
 
 CREATE FUNCTION segext.deactivate_segment(segment_id segext.objectid) RETURNS pg_catalog.int8
-LANGUAGE plpgsql VOLATILE STRICT AS $$
-DECLARE
-    company segext.objectid := segext.segment_company_id(segment_id);
-BEGIN
-    PERFORM segext.lock_segments(company);
-    UPDATE segext.segments AS s SET active = false
-    WHERE s.company_id OPERATOR(segext.=) company AND s.id OPERATOR(segext.=) deactivate_segment.segment_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'permission denied to deactivate segment "%"', segment_id USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Segment "%s" is visible to role "%s", which may not change it.', segment_id, current_user),
-            HINT = 'Act as a writer of the segment''s company.';
-    END IF;
-    -- the refresh of an inactive segment removes its members (they may enter Default)
-    RETURN segext.refresh_segment(segment_id);
-END
-$$ SET search_path = pg_catalog, pg_temp;
+    AS 'MODULE_PATHNAME', 'segext_deactivate_segment' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION segext.deactivate_segment(segext.objectid) IS 'deactivates a segment of the current company and removes all its members at once (they may enter Default); returns the number of membership changes';
 
 CREATE FUNCTION segext.add_segment_members(segment_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
@@ -342,6 +297,38 @@ CREATE FUNCTION segext.like_escape(pattern pg_catalog.text) RETURNS pg_catalog.t
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pattern, '\', '\\'), '%', '\%'), '_', '\_');
 COMMENT ON FUNCTION segext.like_escape(pg_catalog.text) IS 'escapes \, % and _ so a text is matched literally by LIKE';
+
+CREATE FUNCTION segext.reevaluate_customers(company_id segext.objectid, customer_ids segext.objectid[]) RETURNS pg_catalog.int8
+    AS 'MODULE_PATHNAME', 'segext_reevaluate_customers_sql' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION segext.reevaluate_customers(segext.objectid, segext.objectid[]) IS 'evaluates the listed customers of a company against every active segment from their customer states and writes the differences (what the triggers do; for schedules of time-relative criteria and repairs); returns the number of changes';
+
+-- The triggers that keep members fresh.  The state trigger of transactions
+-- (45) re-evaluates the customers whose state it changed; these do it for
+-- customers inserted or updated, and for the whole company when a
+-- segment's criteria or active flag change (deleted customers and segments
+-- lose their members by cascade).
+CREATE FUNCTION segext.customers_membership() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_customers_membership' LANGUAGE C;
+COMMENT ON FUNCTION segext.customers_membership() IS 'trigger: re-evaluates the members of the customers a statement inserted or updated';
+CREATE TRIGGER customers_membership_insert AFTER INSERT ON segext.customers
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.customers_membership();
+COMMENT ON TRIGGER customers_membership_insert ON segext.customers IS 'new customers enter their segments';
+CREATE TRIGGER customers_membership_update AFTER UPDATE ON segext.customers
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.customers_membership();
+COMMENT ON TRIGGER customers_membership_update ON segext.customers IS 'changed customers enter and leave segments';
+
+CREATE FUNCTION segext.segments_membership() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_segments_membership' LANGUAGE C;
+COMMENT ON FUNCTION segext.segments_membership() IS 'trigger: re-evaluates, for every customer, the segments whose criteria or active flag a statement changed, and Default';
+CREATE TRIGGER segments_membership_insert AFTER INSERT ON segext.segments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.segments_membership();
+COMMENT ON TRIGGER segments_membership_insert ON segext.segments IS 'a new active segment gets its members';
+CREATE TRIGGER segments_membership_update AFTER UPDATE ON segext.segments
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.segments_membership();
+COMMENT ON TRIGGER segments_membership_update ON segext.segments IS 'a segment whose criteria or active flag changed gets its members anew';
+CREATE TRIGGER segments_membership_delete AFTER DELETE ON segext.segments
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.segments_membership();
+COMMENT ON TRIGGER segments_membership_delete ON segext.segments IS 'the members of a deleted segment may enter Default';
 
 SELECT pg_catalog.pg_extension_config_dump('segext.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history', '');

@@ -31,3 +31,6 @@ GRANT EXECUTE ON FUNCTION segext.lock_segments(segext.objectid) TO segext_writer
 SELECT segext.enable_tenant_policies(t) FROM (VALUES
     ('segext.customers'::pg_catalog.regclass), ('segext.transactions'),
     ('segext.memberships'), ('segext.membership_history'), ('segext.segment_member_counts')) AS v(t);
+REVOKE EXECUTE ON FUNCTION segext.customers_membership(), segext.segments_membership() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION segext.reevaluate_customers(segext.objectid, segext.objectid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION segext.reevaluate_customers(segext.objectid, segext.objectid[]) TO segext_writer;

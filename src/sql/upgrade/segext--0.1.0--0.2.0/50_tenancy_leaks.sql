@@ -19,8 +19,6 @@ CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS se
     AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION segext.segment_company_id(segext.objectid) IS 'company of the segment with this id among the current company''s segments (for an admin with no current company, among every company''s, when only one has it); raises 22023 when the id is unknown or ambiguous';
 
-COMMENT ON FUNCTION segext.refresh_segment(segext.objectid) IS 'refreshes the members of one segment of the current company (an inactive one loses them) and of built-ins 0 and 1 atomically; returns the number of changes';
-COMMENT ON FUNCTION segext.refresh_company(segext.objectid) IS 'refreshes every active segment of a company in one pass over its transactions (inactive segments lose their members), atomically; returns the number of changes';
 
 -- Activation scoped by the current company; manual members written by C
 -- as the table's owner after the company check.
