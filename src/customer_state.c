@@ -1781,6 +1781,8 @@ segext_transactions_state(PG_FUNCTION_ARGS)
 		state_spi_begin(&spi);
 		if (SPI_execute("DELETE FROM segext.customer_states", false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "SPI_execute failed");
+		/* every customer lost its transactions: every member is re-evaluated */
+		segext_reevaluate_every_company();
 		state_spi_end(&spi);
 		return PointerGetDatum(NULL);
 	}

@@ -80,6 +80,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -153,19 +155,11 @@ typedef struct Engine
 	SegextEvalTime time;
 } Engine;
 
-/* The ids of the segments a transaction locked, sorted. */
-typedef struct SegmentLocks
-{
-	int			n;
-	SegextObjectId *ids;
-} SegmentLocks;
-
 typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 								bits8 *new_bits, bits8 *old_bits, void *arg);
 
 static void check_members_unchanged(const SegextObjectId *company);
-static SegmentLocks lock_segments(const SegextObjectId *company);
-static int	objectid_memcmp(const void *a, const void *b);
+static void lock_segments(const SegextObjectId *company);
 static void query_customers(Engine *e, MemberCallback cb, void *arg);
 
 /* Memberships this backend changed, for the callers that report them. */
@@ -189,26 +183,17 @@ engine_init(Engine *e, const SegextObjectId *company)
 	segext_eval_time_current(&e->time);
 }
 
-/* objectid_memcmp orders objectids bytewise (qsort and bsearch). */
-static int
-objectid_memcmp(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
 /*
  * lock_segments locks every segment row of a company FOR NO KEY UPDATE in
- * the lock order (segment 0 first, then by id) and returns their ids,
- * sorted.  A segment changed by a transaction that committed after a
+ * the lock order (segment 0 first, then by id).  A segment changed by a transaction that committed after a
  * REPEATABLE READ or SERIALIZABLE snapshot fails with 40001.
  */
-static SegmentLocks
+static void
 lock_segments(const SegextObjectId *company)
 {
 	Datum		args[1];
 	Oid			types[1];
 	int			ret = 0;
-	SegmentLocks locks;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	types[0] = segext_objectid_type();
@@ -242,19 +227,8 @@ lock_segments(const SegextObjectId *company)
 	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	locks.n = SPI_processed;
-	locks.ids = palloc(sizeof(SegextObjectId) * Max(locks.n, 1));
-	for (int i = 0; i < locks.n; i++)
-	{
-		bool		isnull;
-
-		memcpy(&locks.ids[i], DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-			   SEGEXT_OBJECTID_LEN);
-	}
-	qsort(locks.ids, locks.n, sizeof(SegextObjectId), objectid_memcmp);
 	if (IsolationUsesXactSnapshot())
 		check_members_unchanged(company);
-	return locks;
 }
 
 /*
@@ -428,6 +402,115 @@ load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
 }
 
 /*
+ * The active segments of a company, compiled, kept for the maintenance of
+ * customers (every active segment a target) until an invalidation of
+ * segext.segments arrives (any statement on it, here or committed
+ * elsewhere).
+ */
+typedef struct CompiledSegments
+{
+	SegextObjectId company;		/* hash key */
+	uint64		generation;
+	MemoryContext cxt;
+	int			nsegs;
+	Segment    *segs;
+	int			idx_all;
+	int			idx_default;
+	SegextRequirements *reqs;
+} CompiledSegments;
+
+static HTAB *compiled_segments = NULL;
+
+/* segext.segments, and a counter of its invalidations seen by this backend */
+static Oid	compiled_segments_relid = InvalidOid;
+static uint64 compiled_segments_generation = 1;
+
+/*
+ * compiled_segments_callback counts an invalidation of segext.segments (or
+ * of every relation): every statement on segext.segments queues one
+ * (segext.segment_cache_invalidate), here at the end of the command and
+ * elsewhere at commit.
+ */
+static void
+compiled_segments_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == compiled_segments_relid)
+		compiled_segments_generation++;
+}
+
+/* segext_membership_init registers the relcache callback, once per backend. */
+void
+segext_membership_init(void)
+{
+	CacheRegisterRelcacheCallback(compiled_segments_callback, (Datum) 0);
+}
+
+/*
+ * load_all_segments_kept points the engine at the company's compiled active
+ * segments, all targets, from the backend's cache when still current, else
+ * loaded with the active snapshot and kept.  The engine must not change
+ * them.
+ */
+static void
+load_all_segments_kept(Engine *e)
+{
+	CompiledSegments *cs;
+	bool		found;
+	uint64		generation;
+
+	AcceptInvalidationMessages();
+	if (compiled_segments == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(SegextObjectId);
+		ctl.entrysize = sizeof(CompiledSegments);
+		compiled_segments = hash_create("segext compiled segments", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	cs = hash_search(compiled_segments, &e->company, HASH_ENTER, &found);
+	if (found && cs->generation == compiled_segments_generation)
+	{
+		e->nsegs = cs->nsegs;
+		e->segs = cs->segs;
+		e->idx_all = cs->idx_all;
+		e->idx_default = cs->idx_default;
+		e->reqs = cs->reqs;
+		return;
+	}
+	if (found && cs->cxt != NULL)
+		MemoryContextDelete(cs->cxt);
+	cs->cxt = NULL;
+	cs->generation = 0;			/* no generation is 0: stale until kept below */
+	compiled_segments_relid = get_relname_relid("segments", get_namespace_oid("segext", false));
+	generation = compiled_segments_generation;
+	load_segments(e, NULL, 0);
+	/* keep a copy made in a context of its own, unless an invalidation came in */
+	if (generation != compiled_segments_generation)
+		return;
+	cs->cxt = AllocSetContextCreate(TopMemoryContext, "segext compiled segments", ALLOCSET_SMALL_SIZES);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cs->cxt);
+
+		cs->nsegs = e->nsegs;
+		cs->segs = palloc0(sizeof(Segment) * (e->nsegs + 1));
+		cs->reqs = segext_requirements_create();
+		for (int i = 0; i < e->nsegs; i++)
+		{
+			cs->segs[i] = e->segs[i];
+			if (e->segs[i].criteria != NULL)
+			{
+				cs->segs[i].criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(PointerGetDatum(e->segs[i].criteria));
+				cs->segs[i].handle = segext_requirements_add(cs->reqs, cs->segs[i].criteria);
+			}
+		}
+		cs->idx_all = e->idx_all;
+		cs->idx_default = e->idx_default;
+		MemoryContextSwitchTo(old);
+	}
+	cs->generation = generation;
+}
+
+/*
  * load_one_segment makes an engine of one segment (number > 1) whose row is
  * already read, for an evaluation that depends on it alone.
  */
@@ -490,6 +573,35 @@ segment_index(const Engine *e, const SegextObjectId *id)
 }
 
 /*
+ * set_old_bits records (segment_id, customer_id) rows of memberships in the
+ * customers' old bits: of every loaded segment, or of the manual ones only.
+ */
+static void
+set_old_bits(Engine *e, SPITupleTable *tuptable, uint64 n, bool manual_only)
+{
+	int			cur = -1;
+	SegextObjectId cur_id;
+
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 1, &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		if (r == 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
+		{
+			cur = segment_index(e, sid);
+			if (cur >= 0 && manual_only && !e->segs[cur].manual)
+				cur = -1;
+			cur_id = *sid;
+		}
+		if (cur < 0)
+			continue;			/* an inactive segment, or not needed */
+		set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 2, &isnull)), cur);
+	}
+}
+
+/*
  * load_memberships reads the current members of the loaded segments (all of
  * them, or only the manual ones, whose members are explicit) of the
  * customers the engine evaluates (e->only) or of the whole company, with
@@ -502,51 +614,39 @@ load_memberships(Engine *e, bool manual_only)
 	static SegextKeptPlan customers_plan;
 	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
 	Datum		args[2];
+	SPIPlanPtr	plan;
 	Portal		portal;
-	int			cur = -1;
-	SegextObjectId cur_id;
 
 	args[0] = PointerGetDatum(&e->company);
 	args[1] = PointerGetDatum(e->only);
 	if (e->only != NULL)
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&customers_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 "
-														"AND customer_id OPERATOR(segext.=) ANY ($2)",
-														2, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&customers_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 "
+								"AND customer_id OPERATOR(segext.=) ANY ($2) ORDER BY segment_id",
+								2, types, CURSOR_OPT_GENERIC_PLAN);
 	else
-		portal = SPI_cursor_open(NULL, segext_kept_plan(&company_plan,
-														"SELECT segment_id, customer_id FROM segext.memberships "
-														"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
-														1, types, CURSOR_OPT_GENERIC_PLAN),
-								 args, NULL, true);
+		plan = segext_kept_plan(&company_plan,
+								"SELECT segment_id, customer_id FROM segext.memberships "
+								"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
+								1, types, CURSOR_OPT_GENERIC_PLAN);
+	if (e->only != NULL && ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)) <= 1000)
+	{
+		/* a few customers: their rows at once */
+		if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed");
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	/* many: in batches */
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																		 SPI_tuptable->tupdesc, 1, &isnull));
-
-			CHECK_FOR_INTERRUPTS();
-			if (cur == -1 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
-			{
-				cur = segment_index(e, sid);
-				if (cur >= 0 && manual_only && !e->segs[cur].manual)
-					cur = -2;
-				cur_id = *sid;
-				if (cur < 0)
-					cur = cur == -1 ? -2 : cur;
-			}
-			if (cur < 0)
-				continue;		/* an inactive segment, or not needed */
-			set_old_bit(e, DatumGetSegextObjectIdP(SPI_getbinval(SPI_tuptable->vals[r],
-																  SPI_tuptable->tupdesc, 2, &isnull)), cur);
-		}
+		set_old_bits(e, SPI_tuptable, SPI_processed, manual_only);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
@@ -951,7 +1051,10 @@ evaluate_and_write(Engine *e, const SegextObjectId *targets, int ntargets)
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	load_segments(e, targets, ntargets);
+	if (ntargets == 0 && e->only != NULL)
+		load_all_segments_kept(e);
+	else
+		load_segments(e, targets, ntargets);
 	if (e->only != NULL)
 		e->customers_expected = Max(ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)), 16);
 	else
@@ -1058,12 +1161,42 @@ segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n)
 	return changed;
 }
 
+/*
+ * segext_reevaluate_every_company re-evaluates every segment for every
+ * customer of every company, each under its state lock (after TRUNCATE of
+ * the transactions emptied every state).
+ */
+void
+segext_reevaluate_every_company(void)
+{
+	SPITupleTable *companies;
+	uint64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT id FROM segext.companies ORDER BY id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	companies = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		SegextObjectId company = *DatumGetSegextObjectIdP(SPI_getbinval(companies->vals[i],
+																		 companies->tupdesc, 1, &isnull));
+
+		(void) evaluate_company_segments(&company, NULL, 0);
+	}
+	SPI_finish();
+}
+
 /* A company's customers or segments named by a statement's rows. */
 typedef struct CompanyKey
 {
 	SegextObjectId company;
 	SegextObjectId id;
 } CompanyKey;
+
+static void delete_rows_of_keys(const char *table, const char *column, const CompanyKey *keys, int n);
 
 /* cmp_company_key orders keys by company, then id. */
 static int
@@ -1130,9 +1263,10 @@ trigger_must_be_after_statement(FunctionCallInfo fcinfo, const char *name)
 
 PG_FUNCTION_INFO_V1(segext_customers_membership);
 /*
- * segext_customers_membership is the AFTER INSERT OR UPDATE statement
- * trigger of segext.customers (with a new table): re-evaluates the
- * customers of the new rows against every active segment of their company.
+ * segext_customers_membership is the AFTER INSERT, UPDATE and DELETE
+ * statement trigger of segext.customers (with a transition table):
+ * re-evaluates the customers of the new rows against every active segment
+ * of their company, and deletes the memberships of deleted customers.
  */
 Datum
 segext_customers_membership(PG_FUNCTION_ARGS)
@@ -1141,14 +1275,20 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 	CompanyKey *keys;
 	int			n;
 	int			start = 0;
+	bool		deleting;
+	Tuplestorestate *rows;
 
 	trigger_must_be_after_statement(fcinfo, "customers_membership");
-	if (trigdata->tg_newtable == NULL)
+	deleting = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
+	rows = deleting ? trigdata->tg_oldtable : trigdata->tg_newtable;
+	if (rows == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" needs the new table of its event", "customers_membership"),
-				 errhint("Create the trigger with REFERENCING NEW TABLE.")));
-	n = read_keys(trigdata->tg_newtable, RelationGetDescr(trigdata->tg_relation), &keys);
+				 errmsg("function \"%s\" needs the transition table of its event", "customers_membership"),
+				 errhint("Create the trigger with REFERENCING NEW TABLE, or OLD TABLE for DELETE.")));
+	n = read_keys(rows, RelationGetDescr(trigdata->tg_relation), &keys);
+	if (deleting && SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	while (start < n)
 	{
 		int			end = start;
@@ -1156,14 +1296,21 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 
 		while (end < n && memcmp(&keys[end].company, &keys[start].company, SEGEXT_OBJECTID_LEN) == 0)
 			end++;
-		ids = palloc(sizeof(Datum) * (end - start));
-		for (int i = start; i < end; i++)
-			ids[i - start] = PointerGetDatum(&keys[i].id);
 		segext_lock_company_state(&keys[start].company, ShareLock);
-		(void) segext_reevaluate_customers(&keys[start].company, ids, end - start);
-		pfree(ids);
+		if (deleting)
+			delete_rows_of_keys("memberships", "customer_id", &keys[start], end - start);
+		else
+		{
+			ids = palloc(sizeof(Datum) * (end - start));
+			for (int i = start; i < end; i++)
+				ids[i - start] = PointerGetDatum(&keys[i].id);
+			(void) segext_reevaluate_customers(&keys[start].company, ids, end - start);
+			pfree(ids);
+		}
 		start = end;
 	}
+	if (deleting)
+		SPI_finish();
 	return PointerGetDatum(NULL);
 }
 
@@ -1239,6 +1386,47 @@ company_exists(const SegextObjectId *company)
 	return SPI_processed > 0;
 }
 
+/*
+ * delete_rows_of_keys deletes, as the owner of the membership tables, the
+ * rows of table whose (company_id, column) is one of n keys of one company.
+ */
+static void
+delete_rows_of_keys(const char *table, const char *column, const CompanyKey *keys, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		args[2];
+	Oid			types[2];
+	MembersWrite w;
+	char	   *sql;
+
+	for (int i = 0; i < n; i++)
+		ids[i] = PointerGetDatum(&keys[i].id);
+	types[0] = segext_objectid_type();
+	types[1] = get_array_type(types[0]);
+	args[0] = PointerGetDatum(&keys[0].company);
+	args[1] = PointerGetDatum(construct_array(ids, n, types[0], SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	sql = psprintf("DELETE FROM segext.%s WHERE company_id OPERATOR(segext.=) $1 "
+				   "AND %s OPERATOR(segext.=) ANY ($2)", table, column);
+	members_write_begin(&w);
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed");
+	members_write_end(&w);
+}
+
+/*
+ * delete_rows_of_segments deletes the members, member counts and history of
+ * deleted segments of one company (n keys): the tables hold no foreign key
+ * to segments, so that writers of members never wait for a segment row
+ * (see the lock order at the top of this file).
+ */
+static void
+delete_rows_of_segments(const CompanyKey *keys, int n)
+{
+	delete_rows_of_keys("memberships", "segment_id", keys, n);
+	delete_rows_of_keys("segment_member_counts", "segment_id", keys, n);
+	delete_rows_of_keys("membership_history", "segment_id", keys, n);
+}
+
 PG_FUNCTION_INFO_V1(segext_segments_membership);
 /*
  * segext_segments_membership is the AFTER INSERT, UPDATE and DELETE
@@ -1259,7 +1447,10 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	int			nnew = 0;
 	CompanyKey *changed;
 	int			nchanged = 0;
+	CompanyKey *deleted;
+	int			ndeleted = 0;
 	int			start = 0;
+	int			dstart = 0;
 
 	trigger_must_be_after_statement(fcinfo, "segments_membership");
 	desc = RelationGetDescr(trigdata->tg_relation);
@@ -1268,6 +1459,7 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	if (trigdata->tg_newtable != NULL)
 		nnew = read_segment_versions(trigdata->tg_newtable, desc, &news);
 	changed = palloc(sizeof(CompanyKey) * (nold + nnew + 1));
+	deleted = palloc(sizeof(CompanyKey) * (nold + 1));
 	/* new or changed versions that decide differently; deleted active ones */
 	for (int i = 0; i < nnew; i++)
 	{
@@ -1285,10 +1477,11 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < nnew && !kept; i++)
 			kept = cmp_company_key(&olds[j].key, &news[i].key) == 0;
-		if (!kept && olds[j].active)
+		if (!kept)
 		{
-			/* a deleted segment: its members went by cascade; Default follows */
+			/* a deleted segment: its rows go, and Default follows */
 			changed[nchanged] = olds[j].key;
+			deleted[ndeleted++] = olds[j].key;
 			memset(&changed[nchanged].id, 0, SEGEXT_OBJECTID_LEN);
 			nchanged++;
 		}
@@ -1296,6 +1489,7 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	if (nchanged == 0)
 		return PointerGetDatum(NULL);
 	qsort(changed, nchanged, sizeof(CompanyKey), cmp_company_key);
+	qsort(deleted, ndeleted, sizeof(CompanyKey), cmp_company_key);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	while (start < nchanged)
@@ -1313,6 +1507,20 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 			/* the zero id names no segment: the built-ins only */
 			if (ntargets == 0 || memcmp(&targets[ntargets - 1], &changed[i].id, SEGEXT_OBJECTID_LEN) != 0)
 				targets[ntargets++] = changed[i].id;
+		}
+		segext_lock_company_state(&changed[start].company, ExclusiveLock);
+		while (dstart < ndeleted &&
+			   memcmp(&deleted[dstart].company, &changed[start].company, SEGEXT_OBJECTID_LEN) < 0)
+			dstart++;
+		{
+			int			dend = dstart;
+
+			while (dend < ndeleted &&
+				   memcmp(&deleted[dend].company, &changed[start].company, SEGEXT_OBJECTID_LEN) == 0)
+				dend++;
+			if (dend > dstart)
+				delete_rows_of_segments(&deleted[dstart], dend - dstart);
+			dstart = dend;
 		}
 		if (company_exists(&changed[start].company))
 			(void) evaluate_company_segments(&changed[start].company, targets, ntargets);
@@ -1341,7 +1549,7 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	segment_company(segment, &company, &number);
 	segext_check_company_access(&company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	if (number <= 1)
 		changed = evaluate_company_segments(&company, NULL, 0);
 	else
@@ -1384,7 +1592,7 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	company_must_be_visible(company);
 	segext_check_company_access(company);
 	/* the lock order: the segments before any of their members change */
-	(void) lock_segments(company);
+	lock_segments(company);
 	segext_lock_company_state(company, ExclusiveLock);
 	(void) segext_rebuild_company_states(company);
 	changed = evaluate_company_segments(company, NULL, 0);
@@ -1441,7 +1649,7 @@ set_segment_active(const SegextObjectId *segment, bool active)
 
 	SPI_connect();
 	segment_company(segment, &company, &number);
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	types[0] = types[1] = segext_objectid_type();
 	args[0] = PointerGetDatum(&company);
 	args[1] = PointerGetDatum(segment);
@@ -1496,7 +1704,7 @@ segext_deactivate_segment(PG_FUNCTION_ARGS)
 void
 segext_lock_company_segments(const SegextObjectId *company)
 {
-	(void) lock_segments(company);
+	lock_segments(company);
 }
 
 PG_FUNCTION_INFO_V1(segext_lock_segments);
@@ -1511,7 +1719,7 @@ segext_lock_segments(PG_FUNCTION_ARGS)
 	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
 
 	SPI_connect();
-	(void) lock_segments(company);
+	lock_segments(company);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -1630,7 +1838,7 @@ change_manual_members(const SegextObjectId *segment, ArrayType *customers, bool 
 	 * The lock order: the company's segments first; then the segment and the
 	 * customers are read again with a snapshot taken after the locks.
 	 */
-	(void) lock_segments(&company);
+	lock_segments(&company);
 	segext_lock_company_state(&company, ExclusiveLock);
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();

@@ -22,4 +22,13 @@
  */
 extern int64 segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n);
 
+/*
+ * Re-evaluate every segment for every customer of every company (after the
+ * customer states were emptied).
+ */
+extern void segext_reevaluate_every_company(void);
+
+/* Register the relcache callback of the compiled segments (from _PG_init). */
+extern void segext_membership_init(void);
+
 #endif							/* SEGEXT_MEMBERSHIP_H */

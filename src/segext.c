@@ -7,6 +7,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "membership.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -23,6 +24,7 @@ _PG_init(void)
 	segext_segment_cache_init();
 	segext_events_init();
 	segext_customer_state_init();
+	segext_membership_init();
 
 	/* After every module has defined its settings: no other segext.* names. */
 #if PG_VERSION_NUM >= 150000

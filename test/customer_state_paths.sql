@@ -1,19 +1,21 @@
--- customer states: the write paths of the maintenance itself.  A statement
+-- customer states and members: the write paths of the maintenance itself.  A statement
 -- that touches one customer with a state row (an update in place) or
 -- without one (an insert), with and without figures; a bulk statement that
 -- touches one customer many times; statements whose changes cross the
 -- memory threshold (segext.test_state_flush_kb, a setting for tests only),
 -- so that the changes of most customers are spilled to files per class of
 -- customers and folded class by class, and, when a class alone exceeds it,
--- written in several batches; and the merge of figures, in order and out of
--- order.
+-- written in several batches; COPY; and the merge of figures, in order and
+-- out of order.  After each, the state equals a rebuild and the stored
+-- members of every segment (kept by the same statements) equal
+-- segment_members, with exact counts.
 \set ECHO none
 \set ON_ERROR_STOP 1
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT segext.create_company('paths a') AS a \gset
 SELECT segext.create_company('paths b') AS b \gset
@@ -21,12 +23,20 @@ INSERT INTO segext.customers (company_id, id, first_name)
 SELECT :'a', pg_catalog.lpad(pg_catalog.to_hex(i), 24, '0')::segext.objectid, 'c' || i
 FROM pg_catalog.generate_series(1, 300) AS i;
 INSERT INTO segext.customers (company_id, id, first_name) VALUES (:'b', '0000000000000000000000b1', 'bee');
+INSERT INTO segext.segments (company_id, name, criteria) VALUES
+    (:'a', 'one sale', '[{"type": "transaction_count", "min": 1, "max": 1}]'),
+    (:'a', 'many sales', '[{"type": "transaction_count", "min": 20, "max": 100000}]'),
+    (:'a', 'spent', '[{"type": "transaction_amount", "fromAmount": 50, "toAmount": 1000000}]'),
+    (:'a', 'sku s3', '[{"type": "bought_skus", "skuIds": ["s3"]}]'),
+    (:'a', 'pos q', '[{"type": "bought_in_pos", "posIds": ["q"]}]'),
+    (:'a', 'label', '[{"type": "bought_labels", "labels": [{"key": "k1", "value": "v2"}]}]');
 
 -- state(customer): the row of a customer as text (NULL when it has none).
 CREATE FUNCTION pg_temp.state(c pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$
     SELECT s.transactions || '/' || s.sales || '/' || s.amount
     FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(segext.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid $$;
--- matches_rebuild(): the kept states equal a rebuild of both companies.
+-- matches_rebuild(): the kept states equal a rebuild of both companies, and
+-- the stored members and counts of every segment are true.
 CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
 DECLARE
     n pg_catalog.int8;
@@ -37,7 +47,21 @@ BEGIN
         (SELECT * FROM kept EXCEPT ALL SELECT * FROM segext.customer_states)
         UNION ALL (SELECT * FROM segext.customer_states EXCEPT ALL SELECT * FROM kept)) AS d;
     DROP TABLE kept;
-    RETURN n OPERATOR(pg_catalog.=) 0;
+    IF n OPERATOR(pg_catalog.<>) 0 THEN
+        RETURN false;
+    END IF;
+    -- the stored members of every segment equal an evaluation, counts equal rows
+    RETURN NOT EXISTS (
+        SELECT FROM segext.segments AS s
+        WHERE EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
+                      EXCEPT SELECT m.customer_id FROM segext.memberships AS m
+                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+           OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
+                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                      EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m)
+           OR segext.segment_customers_count(s.company_id, s.id) OPERATOR(pg_catalog.<>)
+              (SELECT pg_catalog.count(*) FROM segext.memberships AS m
+               WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id));
 END
 $$;
 -- sales(first, last, per_customer): INSERT ... SELECT of sales for customers first..last.
@@ -105,6 +129,16 @@ DELETE FROM segext.customers WHERE company_id OPERATOR(segext.=) :'a'
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 200::pg_catalog.int8,
     'deleting 100 customers with their transactions, spilled by class, leaves the others'' states');
 SELECT ok(pg_temp.matches_rebuild(), 'and the state equals a rebuild');
+
+-- COPY of sales, spilled by class.
+CREATE TEMP TABLE copied (company_id segext.objectid, customer_id segext.objectid, amount pg_catalog.numeric,
+                          pos_id pg_catalog.text, items pg_catalog.jsonb);
+INSERT INTO copied SELECT :'a', pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid, 7, 'q',
+    '[{"sku": "S3"}]' FROM pg_catalog.generate_series(101, 300) AS c, pg_catalog.generate_series(1, 3);
+SELECT '/tmp/segext_paths_copy_' || pg_catalog.pg_backend_pid() || '.csv' AS copy_file \gset
+COPY copied TO :'copy_file' WITH (FORMAT csv);
+COPY segext.transactions (company_id, customer_id, amount, pos_id, items) FROM :'copy_file' WITH (FORMAT csv);
+SELECT ok(pg_temp.matches_rebuild(), 'COPY of 600 sales of 200 customers: the state equals a rebuild');
 RESET segext.test_state_flush_kb;
 
 -- The merge of figures: normalized inputs merge in one pass, others are sorted.

@@ -24,14 +24,18 @@
 CREATE INDEX segments_id_idx ON segext.segments (id);
 COMMENT ON INDEX segext.segments_id_idx IS 'a segment by its id alone (membership functions)';
 
+-- The membership tables hold no foreign keys to segments and customers:
+-- the statement triggers of those tables delete the rows of deleted
+-- segments and customers, under the company's state lock, so that a writer
+-- of members never waits for a segment or customer row that a statement
+-- holding (or waiting for) the state lock has locked (src/membership.c, the
+-- lock order).
 CREATE TABLE segext.memberships (
     company_id      segext.objectid NOT NULL,
     segment_id      segext.objectid NOT NULL,
     customer_id     segext.objectid NOT NULL,
     since           pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (company_id, segment_id, customer_id),
-    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (company_id, customer_id) REFERENCES segext.customers (company_id, id) ON DELETE CASCADE
+    PRIMARY KEY (company_id, segment_id, customer_id)
 );
 COMMENT ON TABLE segext.memberships IS 'current members of each active segment, changed by segext in the statement that changes a customer, its transactions or a segment';
 CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id);
@@ -44,8 +48,7 @@ CREATE TABLE segext.membership_history (
     customer_id     segext.objectid NOT NULL,
     kind            pg_catalog.text NOT NULL CHECK (kind IN ('entered', 'left')),
     at              pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (company_id, id),
-    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
+    PRIMARY KEY (company_id, id)
 );
 COMMENT ON TABLE segext.membership_history IS 'every time a customer entered or left a segment';
 CREATE INDEX membership_history_segment_idx ON segext.membership_history (company_id, segment_id, at);
@@ -69,8 +72,7 @@ COMMENT ON INDEX segext.membership_history_segment_idx IS 'history of a segment 
 CREATE TABLE segext.segment_member_counts (
     company_id      segext.objectid NOT NULL,
     segment_id      segext.objectid NOT NULL,
-    delta           pg_catalog.int8 NOT NULL,
-    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
+    delta           pg_catalog.int8 NOT NULL
 );
 COMMENT ON TABLE segext.segment_member_counts IS 'changes of each segment''s member count (insert-only, written by segext): the count is the sum of a segment''s rows; compacted by segext.compact_member_counts';
 COMMENT ON COLUMN segext.segment_member_counts.delta IS 'members gained (positive) or lost (negative) by one statement, or the folded sum of such rows';
@@ -118,7 +120,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT m.company_id, m.segment_id FROM segext.segment_member_counts AS m
-        WHERE company IS NULL OR m.company_id OPERATOR(segext.=) company
+        WHERE m.company_id OPERATOR(segext.=) COALESCE(company, segext.current_company_id(), m.company_id)
         GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
     LOOP
         folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
@@ -126,7 +128,7 @@ BEGIN
     RETURN folded;
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: every company) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
+COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: the current company, or every company when none is current) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
 
 CREATE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -305,21 +307,25 @@ COMMENT ON FUNCTION segext.reevaluate_customers(segext.objectid, segext.objectid
 -- The triggers that keep members fresh.  The state trigger of transactions
 -- (45) re-evaluates the customers whose state it changed; these do it for
 -- customers inserted or updated, and for the whole company when a
--- segment's criteria or active flag change (deleted customers and segments
--- lose their members by cascade).
+-- segment's criteria or active flag change; they delete the members of
+-- deleted customers, and the members, counts and history of deleted
+-- segments.
 CREATE FUNCTION segext.customers_membership() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_customers_membership' LANGUAGE C;
-COMMENT ON FUNCTION segext.customers_membership() IS 'trigger: re-evaluates the members of the customers a statement inserted or updated';
+COMMENT ON FUNCTION segext.customers_membership() IS 'trigger: re-evaluates the members of the customers a statement inserted or updated, removes those of deleted customers';
 CREATE TRIGGER customers_membership_insert AFTER INSERT ON segext.customers
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.customers_membership();
 COMMENT ON TRIGGER customers_membership_insert ON segext.customers IS 'new customers enter their segments';
 CREATE TRIGGER customers_membership_update AFTER UPDATE ON segext.customers
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.customers_membership();
 COMMENT ON TRIGGER customers_membership_update ON segext.customers IS 'changed customers enter and leave segments';
+CREATE TRIGGER customers_membership_delete AFTER DELETE ON segext.customers
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.customers_membership();
+COMMENT ON TRIGGER customers_membership_delete ON segext.customers IS 'deleted customers leave their segments';
 
 CREATE FUNCTION segext.segments_membership() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_segments_membership' LANGUAGE C;
-COMMENT ON FUNCTION segext.segments_membership() IS 'trigger: re-evaluates, for every customer, the segments whose criteria or active flag a statement changed, and Default';
+COMMENT ON FUNCTION segext.segments_membership() IS 'trigger: re-evaluates, for every customer, the segments whose criteria or active flag a statement changed, and Default; deletes the rows of deleted segments';
 CREATE TRIGGER segments_membership_insert AFTER INSERT ON segext.segments
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.segments_membership();
 COMMENT ON TRIGGER segments_membership_insert ON segext.segments IS 'a new active segment gets its members';
@@ -328,7 +334,7 @@ CREATE TRIGGER segments_membership_update AFTER UPDATE ON segext.segments
 COMMENT ON TRIGGER segments_membership_update ON segext.segments IS 'a segment whose criteria or active flag changed gets its members anew';
 CREATE TRIGGER segments_membership_delete AFTER DELETE ON segext.segments
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION segext.segments_membership();
-COMMENT ON TRIGGER segments_membership_delete ON segext.segments IS 'the members of a deleted segment may enter Default';
+COMMENT ON TRIGGER segments_membership_delete ON segext.segments IS 'a deleted segment''s members, counts and history go; its members may enter Default';
 
 SELECT pg_catalog.pg_extension_config_dump('segext.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_history', '');

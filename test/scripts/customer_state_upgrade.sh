@@ -42,8 +42,10 @@ SELECT (SELECT count(*) FROM kept) || ' ' ||
        (SELECT count(*) FROM ((SELECT * FROM kept EXCEPT ALL SELECT * FROM segext.customer_states)
                               UNION ALL (SELECT * FROM segext.customer_states EXCEPT ALL SELECT * FROM kept)) AS d) || ' ' ||
        (SELECT count(*) FROM segext.segments AS s
-        WHERE EXISTS (SELECT customer_id FROM segext.segment_members(s.id) EXCEPT SELECT customer_id FROM segext.state_segment_members(s.id))
-           OR EXISTS (SELECT customer_id FROM segext.state_segment_members(s.id) EXCEPT SELECT customer_id FROM segext.segment_members(s.id)));
+        WHERE EXISTS (SELECT customer_id FROM segext.segment_members(s.id) EXCEPT SELECT customer_id FROM segext.memberships AS m
+                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+           OR EXISTS (SELECT customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                      EXCEPT SELECT customer_id FROM segext.segment_members(s.id)));
 SQL
 )
 read -r states differences segments <<<"$result"

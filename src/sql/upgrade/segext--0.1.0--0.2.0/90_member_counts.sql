@@ -6,8 +6,7 @@
 CREATE TABLE segext.segment_member_counts (
     company_id      segext.objectid NOT NULL,
     segment_id      segext.objectid NOT NULL,
-    delta           pg_catalog.int8 NOT NULL,
-    FOREIGN KEY (company_id, segment_id) REFERENCES segext.segments (company_id, id) ON DELETE CASCADE
+    delta           pg_catalog.int8 NOT NULL
 );
 COMMENT ON TABLE segext.segment_member_counts IS 'changes of each segment''s member count (insert-only, written by segext): the count is the sum of a segment''s rows; compacted by segext.compact_member_counts';
 COMMENT ON COLUMN segext.segment_member_counts.delta IS 'members gained (positive) or lost (negative) by one statement, or the folded sum of such rows';
@@ -63,7 +62,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT m.company_id, m.segment_id FROM segext.segment_member_counts AS m
-        WHERE company IS NULL OR m.company_id OPERATOR(segext.=) company
+        WHERE m.company_id OPERATOR(segext.=) COALESCE(company, segext.current_company_id(), m.company_id)
         GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
     LOOP
         folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
@@ -71,7 +70,7 @@ BEGIN
     RETURN folded;
 END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: every company) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
+COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: the current company, or every company when none is current) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
 
 CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
