@@ -9,6 +9,11 @@
 #                        a throwaway cluster in a temporary directory, owned by
 #                        the postgres OS user, listening on a Unix socket only.
 # stop_cluster           stops it and removes the directory (also on exit).
+# ensure_pg_cron         apt-get installs pg_cron (postgresql-15-cron) when
+#                        the server has no pg_cron library.
+# load_pg_cron           makes the running throwaway cluster load pg_cron
+#                        (shared_preload_libraries, a restart) with
+#                        cron.database_name = SEGEXT_CRON_DB, which it creates.
 #
 # SEGEXT_BUILD_DIR names the built tree that stage_server installs from (the
 # repository by default; scripts/sanitize.sh points it at its own build), and
@@ -27,6 +32,7 @@ PG_CONFIG=$PG_BINDIR/pg_config
 SEGEXT_PORT=${SEGEXT_PORT:-5432}
 SEGEXT_BUILD_DIR=${SEGEXT_BUILD_DIR:-$SEGEXT_ROOT}
 SEGEXT_SERVER_ENV=${SEGEXT_SERVER_ENV:-}
+SEGEXT_CRON_DB=${SEGEXT_CRON_DB:-segext_cron}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -43,7 +49,17 @@ install_prerequisites() {
         make gcc libc6-dev libasan8 libubsan1 \
         postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
         postgresql-server-dev-$PG_MAJOR libpq-dev \
-        postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl >/dev/null
+        postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
+        postgresql-$PG_MAJOR-cron >/dev/null
+}
+
+# ensure_pg_cron installs pg_cron when the server lacks it (also when the
+# other prerequisites are skipped).
+ensure_pg_cron() {
+    [ -f /usr/lib/postgresql/$PG_MAJOR/lib/pg_cron.so ] && return 0
+    log "installing pg_cron (apt-get)"
+    run_as_root apt-get update -qq
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$PG_MAJOR-cron >/dev/null
 }
 
 # build_extension compiles segext with warnings as errors.
@@ -83,6 +99,20 @@ start_cluster() {
         start >/dev/null
     export PGHOST=$SEGEXT_TMP/socket PGPORT=$SEGEXT_PORT PGUSER=postgres PGDATABASE=postgres
     export SEGEXT_TMP SEGEXT_PG_BIN
+}
+
+# load_pg_cron creates SEGEXT_CRON_DB and restarts the throwaway cluster
+# with pg_cron preloaded; its jobs connect through the cluster's socket.
+load_pg_cron() {
+    log "loading pg_cron (cron.database_name = $SEGEXT_CRON_DB)"
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $SEGEXT_CRON_DB" >/dev/null
+    printf '%s\n' "shared_preload_libraries = 'pg_cron'" \
+        "cron.database_name = '$SEGEXT_CRON_DB'" "cron.host = '$SEGEXT_TMP/socket'" |
+        as_postgres tee -a "$SEGEXT_TMP/data/postgresql.conf" >/dev/null
+    # shellcheck disable=SC2086  # SEGEXT_SERVER_ENV is a list of words
+    as_postgres env $SEGEXT_SERVER_ENV "$SEGEXT_PG_BIN/pg_ctl" -D "$SEGEXT_TMP/data" -l "$SEGEXT_TMP/socket/server.log" -w \
+        restart >/dev/null
+    export SEGEXT_CRON_DB
 }
 
 # as_postgres runs a command as the postgres OS user (initdb refuses root).

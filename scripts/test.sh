@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, build segext, start a throwaway
-# cluster and run every suite (pg_regress, isolation, pgTAP, client and
+# cluster (with pg_cron loaded) and run every suite (pg_regress, isolation, pgTAP, client and
 # scripted tests), then the same suites on an AddressSanitizer/UBSan build
 # (scripts/sanitize.sh, on a cluster of its own).  Exits non-zero if
 # anything fails.
 #
-#   SEGEXT_SKIP_INSTALL=1  skip apt-get (for a machine already set up)
+#   SEGEXT_SKIP_INSTALL=1  skip apt-get (for a machine already set up; pg_cron
+#                          is still installed when missing)
 #   SEGEXT_KEEP=1          keep the temporary cluster directory afterwards
 #   SEGEXT_SANITIZE=0      skip the sanitizer suite
 
@@ -13,8 +14,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$SEGEXT_ROOT"
 
 [ "${SEGEXT_SKIP_INSTALL:-0}" = 1 ] || install_prerequisites
+ensure_pg_cron
 build_extension
 start_cluster
+load_pg_cron
 
 passed=0
 failed=0

@@ -2071,3 +2071,46 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_INT64(rows);
 }
+
+/*
+ * segext_figures_last_sale finds the latest sale time with a positive count
+ * in a customer's figures; false when there is none.
+ */
+bool
+segext_figures_last_sale(const bytea *figures, TimestampTz *last)
+{
+	Figures		f = {0};
+	bool		found = false;
+
+	figures_decode(figures, &f);
+	for (int i = 0; i < f.ntimes; i++)
+	{
+		if (f.times[i].count > 0 && (!found || f.times[i].at > *last))
+		{
+			*last = f.times[i].at;
+			found = true;
+		}
+	}
+	if (f.times)
+		pfree(f.times);
+	for (int k = 0; k < FIG_NLISTS; k++)
+		if (f.e[k])
+			pfree(f.e[k]);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(segext_customer_state_last_sale);
+/*
+ * segext_customer_state_last_sale returns the latest counted sale time of
+ * a customer's figures (segext.customer_states.last_sale_at), NULL when
+ * there is none.
+ */
+Datum
+segext_customer_state_last_sale(PG_FUNCTION_ARGS)
+{
+	TimestampTz last;
+
+	if (!segext_figures_last_sale(PG_GETARG_BYTEA_PP(0), &last))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(last);
+}

@@ -84,4 +84,10 @@ extern void segext_lock_company_state(const SegextObjectId *company, LOCKMODE mo
  */
 extern int64 segext_rebuild_company_states(const SegextObjectId *company);
 
+/*
+ * The latest sale time with a positive count in a customer's figures; false
+ * when there is none.
+ */
+extern bool segext_figures_last_sale(const bytea *figures, TimestampTz *last);
+
 #endif							/* SEGEXT_CUSTOMER_STATE_H */

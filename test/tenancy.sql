@@ -27,7 +27,7 @@ SELECT results_eq(
     $$SELECT relname::text COLLATE "default", relrowsecurity FROM pg_class WHERE relnamespace = 'segext'::regnamespace AND relkind = 'r' ORDER BY relname$$,
     $$VALUES ('channel_segments', true), ('channels', true), ('companies', true), ('company_roles', true), ('customer_states', true), ('customers', true),
              ('membership_history', true), ('memberships', true), ('segment_groups', true), ('segment_member_counts', true), ('segments', true),
-             ('transactions', true)$$,
+             ('time_window_checks', true), ('transactions', true)$$,
     'row level security is enabled on every segext table');
 
 -- Two companies with segments, a group, a channel and its mix.

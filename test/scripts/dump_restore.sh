@@ -18,7 +18,7 @@ fail() { echo "dump_restore: $*" >&2; exit 1; }
 
 createdb "$src"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" -c 'CREATE EXTENSION segext' \
-    -f "$(dirname "$0")/../helpers/two_companies.sql"
+    -f "$(dirname "$0")/../helpers/two_companies.sql" -c 'SELECT segext.recheck_time_windows()'
 
 pg_dump -Fc -d "$src" -f "$dump"
 createdb "$dst"
@@ -37,13 +37,14 @@ SELECT 'transactions', count(*), md5(string_agg(t::text, '|' ORDER BY t.id::text
 SELECT 'memberships', count(*), md5(string_agg(t::text, '|' ORDER BY t.segment_id::text, t.customer_id::text)) FROM segext.memberships t;
 SELECT 'membership_history', count(*), md5(string_agg(t::text, '|' ORDER BY t.id)) FROM segext.membership_history t;
 SELECT 'customer_states', count(*), md5(string_agg(t::text, '|' ORDER BY t.company_id::text, t.customer_id::text)) FROM segext.customer_states t;
+SELECT 'time_window_checks', count(*), md5(string_agg(t::text, '|' ORDER BY t.company_id::text)) FROM segext.time_window_checks t;
 SQL
 }
 
 before=$(table_digest "$src")
 after=$(table_digest "$dst")
 echo "$before"
-[ "$(echo "$before" | grep -c .)" -eq 10 ] || fail "expected 10 tables in the source digest"
+[ "$(echo "$before" | grep -c .)" -eq 11 ] || fail "expected 11 tables in the source digest"
 echo "$before" | awk -F'|' '$2 == 0 { exit 1 }' || fail "a source table is empty"
 [ "$before" = "$after" ] || { echo "restored:"; echo "$after"; fail "restored rows differ from the source"; }
 
@@ -82,4 +83,4 @@ out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "UPDATE segext.channels c S
 # Membership still refreshes in the copy, and finds nothing to change.
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT segext.refresh_company(id) FROM segext.companies WHERE name = 'Acme'")
 [ "$out" = 0 ] || fail "refresh after restore changed '$out' memberships, expected 0"
-echo "dump/restore round trip: 10 tables identical, rules enforced after restore"
+echo "dump/restore round trip: 11 tables identical, rules enforced after restore"
