@@ -170,7 +170,11 @@ BEGIN
     END LOOP;
     -- Listeners may be anyone: the payload names no company, segment or
     -- customer, only the history rows to read through row level security.
-    IF first_id IS NOT NULL THEN
+    -- segext.notify_membership = off (set by a superuser, e.g. per database)
+    -- sends none: a transaction that notifies takes PostgreSQL's notification
+    -- queue lock at commit, so such commits run one at a time.
+    IF first_id IS NOT NULL AND COALESCE(pg_catalog.current_setting('segext.notify_membership', true), 'on')
+                                OPERATOR(pg_catalog.=) 'on' THEN
         PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
             'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
     END IF;
