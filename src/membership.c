@@ -438,11 +438,28 @@ compiled_segments_callback(Datum arg, Oid relid)
 		compiled_segments_generation++;
 }
 
-/* segext_membership_init registers the relcache callback, once per backend. */
+/* segext.notify_membership: see segext_membership_init. */
+static bool notify_membership = true;
+
+/*
+ * segext_membership_init registers the relcache callback, once per backend,
+ * and defines segext.notify_membership: whether a statement that changes
+ * members sends its NOTIFY on segext_membership (read by the trigger
+ * segext.memberships_changed).
+ */
 void
 segext_membership_init(void)
 {
 	segext_register_relcache_callback(compiled_segments_callback);
+	DefineCustomBoolVariable("segext.notify_membership",
+							 "Sends a NOTIFY on channel segext_membership for every statement that changes members.",
+							 "A transaction that sends a notification takes the notification queue lock at commit, "
+							 "so such commits run one at a time; turn it off where nobody listens.",
+							 &notify_membership,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -1773,12 +1790,55 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * listed_candidates returns, when a part of the criteria is made only of
+ * customer lists, the customers that part lists (an objectid[]; the
+ * segment's members are among them, since every part must match), else
+ * NULL.
+ */
+static ArrayType *
+listed_candidates(const SegextCriteria *c)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+	const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+	uint32		start = 0;
+
+	for (int p = 0; p < c->nparts; p++)
+	{
+		bool		lists_only = ends[p] > start;
+		int			n = 0;
+
+		for (uint32 j = start; j < ends[p]; j++)
+		{
+			lists_only &= crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
+			n += crits[j].nitems;
+		}
+		if (lists_only)
+		{
+			Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
+
+			n = 0;
+			for (uint32 j = start; j < ends[p]; j++)
+			{
+				const SegextObjectId *listed = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
+
+				for (uint32 k = 0; k < crits[j].nitems; k++)
+					ids[n++] = PointerGetDatum(&listed[k]);
+			}
+			return construct_array(ids, n, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+		}
+		start = ends[p];
+	}
+	return NULL;
+}
+
 PG_FUNCTION_INFO_V1(segext_segment_members);
 /*
  * segext_segment_members evaluates a segment now from the customer states
  * and returns its members (segment 0: active customers; 1: active customers
  * in no other active segment; a manual segment: its explicit active
- * members); no transaction is read and nothing is written.
+ * members); no transaction is read and nothing is written.  A segment
+ * with a part made only of customer lists reads only the customers listed.
  */
 Datum
 segext_segment_members(PG_FUNCTION_ARGS)
@@ -1805,6 +1865,9 @@ segext_segment_members(PG_FUNCTION_ARGS)
 		{
 			load_one_segment(&e, segment, number, criteria, manual);
 			st.index = 0;
+			/* customer lists: only the listed customers can match */
+			if (!manual)
+				e.only = listed_candidates(e.segs[0].criteria);
 		}
 	}
 	else

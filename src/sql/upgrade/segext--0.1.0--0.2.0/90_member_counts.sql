@@ -112,10 +112,15 @@ BEGIN
     END LOOP;
     -- Listeners may be anyone: the payload names no company, segment or
     -- customer, only the history rows to read through row level security.
-    -- Not from a Citus shard (memberships_<shard id>, on a worker): it would
+    -- segext.notify_membership = off (set by a superuser, e.g. per database)
+    -- sends none: a transaction that notifies takes PostgreSQL's notification
+    -- queue lock at commit, so such commits run one at a time.
+    -- Nor from a Citus shard (memberships_<shard id>, on a worker): it would
     -- never reach a listener on the coordinator, and Citus commits a write
     -- to several nodes with two-phase commit, which refuses NOTIFY.
-    IF first_id IS NOT NULL AND TG_TABLE_NAME OPERATOR(pg_catalog.=) 'memberships' THEN
+    IF first_id IS NOT NULL AND COALESCE(pg_catalog.current_setting('segext.notify_membership', true), 'on')
+                                OPERATOR(pg_catalog.=) 'on'
+       AND TG_TABLE_NAME OPERATOR(pg_catalog.=) 'memberships' THEN
         PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
             'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
     END IF;
