@@ -1905,42 +1905,6 @@ segext_customers_state(PG_FUNCTION_ARGS)
 }
 
 /*
- * resolve_current_company evaluates segext.current_company_id() before any
- * lookup, so an invalid session company raises whether or not the key asked
- * for exists (row level security would evaluate it only at a first row).
- */
-static void
-resolve_current_company(void)
-{
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
-}
-
-/* company_must_exist raises 22023 unless the caller sees the company. */
-static void
-company_must_exist(const SegextObjectId *company)
-{
-	Datum		args[1];
-	Oid			types[1];
-	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-	types[0] = segext_objectid_type();
-	args[0] = PointerGetDatum(company);
-	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed");
-	if (SPI_processed == 0)
-	{
-		segext_objectid_to_hex(company, hex);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("company \"%s\" does not exist", hex),
-				 errdetail("No company visible to the current user has id \"%s\".", hex),
-				 errhint("Pass the id of the current company.")));
-	}
-}
-
-/*
  * segext_rebuild_company_states replaces a company's customer states by
  * ones computed from its transactions in one index scan in customer order
  * (whole customers inserted in batches, so each row is written once); the
@@ -2069,8 +2033,7 @@ segext_rebuild_customer_states(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	resolve_current_company();
-	company_must_exist(company);
+	segext_company_must_be_visible(company, "Pass the id of the current company.");
 	/* on Citus, run on the node of the company's shard group (citus.c) */
 	if (segext_citus_route(fcinfo, company, &routed))
 	{

@@ -1582,24 +1582,6 @@ segext_refresh_segment(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(changed);
 }
 
-/* company_must_be_visible raises 22023 unless the caller sees the company. */
-static void
-company_must_be_visible(const SegextObjectId *company)
-{
-	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
-	if (company_exists(company))
-		return;
-	segext_objectid_to_hex(company, hex);
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("company \"%s\" does not exist", hex),
-			 errdetail("No company visible to the current user has id \"%s\".", hex),
-			 errhint("Pass the id of the current company.")));
-}
-
 PG_FUNCTION_INFO_V1(segext_refresh_company);
 /*
  * segext_refresh_company rebuilds a company's customer states from its
@@ -1614,7 +1596,7 @@ segext_refresh_company(PG_FUNCTION_ARGS)
 	Datum		routed;
 
 	SPI_connect();
-	company_must_be_visible(company);
+	segext_company_must_be_visible(company, "Pass the id of the current company.");
 	segext_check_company_access(company);
 	/* on Citus, run on the node of the company's shard group (citus.c) */
 	if (segext_citus_route(fcinfo, company, &routed))
@@ -1651,7 +1633,7 @@ segext_reevaluate_customers_sql(PG_FUNCTION_ARGS)
 	Datum		routed;
 
 	SPI_connect();
-	company_must_be_visible(company);
+	segext_company_must_be_visible(company, "Pass the id of the current company.");
 	segext_check_company_access(company);
 	SPI_finish();
 	/* on Citus, run on the node of the company's shard group (citus.c) */

@@ -70,6 +70,12 @@ extern void segext_check_company_access(const struct SegextObjectId *company);
 extern void segext_check_company_read_access(const struct SegextObjectId *company);
 
 /*
+ * Raise 22023 (with hint) unless a company with this id is visible to the
+ * current user; the caller is connected to SPI (tenancy.c).
+ */
+extern void segext_company_must_be_visible(const struct SegextObjectId *company, const char *hint);
+
+/*
  * Raise the error of an unusable company input: an ungranted
  * segext.company_id (42501) or a malformed claim of a gateway session
  * (22P02) (tenancy.c).

@@ -51,6 +51,7 @@
 #include "catalog/namespace.h"
 #include "common/jsonapi.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "access/parallel.h"
 #include "commands/trigger.h"
 #include "mb/pg_wchar.h"
@@ -935,4 +936,34 @@ segext_company_roles_invalidate(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 
 	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * segext_company_must_be_visible raises 22023 (with hint) unless a company
+ * with this id is visible to the current user; it first evaluates
+ * segext.current_company_id(), so an unusable session company raises
+ * whether or not the company exists.  The caller is connected to SPI.
+ */
+void
+segext_company_must_be_visible(const SegextObjectId *company, const char *hint)
+{
+	Datum		args[1];
+	Oid			types[1];
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(company);
+	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	if (SPI_processed > 0)
+		return;
+	segext_objectid_to_hex(company, hex);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("company \"%s\" does not exist", hex),
+			 errdetail("No company visible to the current user has id \"%s\".", hex),
+			 errhint("%s", hint)));
 }

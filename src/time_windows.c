@@ -40,7 +40,6 @@ typedef struct OwnerContext
 
 static void become_owner(OwnerContext *ctx);
 static void restore_caller(OwnerContext *ctx);
-static void company_must_exist(const SegextObjectId *company);
 static int64 recheck_company(const SegextObjectId *company);
 
 PG_FUNCTION_INFO_V1(segext_month_day);
@@ -117,30 +116,6 @@ restore_caller(OwnerContext *ctx)
 {
 	AtEOXact_GUC(true, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
-}
-
-/* company_must_exist raises 22023 unless the caller sees the company. */
-static void
-company_must_exist(const SegextObjectId *company)
-{
-	Datum		args[1];
-	Oid			types[1];
-	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-	types[0] = segext_objectid_type();
-	args[0] = PointerGetDatum(company);
-	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed");
-	if (SPI_processed == 0)
-	{
-		segext_objectid_to_hex(company, hex);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("company \"%s\" does not exist", hex),
-				 errdetail("No company visible to the current user has id \"%s\".", hex),
-				 errhint("Pass the id of the current company, or NULL for every company the role may act for.")));
-	}
 }
 
 /*
@@ -258,7 +233,7 @@ segext_recheck_time_windows(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0))
 	{
 		companies = PG_GETARG_SEGEXT_OBJECTID_P(0);
-		company_must_exist(companies);
+		segext_company_must_be_visible(companies, "Pass the id of the current company, or NULL for every company the role may act for.");
 		ncompanies = 1;
 	}
 	else
