@@ -70,6 +70,7 @@
 #include "criteria.h"
 #include "customer_state.h"
 #include "membership.h"
+#include "role_switch.h"
 #include "evaluate.h"
 #include "kept_plan.h"
 #include "objectid.h"
@@ -203,12 +204,7 @@ typedef struct Accum
 static int	test_state_flush_kb = 0;
 
 /* The role switch and search_path of the state's own SQL. */
-typedef struct StateSpi
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} StateSpi;
+typedef SegextRoleSwitch StateSpi;
 
 static void figures_add_time(Figures *f, TimestampTz at, int64 count);
 static void figures_add_entry(Figures *f, int k, const char *a, int alen,
@@ -1647,34 +1643,18 @@ accum_flush(Accum *acc)
 static void
 state_spi_begin(StateSpi *spi)
 {
-	Oid			relid = get_relname_relid("customer_states", get_namespace_oid("segext", false));
-	HeapTuple	tup;
-	Oid			owner;
+	Oid			owner = segext_table_owner("customer_states");
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation segext.customer_states does not exist");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&spi->save_userid, &spi->save_sec_context);
-	SetUserIdAndSecContext(owner, spi->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	spi->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	segext_switch_role(spi, owner);
 }
 
 /* state_spi_end restores the role and search_path and leaves SPI. */
 static void
 state_spi_end(StateSpi *spi)
 {
-	AtEOXact_GUC(true, spi->save_nestlevel);
-	SetUserIdAndSecContext(spi->save_userid, spi->save_sec_context);
+	segext_restore_role(spi);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }

@@ -94,6 +94,7 @@
 #include "evaluate.h"
 #include "kept_plan.h"
 #include "membership.h"
+#include "role_switch.h"
 #include "objectid.h"
 
 /* One segment the engine knows about. */
@@ -909,12 +910,7 @@ collect_diff(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
  * segext writes members (the table's guard refuses anyone else), after the
  * caller's right to act for the company has been checked.
  */
-typedef struct MembersWrite
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} MembersWrite;
+typedef SegextRoleSwitch MembersWrite;
 
 /*
  * members_write_begin switches to the owner of segext.memberships, with
@@ -923,29 +919,14 @@ typedef struct MembersWrite
 static void
 members_write_begin(MembersWrite *w)
 {
-	Oid			table = RangeVarGetRelid(makeRangeVar("segext", "memberships", -1), NoLock, false);
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", table);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	GetUserIdAndSecContext(&w->save_userid, &w->save_sec_context);
-	SetUserIdAndSecContext(owner, w->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	w->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	segext_switch_role(w, segext_table_owner("memberships"));
 }
 
 /* members_write_end restores the caller's role and search_path. */
 static void
 members_write_end(MembersWrite *w)
 {
-	AtEOXact_GUC(true, w->save_nestlevel);
-	SetUserIdAndSecContext(w->save_userid, w->save_sec_context);
+	segext_restore_role(w);
 }
 
 /* apply_diff writes the differences into segext.memberships. */

@@ -50,6 +50,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "role_switch.h"
 #include "kept_plan.h"
 #include "objectid.h"
 
@@ -303,12 +304,7 @@ static SegextObjectId builtins_company;
 static bool syncing_mix = false;
 
 /* State saved while a rule runs its queries as the table owner. */
-typedef struct RulesSpi
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} RulesSpi;
+typedef SegextRoleSwitch RulesSpi;
 
 static SPIPlanPtr rules_plan(RulesQuery query);
 static void rules_exec(RulesQuery query, Datum *values, bool latest);
@@ -409,22 +405,14 @@ rules_spi_begin(RulesSpi *spi, Oid owner)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&spi->save_userid, &spi->save_sec_context);
-	if (OidIsValid(owner))
-		SetUserIdAndSecContext(owner, spi->save_sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	spi->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	segext_switch_role(spi, owner);
 }
 
 /* rules_spi_end restores the role and search_path and leaves SPI. */
 static void
 rules_spi_end(RulesSpi *spi)
 {
-	AtEOXact_GUC(true, spi->save_nestlevel);
-	SetUserIdAndSecContext(spi->save_userid, spi->save_sec_context);
+	segext_restore_role(spi);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }

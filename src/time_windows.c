@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "role_switch.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -31,12 +32,7 @@
 #include "objectid.h"
 
 /* The role and settings saved while SPI runs as the owner of segext's tables. */
-typedef struct OwnerContext
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} OwnerContext;
+typedef SegextRoleSwitch OwnerContext;
 
 static void become_owner(OwnerContext *ctx);
 static void restore_caller(OwnerContext *ctx);
@@ -90,32 +86,14 @@ segext_utc_month_day(PG_FUNCTION_ARGS)
 static void
 become_owner(OwnerContext *ctx)
 {
-	Oid			relid = get_relname_relid("time_window_checks", get_namespace_oid("segext", false));
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation segext.time_window_checks does not exist");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
-	SetUserIdAndSecContext(owner, ctx->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	ctx->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	segext_switch_role(ctx, segext_table_owner("time_window_checks"));
 }
 
 /* restore_caller undoes become_owner. */
 static void
 restore_caller(OwnerContext *ctx)
 {
-	AtEOXact_GUC(true, ctx->save_nestlevel);
-	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+	segext_restore_role(ctx);
 }
 
 /*
