@@ -31,7 +31,10 @@
  * exists, even when the setting changes in the middle of a query.
  *
  * The answer is cached per backend, keyed by every input (current and
- * session user, the setting, both claims) and a generation counter.  The
+ * session user, the setting, both claims) and a generation counter; the
+ * claims are compared only in a session of a member of segext_gateway, the
+ * only one where they count, so a call from a SQL login or a policy row
+ * costs a few comparisons and no setting lookup.  The
  * counter moves when segext.company_roles changes (a statement trigger
  * queues a relcache invalidation of the table, which PostgreSQL sends to
  * every backend at commit) and when role memberships or roles change
@@ -143,6 +146,7 @@ static struct
 	char		setting[SEGEXT_OBJECTID_HEX_LEN + 1];
 	char	   *claims;			/* request.jwt.claims, or NULL */
 	char	   *claim_company;	/* jwt.claims.company_id, or NULL */
+	bool		claims_trusted; /* the session user is a member of segext_gateway */
 	CurrentCompany result;
 }			company_cache;
 
@@ -166,6 +170,8 @@ static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
 static bool single_granted_company(Oid userid, SegextObjectId *company,
 								   CompanyLevel *level);
 static void resolve_current_company(CurrentCompany *result);
+static void accept_invalidations_once_per_statement(void);
+static const CurrentCompany *cached_company(void);
 static const CurrentCompany *current_company(void);
 static void check_company(const SegextObjectId *company, bool write);
 
@@ -627,21 +633,13 @@ resolve_current_company(CurrentCompany *result)
 }
 
 /*
- * current_company returns the current company of the session, from the
- * cache when no input changed.
+ * accept_invalidations_once_per_statement reads pending invalidations at the
+ * first call of each statement, so that grants and revokes committed by
+ * other sessions count from the next statement on.
  */
-static const CurrentCompany *
-current_company(void)
+static void
+accept_invalidations_once_per_statement(void)
 {
-	Oid			userid = GetUserId();
-	Oid			session_userid = GetSessionUserId();
-	const char *claims;
-	const char *claim_company;
-	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
-	CurrentCompany result;
-	uint64		generation;
-
-	/* once per statement: apply grants committed by other sessions */
 	if (MyProc->lxid != checked_lxid ||
 		GetCurrentStatementStartTimestamp() != checked_statement)
 	{
@@ -649,20 +647,58 @@ current_company(void)
 		checked_lxid = MyProc->lxid;
 		checked_statement = GetCurrentStatementStartTimestamp();
 	}
+}
 
-	claims = GetConfigOption("request.jwt.claims", true, false);
-	claim_company = GetConfigOption("jwt.claims.company_id", true, false);
-	if (company_cache.valid &&
-		company_cache.generation == tenancy_generation &&
-		company_cache.userid == userid &&
-		company_cache.session_userid == session_userid &&
-		strcmp(company_cache.setting, setting) == 0 &&
-		same_text(company_cache.claims, claims) &&
-		same_text(company_cache.claim_company, claim_company))
-		return &company_cache.result;
+/*
+ * cached_company returns the cached current company when no input changed
+ * since it was resolved, else NULL.  The claims are read only in a session
+ * whose user is a member of segext_gateway: elsewhere they do not count, so
+ * the usual call compares two role ids, a counter and the setting.
+ */
+static const CurrentCompany *
+cached_company(void)
+{
+	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
+
+	accept_invalidations_once_per_statement();
+	if (!company_cache.valid ||
+		company_cache.generation != tenancy_generation ||
+		company_cache.userid != GetUserId() ||
+		company_cache.session_userid != GetSessionUserId() ||
+		strcmp(company_cache.setting, setting) != 0)
+		return NULL;
+	if (company_cache.claims_trusted &&
+		(!same_text(company_cache.claims, GetConfigOption("request.jwt.claims", true, false)) ||
+		 !same_text(company_cache.claim_company, GetConfigOption("jwt.claims.company_id", true, false))))
+		return NULL;
+	return &company_cache.result;
+}
+
+/*
+ * current_company returns the current company of the session, from the
+ * cache when no input changed.
+ */
+static const CurrentCompany *
+current_company(void)
+{
+	const CurrentCompany *cached = cached_company();
+	Oid			userid = GetUserId();
+	Oid			session_userid = GetSessionUserId();
+	const char *claims;
+	const char *claim_company;
+	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
+	CurrentCompany result;
+	uint64		generation;
+	bool		claims_trusted;
+
+	if (cached != NULL)
+		return cached;
 
 	/* an invalidation arriving while resolving leaves the entry stale */
 	generation = tenancy_generation;
+	claims = GetConfigOption("request.jwt.claims", true, false);
+	claim_company = GetConfigOption("jwt.claims.company_id", true, false);
+	claims_trusted = role_is_member_of(session_userid, "segext_gateway");
 	resolve_current_company(&result);
 
 	company_cache.valid = false;
@@ -675,6 +711,7 @@ current_company(void)
 	strlcpy(company_cache.setting, setting, sizeof(company_cache.setting));
 	company_cache.userid = userid;
 	company_cache.session_userid = session_userid;
+	company_cache.claims_trusted = claims_trusted;
 	company_cache.generation = generation;
 	company_cache.result = result;
 	company_cache.valid = true;
@@ -828,8 +865,16 @@ query_reads_segext(const PlannedStmt *stmt)
 static void
 tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if (!IsParallelWorker() && query_reads_segext(queryDesc->plannedstmt))
-		segext_require_current_company();
+	const CurrentCompany *cached;
+
+	if (!IsParallelWorker())
+	{
+		/* a cached usable answer has nothing to raise: no need to read the plan */
+		cached = cached_company();
+		if ((cached == NULL || cached->refusal != COMPANY_REFUSAL_NONE) &&
+			query_reads_segext(queryDesc->plannedstmt))
+			segext_require_current_company();
+	}
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else
