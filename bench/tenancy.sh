@@ -8,7 +8,8 @@
 #         check       this build as installed;
 #         as_is       segext.current_company_id() and writable_company_id()
 #                     replaced by SQL functions returning segext.company_id
-#                     as it is (0.1.0's model: no grants, no cache);
+#                     as it is, and no restrictive DELETE policy (0.1.0's
+#                     model: no grants, no cache, no write check);
 #         check_rows, as_is_rows
 #                     the same two with the policies Citus gets from
 #                     segext.distribute() (the functions called per row
@@ -16,6 +17,9 @@
 #       Both sides keep what cannot be switched off in SQL: the ExecutorStart
 #       hook and the company checks of the C triggers (bench/README.md
 #       gives their share from a profile).
+#       variants<suffix>=... names the four targets check<suffix>, ..., so
+#       that two builds on two clusters run in one interleaved bench:
+#         bash bench/tenancy.sh variants_old=/tmp/a/socket:5476 variants=/tmp/b/socket:5475
 #   bash bench/tenancy.sh before=/tmp/a/socket:5476 after=/tmp/b/socket:5475
 #       two running clusters (e.g. the previous release and this one).
 #
@@ -69,9 +73,22 @@ VACUUM ANALYZE;
 SQL
 }
 
-# The company as segext.company_id says, with no grant and no cache.
+# The company as segext.company_id says, with no grant and no cache, and
+# 0.1.0's policies: no restrictive DELETE policy (which checks that the
+# company may be written).
 as_is_sql() {
     cat <<'SQL'
+DO $$
+DECLARE
+    pol record;
+BEGIN
+    FOR pol IN
+        SELECT p.polname, p.polrelid::regclass AS rel FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+        WHERE c.relnamespace = 'segext'::regnamespace AND NOT p.polpermissive
+    LOOP
+        EXECUTE format('DROP POLICY %I ON %s', pol.polname, pol.rel);
+    END LOOP;
+END $$;
 CREATE OR REPLACE FUNCTION segext.current_company_id() RETURNS segext.objectid
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN NULLIF(pg_catalog.current_setting('segext.company_id', true), '')::segext.objectid;
@@ -126,7 +143,8 @@ for target in "$@"; do
     done
     psql_at -d postgres -c "CREATE DATABASE bench_tenancy"
     setup_sql | psql_at -d bench_tenancy >/dev/null
-    if [ "$label" = variants ]; then
+    if [[ $label =~ ^variants(.*)$ ]]; then
+        suffix=${BASH_REMATCH[1]}
         for db in bench_tenancy_as_is bench_tenancy_rows bench_tenancy_as_is_rows; do
             psql_at -d postgres -c "CREATE DATABASE $db TEMPLATE bench_tenancy"
         done
@@ -134,16 +152,16 @@ for target in "$@"; do
         as_is_sql | psql_at -d bench_tenancy_as_is_rows
         rows_sql | psql_at -d bench_tenancy_rows
         rows_sql | psql_at -d bench_tenancy_as_is_rows
-        add_target check "$host" "$port" bench_tenancy
-        add_target as_is "$host" "$port" bench_tenancy_as_is
-        add_target check_rows "$host" "$port" bench_tenancy_rows
-        add_target as_is_rows "$host" "$port" bench_tenancy_as_is_rows
-        pairs+=("as_is:check" "as_is_rows:check_rows")
+        add_target "check$suffix" "$host" "$port" bench_tenancy
+        add_target "as_is$suffix" "$host" "$port" bench_tenancy_as_is
+        add_target "check_rows$suffix" "$host" "$port" bench_tenancy_rows
+        add_target "as_is_rows$suffix" "$host" "$port" bench_tenancy_as_is_rows
+        pairs+=("as_is$suffix:check$suffix" "as_is_rows$suffix:check_rows$suffix")
     else
         add_target "$label" "$host" "$port" bench_tenancy
     fi
 done
-if [ "${#labels[@]}" = 2 ]; then
+if [ "${#labels[@]}" = 2 ] && [ "${#pairs[@]}" = 0 ]; then
     pairs+=("${labels[0]}:${labels[1]}")
 fi
 
@@ -166,6 +184,45 @@ cat > "$out/insert.sql" <<SQL
 INSERT INTO segext_api.transactions (customer_id, amount) VALUES ('$buyer', 1);
 SQL
 
+# Each call file starts with a pause of its first execution, during which
+# perf attaches to the backend.
+for call in $calls; do
+    { printf '\\if :started = 0\n\\set started 1\n\\sleep 300 ms\n\\endif\n'; cat "$out/$call.sql"; } > "$out/$call.timed.sql"
+done
+
+# measure label call count: runs the call count times in one pgbench
+# session and prints the backend's CPU time per call (us, perf stat's
+# task-clock from the first call to the disconnection) and the calls per
+# second of wall-clock time.
+measure() {
+    local label=$1 call=$2 count=$3 pid= i pgbench_pid cpu_ms latency
+    set -- $(cat "$out/$label.addr")
+    PGAPPNAME="bench_tenancy_$$" PGOPTIONS="-c segext.company_id=$company" \
+        pgbench -n -c 1 -M prepared -t "$count" -D started=0 -h "$1" -p "$2" -U bench_tenancy_writer \
+        -f "$out/$call.timed.sql" "$3" >"$out/pgbench.out" 2>"$out/pgbench.err" &
+    pgbench_pid=$!
+    for i in $(seq 1 100); do
+        pid=$(psql -X -At -h "$1" -p "$2" -U postgres -d postgres \
+            -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_tenancy_$$'")
+        [ -n "$pid" ] && break
+        sleep 0.01
+    done
+    cpu_ms=$(perf stat -x, -e task-clock -p "$pid" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
+    if ! wait "$pgbench_pid"; then cat "$out/pgbench.err" >&2; exit 1; fi
+    latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$out/pgbench.out")
+    awk -v cpu="$cpu_ms" -v lat="$latency" -v n="$count" \
+        'BEGIN {printf "%.2f %.1f\n", cpu * 1000 / n, n / ((lat * n - 300) / 1000)}'
+}
+
+# The number of calls per run: about BENCH_SECONDS of the first target.
+declare -A counts
+for call in $calls; do
+    set -- $(cat "$out/${labels[0]}.addr")
+    tps=$(PGOPTIONS="-c segext.company_id=$company" pgbench -n -c 1 -M prepared -T 1 -h "$1" -p "$2" \
+        -U bench_tenancy_writer -f "$out/$call.sql" "$3" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    counts[$call]=$(awk -v t="$tps" -v s="$seconds" 'BEGIN {n = int(t * s); print (n < 100) ? 100 : n}')
+done
+
 for round in $(seq 1 "$rounds"); do
     order=("${labels[@]}")
     if [ $((round % 2)) = 0 ]; then
@@ -173,32 +230,33 @@ for round in $(seq 1 "$rounds"); do
     fi
     for call in $calls; do
         for label in "${order[@]}"; do
-            set -- $(cat "$out/$label.addr")
-            tps=$(PGOPTIONS="-c segext.company_id=$company" \
-                pgbench -n -c 1 -M prepared -T "$seconds" -h "$1" -p "$2" -U bench_tenancy_writer \
-                -f "$out/$call.sql" "$3" 2>"$out/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p') || true
-            if [ -z "$tps" ]; then cat "$out/pgbench.err" >&2; exit 1; fi
-            echo "$round $call $label $tps" | tee -a "$out/results"
+            echo "$round $call $label $(measure "$label" "$call" "${counts[$call]}")" | tee -a "$out/results"
         done
     done
 done
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo
-echo "call target median_tps"
+echo "call target median_cpu_us_per_call median_tps"
 for call in $calls; do
     for label in "${labels[@]}"; do
-        echo "$call $label $(awk -v c="$call" -v l="$label" '$2 == c && $3 == l {print $4}' "$out/results" | median)"
+        echo "$call $label $(awk -v c="$call" -v l="$label" '$2 == c && $3 == l {print $4}' "$out/results" | median)" \
+            "$(awk -v c="$call" -v l="$label" '$2 == c && $3 == l {print $5}' "$out/results" | median)"
     done
 done
+# ratios column: 4 = CPU time per call, 5 = calls per second (inverted)
+ratios() {
+    awk -v c="$1" -v a="$2" -v b="$3" -v col="$4" \
+        '$2 == c && $3 == a {t[$1] = $col} $2 == c && $3 == b {u[$1] = $col}
+         END {for (r in t) if (t[r] > 0 && u[r] > 0) printf "%.3f\n", (col == 4) ? u[r] / t[r] : t[r] / u[r]}' "$out/results"
+}
 for pair in "${pairs[@]}"; do
     base=${pair%%:*}; other=${pair#*:}
     echo
-    echo "call $other/$base time ratio: median (min-max) over rounds"
+    echo "call $other/$base: CPU time per call, median (min-max) over rounds; wall-clock time, median (min-max)"
     for call in $calls; do
-        ratios=$(awk -v c="$call" -v a="$base" -v b="$other" \
-            '$2 == c && $3 == a {t[$1] = $4} $2 == c && $3 == b {u[$1] = $4}
-             END {for (r in t) if (u[r] > 0) printf "%.3f\n", t[r] / u[r]}' "$out/results")
-        echo "$call $(echo "$ratios" | median) ($(echo "$ratios" | sort -g | head -1)-$(echo "$ratios" | sort -g | tail -1))"
+        cpu=$(ratios "$call" "$base" "$other" 4); wall=$(ratios "$call" "$base" "$other" 5)
+        echo "$call $(echo "$cpu" | median) ($(echo "$cpu" | sort -g | head -1)-$(echo "$cpu" | sort -g | tail -1))" \
+            "$(echo "$wall" | median) ($(echo "$wall" | sort -g | head -1)-$(echo "$wall" | sort -g | tail -1))"
     done
 done
