@@ -30,8 +30,10 @@
  * checks.  So a refusal never depends on whether a row with some key
  * exists, even when the setting changes in the middle of a query.
  *
- * The answer is cached per backend, keyed by every input (current and
- * session user, the setting, both claims) and a generation counter; the
+ * The answers are cached per backend (a few: segext's triggers run
+ * statements as the table owner between the caller's), keyed by every
+ * input (current and session user, the setting, both claims) and a
+ * generation counter; the
  * claims are compared only in a session of a member of segext_gateway, the
  * only one where they count, so a call from a SQL login or a policy row
  * costs a few comparisons and no setting lookup.  The
@@ -136,8 +138,13 @@ static Oid	company_roles_relid = InvalidOid;
 static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 static TimestampTz checked_statement = 0;
 
-/* The last answer and the inputs it was computed from. */
-static struct
+/*
+ * The last answers and the inputs they were computed from: a few, because
+ * segext's triggers run statements as the table owner between the caller's.
+ */
+#define COMPANY_CACHE_SIZE 4
+
+typedef struct CompanyCacheEntry
 {
 	bool		valid;
 	uint64		generation;
@@ -148,7 +155,10 @@ static struct
 	char	   *claim_company;	/* jwt.claims.company_id, or NULL */
 	bool		claims_trusted; /* the session user is a member of segext_gateway */
 	CurrentCompany result;
-}			company_cache;
+} CompanyCacheEntry;
+
+static CompanyCacheEntry company_cache[COMPANY_CACHE_SIZE];
+static int	company_cache_next = 0;	/* the entry replaced next */
 
 static bool company_id_is_valid(const char *str);
 static bool check_company_id(char **newval, void **extra, GucSource source);
@@ -659,19 +669,27 @@ static const CurrentCompany *
 cached_company(void)
 {
 	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
+	Oid			userid = GetUserId();
+	Oid			session_userid = GetSessionUserId();
 
 	accept_invalidations_once_per_statement();
-	if (!company_cache.valid ||
-		company_cache.generation != tenancy_generation ||
-		company_cache.userid != GetUserId() ||
-		company_cache.session_userid != GetSessionUserId() ||
-		strcmp(company_cache.setting, setting) != 0)
-		return NULL;
-	if (company_cache.claims_trusted &&
-		(!same_text(company_cache.claims, GetConfigOption("request.jwt.claims", true, false)) ||
-		 !same_text(company_cache.claim_company, GetConfigOption("jwt.claims.company_id", true, false))))
-		return NULL;
-	return &company_cache.result;
+	for (int i = 0; i < COMPANY_CACHE_SIZE; i++)
+	{
+		CompanyCacheEntry *entry = &company_cache[i];
+
+		if (!entry->valid ||
+			entry->generation != tenancy_generation ||
+			entry->userid != userid ||
+			entry->session_userid != session_userid ||
+			strcmp(entry->setting, setting) != 0)
+			continue;
+		if (entry->claims_trusted &&
+			(!same_text(entry->claims, GetConfigOption("request.jwt.claims", true, false)) ||
+			 !same_text(entry->claim_company, GetConfigOption("jwt.claims.company_id", true, false))))
+			continue;
+		return &entry->result;
+	}
+	return NULL;
 }
 
 /*
@@ -690,6 +708,8 @@ current_company(void)
 	CurrentCompany result;
 	uint64		generation;
 	bool		claims_trusted;
+	int			slot;
+	CompanyCacheEntry *entry;
 
 	if (cached != NULL)
 		return cached;
@@ -701,21 +721,37 @@ current_company(void)
 	claims_trusted = role_is_member_of(session_userid, "segext_gateway");
 	resolve_current_company(&result);
 
-	company_cache.valid = false;
-	if (company_cache.claims)
-		pfree(company_cache.claims);
-	if (company_cache.claim_company)
-		pfree(company_cache.claim_company);
-	company_cache.claims = cache_text(claims);
-	company_cache.claim_company = cache_text(claim_company);
-	strlcpy(company_cache.setting, setting, sizeof(company_cache.setting));
-	company_cache.userid = userid;
-	company_cache.session_userid = session_userid;
-	company_cache.claims_trusted = claims_trusted;
-	company_cache.generation = generation;
-	company_cache.result = result;
-	company_cache.valid = true;
-	return &company_cache.result;
+	/* an entry of the same user and session, else a stale one, else the next */
+	for (slot = 0; slot < COMPANY_CACHE_SIZE; slot++)
+		if (company_cache[slot].valid &&
+			company_cache[slot].userid == userid &&
+			company_cache[slot].session_userid == session_userid)
+			break;
+	if (slot == COMPANY_CACHE_SIZE)
+		for (slot = 0; slot < COMPANY_CACHE_SIZE; slot++)
+			if (!company_cache[slot].valid || company_cache[slot].generation != generation)
+				break;
+	if (slot == COMPANY_CACHE_SIZE)
+	{
+		slot = company_cache_next;
+		company_cache_next = (company_cache_next + 1) % COMPANY_CACHE_SIZE;
+	}
+	entry = &company_cache[slot];
+	entry->valid = false;
+	if (entry->claims)
+		pfree(entry->claims);
+	if (entry->claim_company)
+		pfree(entry->claim_company);
+	entry->claims = cache_text(claims);
+	entry->claim_company = cache_text(claim_company);
+	strlcpy(entry->setting, setting, sizeof(entry->setting));
+	entry->userid = userid;
+	entry->session_userid = session_userid;
+	entry->claims_trusted = claims_trusted;
+	entry->generation = generation;
+	entry->result = result;
+	entry->valid = true;
+	return &entry->result;
 }
 
 PG_FUNCTION_INFO_V1(segext_current_company_id);

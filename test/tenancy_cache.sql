@@ -3,7 +3,9 @@
 -- segext_gateway (elsewhere they do not count), so a change of the claims
 -- inside a gateway's statement, a grant of segext_gateway to a login, a
 -- change of role or of segext.company_id inside one statement are all
--- seen; a cached refusal is raised by every query on segext's tables; the
+-- seen; statements of another user in between (a security definer
+-- function) do not mix the answers; a cached refusal is raised by every
+-- query on segext's tables; the
 -- per-row policies of a distributed installation (no InitPlan) give the
 -- same rows.
 \set ECHO none
@@ -13,7 +15,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
-SELECT plan(14);
+SELECT plan(17);
 
 SELECT segext.create_company('Cache A') AS a \gset
 SELECT segext.create_company('Cache B') AS b \gset
@@ -49,6 +51,18 @@ SELECT is((SELECT set_config('segext.company_id', current_setting('cache.b'), tr
 SELECT throws_ok('SELECT count(*) FROM segext.segments', '42501', NULL, 'the next query on segext''s tables is refused');
 SELECT throws_ok('SELECT count(*) FROM segext_api.segments', '42501', NULL, 'and the one after it, from the cached refusal');
 SELECT set_config('segext.company_id', '', true);
+RESET SESSION AUTHORIZATION;
+
+-- Statements of another user (a security definer function of a superuser)
+-- between the caller's get that user's answer, and the caller keeps its own.
+CREATE FUNCTION pg_temp.cache_as_owner() RETURNS segext.objectid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'SELECT segext.current_company_id()';
+SET LOCAL SESSION AUTHORIZATION cache_login;
+SELECT is(pg_temp.cache_as_owner(), NULL, 'a superuser without a setting has no current company');
+SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'the caller keeps its own company');
+SELECT is((SELECT pg_temp.cache_as_owner() IS NULL AND segext.current_company_id() OPERATOR(segext.=) current_setting('cache.a')::segext.objectid),
+          true, 'both in one statement');
 RESET SESSION AUTHORIZATION;
 
 -- A gateway session: claims changed inside a statement count at once.
