@@ -33,14 +33,13 @@
  * The answers are cached per backend (a few: segext's triggers run
  * statements as the table owner between the caller's), keyed by every
  * input (current and session user, the setting, both claims) and a
- * generation counter; the
- * claims are compared only in a session of a member of segext_gateway, the
- * only one where they count, so a call from a SQL login or a policy row
- * costs a few comparisons and no setting lookup.  The
- * counter moves when segext.company_roles changes (a statement trigger
- * queues a relcache invalidation of the table, which PostgreSQL sends to
- * every backend at commit) and when role memberships or roles change
- * (syscache callbacks).  Pending invalidations are read at the first call of
+ * generation counter; the claims are compared only in a session of a
+ * member of segext_gateway, the only one where they count, so a call from
+ * a SQL login or a policy row costs a few comparisons and no setting
+ * lookup.  The counter moves when segext.company_roles changes (a
+ * statement trigger queues a relcache invalidation of the table, which
+ * PostgreSQL sends to every backend at commit) and when role memberships
+ * or roles change (syscache callbacks).  Pending invalidations are read at the first call of
  * each statement, so a grant or revoke committed by another session counts
  * from the next statement on, also inside an open transaction.
  *
