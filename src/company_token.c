@@ -13,9 +13,11 @@
  *	  runs, the coordinator makes a company token for each role it has
  *	  decided a company for in the transaction:
  *
- *		company (24 hex digits), "r" or "w" (writable), the Citus distributed
- *		transaction id (initiator node, number, timestamp), and an HMAC-SHA256
- *		over these and the role's name, keyed by the cluster's secret
+ *		company (24 hex digits), how it was reached (a gateway's claim, an
+ *		admin's setting, a grant), "r" or "w" (writable), the Citus
+ *		distributed transaction id (initiator node, number, timestamp), and
+ *		an HMAC-SHA256 over these and the role's name, keyed by the cluster's
+ *		secret
  *
  *	  and sends them to every worker connection of the transaction, open or
  *	  opened later, as SET LOCAL segext.company_token, with Citus's own
@@ -26,8 +28,10 @@
  *	  On a worker, tenancy.c takes the company of a token only when its HMAC
  *	  verifies for the role the session was opened as (the role Citus
  *	  connected as) and its distributed transaction id is the one of the
- *	  current transaction; any other value gives nothing and the company is
- *	  decided as on one node.  The secret (segext.cluster_secret, written by
+ *	  current transaction, and a company reached through a grant or as an
+ *	  admin only while the role still holds that grant or membership there;
+ *	  any other value gives nothing and the company is decided as on one
+ *	  node.  The secret (segext.cluster_secret, written by
  *	  segext.distribute() and copied to every node as a reference table) is
  *	  readable by the extension's owner only; a token cannot be made without
  *	  it, nor moved to another role or another distributed transaction.
@@ -87,6 +91,7 @@ typedef struct RoleToken
 	Oid			role;
 	bool		has_company;
 	SegextObjectId company;
+	char		source;
 	bool		writable;
 	char		token[TOKEN_MAX_LEN + 1];
 } RoleToken;
@@ -281,14 +286,14 @@ token_mac(const char *fields, const char *role, char *hex)
 
 /* token_fields writes the signed fields of a token. */
 static void
-token_fields(const SegextObjectId *company, bool writable, const DistributedXactId *xid,
-			 char *buf, size_t size)
+token_fields(const SegextObjectId *company, char source, bool writable,
+			 const DistributedXactId *xid, char *buf, size_t size)
 {
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
 	segext_objectid_to_hex(company, hex);
-	snprintf(buf, size, "%s%c%d.%lld.%lld", hex, writable ? 'w' : 'r', xid->initiator,
-			 (long long) xid->number, (long long) xid->stamp);
+	snprintf(buf, size, "%s%c%c%d.%lld.%lld", hex, source, writable ? 'w' : 'r',
+			 xid->initiator, (long long) xid->number, (long long) xid->stamp);
 }
 
 /* macs_equal compares two hex HMACs in time independent of where they differ. */
@@ -305,11 +310,12 @@ macs_equal(const char *a, const char *b, int len)
 /*
  * segext_company_token_verify looks in segext.company_token for a token made
  * for the role this session was opened as, in the current distributed
- * transaction, whose HMAC verifies; true with its company and level, false
- * when there is none.
+ * transaction, whose HMAC verifies; true with its company, how the
+ * coordinator reached it (SEGEXT_TOKEN_CLAIM, _ADMIN, _GRANT) and its level,
+ * false when there is none.
  */
 bool
-segext_company_token_verify(SegextObjectId *company, bool *writable)
+segext_company_token_verify(SegextObjectId *company, char *source, bool *writable)
 {
 	const char *value = segext_company_token();
 	const char *role;
@@ -329,13 +335,19 @@ segext_company_token_verify(SegextObjectId *company, bool *writable)
 		bool		candidate_writable;
 		int			fields_len = len - TOKEN_MAC_HEX_LEN - 1;
 
-		if (fields_len > SEGEXT_OBJECTID_HEX_LEN && len <= TOKEN_MAX_LEN &&
+		if (fields_len > SEGEXT_OBJECTID_HEX_LEN + 2 && len <= TOKEN_MAX_LEN &&
 			value[fields_len] == ':' &&
 			segext_objectid_from_hex(value, SEGEXT_OBJECTID_HEX_LEN, &candidate) &&
-			(value[SEGEXT_OBJECTID_HEX_LEN] == 'r' || value[SEGEXT_OBJECTID_HEX_LEN] == 'w'))
+			(value[SEGEXT_OBJECTID_HEX_LEN] == SEGEXT_TOKEN_CLAIM ||
+			 value[SEGEXT_OBJECTID_HEX_LEN] == SEGEXT_TOKEN_ADMIN ||
+			 value[SEGEXT_OBJECTID_HEX_LEN] == SEGEXT_TOKEN_GRANT) &&
+			(value[SEGEXT_OBJECTID_HEX_LEN + 1] == 'r' || value[SEGEXT_OBJECTID_HEX_LEN + 1] == 'w'))
 		{
-			candidate_writable = value[SEGEXT_OBJECTID_HEX_LEN] == 'w';
-			token_fields(&candidate, candidate_writable, &xid, expected, sizeof(expected));
+			char		candidate_source = value[SEGEXT_OBJECTID_HEX_LEN];
+
+			candidate_writable = value[SEGEXT_OBJECTID_HEX_LEN + 1] == 'w';
+			token_fields(&candidate, candidate_source, candidate_writable, &xid,
+						 expected, sizeof(expected));
 			/* the fields must name this transaction, the HMAC this role */
 			if ((int) strlen(expected) == fields_len &&
 				memcmp(expected, value, fields_len) == 0)
@@ -344,6 +356,7 @@ segext_company_token_verify(SegextObjectId *company, bool *writable)
 				if (macs_equal(mac, value + fields_len + 1, TOKEN_MAC_HEX_LEN))
 				{
 					*company = candidate;
+					*source = candidate_source;
 					*writable = candidate_writable;
 					return true;
 				}
@@ -376,7 +389,7 @@ resolve_citus_functions(void)
  * initiates the statement.
  */
 void
-segext_company_token_send(const SegextObjectId *company, bool writable)
+segext_company_token_send(const SegextObjectId *company, char source, bool writable)
 {
 	Oid			role = GetUserId();
 	RoleToken  *entry = NULL;
@@ -401,7 +414,7 @@ segext_company_token_send(const SegextObjectId *company, bool writable)
 	if (entry != NULL && entry->has_company == (company != NULL) &&
 		(company == NULL ||
 		 (memcmp(&entry->company, company, sizeof(SegextObjectId)) == 0 &&
-		  entry->writable == writable)))
+		  entry->source == source && entry->writable == writable)))
 		return;
 	if (!read_secret())
 		return;					/* not distributed by segext.distribute() */
@@ -431,8 +444,9 @@ segext_company_token_send(const SegextObjectId *company, bool writable)
 		char		mac[TOKEN_MAC_HEX_LEN + 1];
 
 		entry->company = *company;
+		entry->source = source;
 		entry->writable = writable;
-		token_fields(company, writable, &xid, fields, sizeof(fields));
+		token_fields(company, source, writable, &xid, fields, sizeof(fields));
 		token_mac(fields, GetUserNameFromId(role, false), mac);
 		snprintf(entry->token, sizeof(entry->token), "%s:%s", fields, mac);
 	}
@@ -467,14 +481,14 @@ segext_company_token_send(const SegextObjectId *company, bool writable)
 
 /* segext_company_token_verify: no company tokens before PostgreSQL 15. */
 bool
-segext_company_token_verify(SegextObjectId *company, bool *writable)
+segext_company_token_verify(SegextObjectId *company, char *source, bool *writable)
 {
 	return false;
 }
 
 /* segext_company_token_send: no company tokens before PostgreSQL 15. */
 void
-segext_company_token_send(const SegextObjectId *company, bool writable)
+segext_company_token_send(const SegextObjectId *company, char source, bool writable)
 {
 }
 

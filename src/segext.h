@@ -65,8 +65,13 @@ extern bool segext_citus_initiating(void);
  */
 extern void segext_company_token_init(void);
 extern const char *segext_company_token(void);
-extern bool segext_company_token_verify(struct SegextObjectId *company, bool *writable);
-extern void segext_company_token_send(const struct SegextObjectId *company, bool writable);
+#define SEGEXT_TOKEN_CLAIM	'c'		/* a trusted claim of a gateway session */
+#define SEGEXT_TOKEN_ADMIN	'a'		/* segext.company_id of an admin */
+#define SEGEXT_TOKEN_GRANT	'g'		/* a company granted to the role */
+extern bool segext_company_token_verify(struct SegextObjectId *company, char *source,
+										bool *writable);
+extern void segext_company_token_send(const struct SegextObjectId *company, char source,
+									  bool writable);
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);

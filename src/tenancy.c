@@ -172,6 +172,7 @@ static Oid	company_roles_oid(void);
 static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
 static bool single_granted_company(Oid userid, SegextObjectId *company,
 								   CompanyLevel *level);
+static bool company_from_token(CurrentCompany *result);
 static void resolve_current_company(CurrentCompany *result);
 static const CurrentCompany *current_company(void);
 static void check_company(const SegextObjectId *company, bool write);
@@ -574,6 +575,36 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 }
 
 /*
+ * company_from_token sets result from a company token of the Citus
+ * coordinator that verifies (company_token.c) and returns true; a company
+ * reached through a grant or as an admin counts only while the role the
+ * session was opened as still holds that grant or membership here.
+ */
+static bool
+company_from_token(CurrentCompany *result)
+{
+	char		source;
+	bool		writable;
+	CompanyLevel level;
+
+	if (!segext_company_token_verify(&result->company, &source, &writable))
+		return false;
+	if (source == SEGEXT_TOKEN_ADMIN &&
+		!role_is_member_of(GetSessionUserId(), "segext_admin"))
+		return false;
+	if (source == SEGEXT_TOKEN_GRANT)
+	{
+		level = company_level(GetSessionUserId(), &result->company);
+		if (level == COMPANY_LEVEL_NONE)
+			return false;
+		writable = writable && level == COMPANY_LEVEL_WRITER;
+	}
+	result->source = COMPANY_SOURCE_NODE;
+	result->writable = writable;
+	return true;
+}
+
+/*
  * resolve_current_company decides the current company from the claims of a
  * gateway session, the setting and the grants (see the file header);
  * raises 42501 when segext.company_id names a company not granted to the
@@ -590,12 +621,8 @@ resolve_current_company(CurrentCompany *result)
 
 	memset(result, 0, sizeof(CurrentCompany));
 	result->admin = role_is_member_of(userid, "segext_admin");
-	if (segext_company_token()[0] != '\0' &&
-		segext_company_token_verify(&result->company, &result->writable))
-	{
-		result->source = COMPANY_SOURCE_NODE;
+	if (segext_company_token()[0] != '\0' && company_from_token(result))
 		return;
-	}
 	if (((claims != NULL && claims[0] != '\0') ||
 		 (claim_company != NULL && claim_company[0] != '\0')) &&
 		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
@@ -860,6 +887,9 @@ tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 			if (current->source != COMPANY_SOURCE_NODE)
 				segext_company_token_send(current->source != COMPANY_SOURCE_NONE ?
 										  &current->company : NULL,
+										  current->source == COMPANY_SOURCE_CLAIM ? SEGEXT_TOKEN_CLAIM :
+										  current->source == COMPANY_SOURCE_ADMIN ? SEGEXT_TOKEN_ADMIN :
+										  SEGEXT_TOKEN_GRANT,
 										  current->writable);
 		}
 	}

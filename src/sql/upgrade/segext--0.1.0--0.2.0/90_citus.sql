@@ -35,6 +35,7 @@ DECLARE
     tbl pg_catalog.regclass;
     pol record;
     done pg_catalog.int4 := 0;
+    saved_min_messages pg_catalog.text := pg_catalog.current_setting('client_min_messages');
     -- "( SELECT f(...) AS f)", as pg_get_expr prints the InitPlan of a policy
     subquery pg_catalog.text := '\( SELECT ((?:[^()]|\([^()]*\))*) AS \w+\)';
     company_tables pg_catalog.regclass[] := ARRAY[
@@ -107,7 +108,10 @@ BEGIN
             SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text
                        OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::pg_catalog.text, '-', ''), 'hex')
              WHERE NOT EXISTS (SELECT FROM segext.cluster_secret);
+        PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
         PERFORM pg_catalog.create_reference_table('segext.cluster_secret');
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table('segext.cluster_secret');
+        PERFORM pg_catalog.set_config('client_min_messages', saved_min_messages, true);
         done := done OPERATOR(pg_catalog.+) 1;
     END IF;
     FOREACH tbl IN ARRAY company_tables LOOP
