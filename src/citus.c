@@ -40,8 +40,10 @@
  *	  on the coordinator, the planner hook puts the current company into
  *	  the statement as a constant, so that a statement for one company runs
  *	  on one shard group (the workers still apply the policies of the
- *	  shards).  Such plans are transient (planned again in the next
- *	  transaction) and dropped when segext.company_id changes.
+ *	  shards, with the company the coordinator hands them: company_token.c,
+ *	  for statements that segext_citus_initiating says this node starts).
+ *	  Such plans are transient (planned again in the next transaction) and
+ *	  dropped when segext.company_id changes.
  *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a

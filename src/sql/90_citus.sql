@@ -44,6 +44,8 @@ CREATE TABLE segext.cluster_secret (
     secret pg_catalog.bytea NOT NULL CHECK (pg_catalog.length(secret) OPERATOR(pg_catalog.>=) 32)
 );
 REVOKE ALL ON segext.cluster_secret FROM PUBLIC;
+-- no policy: nobody but the owner reads a row
+ALTER TABLE segext.cluster_secret ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE segext.cluster_secret IS 'the secret key with which the Citus coordinator signs the current company it hands to the workers (one row, written by segext.distribute(); readable by the extension owner only)';
 SELECT pg_catalog.pg_extension_config_dump('segext.cluster_secret', '');
 
