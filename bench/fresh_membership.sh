@@ -17,7 +17,10 @@
 #   (2) COPY of BENCH_COPY_ROWS sales (default 1,000,000 x BENCH_SCALE)
 #       into segext.transactions against the plain table, each in a
 #       transaction that is rolled back; the floor is a plain read of the
-#       company's transactions (count, sum, max); the maintenance's memory is
+#       company's transactions (count, sum, max); both sides run with
+#       work_mem BENCH_COPY_WORK_MEM (default 4MB, the server's default: the
+#       maintenance's memory grows with work_mem, not with the rows); the
+#       maintenance's memory is
 #       the peak RssAnon of the backend during the COPY minus its RssAnon
 #       before (sampled every 10 ms from /proc, private memory only: shared
 #       buffers are not counted, unlike VmHWM);
@@ -45,6 +48,8 @@ RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_SIDE=${BENCH_SECONDS:-10}
 COPY_ROWS=${BENCH_COPY_ROWS:-$(awk -v s="$SCALE" 'BEGIN { printf "%d", 1000000 * s }')}
 PART=${BENCH_PART:-1234}
+# work_mem of the COPYs of (2), both sides: the server's default unless set
+COPY_WORK_MEM=${BENCH_COPY_WORK_MEM:-4MB}
 COMPANY=65000000000000000000b001
 PGBENCH=${SEGEXT_PG_BIN:-/usr/lib/postgresql/15/bin}/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=pgbench
@@ -182,7 +187,7 @@ SQL
 
 if [[ $PART == *2* ]]; then
 echo
-echo "== (2) COPY of $COPY_ROWS sales in one statement (rolled back), $RUNS interleaved rounds"
+echo "== (2) COPY of $COPY_ROWS sales in one statement (rolled back), work_mem $COPY_WORK_MEM, $RUNS interleaved rounds"
 q -c "COPY (SELECT t.company_id, t.customer_id, t.occurred_at, t.amount, t.pos_id, t.items
             FROM segext.transactions AS t CROSS JOIN pg_catalog.generate_series(1, 2)
             WHERE t.company_id OPERATOR(segext.=) '$COMPANY' AND t.returns_id IS NULL LIMIT $COPY_ROWS) TO '$WORK/sales.copy'"
@@ -211,6 +216,7 @@ SELECT pg_catalog.pg_backend_pid();
 \\o
 \\! sleep 0.1
 BEGIN;
+SET LOCAL work_mem = '$COPY_WORK_MEM';
 \\timing on
 COPY $1 ($3) FROM '$2';
 \\timing off

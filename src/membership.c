@@ -439,28 +439,14 @@ compiled_segments_callback(Datum arg, Oid relid)
 		compiled_segments_generation++;
 }
 
-/* segext.notify_membership: see segext_membership_init. */
-static bool notify_membership = true;
-
 /*
- * segext_membership_init registers the relcache callback, once per backend,
- * and defines segext.notify_membership: whether a statement that changes
- * members sends its NOTIFY on segext_membership (read by the trigger
- * segext.memberships_changed).
+ * segext_membership_init registers the relcache callback of the compiled
+ * segments, once per backend.
  */
 void
 segext_membership_init(void)
 {
 	segext_register_relcache_callback(compiled_segments_callback);
-	DefineCustomBoolVariable("segext.notify_membership",
-							 "Sends a NOTIFY on channel segext_membership for every statement that changes members.",
-							 "A transaction that sends a notification takes the notification queue lock at commit, "
-							 "so such commits run one at a time; turn it off where nobody listens.",
-							 &notify_membership,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
 }
 
 /*
@@ -795,6 +781,7 @@ lock_customer_rows(Engine *e)
 						   args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
@@ -929,39 +916,62 @@ members_write_end(MembersWrite *w)
 	segext_restore_role(w);
 }
 
+/*
+ * Diffs up to this size are written with a plan prepared once per backend
+ * (the few rows of a sale); larger ones (a refresh, a segment change) with
+ * a plan made for their values.
+ */
+#define DIFF_KEPT_PLAN_MAX 1000
+
 /* apply_diff writes the differences into segext.memberships. */
 static void
 apply_diff(Engine *e, Diff *d, bool entered)
 {
+	static SegextKeptPlan insert_plan;
+	static SegextKeptPlan delete_plan;
+	static const Oid argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	const char *sql;
+	SegextKeptPlan *kept;
 	Datum		args[3];
-	Oid			types[3];
-	Oid			arrtype = get_array_type(e->idtype);
 	int			ret;
 	MembersWrite w;
 
 	if (d->n == 0)
 		return;
-	types[0] = e->idtype;
-	types[1] = types[2] = arrtype;
 	args[0] = PointerGetDatum(&e->company);
 	args[1] = PointerGetDatum(construct_array(d->segment, d->n, e->idtype,
 											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
 	args[2] = PointerGetDatum(construct_array(d->customer, d->n, e->idtype,
 											  SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
-	members_write_begin(&w);
 	if (entered)
-		ret = SPI_execute_with_args("INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
-									"SELECT $1, u.s, u.c FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c)",
-									3, types, args, NULL, false, 0);
+	{
+		sql = "INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
+			"SELECT $1, u.s, u.c FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c)";
+		kept = &insert_plan;
+	}
 	else
-		ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
-									"USING ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c) "
-									"WHERE m.company_id OPERATOR(segext.=) $1 "
-									"AND m.segment_id OPERATOR(segext.=) u.s "
-									"AND m.customer_id OPERATOR(segext.=) u.c",
-									3, types, args, NULL, false, 0);
+	{
+		sql = "DELETE FROM segext.memberships AS m "
+			"USING ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c) "
+			"WHERE m.company_id OPERATOR(segext.=) $1 "
+			"AND m.segment_id OPERATOR(segext.=) u.s "
+			"AND m.customer_id OPERATOR(segext.=) u.c";
+		kept = &delete_plan;
+	}
+	members_write_begin(&w);
+	if (d->n <= DIFF_KEPT_PLAN_MAX)
+		ret = SPI_execute_plan(segext_kept_plan(kept, sql, 3, argtypes, CURSOR_OPT_GENERIC_PLAN),
+							   args, NULL, false, 0);
+	else
+	{
+		Oid			types[3];
+
+		types[0] = e->idtype;
+		types[1] = types[2] = get_array_type(e->idtype);
+		ret = SPI_execute_with_args(sql, 3, types, args, NULL, false, 0);
+	}
 	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "SPI execution failed: %s", SPI_result_code_string(ret));
 	membership_changes += (int64) SPI_processed;
 	members_write_end(&w);
 }
@@ -1131,9 +1141,16 @@ evaluate_company_segments(const SegextObjectId *company, const SegextObjectId *t
 }
 
 /*
+ * Customers re-evaluated, locked and written together: bounds the memory of
+ * a bulk statement's maintenance (their members, bits and differences).
+ */
+#define REEVALUATE_CHUNK 10000
+
+/*
  * segext_reevaluate_customers re-evaluates customers of one company (ids,
- * n of them) against every active segment from their state and writes the
- * differences; returns how many memberships changed.  The caller holds the
+ * n of them, in id order), REEVALUATE_CHUNK at a time, against every active
+ * segment from their state and writes the differences; returns how many
+ * memberships changed.  The caller holds the
  * company's state lock (ShareLock at least).  Runs as the caller, inside or
  * outside an SPI connection of its own.
  */
@@ -1141,7 +1158,7 @@ int64
 segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n)
 {
 	Engine		e;
-	int64		changed;
+	int64		changed = 0;
 
 	if (n == 0)
 		return 0;
@@ -1149,12 +1166,18 @@ segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n)
 		elog(ERROR, "SPI_connect failed");
 	if (IsolationUsesXactSnapshot())
 		check_definitions_unchanged(company);
-	engine_init(&e, company);
-	e.all_customers = true;
-	e.only = construct_array(ids, n, e.idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
-	lock_customer_rows(&e);
-	changed = evaluate_and_write(&e, NULL, 0);
-	MemoryContextDelete(e.cxt);
+	for (int start = 0; start < n; start += REEVALUATE_CHUNK)
+	{
+		int			m = Min(REEVALUATE_CHUNK, n - start);
+
+		engine_init(&e, company);
+		e.all_customers = true;
+		e.only = construct_array(ids + start, m, e.idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+		lock_customer_rows(&e);
+		changed += evaluate_and_write(&e, NULL, 0);
+		pfree(e.only);
+		MemoryContextDelete(e.cxt);
+	}
 	SPI_finish();
 	return changed;
 }
@@ -1243,22 +1266,6 @@ read_keys(Tuplestorestate *ts, TupleDesc desc, CompanyKey **keys)
 	return kept;
 }
 
-/* trigger_must_be checks that a function runs as an AFTER statement trigger. */
-static void
-trigger_must_be_after_statement(FunctionCallInfo fcinfo, const char *name)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", name)));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER for each statement", name)));
-}
-
 PG_FUNCTION_INFO_V1(segext_customers_membership);
 /*
  * segext_customers_membership is the AFTER INSERT, UPDATE and DELETE
@@ -1276,7 +1283,7 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 	bool		deleting;
 	Tuplestorestate *rows;
 
-	trigger_must_be_after_statement(fcinfo, "customers_membership");
+	segext_require_after_statement_trigger(fcinfo, "customers_membership");
 	deleting = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
 	rows = deleting ? trigdata->tg_oldtable : trigdata->tg_newtable;
 	if (rows == NULL)
@@ -1450,7 +1457,7 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	int			start = 0;
 	int			dstart = 0;
 
-	trigger_must_be_after_statement(fcinfo, "segments_membership");
+	segext_require_after_statement_trigger(fcinfo, "segments_membership");
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (trigdata->tg_oldtable != NULL)
 		nold = read_segment_versions(trigdata->tg_oldtable, desc, &olds);

@@ -99,6 +99,7 @@ extern void segext_require_current_company(void);
 extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 extern void segext_customer_state_init(void);
+extern void segext_member_changes_init(void);
 
 /*
  * Give a row a user writes segext's created_at and updated_at and refuse a
@@ -112,6 +113,9 @@ extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
  * by id, with the caller's SPI connection (membership.c).
  */
 extern void segext_lock_company_segments(const struct SegextObjectId *company);
+
+/* Raise unless the function runs as an AFTER statement trigger (segext.c). */
+extern void segext_require_after_statement_trigger(FunctionCallInfo fcinfo, const char *name);
 
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001

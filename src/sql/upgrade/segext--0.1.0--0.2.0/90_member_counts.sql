@@ -72,61 +72,8 @@ END
 $$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.compact_member_counts(segext.objectid) IS 'folds the member count rows of each segment of a company (NULL: the current company, or every company when none is current) into one, without waiting for writers or another compaction (for a schedule, e.g. pg_cron every few minutes); returns how many rows it folded';
 
-CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-    first_id pg_catalog.int8;
-    last_id pg_catalog.int8;
-    kind pg_catalog.text := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 'entered' ELSE 'left' END;
-    sign pg_catalog.int8 := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN 1 ELSE -1 END;
-BEGIN
-    WITH written AS (
-        INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)
-        SELECT c.company_id, c.segment_id, c.customer_id, kind
-        FROM changed AS c
-        WHERE EXISTS (SELECT FROM segext.segments AS s
-                      WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
-        RETURNING id)
-    SELECT pg_catalog.min(w.id), pg_catalog.max(w.id) INTO first_id, last_id FROM written AS w;
-    -- One count row per segment the statement touched (none for a segment
-    -- being deleted: its count rows go with it); a segment holding more
-    -- than 64 rows is compacted, at READ COMMITTED only (where a compaction
-    -- never fails for rows another one folded after the snapshot).
-    FOR r IN
-        WITH counted AS (
-            INSERT INTO segext.segment_member_counts (company_id, segment_id, delta)
-            SELECT c.company_id, c.segment_id, sign OPERATOR(pg_catalog.*) pg_catalog.count(*)
-            FROM changed AS c
-            WHERE EXISTS (SELECT FROM segext.segments AS s
-                          WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)
-            GROUP BY c.company_id, c.segment_id
-            RETURNING company_id, segment_id)
-        SELECT k.company_id, k.segment_id FROM counted AS k
-        WHERE pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed'
-          AND (SELECT pg_catalog.count(*) FROM (
-                   SELECT FROM segext.segment_member_counts AS m
-                   WHERE m.company_id OPERATOR(segext.=) k.company_id AND m.segment_id OPERATOR(segext.=) k.segment_id
-                   LIMIT 65) AS l) OPERATOR(pg_catalog.>) 64
-    LOOP
-        PERFORM segext.compact_segment_member_counts(r.company_id, r.segment_id);
-    END LOOP;
-    -- Listeners may be anyone: the payload names no company, segment or
-    -- customer, only the history rows to read through row level security.
-    -- segext.notify_membership = off (set by a superuser, e.g. per database)
-    -- sends none: a transaction that notifies takes PostgreSQL's notification
-    -- queue lock at commit, so such commits run one at a time.
-    -- Nor from a Citus shard (memberships_<shard id>, on a worker): it would
-    -- never reach a listener on the coordinator, and Citus commits a write
-    -- to several nodes with two-phase commit, which refuses NOTIFY.
-    IF first_id IS NOT NULL AND COALESCE(pg_catalog.current_setting('segext.notify_membership', true), 'on')
-                                OPERATOR(pg_catalog.=) 'on'
-       AND TG_TABLE_NAME OPERATOR(pg_catalog.=) 'memberships' THEN
-        PERFORM pg_catalog.pg_notify('segext_membership', pg_catalog.json_build_object(
-            'first_id', first_id, 'last_id', last_id)::pg_catalog.text);
-    END IF;
-    RETURN NULL;
-END
-$$ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE OR REPLACE FUNCTION segext.memberships_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'segext_memberships_changed' LANGUAGE C;
 COMMENT ON FUNCTION segext.memberships_changed() IS 'trigger: appends the change of each touched segment''s member count to segment_member_counts, records history and notifies segext_membership with the range of history ids a statement wrote';
 DROP FUNCTION segext.add_customers_count(segext.objectid, segext.objectid, pg_catalog.int8);
 
