@@ -3,7 +3,7 @@
 -- coordinator on the company's shard group with the results, rules and
 -- privileges of one node.
 SET search_path = segext, public;
-SELECT plan(12);
+SELECT plan(14);
 
 SELECT segext.create_company('Writes') AS w \gset
 SET segext.company_id = :'w';
@@ -60,6 +60,22 @@ SELECT (SELECT count(*) FROM segext_api.transactions) AS v8 \gset
 DELETE FROM segext_api.transactions;
 SELECT (SELECT count(*) FROM segext.transactions WHERE company_id = :'w') AS v9 \gset
 SELECT is(:'v8'::int || '->' || :'v9'::int, '1->0', 'DELETE /transactions');
+
+-- A writer of the company writes its rows through the views, and the rows of
+-- no other company (refused on the shard, with the message of one node).
+SELECT segext.create_company('Writes other') AS other \gset
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS segext_citus_view_writer;
+RESET client_min_messages;
+CREATE ROLE segext_citus_view_writer LOGIN IN ROLE segext_writer;
+SELECT segext.grant_company(:'w', 'segext_citus_view_writer', 'writer') \g /dev/null
+SET ROLE segext_citus_view_writer;
+SELECT lives_ok($$INSERT INTO segext_api.segments (name) VALUES ('Writer''s')$$, 'a writer POSTs a segment of its company');
+SELECT throws_ok(format($$INSERT INTO segext_api.segments (company_id, name) VALUES (%L, 'Not mine')$$, :'other'), '42501',
+                 format('permission denied for company "%s"', :'other'), 'but not one of another company');
+RESET ROLE;
+SELECT segext.revoke_company(:'w', 'segext_citus_view_writer') \g /dev/null
+DROP ROLE segext_citus_view_writer;
 
 -- Privileges of the view are checked as on one node: a reader writes nothing.
 SET client_min_messages = warning;
