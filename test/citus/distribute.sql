@@ -5,21 +5,7 @@
 -- running on the shards; a single-company statement is routed to one shard
 -- group.  Statements run one by one (autocommit), so that the deferred
 -- checks run at each commit as they do for a client.
--- (a temporary function: Citus creates it on the coordinator only)
-SET client_min_messages = error;
-CREATE FUNCTION pg_temp.task_count(query text) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-        IF line ~ 'Task Count: ' THEN
-            RETURN substring(line FROM 'Task Count: (\d+)')::int;
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-RESET client_min_messages;
+\ir ../helpers/task_count.sql
 SET search_path = segext, public;
 SELECT plan(46);
 
