@@ -14,7 +14,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 \ir helpers/errors.sql
-SELECT plan(87);
+SELECT plan(89);
 SELECT pg_catalog.setseed(0.1818);
 
 -- Canonical output: criteria canonical as in parts, groups kept as written.
@@ -151,6 +151,23 @@ SELECT is((public.rules_error(pg_catalog.format('SELECT %L::segext.criteria',
           ARRAY['22023', 'invalid segment criteria: more than 1000 groups and criteria',
                 'The tree has more than 1000 nodes at $.any[499].not; a tree of groups holds at most 1000 groups and criteria in all.'],
           '1001 nodes: refused, naming where');
+
+-- Events: a tree of field criteria classifies events (the same evaluator
+-- as parts); a tree with a customer criterion, even under "not", cannot be
+-- matched against an event and is left out like such parts.
+SELECT segext.create_company('groups events') AS ev \gset
+INSERT INTO segext.segments (company_id, name, position, criteria) VALUES
+    (:'ev', 'Oslo, not test', 1, '{"all": [{"field": "city", "op": "eq", "value": "Oslo"}, {"not": {"any": [{"field": "test", "op": "exists"}, {"field": "amount", "op": "lt", "value": 10}]}}]}'),
+    (:'ev', 'not buyers', 2, '{"not": {"type": "transaction_count", "min": 1, "max": 100}}'),
+    (:'ev', 'not Oslo', 3, '{"not": {"field": "city", "op": "eq", "value": "Oslo"}}');
+SELECT is(ARRAY[segext.classify(:'ev', '{"city": "Oslo", "amount": 12}'),
+                segext.classify(:'ev', '{"city": "Oslo", "amount": 12, "test": true}'),
+                segext.classify(:'ev', '{"city": "Oslo", "amount": 9}'),
+                segext.classify(:'ev', '{"city": "Oslo"}'),
+                segext.classify(:'ev', '{"city": "Bergen"}')],
+          ARRAY[2, 1, 1, 2, 4], 'trees of field criteria classify events');
+SELECT is(ARRAY(SELECT segext.event_criteria_usable(criteria) FROM segext.segments WHERE company_id = :'ev' AND number > 1 ORDER BY number),
+          ARRAY[true, false, true], 'a tree with a customer criterion is not usable for events');
 
 -- Data for the meaning: 60 customers of one company with sales of every
 -- sort, and a second company that must never show up.
