@@ -1762,9 +1762,10 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 
 /*
  * listed_candidates returns, when a part of the criteria is made only of
- * customer lists, the customers that part lists (an objectid[]; the
- * segment's members are among them, since every part must match), else
- * NULL.
+ * customer lists (or, in a tree, the root is an "all" group with a customer
+ * list among its children), the customers listed there (an objectid[]; the
+ * segment's members are among them, since that part or child must match),
+ * else NULL.
  */
 static ArrayType *
 listed_candidates(const SegextCriteria *c)
@@ -1772,6 +1773,28 @@ listed_candidates(const SegextCriteria *c)
 	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
 	const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
 	uint32		start = 0;
+
+	/* a tree: a customer list that its root "all" group holds directly */
+	if (c->nnodes > 0)
+	{
+		const SegextNode *nodes = SEGEXT_CRITERIA_NODES(c);
+
+		if (nodes[0].kind != SEGEXT_NODE_ALL)
+			return NULL;
+		for (uint32 i = 1; i < nodes[0].arg; i = SEGEXT_NODE_END(nodes, i))
+		{
+			const SegextCriterion *cr = &crits[nodes[i].arg];
+			Datum	   *ids;
+
+			if (nodes[i].kind != SEGEXT_NODE_CRITERION || cr->kind != SEGEXT_CRIT_CUSTOMER_LIST)
+				continue;
+			ids = palloc(sizeof(Datum) * Max(cr->nitems, 1));
+			for (uint32 k = 0; k < cr->nitems; k++)
+				ids[k] = PointerGetDatum(SEGEXT_CRITERIA_DATA(c) + cr->items + k * SEGEXT_OBJECTID_LEN);
+			return construct_array(ids, cr->nitems, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+		}
+		return NULL;
+	}
 
 	for (int p = 0; p < c->nparts; p++)
 	{
@@ -1808,7 +1831,8 @@ PG_FUNCTION_INFO_V1(segext_segment_members);
  * and returns its members (segment 0: active customers; 1: active customers
  * in no other active segment; a manual segment: its explicit active
  * members); no transaction is read and nothing is written.  A segment
- * with a part made only of customer lists reads only the customers listed.
+ * with a part made only of customer lists (or a tree whose root "all" holds
+ * a customer list) reads only the customers listed.
  */
 Datum
 segext_segment_members(PG_FUNCTION_ARGS)

@@ -14,7 +14,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 \ir helpers/errors.sql
-SELECT plan(89);
+SELECT plan(90);
 SELECT pg_catalog.setseed(0.1818);
 
 -- Canonical output: criteria canonical as in parts, groups kept as written.
@@ -286,9 +286,15 @@ SELECT is((SELECT count(*) FROM random_trees
 INSERT INTO segext.segments (company_id, name, criteria)
 SELECT :'a', 'tree ' || i, t::segext.criteria FROM random_trees;
 INSERT INTO segext.segments (company_id, name, criteria) VALUES
-    (:'a', 'hand tree', ('{"any": [{"all": [{"type": "bought_skus", "skuIds": ["b2"]}, {"not": {"type": "transaction_count", "min": 3, "max": 100}}]}, {"type": "customer_list", "customers": ["' || pg_temp.cust(3) || '"]}]}')::segext.criteria);
+    (:'a', 'hand tree', ('{"any": [{"all": [{"type": "bought_skus", "skuIds": ["b2"]}, {"not": {"type": "transaction_count", "min": 3, "max": 100}}]}, {"type": "customer_list", "customers": ["' || pg_temp.cust(3) || '"]}]}')::segext.criteria),
+    (:'a', 'hand tree listed', ('{"all": [{"not": {"type": "transaction_count", "min": 3, "max": 100}}, {"type": "customer_list", "customers": ["'
+                               || pg_temp.cust(1) || '", "' || pg_temp.cust(2) || '", "' || pg_temp.cust(4) || '", "' || pg_temp.cust(5) || '", "'
+                               || pg_temp.cust(9) || '"]}]}')::segext.criteria);
+SELECT is(pg_temp.members(criteria::text), pg_temp.algebra(criteria::jsonb),
+          'a tree whose root "all" holds a customer list (only the listed customers are read) has the members of its set algebra')
+FROM segext.segments WHERE company_id = :'a' AND name = 'hand tree listed';
 SELECT is((SELECT count(*) FROM segext.segments s
-           WHERE s.company_id = :'a' AND (s.name LIKE 'tree %' OR s.name = 'hand tree')
+           WHERE s.company_id = :'a' AND (s.name LIKE 'tree %' OR s.name LIKE 'hand tree%')
              AND (ARRAY(SELECT m.customer_id FROM segext.memberships m WHERE m.company_id = :'a' AND m.segment_id = s.id ORDER BY 1)
                     IS DISTINCT FROM pg_temp.members(s.criteria::text)
                   OR ARRAY(SELECT m.customer_id FROM segext.segment_members(s.id) m ORDER BY 1)
@@ -318,7 +324,7 @@ SELECT is((public.rules_error($$SELECT segext.preview_criteria('{"not": {"field"
           ARRAY['22023', 'sample must be between 0 and 1000'], 'a negative sample is refused');
 SELECT is((public.rules_error($$SELECT segext.preview_criteria('{"not": {"field": "a", "op": "exists"}}', 1001)$$))[1:2],
           ARRAY['22023', 'sample must be between 0 and 1000'], 'a sample above 1000 is refused');
-SELECT is((SELECT count(*) FROM segext.segments WHERE company_id = :'a' AND name NOT LIKE 'tree %' AND name <> 'hand tree'), 2::bigint,
+SELECT is((SELECT count(*) FROM segext.segments WHERE company_id = :'a' AND name NOT LIKE 'tree %' AND name NOT LIKE 'hand tree%'), 2::bigint,
           'preview creates no segment');
 RESET segext.company_id;
 SELECT is((public.rules_error($$SELECT segext.preview_criteria('{"not": {"field": "a", "op": "exists"}}')$$))[1:2],
