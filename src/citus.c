@@ -71,6 +71,8 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/lmgr.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -148,6 +150,7 @@ static bool shard_map_lookup(Oid relid, ShardEntry **entry);
 static void group_enter(bool has, int32 group);
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
+static void let_citus_write_through_view(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
 static PlannedStmt *citus_planner(Query *parse, const char *query_string,
@@ -602,6 +605,8 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	{
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
+		if (segext_distributed)
+			let_citus_write_through_view(parse);
 		if (segext_distributed && OidIsValid(current_company_fn) &&
 			calls_function((Node *) parse, current_company_fn))
 		{
@@ -621,6 +626,77 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	if (prev_planner_hook != NULL)
 		return prev_planner_hook(parse, query_string, cursor_options, bound_params);
 	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+/*
+ * let_citus_write_through_view lets Citus plan a write through one of
+ * segext_api's views.  PostgreSQL has already rewritten it into a write of
+ * the view's table, with the view's conditions and CHECK OPTION; the view
+ * stays first in the range table, only for its privileges to be checked,
+ * and Citus refuses a statement holding it ("cannot modify views when the
+ * query contains citus tables").  So the view's privileges are checked
+ * here, as the executor would, and the view's entry is replaced by the
+ * table's.
+ */
+static void
+let_citus_write_through_view(Query *parse)
+{
+	RangeTblEntry *first;
+	RangeTblEntry *table;
+	int			target;
+	int			ntables;
+
+	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		parse->commandType != CMD_DELETE)
+		return;
+	if (parse->rtable == NIL || parse->resultRelation <= 1)
+		return;
+	first = linitial_node(RangeTblEntry, parse->rtable);
+	if (first->rtekind != RTE_RELATION || first->relkind != RELKIND_VIEW || first->inFromCl)
+		return;
+	if (get_rel_namespace(first->relid) != get_namespace_oid("segext_api", true))
+		return;
+	(void) ExecCheckRTPerms(list_make1(first), true);
+
+	/*
+	 * The table written takes the view's place, first (Citus expects the
+	 * VALUES of a multi-row INSERT second), and the entries after it move
+	 * down by one.
+	 */
+	target = parse->resultRelation;
+	ntables = list_length(parse->rtable);
+	table = rt_fetch(target, parse->rtable);
+	ChangeVarNodes((Node *) parse, target, 1, 0);
+	for (int i = target + 1; i <= ntables; i++)
+		ChangeVarNodes((Node *) parse, i, i - 1, 0);
+	parse->rtable = list_delete_nth_cell(parse->rtable, target - 1);
+	linitial(parse->rtable) = table;
+	/* it came from the view's FROM: deparse it as the target only */
+	table->inFromCl = false;
+
+	/*
+	 * ON CONFLICT DO UPDATE: the rewriter added an EXCLUDED entry for the
+	 * table and left the view's, unused; renamed, it no longer makes Citus
+	 * print the table's as "excluded_1".
+	 */
+	if (parse->onConflict != NULL)
+	{
+		ListCell   *lc;
+		int			index = 0;
+
+		foreach(lc, parse->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			index++;
+			if (index != parse->onConflict->exclRelIndex && rte->rtekind == RTE_RELATION &&
+				rte->relid == first->relid && rte->relkind == RELKIND_COMPOSITE_TYPE)
+			{
+				rte->alias = makeAlias("excluded_of_view", NIL);
+				rte->eref->aliasname = rte->alias->aliasname;
+			}
+		}
+	}
 }
 
 /* calls_function_walker finds a call of the function *(Oid *) context. */

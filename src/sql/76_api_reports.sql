@@ -57,25 +57,22 @@ COMMENT ON COLUMN segext_api.report_membership_history.at IS 'time of the change
 -- customer can be in several segments (and every active one is in 0 "All"),
 -- so actual shares of a channel need not sum to 1.
 CREATE VIEW segext_api.report_channel_mix WITH (security_invoker = true) AS
-    WITH company AS (
-        SELECT segext.current_company_id() AS id
-    ), channel_customers AS (
-        SELECT c.channel_id, pg_catalog.count(*) AS customers
-          FROM segext.customers c, company
-         WHERE c.company_id OPERATOR(segext.=) company.id AND c.active AND c.channel_id IS NOT NULL
-         GROUP BY c.channel_id
+    WITH channel_customers AS (
+        SELECT c.company_id, c.channel_id, pg_catalog.count(*) AS customers
+          FROM segext.customers c
+         WHERE c.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+         GROUP BY c.company_id, c.channel_id
     ), actual AS (
-        SELECT c.channel_id, m.segment_id, pg_catalog.count(*) AS members
+        SELECT m.company_id, c.channel_id, m.segment_id, pg_catalog.count(*) AS members
           FROM segext.memberships m
           JOIN segext.customers c
-            ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id,
-               company
-         WHERE m.company_id OPERATOR(segext.=) company.id AND c.active AND c.channel_id IS NOT NULL
-         GROUP BY c.channel_id, m.segment_id
+            ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+         WHERE m.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+         GROUP BY m.company_id, c.channel_id, m.segment_id
     ), forecast AS (
-        SELECT f.channel_id, f.segment_id, f.distribution
-          FROM segext.channel_segments f, company
-         WHERE f.company_id OPERATOR(segext.=) company.id
+        SELECT f.company_id, f.channel_id, f.segment_id, f.distribution
+          FROM segext.channel_segments f
+         WHERE f.company_id OPERATOR(segext.=) segext.current_company_id()
     )
     SELECT ch.id AS channel_id, ch.name AS channel_name, s.id AS segment_id,
            s.number AS segment_number, s.name AS segment_name,
@@ -88,14 +85,18 @@ CREATE VIEW segext_api.report_channel_mix WITH (security_invoker = true) AS
                                       OPERATOR(pg_catalog./) cc.customers, 4) END AS actual_distribution
       FROM forecast f
       FULL JOIN actual a
-        ON a.channel_id OPERATOR(segext.=) f.channel_id AND a.segment_id OPERATOR(segext.=) f.segment_id
+        ON a.company_id OPERATOR(segext.=) f.company_id
+       AND a.channel_id OPERATOR(segext.=) f.channel_id AND a.segment_id OPERATOR(segext.=) f.segment_id
       JOIN segext.channels ch
-        ON ch.company_id OPERATOR(segext.=) (SELECT company.id FROM company)
+        ON ch.company_id OPERATOR(segext.=) COALESCE(f.company_id, a.company_id)
        AND ch.id OPERATOR(segext.=) COALESCE(f.channel_id, a.channel_id)
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) (SELECT company.id FROM company)
+        ON s.company_id OPERATOR(segext.=) ch.company_id
        AND s.id OPERATOR(segext.=) COALESCE(f.segment_id, a.segment_id)
-      LEFT JOIN channel_customers cc ON cc.channel_id OPERATOR(segext.=) ch.id;
+      LEFT JOIN channel_customers cc
+        ON cc.company_id OPERATOR(segext.=) ch.company_id AND cc.channel_id OPERATOR(segext.=) ch.id
+     WHERE ch.company_id OPERATOR(segext.=) segext.current_company_id()
+       AND s.company_id OPERATOR(segext.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.report_channel_mix IS 'reporting: each channel''s forecast segment mix against the actual segments of the active customers it brought (customers.channel_id), one row per channel and segment in the forecast or holding its customers';
 COMMENT ON COLUMN segext_api.report_channel_mix.channel_id IS 'ObjectId of the channel';
 COMMENT ON COLUMN segext_api.report_channel_mix.channel_name IS 'channel name';

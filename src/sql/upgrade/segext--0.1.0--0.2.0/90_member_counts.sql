@@ -81,7 +81,8 @@ CREATE OR REPLACE VIEW segext_api.segments WITH (security_invoker = true) AS
     SELECT s.company_id, s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
            s.group_id, s.org_id, s.criteria,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id) AS customers_count, s.created_at, s.updated_at
+             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count, s.created_at, s.updated_at
       FROM segext.segments s
      WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
@@ -90,7 +91,8 @@ CREATE OR REPLACE VIEW segext_api.report_segment_sizes WITH (security_invoker = 
     SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
            s.active, g.id AS group_id, g.name AS group_name,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id) AS customers_count,
+             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count,
            pg_catalog.now() AS measured_at
       FROM segext.segments s
       JOIN segext.segment_groups g
