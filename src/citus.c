@@ -40,8 +40,10 @@
  *	  on the coordinator, the planner hook puts the current company into
  *	  the statement as a constant, so that a statement for one company runs
  *	  on one shard group (the workers still apply the policies of the
- *	  shards).  Such plans are transient (planned again in the next
- *	  transaction) and dropped when segext.company_id changes.
+ *	  shards, with the company the coordinator hands them: company_token.c,
+ *	  for statements that segext_citus_initiating says this node starts).
+ *	  Such plans are transient (planned again in the next transaction) and
+ *	  dropped when segext.company_id changes.
  *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
@@ -60,6 +62,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "objectid.h"
@@ -79,6 +82,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/syscache.h"
 
 /* A local shard of one of segext's hash-distributed tables. */
 typedef struct ShardEntry
@@ -473,17 +477,22 @@ shard_map_build(void)
 			gentry = hash_search(shards_by_group, &key, HASH_ENTER, NULL);
 			gentry->shard = shard;
 		}
-		ret = SPI_execute("SELECT COALESCE(pg_catalog.to_regprocedure('segext.current_company_id()')::pg_catalog.oid, 0), "
-						  "EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d "
-						  "WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('segext.companies'))",
-						  true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		/* by catalog lookups: a role without USAGE on schema segext plans here too */
+		current_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+											 CStringGetDatum("current_company_id"),
+											 PointerGetDatum(buildoidvector(NULL, 0)),
+											 ObjectIdGetDatum(nsp));
 		{
-			bool		isnull;
+			Oid			companies = get_relname_relid("companies", nsp);
+			Oid			types[1] = {REGCLASSOID};
+			Datum		values[1] = {ObjectIdGetDatum(companies)};
 
-			current_company_fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			segext_distributed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			ret = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition AS d "
+										"WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1",
+										1, types, values, NULL, true, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+			segext_distributed = OidIsValid(companies) && SPI_processed == 1;
 		}
 		SPI_finish();
 	}
@@ -762,6 +771,21 @@ segext_citus_company_changed(void)
 		ResetPlanCache();
 		company_plans = false;
 	}
+}
+
+/*
+ * segext_citus_initiating tells whether segext's tables are distributed and
+ * this backend initiates statements on them (it is not running a statement
+ * on a shard): then the workers are to get its current company.
+ */
+bool
+segext_citus_initiating(void)
+{
+	if (!citus_is_loaded() || have_group || map_building || !IsTransactionState())
+		return false;
+	if (shards_by_oid == NULL || map_stale)
+		shard_map_build();
+	return segext_distributed;
 }
 
 /*

@@ -22,6 +22,10 @@
  *	   exactly one is;
  *	5. else no company.
  *
+ * On a Citus worker, a company token that the coordinator made for the
+ * role of this session in the current distributed transaction comes first
+ * (company_token.c): it carries the coordinator's decision.
+ *
  * Naming a company that way is refused data-independently: an unusable
  * input (an ungranted company, a claim that is not JSON or not a company
  * id) makes the current company "none" in every function that row level
@@ -89,7 +93,8 @@ typedef enum CompanySource
 	COMPANY_SOURCE_NONE = 0,
 	COMPANY_SOURCE_CLAIM,
 	COMPANY_SOURCE_ADMIN,
-	COMPANY_SOURCE_GRANT
+	COMPANY_SOURCE_GRANT,
+	COMPANY_SOURCE_NODE			/* a company token of the Citus coordinator */
 } CompanySource;
 
 /* Why the inputs name no usable company (raised at query start). */
@@ -143,6 +148,8 @@ static struct
 	char		setting[SEGEXT_OBJECTID_HEX_LEN + 1];
 	char	   *claims;			/* request.jwt.claims, or NULL */
 	char	   *claim_company;	/* jwt.claims.company_id, or NULL */
+	char	   *token;			/* segext.company_token, or NULL */
+	LocalTransactionId token_lxid;	/* a token holds in its transaction only */
 	CurrentCompany result;
 }			company_cache;
 
@@ -165,6 +172,7 @@ static Oid	company_roles_oid(void);
 static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
 static bool single_granted_company(Oid userid, SegextObjectId *company,
 								   CompanyLevel *level);
+static bool company_from_token(CurrentCompany *result);
 static void resolve_current_company(CurrentCompany *result);
 static const CurrentCompany *current_company(void);
 static void check_company(const SegextObjectId *company, bool write);
@@ -567,6 +575,36 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 }
 
 /*
+ * company_from_token sets result from a company token of the Citus
+ * coordinator that verifies (company_token.c) and returns true; a company
+ * reached through a grant or as an admin counts only while the role the
+ * session was opened as still holds that grant or membership here.
+ */
+static bool
+company_from_token(CurrentCompany *result)
+{
+	char		source;
+	bool		writable;
+	CompanyLevel level;
+
+	if (!segext_company_token_verify(&result->company, &source, &writable))
+		return false;
+	if (source == SEGEXT_TOKEN_ADMIN &&
+		!role_is_member_of(GetSessionUserId(), "segext_admin"))
+		return false;
+	if (source == SEGEXT_TOKEN_GRANT)
+	{
+		level = company_level(GetSessionUserId(), &result->company);
+		if (level == COMPANY_LEVEL_NONE)
+			return false;
+		writable = writable && level == COMPANY_LEVEL_WRITER;
+	}
+	result->source = COMPANY_SOURCE_NODE;
+	result->writable = writable;
+	return true;
+}
+
+/*
  * resolve_current_company decides the current company from the claims of a
  * gateway session, the setting and the grants (see the file header);
  * raises 42501 when segext.company_id names a company not granted to the
@@ -583,6 +621,8 @@ resolve_current_company(CurrentCompany *result)
 
 	memset(result, 0, sizeof(CurrentCompany));
 	result->admin = role_is_member_of(userid, "segext_admin");
+	if (segext_company_token()[0] != '\0' && company_from_token(result))
+		return;
 	if (((claims != NULL && claims[0] != '\0') ||
 		 (claim_company != NULL && claim_company[0] != '\0')) &&
 		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
@@ -637,6 +677,7 @@ current_company(void)
 	Oid			session_userid = GetSessionUserId();
 	const char *claims;
 	const char *claim_company;
+	const char *token = segext_company_token();
 	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
 	CurrentCompany result;
 	uint64		generation;
@@ -658,7 +699,9 @@ current_company(void)
 		company_cache.session_userid == session_userid &&
 		strcmp(company_cache.setting, setting) == 0 &&
 		same_text(company_cache.claims, claims) &&
-		same_text(company_cache.claim_company, claim_company))
+		same_text(company_cache.claim_company, claim_company) &&
+		same_text(company_cache.token, token) &&
+		(token[0] == '\0' || company_cache.token_lxid == MyProc->lxid))
 		return &company_cache.result;
 
 	/* an invalidation arriving while resolving leaves the entry stale */
@@ -670,8 +713,12 @@ current_company(void)
 		pfree(company_cache.claims);
 	if (company_cache.claim_company)
 		pfree(company_cache.claim_company);
+	if (company_cache.token)
+		pfree(company_cache.token);
 	company_cache.claims = cache_text(claims);
 	company_cache.claim_company = cache_text(claim_company);
+	company_cache.token = cache_text(token);
+	company_cache.token_lxid = MyProc->lxid;
 	strlcpy(company_cache.setting, setting, sizeof(company_cache.setting));
 	company_cache.userid = userid;
 	company_cache.session_userid = session_userid;
@@ -823,13 +870,29 @@ query_reads_segext(const PlannedStmt *stmt)
 /*
  * tenancy_executor_start raises the error of an unusable company input
  * before a query on segext's tables reads a row, so that the refusal does
- * not depend on the data; then starts the query as usual.
+ * not depend on the data, and on a Citus coordinator hands the current
+ * company to the workers; then starts the query as usual.
  */
 static void
 tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	if (!IsParallelWorker() && query_reads_segext(queryDesc->plannedstmt))
+	{
 		segext_require_current_company();
+		/* on a Citus coordinator: the workers get the same company */
+		if (segext_citus_initiating())
+		{
+			const CurrentCompany *current = current_company();
+
+			if (current->source != COMPANY_SOURCE_NODE)
+				segext_company_token_send(current->source != COMPANY_SOURCE_NONE ?
+										  &current->company : NULL,
+										  current->source == COMPANY_SOURCE_CLAIM ? SEGEXT_TOKEN_CLAIM :
+										  current->source == COMPANY_SOURCE_ADMIN ? SEGEXT_TOKEN_ADMIN :
+										  SEGEXT_TOKEN_GRANT,
+										  current->writable);
+		}
+	}
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
 	else

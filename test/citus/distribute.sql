@@ -21,13 +21,13 @@ END
 $$;
 RESET client_min_messages;
 SET search_path = segext, public;
-SELECT plan(44);
+SELECT plan(46);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_dist_partition AS d
            JOIN pg_catalog.pg_class AS c ON c.oid = d.logicalrelid
-           WHERE c.relnamespace = 'segext'::regnamespace), 13, 'thirteen tables of segext are distributed');
+           WHERE c.relnamespace = 'segext'::regnamespace), 14, 'fourteen tables of segext are distributed');
 SELECT is((SELECT count(DISTINCT d.colocationid)::int FROM pg_catalog.pg_dist_partition AS d
            JOIN pg_catalog.pg_class AS c ON c.oid = d.logicalrelid
            WHERE c.relnamespace = 'segext'::regnamespace AND d.partmethod = 'h'), 1,
@@ -35,8 +35,10 @@ SELECT is((SELECT count(DISTINCT d.colocationid)::int FROM pg_catalog.pg_dist_pa
 SELECT is((SELECT pg_catalog.string_agg(pg_catalog.column_to_column_name(d.logicalrelid, d.partkey), ',' ORDER BY d.logicalrelid::text)
            FROM pg_catalog.pg_dist_partition AS d WHERE d.logicalrelid IN ('segext.companies'::regclass, 'segext.customers'::regclass)),
           'id,company_id', 'companies by id, customers by company_id');
-SELECT is((SELECT pg_catalog.array_agg(d.logicalrelid) FROM pg_catalog.pg_dist_partition AS d WHERE d.partmethod = 'n'),
-          ARRAY['segext.company_roles'::regclass], 'the grants are a reference table');
+SELECT is((SELECT pg_catalog.array_agg(d.logicalrelid ORDER BY d.logicalrelid::text) FROM pg_catalog.pg_dist_partition AS d WHERE d.partmethod = 'n'),
+          ARRAY['segext.cluster_secret'::regclass, 'segext.company_roles'::regclass], 'the secret and the grants are reference tables');
+SELECT is((SELECT pg_catalog.length(s.secret) FROM segext.cluster_secret AS s), 32, 'distribute() made a secret of 32 bytes');
+SELECT ok(NOT pg_catalog.has_table_privilege('segext_admin', 'segext.cluster_secret', 'SELECT'), 'which segext_admin cannot read');
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_policy AS p
            WHERE pg_catalog.pg_get_expr(p.polqual, p.polrelid) ~ 'SELECT'
               OR pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) ~ 'SELECT'), 0, 'no policy keeps a subquery');
