@@ -38,8 +38,8 @@ CREATE TABLE segext.memberships (
     PRIMARY KEY (company_id, segment_id, customer_id)
 );
 COMMENT ON TABLE segext.memberships IS 'current members of each active segment, changed by segext in the statement that changes a customer, its transactions or a segment';
-CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id);
-COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer';
+CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id) INCLUDE (segment_id);
+COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer (read from the index alone where the heap pages are all-visible)';
 
 CREATE TABLE segext.membership_history (
     company_id      segext.objectid NOT NULL,
