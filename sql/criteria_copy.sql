@@ -22,8 +22,9 @@ SELECT count(*) AS equal_rows FROM criteria_copy_src s JOIN criteria_copy_dst d
 
 -- The binary form is a version byte and the canonical text.
 SELECT segext.criteria_send('[{"type": "transaction_count", "min": 1, "max": 5}]');
--- recv validates: a version byte other than 1 is refused (22P03), and the
--- text behind it is validated like text input.
+-- recv validates: a version byte other than 1 (parts) or 2 (a tree of
+-- groups) is refused (22P03), as is a tree after byte 1, and the text
+-- behind it is validated like text input.
 CREATE TEMP TABLE criteria_copy_raw (c segext.criteria);
 CREATE FUNCTION pg_temp.recv(b bytea) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -41,7 +42,9 @@ EXCEPTION WHEN others THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 SELECT pg_temp.recv('\x01' || pg_catalog.convert_to('[{"field": "a", "op": "exists"}]', 'UTF8'));
-SELECT pg_temp.recv('\x02' || pg_catalog.convert_to('[{"field": "a", "op": "exists"}]', 'UTF8'));
+SELECT pg_temp.recv('\x03' || pg_catalog.convert_to('[{"field": "a", "op": "exists"}]', 'UTF8'));
+SELECT pg_temp.recv('\x02' || pg_catalog.convert_to('{"not": {"field": "a", "op": "exists"}}', 'UTF8'));
+SELECT pg_temp.recv('\x01' || pg_catalog.convert_to('{"not": {"field": "a", "op": "exists"}}', 'UTF8'));
 SELECT pg_temp.recv('\x01' || pg_catalog.convert_to('[{"field": "a", "op": "exists", "value": 1}]', 'UTF8'));
 SELECT pg_temp.recv('\x01' || pg_catalog.convert_to('[{', 'UTF8'));
 SELECT pg_temp.recv('\x');

@@ -40,8 +40,10 @@
  *	  on the coordinator, the planner hook puts the current company into
  *	  the statement as a constant, so that a statement for one company runs
  *	  on one shard group (the workers still apply the policies of the
- *	  shards).  Such plans are transient (planned again in the next
- *	  transaction) and dropped when segext.company_id changes.
+ *	  shards, with the company the coordinator hands them: company_token.c,
+ *	  for statements that segext_citus_initiating says this node starts).
+ *	  Such plans are transient (planned again in the next transaction) and
+ *	  dropped when segext.company_id changes.
  *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
@@ -60,6 +62,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "objectid.h"
@@ -71,12 +74,15 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/lmgr.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/syscache.h"
 
 /* A local shard of one of segext's hash-distributed tables. */
 typedef struct ShardEntry
@@ -148,6 +154,7 @@ static bool shard_map_lookup(Oid relid, ShardEntry **entry);
 static void group_enter(bool has, int32 group);
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
+static void let_citus_write_through_view(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
 static PlannedStmt *citus_planner(Query *parse, const char *query_string,
@@ -470,17 +477,22 @@ shard_map_build(void)
 			gentry = hash_search(shards_by_group, &key, HASH_ENTER, NULL);
 			gentry->shard = shard;
 		}
-		ret = SPI_execute("SELECT COALESCE(pg_catalog.to_regprocedure('segext.current_company_id()')::pg_catalog.oid, 0), "
-						  "EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d "
-						  "WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('segext.companies'))",
-						  true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		/* by catalog lookups: a role without USAGE on schema segext plans here too */
+		current_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+											 CStringGetDatum("current_company_id"),
+											 PointerGetDatum(buildoidvector(NULL, 0)),
+											 ObjectIdGetDatum(nsp));
 		{
-			bool		isnull;
+			Oid			companies = get_relname_relid("companies", nsp);
+			Oid			types[1] = {REGCLASSOID};
+			Datum		values[1] = {ObjectIdGetDatum(companies)};
 
-			current_company_fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			segext_distributed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			ret = SPI_execute_with_args("SELECT FROM pg_catalog.pg_dist_partition AS d "
+										"WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1",
+										1, types, values, NULL, true, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+			segext_distributed = OidIsValid(companies) && SPI_processed == 1;
 		}
 		SPI_finish();
 	}
@@ -602,6 +614,8 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	{
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
+		if (segext_distributed)
+			let_citus_write_through_view(parse);
 		if (segext_distributed && OidIsValid(current_company_fn) &&
 			calls_function((Node *) parse, current_company_fn))
 		{
@@ -621,6 +635,77 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	if (prev_planner_hook != NULL)
 		return prev_planner_hook(parse, query_string, cursor_options, bound_params);
 	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+/*
+ * let_citus_write_through_view lets Citus plan a write through one of
+ * segext_api's views.  PostgreSQL has already rewritten it into a write of
+ * the view's table, with the view's conditions and CHECK OPTION; the view
+ * stays first in the range table, only for its privileges to be checked,
+ * and Citus refuses a statement holding it ("cannot modify views when the
+ * query contains citus tables").  So the view's privileges are checked
+ * here, as the executor would, and the view's entry is replaced by the
+ * table's.
+ */
+static void
+let_citus_write_through_view(Query *parse)
+{
+	RangeTblEntry *first;
+	RangeTblEntry *table;
+	int			target;
+	int			ntables;
+
+	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		parse->commandType != CMD_DELETE)
+		return;
+	if (parse->rtable == NIL || parse->resultRelation <= 1)
+		return;
+	first = linitial_node(RangeTblEntry, parse->rtable);
+	if (first->rtekind != RTE_RELATION || first->relkind != RELKIND_VIEW || first->inFromCl)
+		return;
+	if (get_rel_namespace(first->relid) != get_namespace_oid("segext_api", true))
+		return;
+	(void) ExecCheckRTPerms(list_make1(first), true);
+
+	/*
+	 * The table written takes the view's place, first (Citus expects the
+	 * VALUES of a multi-row INSERT second), and the entries after it move
+	 * down by one.
+	 */
+	target = parse->resultRelation;
+	ntables = list_length(parse->rtable);
+	table = rt_fetch(target, parse->rtable);
+	ChangeVarNodes((Node *) parse, target, 1, 0);
+	for (int i = target + 1; i <= ntables; i++)
+		ChangeVarNodes((Node *) parse, i, i - 1, 0);
+	parse->rtable = list_delete_nth_cell(parse->rtable, target - 1);
+	linitial(parse->rtable) = table;
+	/* it came from the view's FROM: deparse it as the target only */
+	table->inFromCl = false;
+
+	/*
+	 * ON CONFLICT DO UPDATE: the rewriter added an EXCLUDED entry for the
+	 * table and left the view's, unused; renamed, it no longer makes Citus
+	 * print the table's as "excluded_1".
+	 */
+	if (parse->onConflict != NULL)
+	{
+		ListCell   *lc;
+		int			index = 0;
+
+		foreach(lc, parse->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			index++;
+			if (index != parse->onConflict->exclRelIndex && rte->rtekind == RTE_RELATION &&
+				rte->relid == first->relid && rte->relkind == RELKIND_COMPOSITE_TYPE)
+			{
+				rte->alias = makeAlias("excluded_of_view", NIL);
+				rte->eref->aliasname = rte->alias->aliasname;
+			}
+		}
+	}
 }
 
 /* calls_function_walker finds a call of the function *(Oid *) context. */
@@ -686,6 +771,21 @@ segext_citus_company_changed(void)
 		ResetPlanCache();
 		company_plans = false;
 	}
+}
+
+/*
+ * segext_citus_initiating tells whether segext's tables are distributed and
+ * this backend initiates statements on them (it is not running a statement
+ * on a shard): then the workers are to get its current company.
+ */
+bool
+segext_citus_initiating(void)
+{
+	if (!citus_is_loaded() || have_group || map_building || !IsTransactionState())
+		return false;
+	if (shards_by_oid == NULL || map_stale)
+		shard_map_build();
+	return segext_distributed;
 }
 
 /*

@@ -6,8 +6,9 @@
  *
  * Text input and the jsonb cast share one walker over a jsonb document
  * (text is parsed by PostgreSQL's own jsonb_in).  The binary wire format is
- * a version byte followed by the canonical JSON text, which recv parses with
- * the same walker, so binary input is validated exactly like text input.
+ * the value's format version byte (1 for parts, 2 for a tree of groups)
+ * followed by the canonical JSON text, which recv parses with the same
+ * walker, so binary input is validated exactly like text input.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,7 +33,7 @@
 #include "utils/timestamp.h"
 
 /* Hint shown with every shape error. */
-#define SHAPE_HINT "Segment criteria are a JSON array of parts, [{\"criteria\": [c1, c2]}, {\"criteria\": [c3]}] meaning (c1 OR c2) AND c3, or a flat array of criteria, [c1, c2] meaning c1 AND c2."
+#define SHAPE_HINT "Segment criteria are a JSON array of parts, [{\"criteria\": [c1, c2]}, {\"criteria\": [c3]}] meaning (c1 OR c2) AND c3, a flat array of criteria, [c1, c2] meaning c1 AND c2, or a tree of groups, {\"all\": [c1, {\"any\": [c2, {\"not\": c3}]}]} meaning c1 AND (c2 OR NOT c3)."
 
 /* Upper bound of amounts: 10^12 currency units, in scaled units. */
 #define MAX_AMOUNT	(INT64CONST(1000000000000) * SEGEXT_AMOUNT_SCALE)
@@ -116,7 +117,16 @@ typedef struct CritBuild
 	int			maxparts;
 	StringInfoData data;		/* the data area */
 	bool		field_only;
+	const char *path;			/* tree: where the current node is, or NULL */
+	SegextNode *nodes;			/* tree: the nodes in prefix order */
+	int			nnodes;
+	int			maxnodes;
 } CritBuild;
+
+/* JSON keys of the group nodes, indexed by SEGEXT_NODE_*. */
+static const char *const group_keys[] = {
+	[SEGEXT_NODE_ALL] = "all",[SEGEXT_NODE_ANY] = "any",[SEGEXT_NODE_NOT] = "not",
+};
 
 static SegextCriteria *criteria_build_from_jsonb(Jsonb *jb);
 static void parse_criterion(CritBuild *b, JsonbValue *v);
@@ -160,9 +170,14 @@ crit_error(CritBuild *b, const char *fmt,...)
 	}
 
 	initStringInfo(&where);
-	appendStringInfo(&where, "part %d", b->part_no);
-	if (b->crit_no > 0)
-		appendStringInfo(&where, ", criterion %d", b->crit_no);
+	if (b->path != NULL)
+		appendStringInfoString(&where, b->path);
+	else
+	{
+		appendStringInfo(&where, "part %d", b->part_no);
+		if (b->crit_no > 0)
+			appendStringInfo(&where, ", criterion %d", b->crit_no);
+	}
 	if (b->label)
 		appendStringInfo(&where, " (%s)", b->label);
 
@@ -1116,6 +1131,16 @@ lookup_kind(const char *s, int len)
 	return 0;
 }
 
+/* group_kind tells which group an object is (SEGEXT_NODE_*), or 0 for none. */
+static int
+group_kind(JsonbContainer *obj)
+{
+	for (int k = SEGEXT_NODE_ALL; k <= SEGEXT_NODE_NOT; k++)
+		if (object_get(obj, group_keys[k]) != NULL)
+			return k;
+	return 0;
+}
+
 /* parse_criterion validates one criterion object and appends its record. */
 static void
 parse_criterion(CritBuild *b, JsonbValue *v)
@@ -1130,6 +1155,8 @@ parse_criterion(CritBuild *b, JsonbValue *v)
 	if (!is_object(v))
 		shape_error(psprintf("Part %d, criterion %d is not a JSON object.", b->part_no, b->crit_no));
 	obj = v->val.binary.data;
+	if (b->path == NULL && group_kind(obj) != 0)
+		crit_error(b, "a group (\"all\", \"any\" or \"not\") cannot be a criterion of a part or of a flat array; write the whole condition as a tree whose root is a group");
 
 	if (b->ncrits == b->maxcrits)
 	{
@@ -1302,8 +1329,93 @@ depth_error(void)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid segment criteria: arrays and objects nested more than %d levels deep",
 					SEGEXT_CRITERIA_MAX_DEPTH),
-			 errdetail("Segment criteria need at most 6 levels: the list, a part, its criteria, a criterion, its labels and a label."),
+			 errdetail("Parts need at most 6 levels: the list, a part, its criteria, a criterion, its labels and a label. A tree of groups has at most %d levels of groups and criteria, which take two levels for each \"all\" or \"any\" group, one for each \"not\" and three for the criterion.",
+					   SEGEXT_CRITERIA_MAX_LEVELS),
 			 errhint("%s", SHAPE_HINT)));
+}
+
+/* add_node appends a node to the tree being built and returns its index. */
+static int
+add_node(CritBuild *b, uint8 kind, uint32 arg)
+{
+	if (b->nnodes >= SEGEXT_CRITERIA_MAX_NODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment criteria: more than %d groups and criteria",
+						SEGEXT_CRITERIA_MAX_NODES),
+				 errdetail("The tree has more than %d nodes at %s; a tree of groups holds at most %d groups and criteria in all.",
+						   SEGEXT_CRITERIA_MAX_NODES, b->path, SEGEXT_CRITERIA_MAX_NODES),
+				 errhint("Split the condition into several segments, or list many values in one criterion (e.g. posIds, skuIds, customers, or a field's \"in\").")));
+	if (b->nnodes == b->maxnodes)
+	{
+		b->maxnodes *= 2;
+		b->nodes = repalloc(b->nodes, sizeof(SegextNode) * b->maxnodes);
+	}
+	memset(&b->nodes[b->nnodes], 0, sizeof(SegextNode));
+	b->nodes[b->nnodes].kind = kind;
+	b->nodes[b->nnodes].arg = arg;
+	return b->nnodes++;
+}
+
+/*
+ * parse_node validates one node of a tree at the given level (the root is
+ * level 1) and path (a SQL/JSON path from the root "$", e.g. $.all[1].not,
+ * array positions from 0): a group and its children, or a criterion.
+ */
+static void
+parse_node(CritBuild *b, JsonbValue *v, int level, const char *path)
+{
+	JsonbContainer *obj;
+	int			gk;
+	int			self;
+	JsonbValue *gv;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	b->path = path;
+	b->kind = 0;
+	b->label = NULL;
+	if (!is_object(v))
+		shape_error(psprintf("The node at %s is not a JSON object; a node of a tree is a group or a criterion.", path));
+	if (level > SEGEXT_CRITERIA_MAX_LEVELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment criteria: groups nested more than %d levels deep",
+						SEGEXT_CRITERIA_MAX_LEVELS),
+				 errdetail("The node at %s is at level %d; a tree of groups has at most %d levels, counting its root group and its criteria.",
+						   path, level, SEGEXT_CRITERIA_MAX_LEVELS),
+				 errhint("Flatten the tree: an \"all\" inside an \"all\" (or an \"any\" inside an \"any\") can take its children, and \"not\" inside \"not\" cancels out.")));
+	obj = v->val.binary.data;
+	gk = group_kind(obj);
+	if (gk == 0)
+	{
+		add_node(b, SEGEXT_NODE_CRITERION, b->ncrits);
+		parse_criterion(b, v);
+		return;
+	}
+	self = add_node(b, gk, 0);
+	if (JsonContainerSize(obj) != 1)
+		crit_error(b, "a group has exactly one key, \"%s\"", group_keys[gk]);
+	gv = object_get(obj, group_keys[gk]);
+	if (gk == SEGEXT_NODE_NOT)
+		parse_node(b, gv, level + 1, psprintf("%s.not", path));
+	else
+	{
+		JsonbContainer *arr;
+		int			n;
+
+		if (!is_array(gv))
+			crit_error(b, "\"%s\" must be a JSON array of criteria and groups", group_keys[gk]);
+		arr = gv->val.binary.data;
+		n = JsonContainerSize(arr);
+		if (n == 0)
+			crit_error(b, "the group \"%s\" is empty; it needs at least one criterion or group", group_keys[gk]);
+		for (int i = 0; i < n; i++)
+			parse_node(b, getIthJsonbValueFromContainer(arr, i), level + 1,
+					   psprintf("%s.%s[%d]", path, group_keys[gk], i));
+	}
+	b->nodes[self].arg = b->nnodes;
+	b->path = path;
 }
 
 /*
@@ -1374,11 +1486,13 @@ criteria_build_from_jsonb(Jsonb *jb)
 				data_off,
 				total;
 	SegextCriteria *result;
+	bool		tree;
 
-	if (JB_ROOT_IS_SCALAR(jb) || !JsonContainerIsArray(root))
-		shape_error("Segment criteria must be a JSON array.");
+	tree = !JB_ROOT_IS_SCALAR(jb) && JsonContainerIsObject(root);
+	if (JB_ROOT_IS_SCALAR(jb) || !(JsonContainerIsArray(root) || tree))
+		shape_error("Segment criteria must be a JSON array, or a JSON object that is a group.");
 	check_jsonb_depth(jb);
-	n = JsonContainerSize(root);
+	n = tree ? 1 : JsonContainerSize(root);
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1396,7 +1510,22 @@ criteria_build_from_jsonb(Jsonb *jb)
 	b.maxparts = 8;
 	b.part_end = palloc(sizeof(uint32) * b.maxparts);
 	b.field_only = true;
+	b.maxnodes = 8;
+	b.nodes = palloc(sizeof(SegextNode) * b.maxnodes);
 	initStringInfo(&b.data);
+
+	if (tree)
+	{
+		JsonbValue	rootv;
+
+		if (group_kind(root) == 0)
+			shape_error("The JSON object at the root is not a group; a tree's root is {\"all\": [...]}, {\"any\": [...]} or {\"not\": ...}.");
+		rootv.type = jbvBinary;
+		rootv.val.binary.data = root;
+		rootv.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		parse_node(&b, &rootv, 1, "$");
+		n = 0;					/* no parts */
+	}
 
 	for (i = 0; i < n; i++)
 	{
@@ -1423,7 +1552,8 @@ criteria_build_from_jsonb(Jsonb *jb)
 		end_part(&b);
 	}
 
-	crit_off = sizeof(SegextCriteria) + TYPEALIGN(8, sizeof(uint32) * b.nparts);
+	crit_off = sizeof(SegextCriteria) + TYPEALIGN(8, sizeof(uint32) * b.nparts) +
+		sizeof(SegextNode) * b.nnodes;
 	data_off = crit_off + sizeof(SegextCriterion) * b.ncrits;
 	total = data_off + b.data.len;
 	if (total > MaxAllocSize)
@@ -1432,11 +1562,13 @@ criteria_build_from_jsonb(Jsonb *jb)
 				 errmsg("segment criteria are too large")));
 	result = palloc0(total);
 	SET_VARSIZE(result, total);
-	result->version = SEGEXT_CRITERIA_VERSION;
+	result->version = tree ? SEGEXT_CRITERIA_VERSION_TREE : SEGEXT_CRITERIA_VERSION_PARTS;
 	result->flags = b.field_only ? SEGEXT_CRITERIA_FIELD_ONLY : 0;
 	result->nparts = b.nparts;
 	result->ncriteria = b.ncrits;
+	result->nnodes = b.nnodes;
 	memcpy((char *) result + sizeof(SegextCriteria), b.part_end, sizeof(uint32) * b.nparts);
+	memcpy((char *) SEGEXT_CRITERIA_NODES(result), b.nodes, sizeof(SegextNode) * b.nnodes);
 	memcpy((char *) result + crit_off, b.crits, sizeof(SegextCriterion) * b.ncrits);
 	memcpy((char *) result + data_off, b.data.data, b.data.len);
 	return result;
@@ -1733,7 +1865,47 @@ append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion
 	appendStringInfoChar(out, '}');
 }
 
-/* segext_criteria_to_cstring prints canonical JSON in the parts shape. */
+/*
+ * append_node writes the subtree rooted at node i as canonical JSON:
+ * {"all": [children]}, {"any": [children]}, {"not": child} or a criterion.
+ */
+static void
+append_node(StringInfo out, const SegextCriteria *cr, uint32 i)
+{
+	const SegextNode *nodes = SEGEXT_CRITERIA_NODES(cr);
+	uint32		child;
+
+	check_stack_depth();
+	switch (nodes[i].kind)
+	{
+		case SEGEXT_NODE_CRITERION:
+			append_criterion(out, cr, &SEGEXT_CRITERIA_CRIT(cr)[nodes[i].arg]);
+			break;
+		case SEGEXT_NODE_NOT:
+			appendStringInfoString(out, "{\"not\": ");
+			append_node(out, cr, i + 1);
+			appendStringInfoChar(out, '}');
+			break;
+		case SEGEXT_NODE_ALL:
+		case SEGEXT_NODE_ANY:
+			appendStringInfo(out, "{\"%s\": [", group_keys[nodes[i].kind]);
+			for (child = i + 1; child < nodes[i].arg; child = SEGEXT_NODE_END(nodes, child))
+			{
+				if (child > i + 1)
+					appendStringInfoString(out, ", ");
+				append_node(out, cr, child);
+			}
+			appendStringInfoString(out, "]}");
+			break;
+		default:
+			elog(ERROR, "unrecognized criteria node kind %d in stored criteria", nodes[i].kind);
+	}
+}
+
+/*
+ * segext_criteria_to_cstring prints canonical JSON: the parts shape for
+ * version 1, the tree for version 2.
+ */
 char *
 segext_criteria_to_cstring(const SegextCriteria *criteria)
 {
@@ -1743,7 +1915,13 @@ segext_criteria_to_cstring(const SegextCriteria *criteria)
 	uint32		p,
 				i = 0;
 
-	if (criteria->version != SEGEXT_CRITERIA_VERSION)
+	if (criteria->version == SEGEXT_CRITERIA_VERSION_TREE)
+	{
+		initStringInfo(&out);
+		append_node(&out, criteria, 0);
+		return out.data;
+	}
+	if (criteria->version != SEGEXT_CRITERIA_VERSION_PARTS)
 		elog(ERROR, "unsupported stored criteria format version %d", criteria->version);
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '[');
@@ -1845,12 +2023,12 @@ criteria_recv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary criteria: no format version byte")));
 	version = pq_getmsgint(buf, 1);
-	if (version != SEGEXT_CRITERIA_VERSION)
+	if (version != SEGEXT_CRITERIA_VERSION_PARTS && version != SEGEXT_CRITERIA_VERSION_TREE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported binary criteria format version %d", version),
-				 errdetail("This version of segext reads format version %d.",
-						   SEGEXT_CRITERIA_VERSION)));
+				 errdetail("This version of segext reads format versions %d (parts) and %d (trees of groups).",
+						   SEGEXT_CRITERIA_VERSION_PARTS, SEGEXT_CRITERIA_VERSION_TREE)));
 	nul = memchr(buf->data + buf->cursor, '\0', buf->len - buf->cursor);
 	if (nul != NULL)
 		ereport(ERROR,
@@ -1866,11 +2044,18 @@ criteria_recv(PG_FUNCTION_ARGS)
 	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
 	result = segext_criteria_from_cstring(str);
 	error_context_stack = errcallback.previous;
+	if (version == SEGEXT_CRITERIA_VERSION_PARTS &&
+		result->version != SEGEXT_CRITERIA_VERSION_PARTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary criteria: format version 1 holds no groups"),
+				 errdetail("The JSON text after format version byte 1 is a tree of groups."),
+				 errhint("Send a tree of groups with format version byte 2, as criteria_send writes it.")));
 	PG_RETURN_SEGEXT_CRITERIA_P(result);
 }
 
 PG_FUNCTION_INFO_V1(criteria_send);
-/* criteria_send writes the version byte and the canonical JSON text. */
+/* criteria_send writes the value's version byte and its canonical JSON text. */
 Datum
 criteria_send(PG_FUNCTION_ARGS)
 {
@@ -1879,7 +2064,7 @@ criteria_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendint8(&buf, SEGEXT_CRITERIA_VERSION);
+	pq_sendint8(&buf, c->version);
 	pq_sendtext(&buf, str, strlen(str));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }

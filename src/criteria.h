@@ -4,16 +4,23 @@
  *	  The segext.criteria type: a parsed, validated segment condition kept in
  *	  a compact binary form that evaluation reads without parsing JSON.
  *
- * A condition is a list of parts; it matches when EVERY part matches, and a
- * part matches when ANY of its criteria matches.
+ * A condition is either a list of parts (format version 1: it matches when
+ * EVERY part matches, and a part matches when ANY of its criteria matches)
+ * or a tree of groups (format version 2: {"all": [...]}, {"any": [...]},
+ * {"not": ...} nested to any depth up to SEGEXT_CRITERIA_MAX_LEVELS, whose
+ * leaves are criteria).  Parts and flat lists are stored in version 1 as
+ * before; only a value holding groups is stored in version 2.
  *
- * On-disk layout, format version 1 (all offsets in bytes):
+ * On-disk layout (all offsets in bytes):
  *
  *	SegextCriteria header (16 bytes: varlena header, version byte, flags,
- *	  part count, criterion count, reserved zero)
+ *	  part count, criterion count, node count)
  *	uint32 part_end[nparts]		criterion index one past each part's last,
- *								padded to a multiple of 8 bytes
- *	SegextCriterion crit[ncriteria]	fixed-size records, parts in order
+ *								padded to a multiple of 8 bytes (version 1;
+ *								nparts is 0 in version 2)
+ *	SegextNode node[nnodes]		the tree in prefix order (version 2; nnodes
+ *								is 0 in version 1)
+ *	SegextCriterion crit[ncriteria]	fixed-size records, in document order
  *	data area					strings and lists, addressed by offsets that
  *								are relative to the start of the data area
  *
@@ -33,8 +40,13 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-/* The current (and only) binary format version. */
-#define SEGEXT_CRITERIA_VERSION		1
+/* Format versions: parts (and flat lists), and trees of groups. */
+#define SEGEXT_CRITERIA_VERSION_PARTS	1
+#define SEGEXT_CRITERIA_VERSION_TREE	2
+
+/* Limits of a tree: nodes on a path from the root (groups and the criterion), nodes in all. */
+#define SEGEXT_CRITERIA_MAX_LEVELS	32
+#define SEGEXT_CRITERIA_MAX_NODES	1000
 
 /* Amounts and percents are stored as integers in millionths (exact). */
 #define SEGEXT_AMOUNT_SCALE			INT64CONST(1000000)
@@ -43,10 +55,12 @@
 #define SEGEXT_CRITERIA_MAX_DAYS	1000000
 
 /*
- * Deepest nesting of JSON arrays and objects accepted as criteria (a valid
- * document needs 6: parts, part, criteria, criterion, labels, label).
+ * Deepest nesting of JSON arrays and objects accepted as criteria, checked
+ * before the document is parsed: a tree at the level limit needs two per
+ * group ("all"/"any": an object and its array) above its criterion, and
+ * three for the criterion (criterion, labels, label).  Parts need 6.
  */
-#define SEGEXT_CRITERIA_MAX_DEPTH	16
+#define SEGEXT_CRITERIA_MAX_DEPTH	(2 * (SEGEXT_CRITERIA_MAX_LEVELS - 1) + 3)
 
 /*
  * Limits of a regex/nregex pattern, which keep its compilation short:
@@ -117,6 +131,28 @@ typedef enum SegextFieldOp
 /* Flags of a whole criteria value. */
 #define SEGEXT_CRITERIA_FIELD_ONLY	0x01	/* every criterion is a field one */
 
+/* Node kinds of a tree (version 2). */
+#define SEGEXT_NODE_CRITERION	1	/* arg: criterion index */
+#define SEGEXT_NODE_ALL			2	/* arg: one past the subtree's last node */
+#define SEGEXT_NODE_ANY			3	/* arg: one past the subtree's last node */
+#define SEGEXT_NODE_NOT			4	/* arg: one past the subtree's last node */
+
+/*
+ * One node of a tree, 8 bytes.  Nodes are stored in prefix order: the
+ * children of a group start right after it, each child's subtree ends where
+ * the next child begins, and a NOT has exactly one child.
+ */
+typedef struct SegextNode
+{
+	uint8		kind;			/* SEGEXT_NODE_* */
+	uint8		reserved[3];	/* always 0 */
+	uint32		arg;
+} SegextNode;
+
+/* Index one past the last node of the subtree rooted at node i. */
+#define SEGEXT_NODE_END(nodes, i) \
+	((nodes)[i].kind == SEGEXT_NODE_CRITERION ? (uint32) (i) + 1 : (nodes)[i].arg)
+
 /* A string in the data area: offset from the data area start, length. */
 typedef struct SegextString
 {
@@ -150,18 +186,21 @@ typedef struct SegextCriterion
 typedef struct SegextCriteria
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	uint8		version;		/* SEGEXT_CRITERIA_VERSION */
+	uint8		version;		/* SEGEXT_CRITERIA_VERSION_* */
 	uint8		flags;			/* SEGEXT_CRITERIA_* */
-	uint16		nparts;
+	uint16		nparts;			/* 0 in a tree */
 	uint32		ncriteria;
-	uint32		reserved;		/* always 0 */
+	uint32		nnodes;			/* 0 in parts (written 0 by version 1) */
 } SegextCriteria;
 
 #define SEGEXT_CRITERIA_PART_END(c) \
 	((const uint32 *) (((const char *) (c)) + sizeof(SegextCriteria)))
+#define SEGEXT_CRITERIA_NODES(c) \
+	((const SegextNode *) (((const char *) (c)) + sizeof(SegextCriteria) + \
+						   TYPEALIGN(8, sizeof(uint32) * (c)->nparts)))
 #define SEGEXT_CRITERIA_CRIT(c) \
-	((const SegextCriterion *) (((const char *) (c)) + sizeof(SegextCriteria) + \
-								TYPEALIGN(8, sizeof(uint32) * (c)->nparts)))
+	((const SegextCriterion *) (((const char *) SEGEXT_CRITERIA_NODES(c)) + \
+								sizeof(SegextNode) * (c)->nnodes))
 #define SEGEXT_CRITERIA_DATA(c) \
 	(((const char *) SEGEXT_CRITERIA_CRIT(c)) + sizeof(SegextCriterion) * (c)->ncriteria)
 #define SEGEXT_CRIT_STRING(c, s)	(SEGEXT_CRITERIA_DATA(c) + (s).off)
@@ -178,7 +217,10 @@ extern SegextCriteria *segext_criteria_from_cstring(const char *json);
 /* Validate a jsonb document into a criteria value (22P02, 22023). */
 extern SegextCriteria *segext_criteria_from_jsonb(Jsonb *jb);
 
-/* Canonical JSON text (parts shape, stable key order) of a criteria value. */
+/*
+ * Canonical JSON text (stable key order) of a criteria value: the parts
+ * shape for version 1, the tree for version 2.
+ */
 extern char *segext_criteria_to_cstring(const SegextCriteria *criteria);
 
 /*

@@ -371,6 +371,61 @@ segext_criteria_is_field_only(const SegextCriteria *criteria)
 	return (criteria->flags & SEGEXT_CRITERIA_FIELD_ONLY) != 0;
 }
 
+/* Decides one criterion (by index) of a tree for match_node. */
+typedef bool (*LeafMatch) (void *ctx, uint32 index);
+
+/*
+ * match_node evaluates the subtree rooted at node i of a tree of groups,
+ * deciding each criterion with leaf: "all" is true when every child is
+ * (stopping at the first false one), "any" when one is (stopping at the
+ * first true one), "not" negates its child.
+ */
+static bool
+match_node(const SegextCriteria *criteria, uint32 i, LeafMatch leaf, void *ctx)
+{
+	const SegextNode *nodes = SEGEXT_CRITERIA_NODES(criteria);
+	uint32		child;
+
+	switch (nodes[i].kind)
+	{
+		case SEGEXT_NODE_CRITERION:
+			return leaf(ctx, nodes[i].arg);
+		case SEGEXT_NODE_NOT:
+			return !match_node(criteria, i + 1, leaf, ctx);
+		case SEGEXT_NODE_ALL:
+			for (child = i + 1; child < nodes[i].arg; child = SEGEXT_NODE_END(nodes, child))
+				if (!match_node(criteria, child, leaf, ctx))
+					return false;
+			return true;
+		case SEGEXT_NODE_ANY:
+			for (child = i + 1; child < nodes[i].arg; child = SEGEXT_NODE_END(nodes, child))
+				if (match_node(criteria, child, leaf, ctx))
+					return true;
+			return false;
+	}
+	elog(ERROR, "unrecognized criteria node kind %d", nodes[i].kind);
+	return false;
+}
+
+/* What a row's criterion needs to be decided in a tree. */
+typedef struct RowLeaf
+{
+	const SegextCriteria *criteria;
+	const SegextRowPlan *plan;
+	SegextFieldLookup lookup;
+	void	   *arg;
+} RowLeaf;
+
+/* row_leaf decides a criterion of a row: a field one, or false. */
+static bool
+row_leaf(void *ctx, uint32 index)
+{
+	RowLeaf    *rl = (RowLeaf *) ctx;
+
+	return SEGEXT_CRITERIA_CRIT(rl->criteria)[index].kind == SEGEXT_CRIT_FIELD &&
+		eval_field(rl->criteria, rl->plan, index, rl->lookup, rl->arg);
+}
+
 /* match_row matches the field criteria against a row; plan may be NULL. */
 static bool
 match_row(const SegextCriteria *criteria, const SegextRowPlan *plan,
@@ -381,6 +436,12 @@ match_row(const SegextCriteria *criteria, const SegextRowPlan *plan,
 	uint32		p,
 				i = 0;
 
+	if (criteria->nnodes > 0)
+	{
+		RowLeaf		rl = {criteria, plan, lookup, arg};
+
+		return match_node(criteria, 0, row_leaf, &rl);
+	}
 	for (p = 0; p < criteria->nparts; p++)
 	{
 		bool		any = false;
@@ -975,6 +1036,25 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 	return false;
 }
 
+/* What a customer's criterion needs to be decided in a tree. */
+typedef struct CustomerLeaf
+{
+	const CompiledCriteria *cc;
+	const SegextCustomerFacts *facts;
+	const SegextEvalTime *time;
+	SegextFieldLookup lookup;
+	void	   *arg;
+} CustomerLeaf;
+
+/* customer_leaf decides a criterion of a customer (eval_customer_criterion). */
+static bool
+customer_leaf(void *ctx, uint32 index)
+{
+	CustomerLeaf *cl = (CustomerLeaf *) ctx;
+
+	return eval_customer_criterion(cl->cc, index, cl->facts, cl->time, cl->lookup, cl->arg);
+}
+
 /* segext_criteria_match_customer evaluates one handle for one customer. */
 bool
 segext_criteria_match_customer(const SegextRequirements *reqs, int handle,
@@ -992,6 +1072,12 @@ segext_criteria_match_customer(const SegextRequirements *reqs, int handle,
 	if (!facts->active)
 		return false;
 	cc = &reqs->compiled[handle];
+	if (cc->criteria->nnodes > 0)
+	{
+		CustomerLeaf cl = {cc, facts, time, lookup, arg};
+
+		return match_node(cc->criteria, 0, customer_leaf, &cl);
+	}
 	part_end = SEGEXT_CRITERIA_PART_END(cc->criteria);
 	for (p = 0; p < cc->criteria->nparts; p++)
 	{

@@ -142,8 +142,10 @@ typedef struct SegextCustomerFacts
 /* --- Row evaluation (events, customer fields) --- */
 
 /*
- * Does a row match the criteria?  Field criteria read the row through
- * lookup; any non-field criterion never matches here.
+ * Does a row match the criteria (parts or a tree of groups)?  Field
+ * criteria read the row through lookup; a non-field criterion is false here
+ * (so under "not" it is true): only field-only criteria have their full
+ * meaning on a row.
  */
 extern bool segext_criteria_match_row(const SegextCriteria *criteria,
 									  SegextFieldLookup lookup, void *arg);

@@ -1762,9 +1762,10 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 
 /*
  * listed_candidates returns, when a part of the criteria is made only of
- * customer lists, the customers that part lists (an objectid[]; the
- * segment's members are among them, since every part must match), else
- * NULL.
+ * customer lists (or, in a tree, the root is an "all" group with a customer
+ * list among its children), the customers listed there (an objectid[]; the
+ * segment's members are among them, since that part or child must match),
+ * else NULL.
  */
 static ArrayType *
 listed_candidates(const SegextCriteria *c)
@@ -1772,6 +1773,28 @@ listed_candidates(const SegextCriteria *c)
 	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
 	const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
 	uint32		start = 0;
+
+	/* a tree: a customer list that its root "all" group holds directly */
+	if (c->nnodes > 0)
+	{
+		const SegextNode *nodes = SEGEXT_CRITERIA_NODES(c);
+
+		if (nodes[0].kind != SEGEXT_NODE_ALL)
+			return NULL;
+		for (uint32 i = 1; i < nodes[0].arg; i = SEGEXT_NODE_END(nodes, i))
+		{
+			const SegextCriterion *cr = &crits[nodes[i].arg];
+			Datum	   *ids;
+
+			if (nodes[i].kind != SEGEXT_NODE_CRITERION || cr->kind != SEGEXT_CRIT_CUSTOMER_LIST)
+				continue;
+			ids = palloc(sizeof(Datum) * Max(cr->nitems, 1));
+			for (uint32 k = 0; k < cr->nitems; k++)
+				ids[k] = PointerGetDatum(SEGEXT_CRITERIA_DATA(c) + cr->items + k * SEGEXT_OBJECTID_LEN);
+			return construct_array(ids, cr->nitems, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+		}
+		return NULL;
+	}
 
 	for (int p = 0; p < c->nparts; p++)
 	{
@@ -1808,7 +1831,8 @@ PG_FUNCTION_INFO_V1(segext_segment_members);
  * and returns its members (segment 0: active customers; 1: active customers
  * in no other active segment; a manual segment: its explicit active
  * members); no transaction is read and nothing is written.  A segment
- * with a part made only of customer lists reads only the customers listed.
+ * with a part made only of customer lists (or a tree whose root "all" holds
+ * a customer list) reads only the customers listed.
  */
 Datum
 segext_segment_members(PG_FUNCTION_ARGS)
@@ -1864,6 +1888,122 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	MemoryContextDelete(e.cxt);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/* Largest sample preview_criteria returns. */
+#define PREVIEW_MAX_SAMPLE	1000
+
+/* What a preview collects: the member count and the smallest member ids. */
+typedef struct PreviewState
+{
+	int64		count;
+	int			sample;			/* how many ids to keep */
+	int			nids;
+	SegextObjectId *ids;		/* ascending, nids of them */
+} PreviewState;
+
+/*
+ * preview_member counts a member of the previewed criteria (segment index 0)
+ * and keeps it when it is among the sample smallest ids seen so far.
+ */
+static void
+preview_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
+			   bits8 *old_bits, void *arg)
+{
+	PreviewState *ps = (PreviewState *) arg;
+	int			lo = 0,
+				hi;
+
+	if (!BIT_TEST(new_bits, 0))
+		return;
+	ps->count++;
+	if (ps->sample == 0 ||
+		(ps->nids == ps->sample &&
+		 memcmp(customer, &ps->ids[ps->nids - 1], SEGEXT_OBJECTID_LEN) >= 0))
+		return;
+	hi = ps->nids;
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (memcmp(&ps->ids[mid], customer, SEGEXT_OBJECTID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (ps->nids < ps->sample)
+		ps->nids++;
+	memmove(&ps->ids[lo + 1], &ps->ids[lo], sizeof(SegextObjectId) * (ps->nids - 1 - lo));
+	ps->ids[lo] = *customer;
+}
+
+PG_FUNCTION_INFO_V1(segext_preview_criteria);
+/*
+ * segext_preview_criteria evaluates criteria that are not saved for the
+ * current company's active customers, from the customer states, as
+ * segment_members evaluates a saved segment: returns the member count and
+ * the sample smallest member ids.  Nothing is written.
+ */
+Datum
+segext_preview_criteria(PG_FUNCTION_ARGS)
+{
+	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
+	int32		sample = PG_GETARG_INT32(1);
+	SegextObjectId company;
+	SegextObjectId none;
+	PreviewState ps;
+	Engine		e;
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	Datum	   *ids;
+	bool		isnull;
+
+	if (sample < 0 || sample > PREVIEW_MAX_SAMPLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample must be between 0 and %d", PREVIEW_MAX_SAMPLE),
+				 errdetail("The sample asked for is %d.", sample),
+				 errhint("Ask for at most %d member ids; the member count is always exact.",
+						 PREVIEW_MAX_SAMPLE)));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "preview_criteria must return a composite type");
+	memset(&ps, 0, sizeof(ps));
+	ps.sample = sample;
+	ps.ids = palloc(sizeof(SegextObjectId) * Max(sample, 1));
+
+	SPI_connect();
+	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no current company"),
+				 errdetail("Criteria are previewed for the current company, and neither a JWT claim of a gateway session nor the setting \"segext.company_id\" names one, nor is role \"%s\" granted exactly one company.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a \"company_id\" claim through a gateway.")));
+	memcpy(&company, DatumGetPointer(values[0]), SEGEXT_OBJECTID_LEN);
+	segext_check_company_read_access(&company);
+	segext_company_must_be_visible(&company, "Set segext.company_id to the id of an existing company.");
+
+	/* the criteria as an active segment of their own, above the built-ins */
+	memset(&none, 0, sizeof(none));
+	engine_init(&e, &company);
+	load_one_segment(&e, &none, 2, PointerGetDatum(criteria), false);
+	/* customer lists: only the listed customers can match */
+	e.only = listed_candidates(e.segs[0].criteria);
+	query_customers(&e, preview_member, &ps);
+	MemoryContextDelete(e.cxt);
+	SPI_finish();
+
+	ids = palloc(sizeof(Datum) * Max(ps.nids, 1));
+	for (int i = 0; i < ps.nids; i++)
+		ids[i] = PointerGetDatum(&ps.ids[i]);
+	values[0] = Int64GetDatum(ps.count);
+	values[1] = PointerGetDatum(construct_array(ids, ps.nids, segext_objectid_type(),
+												SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
 /*

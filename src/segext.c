@@ -70,6 +70,7 @@ _PG_init(void)
 	segext_membership_init();
 	segext_member_changes_init();
 	segext_citus_init();
+	segext_company_token_init();
 
 	/* After every module has defined its settings: no other segext.* names. */
 #if PG_VERSION_NUM >= 150000

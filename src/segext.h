@@ -57,6 +57,21 @@ extern bool segext_citus_route(FunctionCallInfo fcinfo, const struct SegextObjec
 extern Oid	segext_citus_local_relation(Oid relid);
 extern Oid	segext_citus_local_index(Oid index, Oid table, Oid local_table);
 extern void segext_citus_company_changed(void);
+extern bool segext_citus_initiating(void);
+
+/*
+ * The current company handed from a Citus coordinator to its workers
+ * (company_token.c).
+ */
+extern void segext_company_token_init(void);
+extern const char *segext_company_token(void);
+#define SEGEXT_TOKEN_CLAIM	'c'		/* a trusted claim of a gateway session */
+#define SEGEXT_TOKEN_ADMIN	'a'		/* segext.company_id of an admin */
+#define SEGEXT_TOKEN_GRANT	'g'		/* a company granted to the role */
+extern bool segext_company_token_verify(struct SegextObjectId *company, char *source,
+										bool *writable);
+extern void segext_company_token_send(const struct SegextObjectId *company, char source,
+									  bool writable);
 
 /* Module init functions, called from _PG_init in segext.c. */
 extern void segext_tenancy_init(void);

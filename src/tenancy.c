@@ -22,6 +22,10 @@
  *	   exactly one is;
  *	5. else no company.
  *
+ * On a Citus worker, a company token that the coordinator made for the
+ * role of this session in the current distributed transaction comes first
+ * (company_token.c): it carries the coordinator's decision.
+ *
  * Naming a company that way is refused data-independently: an unusable
  * input (an ungranted company, a claim that is not JSON or not a company
  * id) makes the current company "none" in every function that row level
@@ -93,7 +97,8 @@ typedef enum CompanySource
 	COMPANY_SOURCE_NONE = 0,
 	COMPANY_SOURCE_CLAIM,
 	COMPANY_SOURCE_ADMIN,
-	COMPANY_SOURCE_GRANT
+	COMPANY_SOURCE_GRANT,
+	COMPANY_SOURCE_NODE			/* a company token of the Citus coordinator */
 } CompanySource;
 
 /* Why the inputs name no usable company (raised at query start). */
@@ -153,6 +158,8 @@ typedef struct CompanyCacheEntry
 	char	   *claims;			/* request.jwt.claims, or NULL */
 	char	   *claim_company;	/* jwt.claims.company_id, or NULL */
 	bool		claims_trusted; /* the session user is a member of segext_gateway */
+	char	   *token;			/* segext.company_token, or NULL */
+	LocalTransactionId token_lxid;	/* a token holds in its transaction only */
 	CurrentCompany result;
 } CompanyCacheEntry;
 
@@ -178,6 +185,7 @@ static Oid	company_roles_oid(void);
 static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
 static bool single_granted_company(Oid userid, SegextObjectId *company,
 								   CompanyLevel *level);
+static bool company_from_token(CurrentCompany *result);
 static void resolve_current_company(CurrentCompany *result);
 static void accept_invalidations_once_per_statement(void);
 static const CurrentCompany *cached_company(void);
@@ -582,6 +590,36 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 }
 
 /*
+ * company_from_token sets result from a company token of the Citus
+ * coordinator that verifies (company_token.c) and returns true; a company
+ * reached through a grant or as an admin counts only while the role the
+ * session was opened as still holds that grant or membership here.
+ */
+static bool
+company_from_token(CurrentCompany *result)
+{
+	char		source;
+	bool		writable;
+	CompanyLevel level;
+
+	if (!segext_company_token_verify(&result->company, &source, &writable))
+		return false;
+	if (source == SEGEXT_TOKEN_ADMIN &&
+		!role_is_member_of(GetSessionUserId(), "segext_admin"))
+		return false;
+	if (source == SEGEXT_TOKEN_GRANT)
+	{
+		level = company_level(GetSessionUserId(), &result->company);
+		if (level == COMPANY_LEVEL_NONE)
+			return false;
+		writable = writable && level == COMPANY_LEVEL_WRITER;
+	}
+	result->source = COMPANY_SOURCE_NODE;
+	result->writable = writable;
+	return true;
+}
+
+/*
  * resolve_current_company decides the current company from the claims of a
  * gateway session, the setting and the grants (see the file header);
  * raises 42501 when segext.company_id names a company not granted to the
@@ -598,6 +636,8 @@ resolve_current_company(CurrentCompany *result)
 
 	memset(result, 0, sizeof(CurrentCompany));
 	result->admin = role_is_member_of(userid, "segext_admin");
+	if (segext_company_token()[0] != '\0' && company_from_token(result))
+		return;
 	if (((claims != NULL && claims[0] != '\0') ||
 		 (claim_company != NULL && claim_company[0] != '\0')) &&
 		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
@@ -668,6 +708,7 @@ static const CurrentCompany *
 cached_company(void)
 {
 	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
+	const char *token = segext_company_token();
 	Oid			userid = GetUserId();
 	Oid			session_userid = GetSessionUserId();
 
@@ -680,7 +721,9 @@ cached_company(void)
 			entry->generation != tenancy_generation ||
 			entry->userid != userid ||
 			entry->session_userid != session_userid ||
-			strcmp(entry->setting, setting) != 0)
+			strcmp(entry->setting, setting) != 0 ||
+			!same_text(entry->token, token) ||
+			(token[0] != '\0' && entry->token_lxid != MyProc->lxid))
 			continue;
 		if (entry->claims_trusted &&
 			(!same_text(entry->claims, GetConfigOption("request.jwt.claims", true, false)) ||
@@ -703,6 +746,7 @@ current_company(void)
 	Oid			session_userid = GetSessionUserId();
 	const char *claims;
 	const char *claim_company;
+	const char *token = segext_company_token();
 	const char *setting = segext_company_id_setting ? segext_company_id_setting : "";
 	CurrentCompany result;
 	uint64		generation;
@@ -741,8 +785,12 @@ current_company(void)
 		pfree(entry->claims);
 	if (entry->claim_company)
 		pfree(entry->claim_company);
+	if (entry->token)
+		pfree(entry->token);
 	entry->claims = cache_text(claims);
 	entry->claim_company = cache_text(claim_company);
+	entry->token = cache_text(token);
+	entry->token_lxid = MyProc->lxid;
 	strlcpy(entry->setting, setting, sizeof(entry->setting));
 	entry->userid = userid;
 	entry->session_userid = session_userid;
@@ -892,10 +940,22 @@ query_reads_segext(const PlannedStmt *stmt)
 	return false;
 }
 
+/* citus_may_be_loaded says whether Citus is loaded in this server (its settings exist). */
+static bool
+citus_may_be_loaded(void)
+{
+	static int	loaded = -1;
+
+	if (loaded < 0)
+		loaded = GetConfigOption("citus.node_conninfo", true, false) != NULL ? 1 : 0;
+	return loaded == 1;
+}
+
 /*
  * tenancy_executor_start raises the error of an unusable company input
  * before a query on segext's tables reads a row, so that the refusal does
- * not depend on the data; then starts the query as usual.
+ * not depend on the data, and on a Citus coordinator hands the current
+ * company to the workers; then starts the query as usual.
  */
 static void
 tenancy_executor_start(QueryDesc *queryDesc, int eflags)
@@ -904,11 +964,29 @@ tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 
 	if (!IsParallelWorker())
 	{
-		/* a cached usable answer has nothing to raise: no need to read the plan */
+		/*
+		 * A cached usable answer has nothing to raise and, without Citus,
+		 * nothing to hand on: no need to read the plan.
+		 */
 		cached = cached_company();
-		if ((cached == NULL || cached->refusal != COMPANY_REFUSAL_NONE) &&
+		if ((cached == NULL || cached->refusal != COMPANY_REFUSAL_NONE || citus_may_be_loaded()) &&
 			query_reads_segext(queryDesc->plannedstmt))
+		{
 			segext_require_current_company();
+			/* on a Citus coordinator: the workers get the same company */
+			if (segext_citus_initiating())
+			{
+				const CurrentCompany *current = current_company();
+
+				if (current->source != COMPANY_SOURCE_NODE)
+					segext_company_token_send(current->source != COMPANY_SOURCE_NONE ?
+											  &current->company : NULL,
+											  current->source == COMPANY_SOURCE_CLAIM ? SEGEXT_TOKEN_CLAIM :
+											  current->source == COMPANY_SOURCE_ADMIN ? SEGEXT_TOKEN_ADMIN :
+											  SEGEXT_TOKEN_GRANT,
+											  current->writable);
+			}
+		}
 	}
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);

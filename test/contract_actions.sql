@@ -57,7 +57,7 @@ LANGUAGE sql IMMUTABLE AS $$
                              read_clauses)
 $$;
 
-SELECT plan(48);
+SELECT plan(52);
 
 -- POST /rpc/activate_segment  {"segment_id":"a...2"}: void, 204; members computed at once
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_writer', :'claims_a', 'POST', '/rpc/activate_segment',
@@ -214,6 +214,29 @@ DROP TABLE r;
 CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('contract_anon', '', 'POST', '/rpc/classify',
     pg_temp.call_scalar('classify', '{"event":{"city":"Oslo"}}', 'event jsonb'));
 SELECT is(status, 401, 'POST /rpc/classify without JWT: 401') FROM r;
+DROP TABLE r;
+
+-- POST /rpc/preview_criteria {"criteria": ..., "sample": 1}: a composite
+-- result is one JSON object; a reader may call it; bad criteria are 400.
+CREATE FUNCTION pg_temp.preview(body text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'WITH pgrst_source AS (SELECT "pgrst_call".* FROM (SELECT ' || quote_literal(body)
+        || '::json AS json_data) pgrst_payload, LATERAL (SELECT "criteria", "sample" FROM json_to_record(pgrst_payload.json_data) AS _("criteria" segext.criteria, "sample" integer) LIMIT 1) pgrst_body , '
+        || 'LATERAL "segext_api"."preview_criteria"("criteria" := pgrst_body."criteria", "sample" := pgrst_body."sample") pgrst_call) '
+        || 'SELECT null::bigint AS total_result_set, 1 AS page_total, coalesce(json_agg(_postgrest_t)->0, ''null'') AS body, '
+        || 'nullif(current_setting(''response.headers'', true), '''') AS response_headers, '
+        || 'nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted '
+        || 'FROM (SELECT "preview_criteria".* FROM "pgrst_source" AS "preview_criteria"  ) _postgrest_t'
+$$;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'POST', '/rpc/preview_criteria',
+    pg_temp.preview('{"criteria": {"all": [{"type": "customer_list", "customers": ["a000000000000000000000c1", "a000000000000000000000c2", "a000000000000000000000c3", "b000000000000000000000c1"]}, {"not": {"type": "customer_list", "customers": ["a000000000000000000000c2"]}}]}, "sample": 1}'));
+SELECT is(status, 200, 'POST /rpc/preview_criteria: 200 for a reader') FROM r;
+SELECT is(body, '{"member_count": 2, "sample_ids": ["a000000000000000000000c1"]}'::jsonb,
+          'POST /rpc/preview_criteria: the count and the sample of the company''s customers') FROM r;
+DROP TABLE r;
+CREATE TEMP TABLE r AS SELECT * FROM pg_temp.pgrst('segext_reader', :'claims_a_reader', 'POST', '/rpc/preview_criteria',
+    pg_temp.preview('{"criteria": {"all": []}, "sample": 1}'));
+SELECT is(status, 400, 'POST /rpc/preview_criteria with an empty group: 400') FROM r;
+SELECT is(code, '22023', 'POST /rpc/preview_criteria with an empty group: 22023') FROM r;
 DROP TABLE r;
 
 -- The same functions from SQL, with segext.company_id.

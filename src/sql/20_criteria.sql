@@ -5,16 +5,16 @@ CREATE TYPE segext.criteria;
 
 CREATE FUNCTION segext.criteria_in(pg_catalog.cstring) RETURNS segext.criteria
     AS 'MODULE_PATHNAME', 'criteria_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION segext.criteria_in(pg_catalog.cstring) IS 'criteria text input: JSON, parts shape or flat list';
+COMMENT ON FUNCTION segext.criteria_in(pg_catalog.cstring) IS 'criteria text input: JSON, parts shape, flat list or a tree of all/any/not groups';
 CREATE FUNCTION segext.criteria_out(segext.criteria) RETURNS pg_catalog.cstring
     AS 'MODULE_PATHNAME', 'criteria_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION segext.criteria_out(segext.criteria) IS 'criteria text output: canonical JSON in the parts shape';
+COMMENT ON FUNCTION segext.criteria_out(segext.criteria) IS 'criteria text output: canonical JSON, in the parts shape or as a tree of groups';
 CREATE FUNCTION segext.criteria_recv(pg_catalog.internal) RETURNS segext.criteria
     AS 'MODULE_PATHNAME', 'criteria_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION segext.criteria_recv(pg_catalog.internal) IS 'criteria binary input: version byte and JSON text, validated like text input';
+COMMENT ON FUNCTION segext.criteria_recv(pg_catalog.internal) IS 'criteria binary input: version byte (1 parts, 2 tree of groups) and JSON text, validated like text input';
 CREATE FUNCTION segext.criteria_send(segext.criteria) RETURNS pg_catalog.bytea
     AS 'MODULE_PATHNAME', 'criteria_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION segext.criteria_send(segext.criteria) IS 'criteria binary output: version byte and canonical JSON text';
+COMMENT ON FUNCTION segext.criteria_send(segext.criteria) IS 'criteria binary output: version byte (1 parts, 2 tree of groups) and canonical JSON text';
 
 CREATE TYPE segext.criteria (
     INPUT = segext.criteria_in,
@@ -40,7 +40,7 @@ CREATE CAST (pg_catalog.jsonb AS segext.criteria)
 COMMENT ON CAST (pg_catalog.jsonb AS segext.criteria) IS 'validate a jsonb document as segment criteria';
 CREATE CAST (segext.criteria AS pg_catalog.jsonb)
     WITH FUNCTION segext.criteria_to_jsonb(segext.criteria) AS ASSIGNMENT;
-COMMENT ON CAST (segext.criteria AS pg_catalog.jsonb) IS 'segment criteria as canonical jsonb (parts shape)';
+COMMENT ON CAST (segext.criteria AS pg_catalog.jsonb) IS 'segment criteria as canonical jsonb (parts shape or tree of groups)';
 
 -- Equality: the same canonical condition.
 CREATE FUNCTION segext.criteria_eq(segext.criteria, segext.criteria) RETURNS pg_catalog.bool

@@ -38,8 +38,8 @@ CREATE TABLE segext.memberships (
     PRIMARY KEY (company_id, segment_id, customer_id)
 );
 COMMENT ON TABLE segext.memberships IS 'current members of each active segment, changed by segext in the statement that changes a customer, its transactions or a segment';
-CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id);
-COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer';
+CREATE INDEX memberships_customer_idx ON segext.memberships (company_id, customer_id) INCLUDE (segment_id);
+COMMENT ON INDEX segext.memberships_customer_idx IS 'segments of a customer (read from the index alone where the heap pages are all-visible)';
 
 CREATE TABLE segext.membership_history (
     company_id      segext.objectid NOT NULL,
@@ -156,6 +156,11 @@ CREATE FUNCTION segext.segment_members(segment_id segext.objectid)
     RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid)
     AS 'MODULE_PATHNAME', 'segext_segment_members' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10000;
 COMMENT ON FUNCTION segext.segment_members(segext.objectid) IS 'evaluates a segment now from the customer states, without writing: (segment, customer) for the customers that match its criteria (0: active customers, 1: active customers in no other active segment, manual: its active explicit members)';
+
+CREATE FUNCTION segext.preview_criteria(criteria segext.criteria, sample pg_catalog.int4 DEFAULT 10,
+        OUT member_count pg_catalog.int8, OUT sample_ids segext.objectid[])
+    AS 'MODULE_PATHNAME', 'segext_preview_criteria' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION segext.preview_criteria(segext.criteria, pg_catalog.int4) IS 'evaluates criteria that are not saved, as segment_members evaluates a saved segment, for the current company''s active customers, without writing: the exact member count and the sample (0 to 1000, default 10) smallest member ids';
 
 CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS segext.objectid
     AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;

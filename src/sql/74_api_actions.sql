@@ -1,6 +1,6 @@
 -- 74: actions of the public API (PostgREST /rpc/...), always for the current
 -- company: activate, deactivate, refresh, members of a segment, manual
--- members and classify.  They check the segment id against the current
+-- members, classify and the preview of criteria.  They check the segment id against the current
 -- company first (PT404, which PostgREST answers 404, for an unknown id or
 -- another company's), refuse built-ins where the seeds do (PT403), then call
 -- the membership and events functions, whose rules stay where they are.
@@ -164,3 +164,16 @@ CREATE FUNCTION segext_api.classify(event pg_catalog.jsonb) RETURNS pg_catalog.i
     END
     $$;
 COMMENT ON FUNCTION segext_api.classify(pg_catalog.jsonb) IS 'segment number of an event (a JSON object of fields) for the current company: the first active segment by position, then number, whose criteria match, else 1 (Default)';
+
+CREATE FUNCTION segext_api.preview_criteria(criteria segext.criteria, sample pg_catalog.int4 DEFAULT 10,
+        OUT member_count pg_catalog.int8, OUT sample_ids segext.objectid[])
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM segext.api_company();
+        SELECT p.member_count, p.sample_ids INTO member_count, sample_ids
+          FROM segext.preview_criteria(criteria, sample) AS p;
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.preview_criteria(segext.criteria, pg_catalog.int4) IS 'how many active customers of the current company criteria that are not saved would match now, and the sample (0 to 1000, default 10) smallest of their ids, without creating a segment; 400 for invalid criteria';

@@ -3,8 +3,9 @@
 -- segext.companies by id and every company table by company_id, colocated
 -- with companies, so that every row of a company lives in one shard group
 -- and a statement for one company is routed to one node; the grants
--- (company_roles), read by the tenancy checks on every node, become a
--- reference table.  src/citus.c makes segext's triggers and functions work
+-- (company_roles), read by the tenancy checks on every node, and the
+-- secret that signs the company the coordinator hands to the workers
+-- (cluster_secret) become reference tables.  src/citus.c makes segext's triggers and functions work
 -- on the shards.
 --
 -- Citus refuses row level security policies with subqueries on distributed
@@ -33,6 +34,21 @@ $$;
 COMMENT ON FUNCTION segext.channels_unset_customers() IS 'trigger on a distributed segext.channels: sets channel_id of the customers of a deleted channel to NULL (what ON DELETE SET NULL does on one node)';
 REVOKE EXECUTE ON FUNCTION segext.channels_unset_customers() FROM PUBLIC;
 
+-- The cluster's secret, with which a Citus coordinator signs the current
+-- company it hands to the workers of a distributed transaction
+-- (src/company_token.c).  distribute() writes it and makes the table a
+-- reference table, so that every node has it; only the extension's owner
+-- reads it.
+CREATE TABLE segext.cluster_secret (
+    id pg_catalog.bool PRIMARY KEY DEFAULT true CHECK (id),
+    secret pg_catalog.bytea NOT NULL CHECK (pg_catalog.length(secret) OPERATOR(pg_catalog.>=) 32)
+);
+REVOKE ALL ON segext.cluster_secret FROM PUBLIC;
+-- no policy: nobody but the owner reads a row
+ALTER TABLE segext.cluster_secret ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE segext.cluster_secret IS 'the secret key with which the Citus coordinator signs the current company it hands to the workers (one row, written by segext.distribute(); readable by the extension owner only)';
+SELECT pg_catalog.pg_extension_config_dump('segext.cluster_secret', '');
+
 CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -41,6 +57,7 @@ DECLARE
     tbl pg_catalog.regclass;
     pol record;
     done pg_catalog.int4 := 0;
+    saved_min_messages pg_catalog.text := pg_catalog.current_setting('client_min_messages');
     -- "( SELECT f(...) AS f)", as pg_get_expr prints the InitPlan of a policy
     subquery pg_catalog.text := '\( SELECT ((?:[^()]|\([^()]*\))*) AS \w+\)';
     company_tables pg_catalog.regclass[] := ARRAY[
@@ -106,6 +123,19 @@ BEGIN
         PERFORM pg_catalog.create_reference_table('segext.company_roles');
         done := done OPERATOR(pg_catalog.+) 1;
     END IF;
+    -- The secret that signs the company handed to the workers, on every node.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                   WHERE d.logicalrelid OPERATOR(pg_catalog.=) 'segext.cluster_secret'::pg_catalog.regclass) THEN
+        INSERT INTO segext.cluster_secret (secret)
+            SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text
+                       OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::pg_catalog.text, '-', ''), 'hex')
+             WHERE NOT EXISTS (SELECT FROM segext.cluster_secret);
+        PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
+        PERFORM pg_catalog.create_reference_table('segext.cluster_secret');
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table('segext.cluster_secret');
+        PERFORM pg_catalog.set_config('client_min_messages', saved_min_messages, true);
+        done := done OPERATOR(pg_catalog.+) 1;
+    END IF;
     FOREACH tbl IN ARRAY company_tables LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
                        WHERE d.logicalrelid OPERATOR(pg_catalog.=) tbl) THEN
@@ -116,6 +146,6 @@ BEGIN
     RETURN done;
 END
 $$;
-COMMENT ON FUNCTION segext.distribute() IS 'distributes segext''s tables with Citus (run on the coordinator): companies by id, every company table by company_id colocated with companies; policies without subqueries, ON DELETE SET NULL of customers.channel_id as a trigger; a second call does nothing; returns the number of tables it distributed';
+COMMENT ON FUNCTION segext.distribute() IS 'distributes segext''s tables with Citus (run on the coordinator): companies by id, every company table by company_id colocated with companies; the grants and the cluster''s secret (made here) reference tables; policies without subqueries, ON DELETE SET NULL of customers.channel_id as a trigger; a second call does nothing; returns the number of tables it distributed';
 REVOKE EXECUTE ON FUNCTION segext.distribute() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION segext.distribute() TO segext_admin;

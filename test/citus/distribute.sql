@@ -5,29 +5,15 @@
 -- running on the shards; a single-company statement is routed to one shard
 -- group.  Statements run one by one (autocommit), so that the deferred
 -- checks run at each commit as they do for a client.
--- (a temporary function: Citus creates it on the coordinator only)
-SET client_min_messages = error;
-CREATE FUNCTION pg_temp.task_count(query text) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-        IF line ~ 'Task Count: ' THEN
-            RETURN substring(line FROM 'Task Count: (\d+)')::int;
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-RESET client_min_messages;
+\ir ../helpers/task_count.sql
 SET search_path = segext, public;
-SELECT plan(44);
+SELECT plan(46);
 
 -- Distribution: companies by id, every other table by company_id, one
 -- colocation group; no policy keeps a subquery; idempotent.
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_dist_partition AS d
            JOIN pg_catalog.pg_class AS c ON c.oid = d.logicalrelid
-           WHERE c.relnamespace = 'segext'::regnamespace), 13, 'thirteen tables of segext are distributed');
+           WHERE c.relnamespace = 'segext'::regnamespace), 14, 'fourteen tables of segext are distributed');
 SELECT is((SELECT count(DISTINCT d.colocationid)::int FROM pg_catalog.pg_dist_partition AS d
            JOIN pg_catalog.pg_class AS c ON c.oid = d.logicalrelid
            WHERE c.relnamespace = 'segext'::regnamespace AND d.partmethod = 'h'), 1,
@@ -35,8 +21,10 @@ SELECT is((SELECT count(DISTINCT d.colocationid)::int FROM pg_catalog.pg_dist_pa
 SELECT is((SELECT pg_catalog.string_agg(pg_catalog.column_to_column_name(d.logicalrelid, d.partkey), ',' ORDER BY d.logicalrelid::text)
            FROM pg_catalog.pg_dist_partition AS d WHERE d.logicalrelid IN ('segext.companies'::regclass, 'segext.customers'::regclass)),
           'id,company_id', 'companies by id, customers by company_id');
-SELECT is((SELECT pg_catalog.array_agg(d.logicalrelid) FROM pg_catalog.pg_dist_partition AS d WHERE d.partmethod = 'n'),
-          ARRAY['segext.company_roles'::regclass], 'the grants are a reference table');
+SELECT is((SELECT pg_catalog.array_agg(d.logicalrelid ORDER BY d.logicalrelid::text) FROM pg_catalog.pg_dist_partition AS d WHERE d.partmethod = 'n'),
+          ARRAY['segext.cluster_secret'::regclass, 'segext.company_roles'::regclass], 'the secret and the grants are reference tables');
+SELECT is((SELECT pg_catalog.length(s.secret) FROM segext.cluster_secret AS s), 32, 'distribute() made a secret of 32 bytes');
+SELECT ok(NOT pg_catalog.has_table_privilege('segext_admin', 'segext.cluster_secret', 'SELECT'), 'which segext_admin cannot read');
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_policy AS p
            WHERE pg_catalog.pg_get_expr(p.polqual, p.polrelid) ~ 'SELECT'
               OR pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) ~ 'SELECT'), 0, 'no policy keeps a subquery');

@@ -3,7 +3,9 @@
 # cluster (a coordinator and two workers, test/citus/nodes.sh) from the
 # staged server in SEGEXT_PG_BIN, distributes segext's tables with
 # segext.distribute() on the coordinator and runs the pgTAP files
-# test/citus/*.sql against it; stops the nodes on exit.  scripts/test.sh
+# test/citus/*.sql against it, then the scripts test/citus/scripts/*.sh
+# (CITUS_HOST, CITUS_PORT and CITUS_DB name the coordinator; the workers
+# listen on the next two ports); stops the nodes on exit.  scripts/test.sh
 # runs it when Citus is available (scripts/lib.sh, prepare_citus).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,4 +21,8 @@ psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$CITUS_PORT" -U postgres -d "
     -c "CREATE EXTENSION pgtap" -c "SELECT segext.distribute()" >/dev/null
 PGHOST=$CITUS_HOST PGPORT=$CITUS_PORT PGUSER=postgres \
     pg_prove --ext .sql -d "$CITUS_DB" "$here"/*.sql
+for script in "$here"/scripts/*.sh; do
+    log "citus: $(basename "$script")"
+    bash "$script"
+done
 log "citus: suite took $(( $(date +%s) - started ))s"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test/scripts/criteria_fuzz.sh: fuzz the segext.criteria input functions.
 # From a seed, generate SEGEXT_FUZZ_INPUTS documents (default 30000): valid
-# criteria documents in both shapes, the same mutated (characters deleted,
-# inserted, replaced, truncated), nested deeply (arrays or groups, up to
-# 100000 levels), with odd Unicode in the strings, with huge, tiny and odd
+# criteria documents in every shape (flat, parts, trees of groups), the
+# same mutated (characters deleted, inserted, replaced, truncated), nested
+# deeply (arrays, parts or groups of a tree, up to 100000 levels), with odd Unicode in the strings, with huge, tiny and odd
 # numbers and with bad or odd dates.  Two thirds go to the text input
 # function, one third, as a version byte and the document's bytes (often
 # with a wrong version byte or with NUL, invalid UTF-8 or truncated bytes), to
@@ -20,7 +20,7 @@ source "$(dirname "$0")/../helpers/fuzz.sh"
 #   22P02  invalid JSON
 #   22023  valid JSON that is not valid criteria (shape, kind, value, limit)
 # and, for binary input only:
-#   22P03  a missing or unsupported format version byte
+#   22P03  a missing or unsupported format version byte, or a tree after version 1
 #   22021  bytes that are not valid UTF-8, or a zero byte
 allowed_text=22P02,22023
 allowed_binary=$allowed_text,22P03,22021
@@ -73,7 +73,24 @@ BEGIN
     END;
 END $$;
 
--- One random valid document, in either shape.
+-- One random valid tree of groups, up to depth groups deep below its root.
+CREATE FUNCTION fuzz_tree(depth int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    k int := floor(random() * 3)::int;
+    children text[] := '{}';
+BEGIN
+    IF k = 2 THEN
+        RETURN '{"not": ' || CASE WHEN depth > 0 AND random() < 0.5 THEN fuzz_tree(depth - 1)
+                                  ELSE fuzz_criterion() END || '}';
+    END IF;
+    FOR i IN 1..1 + floor(random() * 3)::int LOOP
+        children := children || CASE WHEN depth > 0 AND random() < 0.4 THEN fuzz_tree(depth - 1)
+                                     ELSE fuzz_criterion() END;
+    END LOOP;
+    RETURN '{"' || CASE k WHEN 0 THEN 'all' ELSE 'any' END || '": [' || array_to_string(children, ', ') || ']}';
+END $$;
+
+-- One random valid document, in any shape (flat, parts or a tree).
 CREATE FUNCTION fuzz_document() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     parts text[] := '{}';
@@ -81,6 +98,9 @@ DECLARE
     i int;
     j int;
 BEGIN
+    IF random() < 0.3 THEN
+        RETURN fuzz_tree(floor(random() * 5)::int);
+    END IF;
     IF random() < 0.4 THEN
         FOR i IN 1..1 + floor(random() * 3)::int LOOP
             parts := parts || fuzz_criterion();
@@ -119,10 +139,15 @@ BEGIN
     RETURN doc;
 END $$;
 
--- fuzz_wrap nests a valid document depth levels deep, in arrays or in groups.
+-- fuzz_wrap nests a valid document depth levels deep, in arrays, in parts
+-- or in groups of a tree (all, any or not).
 CREATE FUNCTION fuzz_wrap(doc text, depth int) RETURNS text LANGUAGE sql AS $$
-    SELECT CASE WHEN random() < 0.5 THEN repeat('[', depth) || doc || repeat(']', depth)
-                ELSE repeat('[{"criteria": ', depth) || doc || repeat('}]', depth) END
+    SELECT CASE floor(random() * 5)::int
+                WHEN 0 THEN repeat('[', depth) || doc || repeat(']', depth)
+                WHEN 1 THEN repeat('[{"criteria": ', depth) || doc || repeat('}]', depth)
+                WHEN 2 THEN repeat('{"not": ', depth) || doc || repeat('}', depth)
+                WHEN 3 THEN repeat('{"all": [', depth) || doc || repeat(']}', depth)
+                ELSE repeat('{"any": [{"field": "a", "op": "exists"}, ', depth) || doc || repeat(']}', depth) END
 $$;
 
 -- fuzz_odd_string returns a string of odd Unicode, as JSON string content.
@@ -161,11 +186,11 @@ $$;
 -- odd numbers or odd dates.
 CREATE FUNCTION fuzz_special(k int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    depths int[] := ARRAY[1, 2, 3, 5, 10, 15, 16, 17, 30, 100, 1000, 10000];
+    depths int[] := ARRAY[1, 2, 3, 5, 10, 15, 16, 17, 30, 31, 32, 33, 64, 65, 66, 100, 1000, 10000];
 BEGIN
     RETURN CASE k
         WHEN 0 THEN fuzz_wrap(fuzz_document(), CASE WHEN random() < 0.01 THEN 100000
-                                                    ELSE depths[1 + floor(random() * 12)::int] END)
+                                                    ELSE depths[1 + floor(random() * 18)::int] END)
         WHEN 1 THEN format((ARRAY['[{"field": "%1$s", "op": "eq", "value": "%1$s"}]',
                                   '[{"field": "f0", "op": "regex", "value": "%s"}]',
                                   '[{"type": "bought_skus", "skuIds": ["%s"]}]',
@@ -258,9 +283,9 @@ INSERT INTO fuzz_corpus
 SELECT n, n > (:inputs * 2) / 3,
        CASE WHEN valid THEN true END,
        CASE WHEN n <= (:inputs * 2) / 3 THEN convert_to(doc, 'UTF8')
-            WHEN valid OR random() < 0.6 THEN '\x01'::bytea || convert_to(doc, 'UTF8')
-            ELSE fuzz_mutate_bytes('\x01'::bytea || convert_to(doc, 'UTF8')) END
-FROM docs;
+            WHEN valid OR random() < 0.6 THEN version || convert_to(doc, 'UTF8')
+            ELSE fuzz_mutate_bytes(version || convert_to(doc, 'UTF8')) END
+FROM (SELECT *, CASE WHEN doc LIKE '{%' THEN '\x02' ELSE '\x01' END::bytea AS version FROM docs) AS d;
 SELECT format('criteria corpus: %s inputs, %s valid documents', count(*), count(*) FILTER (WHERE must_parse))
 FROM fuzz_corpus \gset
 \echo :format
