@@ -15,6 +15,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 SELECT plan(33);
+\ir helpers/member_mismatch.sql
 SELECT pg_catalog.setseed(0.4216);
 
 -- rnd(n): a random integer in [0, n).
@@ -215,15 +216,7 @@ $$;
 CREATE FUNCTION pg_temp.member_mismatches() RETURNS pg_catalog.text[] LANGUAGE sql AS $$
     SELECT COALESCE(pg_catalog.array_agg(co.k || ':' || s.name ORDER BY co.k, s.number), '{}')
     FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(segext.=) co.id
-    WHERE EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
-                  EXCEPT SELECT m.customer_id FROM segext.memberships AS m
-                  WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
-       OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
-                  WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-                  EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m)
-       OR segext.segment_customers_count(s.company_id, s.id) OPERATOR(pg_catalog.<>)
-          (SELECT pg_catalog.count(*) FROM segext.memberships AS m
-           WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id) $$;
+    WHERE pg_temp.members_differ(s) OR pg_temp.count_differs(s) $$;
 
 -- rebuild_changes(): the members a full refresh of every company changes.
 CREATE FUNCTION pg_temp.rebuild_changes() RETURNS pg_catalog.int8 LANGUAGE sql AS $$

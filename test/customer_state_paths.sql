@@ -16,6 +16,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 SELECT plan(18);
+\ir helpers/member_mismatch.sql
 
 SELECT segext.create_company('paths a') AS a \gset
 SELECT segext.create_company('paths b') AS b \gset
@@ -53,15 +54,7 @@ BEGIN
     -- the stored members of every segment equal an evaluation, counts equal rows
     RETURN NOT EXISTS (
         SELECT FROM segext.segments AS s
-        WHERE EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
-                      EXCEPT SELECT m.customer_id FROM segext.memberships AS m
-                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
-           OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
-                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-                      EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m)
-           OR segext.segment_customers_count(s.company_id, s.id) OPERATOR(pg_catalog.<>)
-              (SELECT pg_catalog.count(*) FROM segext.memberships AS m
-               WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id));
+        WHERE pg_temp.members_differ(s) OR pg_temp.count_differs(s));
 END
 $$;
 -- sales(first, last, per_customer): INSERT ... SELECT of sales for customers first..last.
