@@ -640,8 +640,10 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 /*
  * let_citus_write_through_view lets Citus plan a write through one of
  * segext_api's views.  PostgreSQL has already rewritten it into a write of
- * the view's table, with the view's conditions and CHECK OPTION; the view
- * stays first in the range table, only for its privileges to be checked,
+ * the view's table, with the view's conditions (Citus does not evaluate its
+ * CHECK OPTION: the shards' row level security holds the rows to the
+ * company); the view stays first in the range table, only for its
+ * privileges to be checked,
  * and Citus refuses a statement holding it ("cannot modify views when the
  * query contains citus tables").  So the view's privileges are checked
  * here, as the executor would, and the view's entry is replaced by the

@@ -1150,9 +1150,9 @@ evaluate_company_segments(const SegextObjectId *company, const SegextObjectId *t
  * segext_reevaluate_customers re-evaluates customers of one company (ids,
  * n of them, in id order), REEVALUATE_CHUNK at a time, against every active
  * segment from their state and writes the differences; returns how many
- * memberships changed.  The caller holds the
- * company's state lock (ShareLock at least).  Runs as the caller, inside or
- * outside an SPI connection of its own.
+ * memberships changed.  The caller holds the company's state lock (ShareLock
+ * at least).  Runs as the caller, inside or outside an SPI connection of its
+ * own.
  */
 int64
 segext_reevaluate_customers(const SegextObjectId *company, Datum *ids, int n)
