@@ -73,7 +73,7 @@ single=$CITUS_TMP/single
 mkdir -p "$single"
 ln -s "$here/../helpers" "$here/../contract" "$single/"
 files=()
-for pattern in 'contract_*' 'rules_*' 'membership_*' 'customer_state*' 'tenancy*' 'criteria*' 'events*' 'api_*' 'objectid*'; do
+for pattern in 'contract_*' 'rules_*' 'membership_*' 'customer_state*' 'tenancy*' 'criteria*' 'events*' 'api_*'; do
     for file in "$here"/../$pattern.sql; do
         name=$(basename "$file")
         if [ -n "${not_on_citus[$name]:-}" ]; then
