@@ -1269,7 +1269,8 @@ note_list(SegextExplain *ex, const SegextCriteria *cr, const SegextCriterion *c,
 
 /*
  * eval_customer_criterion evaluates one criterion against the facts; ex,
- * when not NULL, gets the customer's value that decided it.
+ * when not NULL, gets the customer's value that decided it.  Each kind is
+ * one case that decides and, with ex, records its value (explain_note).
  */
 static bool
 eval_customer_criterion(const CompiledCriteria *cc, int index,

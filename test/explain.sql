@@ -429,7 +429,7 @@ SELECT is((SELECT pg_catalog.array_agg(e.explanation ORDER BY e.ordinal) FROM se
 SELECT throws_ok(pg_catalog.format('SELECT * FROM segext.explain_classify(%L, %L)', :'v', '[1]'),
                  '22023', 'event must be a JSON object', 'an event that is not an object: 22023');
 SELECT throws_ok(pg_catalog.format('SELECT * FROM segext.explain_classify(%L, %L)', '0000000000000000000000ff', '{}'),
-                 NULL, NULL, 'an unknown company is refused');
+                 '23503', 'company "0000000000000000000000ff" does not exist', 'an unknown company: 23503, as classify');
 
 SELECT * FROM finish();
 ROLLBACK;
