@@ -10,8 +10,8 @@ CREATE FUNCTION segext_api.explain_membership(segment_id segext.objectid, custom
     BEGIN
         PERFORM segext.api_segment(explain_membership.segment_id, NULL);
         IF NOT EXISTS (SELECT FROM segext.customers c
-                        WHERE c.company_id OPERATOR(segext.=) segext.api_company()
-                          AND c.id OPERATOR(segext.=) explain_membership.customer_id) THEN
+                        WHERE c.company_id OPERATOR(pg_catalog.=) segext.api_company()
+                          AND c.id OPERATOR(pg_catalog.=) explain_membership.customer_id) THEN
             RAISE EXCEPTION 'customer "%" does not exist', explain_membership.customer_id
                 USING ERRCODE = 'PT404',
                       DETAIL = pg_catalog.format('The current company has no customer with id "%s".', explain_membership.customer_id),
