@@ -399,6 +399,8 @@ explain_close(SegextExplain *ex, SegextExplainStep *step, bool matched)
 
 	Assert(ex->open[d] == step);
 	step->matched = matched;
+	if (step->criterion >= 0 && step->value == NULL)
+		elog(ERROR, "criterion \"%s\" recorded no value for explain", step->subject);
 	if (step->criterion < 0)
 	{
 		int			n = ex->children[d];

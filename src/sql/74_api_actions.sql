@@ -1,8 +1,9 @@
 -- 74: actions of the public API (PostgREST /rpc/...), always for the current
 -- company: activate, deactivate, refresh, members of a segment, manual
--- members, classify, the preview of criteria and the explanations.  They check the segment id against the current
--- company first (PT404, which PostgREST answers 404, for an unknown id or
--- another company's), refuse built-ins where the seeds do (PT403), then call
+-- members, classify, the preview of criteria and the explanations.  They
+-- check the segment id against the current company first (PT404, which
+-- PostgREST answers 404, for an unknown id or another company's), refuse
+-- built-ins where the seeds do (PT403), then call
 -- the membership and events functions, whose rules stay where they are.
 -- All are security invoker: the caller's rights and row level security hold.
 
