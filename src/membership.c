@@ -2126,7 +2126,7 @@ segext_explain_membership(PG_FUNCTION_ARGS)
 	int			ordinal = 0;
 	bool		member;
 	ExplainRow	r;
-	Datum		routed_ids[1];
+	Datum		only_ids[1];
 
 	segext_init_materialized_srf(fcinfo);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -2137,8 +2137,8 @@ segext_explain_membership(PG_FUNCTION_ARGS)
 
 	engine_init(&e, &company);
 	e.all_customers = true;
-	routed_ids[0] = PointerGetDatum(customer);
-	e.only = construct_array(routed_ids, 1, e.idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+	only_ids[0] = PointerGetDatum(customer);
+	e.only = construct_array(only_ids, 1, e.idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
 	if (number > 1)
 	{
 		/* a user segment depends on itself alone; inactive ones are explained too */
