@@ -77,6 +77,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -147,12 +148,16 @@ static int	shard_statement_depth = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
 
 static bool citus_is_loaded(void);
 static void shard_map_build(void);
 static bool shard_map_lookup(Oid relid, ShardEntry **entry);
 static void group_enter(bool has, int32 group);
+static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+								  ProcessUtilityContext context, ParamListInfo params,
+								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
 static void let_citus_write_through_view(Query *parse);
@@ -187,7 +192,7 @@ segext_plan_cursor_options(int cursor_options)
 	return cursor_options;
 }
 
-/* segext_citus_init installs the planner and executor hooks, once per backend. */
+/* segext_citus_init installs the planner, executor and utility hooks, once per backend. */
 void
 segext_citus_init(void)
 {
@@ -197,6 +202,8 @@ segext_citus_init(void)
 	ExecutorStart_hook = citus_executor_start;
 	prev_executor_end = ExecutorEnd_hook;
 	ExecutorEnd_hook = citus_executor_end;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = citus_process_utility;
 	RegisterXactCallback(citus_xact_callback, NULL);
 	RegisterSubXactCallback(citus_subxact_callback, NULL);
 }
@@ -826,6 +833,50 @@ citus_executor_start(QueryDesc *query, int eflags)
 		prev_executor_start(query, eflags);
 	else
 		standard_ExecutorStart(query, eflags);
+}
+
+/*
+ * citus_process_utility makes the shard group of a COPY into a shard of
+ * segext's tables current while it runs: Citus sends the rows of a COPY or
+ * of an INSERT ... SELECT through the coordinator to the shards with COPY,
+ * which fires segext's triggers there without an executor start.
+ */
+static void
+citus_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	volatile bool entered = false;
+	bool		had_group = have_group;
+	int32		previous_group = current_group;
+
+	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
+		((CopyStmt *) parsetree)->relation != NULL &&
+		citus_is_loaded() && !map_building && IsTransactionState())
+	{
+		Oid			relid = RangeVarGetRelid(((CopyStmt *) parsetree)->relation, NoLock, true);
+		ShardEntry *entry;
+
+		if (OidIsValid(relid) && shard_map_lookup(relid, &entry))
+		{
+			group_enter(true, entry->group);
+			entered = true;
+		}
+	}
+	PG_TRY();
+	{
+		if (prev_process_utility != NULL)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (entered)
+			group_enter(had_group, previous_group);
+	}
+	PG_END_TRY();
 }
 
 /*
