@@ -27,6 +27,15 @@
  *	   evaluates one segment from the state; segment_members evaluates
  *	   without writing.
  *
+ * in_segment criteria read the members of other segments as decided in the
+ * same pass: per customer, segments are evaluated in dependency order (a
+ * named segment first, plan_order) and each decision sets the named
+ * segment's bit in the facts (SEGEXT_SLOT_SEGMENT) that the evaluator
+ * reads.  A run over some segments also evaluates the segments they name,
+ * directly or not, and a run that writes also those that name them
+ * (close_targets), so that a change of a segment's criteria or active flag
+ * moves the segments built on it in the same statement.
+ *
  * Lock order.  Every path that locks rows of one company takes them in this
  * order, and never a lock of an earlier rank while it holds one of a later
  * rank, so that two such paths cannot wait for each other in a cycle:

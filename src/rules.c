@@ -40,6 +40,12 @@
  * before the company row, and its default mix passes over a segment being
  * deleted.
  *
+ * Criteria that name other segments (in_segment) are checked when a
+ * segment row is written, after locking the company row: each named
+ * segment must be one of the company's (a number is replaced by its id),
+ * never 1 "Default", and the references must not close a cycle; a segment
+ * that such criteria name cannot be deleted.
+ *
  * The trigger functions query the tables as their owner (like foreign key
  * checks do), with a fixed search_path, so that row level security and the
  * caller's privileges and search_path cannot hide rows from a rule.  A

@@ -15,7 +15,7 @@ CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 \ir helpers/errors.sql
 \ir helpers/member_mismatch.sql
-SELECT plan(62);
+SELECT plan(65);
 
 -- Input and canonical output.
 SELECT is('{"not": {"type": "in_segment", "segment": 7}}'::segext.criteria::text,
@@ -258,6 +258,19 @@ SELECT is(segext.refresh_segment(id), 0::bigint, 'refresh_segment(5) finds nothi
 FROM segext.segments WHERE company_id = :'a' AND number = 5;
 SELECT is(segext.refresh_company(:'a'), 0::bigint, 'refresh_company finds nothing to change');
 SELECT ok(pg_temp.consistent(), 'consistent after the refreshes');
+
+-- Dependency order is not number order: 3 names a later segment, 10, and
+-- 5 names 3; a sale moves the customer through 10, 3 and 5 at once.
+INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
+    (:'a', 10, 'any sale', '[{"type": "transaction_count", "min": 1, "max": 1000}]');
+UPDATE segext.segments SET criteria = '[{"type": "in_segment", "segment": 10}]' WHERE company_id = :'a' AND number = 3;
+SELECT is(ARRAY[pg_temp.members(3), pg_temp.members(5)], ARRAY[pg_temp.ids(1, 2, 3, 4, 5), pg_temp.ids(1, 2, 3, 4, 5)],
+          'a segment naming a later segment, and one naming it');
+INSERT INTO segext.transactions (company_id, customer_id, amount) VALUES (:'a', pg_temp.cust(6), 4);
+SELECT is(ARRAY[pg_temp.members(10), pg_temp.members(3), pg_temp.members(5)],
+          ARRAY[pg_temp.ids(1, 2, 3, 4, 5, 6), pg_temp.ids(1, 2, 3, 4, 5, 6), pg_temp.ids(1, 2, 3, 4, 5, 6)],
+          'a sale: the named segments are decided first, whatever their numbers');
+SELECT ok(pg_temp.consistent(), 'consistent with segments named out of number order');
 
 -- Events: classification skips the in_segment segments of company A.
 SELECT is(segext.classify(:'a', '{"x": 1}'), 1, 'an event falls to Default: in_segment segments are skipped');
