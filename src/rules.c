@@ -1068,6 +1068,7 @@ check_criteria_refs(Relation rel, HeapTuple tuple)
 	RefGraph	g;
 	RefNode		self;
 	Datum		company;
+	Datum		id;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (isnull)
@@ -1076,9 +1077,14 @@ check_criteria_refs(Relation rel, HeapTuple tuple)
 	if (segext_criteria_segment_refs(c, &nrefs) == NULL)
 		return tuple;
 	company = column_value(rel, tuple, "company_id", &isnull);
+	if (isnull)
+		return tuple;			/* the NOT NULL constraint reports it */
 	memset(&g, 0, sizeof(g));
 	memset(&self, 0, sizeof(self));
-	memcpy(&self.id, DatumGetPointer(column_value(rel, tuple, "id", &isnull)), SEGEXT_OBJECTID_LEN);
+	id = column_value(rel, tuple, "id", &isnull);
+	if (isnull)
+		return tuple;			/* the NOT NULL constraint reports it */
+	memcpy(&self.id, DatumGetPointer(id), SEGEXT_OBJECTID_LEN);
 	self.number = DatumGetInt32(column_value(rel, tuple, "number", &isnull));
 	self.name = column_text(rel, tuple, "name");
 	rules_spi_begin(&spi, rel->rd_rel->relowner);

@@ -15,7 +15,7 @@ CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 \ir helpers/errors.sql
 \ir helpers/member_mismatch.sql
-SELECT plan(65);
+SELECT plan(66);
 
 -- Input and canonical output.
 SELECT is('{"not": {"type": "in_segment", "segment": 7}}'::segext.criteria::text,
@@ -113,6 +113,9 @@ SELECT is((public.rules_error(format($$INSERT INTO segext.segments (company_id, 
           ARRAY['23514', 'in_segment cannot name segment 1 "Default"',
                 'Segment 1 "Default" holds the active customers in no other active segment, so it depends on every segment: segment 9 -> segment 1 -> segment 9.'],
           'segment 1 "Default" cannot be named (it depends on every segment)');
+
+SELECT is((public.rules_error(format($$INSERT INTO segext.segments (company_id, id, number, name, criteria) VALUES (%L, NULL, 9, 'nine', '[{"type": "in_segment", "segment": 2}]')$$, :'a')))[1],
+          '23502', 'a row without an id is left to its NOT NULL constraint');
 
 -- Cycles of length 1, 2 and 3.
 SELECT is(public.rules_error(format($$INSERT INTO segext.segments (company_id, number, name, criteria) VALUES (%L, 9, 'nine', '{"not": {"type": "in_segment", "segment": 9}}')$$, :'a')),
