@@ -115,6 +115,42 @@ cat >"$WORK/plain.sql" <<SQL
 \\set c random(1, $buyers)
 INSERT INTO public.plain_transactions (company_id, customer_id, amount, pos_id, items, item_skus, item_makers, item_labels) VALUES ('$COMPANY', $CUSTOMER, 12.50, 'POS-BENCH', '$ITEMS', '{sku-00042,sku-01234}', '{maker-017,maker-034}', ARRAY['color' || pg_catalog.chr(31) || 'blue', 'color' || pg_catalog.chr(31) || 'red']);
 SQL
+# The writes: the plain sale and, by plain SQL on trigger-less copies of
+# segext's tables (same columns, indexes and data), the rows segext writes
+# for a sale: the customer's state row updated, WRITES_PER_SALE members,
+# as many history rows and count rows (WRITES_PER_SALE is measured below:
+# the history rows an API sale wrote on average).
+q <<'SQL'
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS public.plain_states, public.plain_memberships, public.plain_history, public.plain_counts;
+CREATE TABLE public.plain_states (LIKE segext.customer_states INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO public.plain_states SELECT * FROM segext.customer_states;
+CREATE TABLE public.plain_memberships (LIKE segext.memberships INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO public.plain_memberships SELECT * FROM segext.memberships;
+CREATE TABLE public.plain_history (LIKE segext.membership_history INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES);
+INSERT INTO public.plain_history OVERRIDING SYSTEM VALUE SELECT * FROM segext.membership_history;
+DO $$ BEGIN PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('public.plain_history', 'id'), pg_catalog.max(id)) FROM public.plain_history; END $$;
+CREATE TABLE public.plain_counts (LIKE segext.segment_member_counts INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO public.plain_counts SELECT * FROM segext.segment_member_counts;
+VACUUM ANALYZE public.plain_states, public.plain_memberships, public.plain_history, public.plain_counts;
+SQL
+# writes_sql K: the script of the writes side with K member rows per sale.
+writes_sql() {
+    cat <<SQL
+\\set c random(1, $buyers)
+\\set s random(1, 1000000000)
+WITH t AS (INSERT INTO public.plain_transactions (company_id, customer_id, amount, pos_id, items, item_skus, item_makers, item_labels) VALUES ('$COMPANY', $CUSTOMER, 12.50, 'POS-BENCH', '$ITEMS', '{sku-00042,sku-01234}', '{maker-017,maker-034}', ARRAY['color' || pg_catalog.chr(31) || 'blue', 'color' || pg_catalog.chr(31) || 'red'])
+           RETURNING company_id, customer_id, occurred_at),
+ st AS (UPDATE public.plain_states AS s SET transactions = s.transactions + 1, sales = s.sales + 1, amount = s.amount + 1250, figures = s.figures, last_sale_at = t.occurred_at
+           FROM t WHERE s.company_id OPERATOR(segext.=) t.company_id AND s.customer_id OPERATOR(segext.=) t.customer_id RETURNING s.customer_id),
+ m AS (INSERT INTO public.plain_memberships (company_id, segment_id, customer_id)
+           SELECT t.company_id, ('\\x65000000ff'::bytea OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.int8send(:s::pg_catalog.int8 * 64 + g), 2))::segext.objectid, t.customer_id
+           FROM t, pg_catalog.generate_series(1, $1) AS g ON CONFLICT DO NOTHING RETURNING company_id, segment_id, customer_id),
+ h AS (INSERT INTO public.plain_history (company_id, segment_id, customer_id, kind) SELECT company_id, segment_id, customer_id, 'entered' FROM m RETURNING id),
+ k AS (INSERT INTO public.plain_counts (company_id, segment_id, delta) SELECT company_id, segment_id, 1 FROM m)
+SELECT (SELECT pg_catalog.count(*) FROM h), (SELECT pg_catalog.count(*) FROM st);
+SQL
+}
 cat >"$WORK/floor.sql" <<SQL
 \\set c random(1, $buyers)
 SELECT pg_catalog.count(*), pg_catalog.sum(amount), pg_catalog.max(occurred_at) FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY' AND customer_id OPERATOR(segext.=) $CUSTOMER;
@@ -144,35 +180,47 @@ pgbench_run() {
 if [[ $PART == *1* ]]; then
 echo
 echo "== (1) one sale with two items per statement, pgbench, ${SECONDS_PER_SIDE}s per side, $RUNS interleaved rounds"
+history_before=$(q -c "SELECT pg_catalog.count(*) FROM segext.membership_history")
+sales_before=$(q -c "SELECT pg_catalog.count(*) FROM segext.transactions WHERE pos_id = 'POS-BENCH'")
 pgbench_run "$WORK/api.sql" 1 >/dev/null; pgbench_run "$WORK/plain.sql" 1 >/dev/null
+WRITES_PER_SALE=$(q -c "SELECT GREATEST(1, pg_catalog.round((pg_catalog.count(*) - $history_before)::numeric
+                          / NULLIF((SELECT pg_catalog.count(*) FROM segext.transactions WHERE pos_id = 'POS-BENCH') - $sales_before, 0)))
+                        FROM segext.membership_history")
+writes_sql "$WRITES_PER_SALE" >"$WORK/writes.sql"
+echo "an API sale changed $WRITES_PER_SALE members on average (history rows per sale in the warm-up): the writes side writes as many"
 printf '%-8s %-42s %10s %10s %10s %18s\n' clients side "mean ms" "p99 ms" "/floor" "runs (mean ms)"
 for clients in 1 8; do
     declare -A MEAN=() P99=()
-    ratios=""
+    ratios="" write_ratios=""
     for ((r = 0; r < RUNS; r++)); do
-        for side in api plain floor; do
+        for side in api plain writes floor; do
             read -r mean p99 <<<"$(pgbench_run "$WORK/$side.sql" "$clients")"
             MEAN[$side]+="$mean "; P99[$side]+="$p99 "
             declare "last_$side=$mean"
         done
         # shellcheck disable=SC2154  # set by declare above
         ratios+="$(ratio "$last_api" "$last_plain") "
+        # shellcheck disable=SC2154  # set by declare above
+        write_ratios+="$(ratio "$last_writes" "$last_plain") "
     done
     fm=$(printf '%s\n' ${MEAN[floor]} | median_of)
-    for side in api plain floor; do
+    for side in api plain writes floor; do
         case $side in
             api) label="segext_api.transactions (fresh membership)" ;;
             plain) label="plain table, no segext trigger" ;;
+            writes) label="plain sale + segext's rows by plain SQL" ;;
             floor) label="floor: read of one customer's rows" ;;
         esac
         m=$(printf '%s\n' ${MEAN[$side]} | median_of); p=$(printf '%s\n' ${P99[$side]} | median_of)
         printf '%-8s %-42s %10s %10s %10s %18s\n' "$clients" "$label" "$m" "$p" "$(ratio "$m" "$fm")" "$(printf '%s\n' ${MEAN[$side]} | spread_of)"
     done
     echo "$clients client(s): mean ratio segext/plain, median of rounds $(printf '%s\n' $ratios | median_of) (spread $(printf '%s\n' $ratios | spread_of))"
+    echo "$clients client(s): mean ratio writes/plain (the rows alone), median of rounds $(printf '%s\n' $write_ratios | median_of) (spread $(printf '%s\n' $write_ratios | spread_of))"
     unset MEAN P99
 done
 q -c "DELETE FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY' AND pos_id = 'POS-BENCH'" >/dev/null
 q -c "TRUNCATE public.plain_transactions" >/dev/null
+q -c "DROP TABLE public.plain_states, public.plain_memberships, public.plain_history, public.plain_counts" >/dev/null
 q -c "VACUUM ANALYZE segext.transactions, segext.customer_states, segext.memberships, public.plain_transactions" >/dev/null
 fi
 

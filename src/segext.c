@@ -69,6 +69,7 @@ _PG_init(void)
 	segext_customer_state_init();
 	segext_membership_init();
 	segext_member_changes_init();
+	segext_drop_guard_init();
 	segext_citus_init();
 	segext_company_token_init();
 

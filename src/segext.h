@@ -100,6 +100,7 @@ extern void segext_segment_cache_init(void);
 extern void segext_events_init(void);
 extern void segext_customer_state_init(void);
 extern void segext_member_changes_init(void);
+extern void segext_drop_guard_init(void);
 
 /*
  * Give a row a user writes segext's created_at and updated_at and refuse a

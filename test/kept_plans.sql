@@ -14,6 +14,7 @@ SELECT oid AS old_type FROM pg_catalog.pg_type WHERE typname = 'objectid' \gset
 \set label 'before'
 \ir helpers/kept_plan_steps.sql
 
+SET LOCAL segext.drop_with_data = on;
 DROP EXTENSION segext CASCADE;
 CREATE EXTENSION segext;
 SELECT isnt((SELECT oid FROM pg_catalog.pg_type WHERE typname = 'objectid'), :'old_type'::oid,

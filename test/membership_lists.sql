@@ -71,6 +71,7 @@ RESET ROLE;
 RESET segext.company_id;
 
 -- Dropped and created again in this session: the statements are prepared again.
+SET LOCAL segext.drop_with_data = on;
 DROP EXTENSION segext CASCADE;
 CREATE EXTENSION segext;
 SELECT segext.create_company('lists again') AS c \gset

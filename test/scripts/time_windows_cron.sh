@@ -25,7 +25,7 @@ segment=0000000000000000000c0012
 fail() { echo "FAILED: $*"; exit 1; }
 cleanup() {
     psql -X -q -d "$db" -c "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = '$job'" \
-        -c "DROP EXTENSION IF EXISTS segext CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" \
+        -c "SET segext.drop_with_data = on" -c "DROP EXTENSION IF EXISTS segext CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" \
         -c "ALTER DATABASE $db RESET timezone" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
