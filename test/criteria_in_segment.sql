@@ -47,7 +47,7 @@ INSERT INTO vals VALUES
     (1, '{"all": [{"type": "in_segment", "segment": 2}, {"not": {"type": "in_segment", "segment": "0123456789abcdef01234567"}}]}'),
     (2, '[{"criteria": [{"type": "in_segment", "segment": 65535}, {"field": "a", "op": "exists"}]}]');
 SELECT is(c::text::segext.criteria::text, c::text, 'text round trip of value ' || i) FROM vals ORDER BY i;
-SELECT ok(c::jsonb::segext.criteria OPERATOR(segext.=) c, 'jsonb round trip of value ' || i) FROM vals ORDER BY i;
+SELECT ok(c::jsonb::segext.criteria OPERATOR(pg_catalog.=) c, 'jsonb round trip of value ' || i) FROM vals ORDER BY i;
 SELECT is(pg_catalog.get_byte(segext.criteria_send(c), 0), 3 - i, 'send writes format version ' || (3 - i) || ' for value ' || i)
 FROM vals ORDER BY i;
 CREATE TEMP TABLE criteria_raw (c segext.criteria);
@@ -60,7 +60,7 @@ BEGIN
     DELETE FROM criteria_raw;
     EXECUTE pg_catalog.format('COPY criteria_raw FROM %L WITH (FORMAT binary)', f);
     SELECT c INTO back FROM criteria_raw;
-    RETURN back OPERATOR(segext.=) v;
+    RETURN back OPERATOR(pg_catalog.=) v;
 END $$;
 SELECT ok(pg_temp.binary_round_trip(c), 'binary round trip of value ' || i) FROM vals ORDER BY i;
 
