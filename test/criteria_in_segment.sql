@@ -15,7 +15,7 @@ CREATE EXTENSION segext;
 SET LOCAL search_path = segext, public;
 \ir helpers/errors.sql
 \ir helpers/member_mismatch.sql
-SELECT plan(66);
+SELECT plan(70);
 
 -- Input and canonical output.
 SELECT is('{"not": {"type": "in_segment", "segment": 7}}'::segext.criteria::text,
@@ -274,6 +274,16 @@ SELECT is(ARRAY[pg_temp.members(10), pg_temp.members(3), pg_temp.members(5)],
           ARRAY[pg_temp.ids(1, 2, 3, 4, 5, 6), pg_temp.ids(1, 2, 3, 4, 5, 6), pg_temp.ids(1, 2, 3, 4, 5, 6)],
           'a sale: the named segments are decided first, whatever their numbers');
 SELECT ok(pg_temp.consistent(), 'consistent with segments named out of number order');
+
+-- explain_membership: the in_segment node and the overall answer equal the
+-- stored membership, for members and non-members of segments 3, 4 and 5.
+SELECT is((SELECT pg_catalog.array_agg(x.matched ORDER BY x.ordinal) FROM segext.explain_membership(s.id, pg_temp.cust(c)) AS x
+           WHERE x.path IN ('1', 'segment')),
+          ARRAY[pg_temp.members(s.number) LIKE '%' || pg_temp.cust(c)::text || '%',
+                pg_temp.members(s.number) LIKE '%' || pg_temp.cust(c)::text || '%'],
+          'explain_membership of segment ' || s.number || ' for customer ' || c)
+FROM segext.segments AS s CROSS JOIN (VALUES (1), (7)) AS v(c)
+WHERE s.company_id = :'a' AND s.number IN (3, 4);
 
 -- Events: classification skips the in_segment segments of company A.
 SELECT is(segext.classify(:'a', '{"x": 1}'), 1, 'an event falls to Default: in_segment segments are skipped');
