@@ -77,6 +77,8 @@ static const KindInfo kind_info[SEGEXT_CRIT_KIND_MAX + 1] = {
 	"{\"type\": \"customer_with_labels_values\", \"labels\": [{\"key\": \"tier\", \"value\": \"gold\"}]}"},
 	[SEGEXT_CRIT_CUSTOMER_LIST] = {"customer_list", {"customers"},
 	"{\"type\": \"customer_list\", \"customers\": [\"507f1f77bcf86cd799439011\"]}"},
+	[SEGEXT_CRIT_IN_SEGMENT] = {"in_segment", {"segment"},
+	"{\"type\": \"in_segment\", \"segment\": 5}, with a segment number (0 to 65535) or a segment id (24 hexadecimal digits) of the same company"},
 };
 
 /* Field operator names, indexed by SegextFieldOp. */
@@ -578,6 +580,32 @@ get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 	c->items = b->data.len;
 	c->nitems = out;
 	appendBinaryStringInfo(&b->data, (char *) ids, SEGEXT_OBJECTID_LEN * out);
+}
+
+/*
+ * get_segment_ref reads the segment of an in_segment criterion: a number
+ * from 0 to 65535 (lo, SEGEXT_CF_SEGMENT_NUMBER) or an objectid string (one
+ * 12-byte item).
+ */
+static void
+get_segment_ref(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
+{
+	JsonbValue *v = get_param(b, obj, "segment");
+	SegextObjectId id;
+
+	if (v->type == jbvNumeric)
+	{
+		c->lo = get_int(b, obj, "segment", 0, PG_UINT16_MAX,
+						"a segment number from 0 to 65535 or a segment id (24 hexadecimal digits)");
+		c->flags |= SEGEXT_CF_SEGMENT_NUMBER;
+		return;
+	}
+	if (v->type != jbvString ||
+		!segext_objectid_from_hex(v->val.string.val, v->val.string.len, &id))
+		crit_error(b, "\"segment\" must be a segment number from 0 to 65535 or a segment id (24 hexadecimal digits)");
+	c->items = b->data.len;
+	c->nitems = 1;
+	appendBinaryStringInfo(&b->data, (char *) &id, SEGEXT_OBJECTID_LEN);
 }
 
 /* digits reads exactly n decimal digits at *p, advancing it; -1 if not. */
@@ -1277,6 +1305,9 @@ parse_criterion(CritBuild *b, JsonbValue *v)
 		case SEGEXT_CRIT_CUSTOMER_LIST:
 			get_customer_list(b, c, obj);
 			break;
+		case SEGEXT_CRIT_IN_SEGMENT:
+			get_segment_ref(b, c, obj);
+			break;
 	}
 	b->ncrits++;
 }
@@ -1736,6 +1767,13 @@ append_label_list(StringInfo out, const SegextCriteria *cr, const SegextCriterio
 	appendStringInfoChar(out, ']');
 }
 
+/*
+ * While segext_criteria_resolve_segments prints a value: what turns the
+ * segment numbers of in_segment criteria into ids (NULL otherwise).
+ */
+static SegextSegmentResolver print_resolver = NULL;
+static void *print_resolver_arg = NULL;
+
 /* append_criterion writes one criterion as canonical JSON. */
 static void
 append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c)
@@ -1859,6 +1897,25 @@ append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion
 				appendStringInfoChar(out, ']');
 			}
 			break;
+		case SEGEXT_CRIT_IN_SEGMENT:
+			{
+				SegextObjectId id;
+				char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+				append_key(out, &first, "segment");
+				if ((c->flags & SEGEXT_CF_SEGMENT_NUMBER) == 0)
+					memcpy(&id, SEGEXT_CRITERIA_DATA(cr) + c->items, SEGEXT_OBJECTID_LEN);
+				else if (print_resolver != NULL)
+					print_resolver((int32) c->lo, print_resolver_arg, &id);
+				else
+				{
+					appendStringInfo(out, INT64_FORMAT, c->lo);
+					break;
+				}
+				segext_objectid_to_hex(&id, hex);
+				appendStringInfo(out, "\"%s\"", hex);
+			}
+			break;
 		default:
 			elog(ERROR, "unrecognized criterion kind %d in stored criteria", c->kind);
 	}
@@ -1942,6 +1999,67 @@ segext_criteria_to_cstring(const SegextCriteria *criteria)
 	}
 	appendStringInfoChar(&out, ']');
 	return out.data;
+}
+
+/* segext_criteria_segment_refs lists the segments in_segment criteria name. */
+SegextSegmentRef *
+segext_criteria_segment_refs(const SegextCriteria *criteria, int *n)
+{
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
+	SegextSegmentRef *refs = NULL;
+	int			count = 0;
+
+	for (uint32 i = 0; i < criteria->ncriteria; i++)
+	{
+		SegextSegmentRef *r;
+
+		if (crits[i].kind != SEGEXT_CRIT_IN_SEGMENT)
+			continue;
+		if (refs == NULL)
+			refs = palloc0(sizeof(SegextSegmentRef) * criteria->ncriteria);
+		r = &refs[count++];
+		r->by_number = (crits[i].flags & SEGEXT_CF_SEGMENT_NUMBER) != 0;
+		if (r->by_number)
+			r->number = (int32) crits[i].lo;
+		else
+			memcpy(&r->id, SEGEXT_CRITERIA_DATA(criteria) + crits[i].items, SEGEXT_OBJECTID_LEN);
+	}
+	*n = count;
+	return refs;
+}
+
+/*
+ * segext_criteria_resolve_segments prints the value with each in_segment
+ * number replaced by its segment's id and parses that text again, so the
+ * result is canonical (equal to the same condition written with ids).
+ */
+SegextCriteria *
+segext_criteria_resolve_segments(const SegextCriteria *criteria,
+								 SegextSegmentResolver resolve, void *arg)
+{
+	SegextSegmentRef *refs;
+	int			n;
+	bool		by_number = false;
+	char	   *text;
+
+	refs = segext_criteria_segment_refs(criteria, &n);
+	for (int i = 0; i < n; i++)
+		by_number |= refs[i].by_number;
+	if (!by_number)
+		return (SegextCriteria *) criteria;
+	print_resolver = resolve;
+	print_resolver_arg = arg;
+	PG_TRY();
+	{
+		text = segext_criteria_to_cstring(criteria);
+	}
+	PG_FINALLY();
+	{
+		print_resolver = NULL;
+		print_resolver_arg = NULL;
+	}
+	PG_END_TRY();
+	return segext_criteria_from_cstring(text);
 }
 
 /* segext_criterion_to_cstring prints one criterion (by index) as canonical JSON. */

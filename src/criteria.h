@@ -40,6 +40,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "objectid.h"
+
 /* Format versions: parts (and flat lists), and trees of groups. */
 #define SEGEXT_CRITERIA_VERSION_PARTS	1
 #define SEGEXT_CRITERIA_VERSION_TREE	2
@@ -89,10 +91,12 @@ typedef enum SegextCriterionKind
 	SEGEXT_CRIT_ANNIVERSARY,	/* op = anniversary type, lo = days */
 	SEGEXT_CRIT_HAS_LABELS,		/* items: keys (folded) */
 	SEGEXT_CRIT_LABELS_VALUES,	/* items: key, value pairs (folded) */
-	SEGEXT_CRIT_CUSTOMER_LIST	/* items: 12-byte objectids, sorted */
+	SEGEXT_CRIT_CUSTOMER_LIST,	/* items: 12-byte objectids, sorted */
+	SEGEXT_CRIT_IN_SEGMENT		/* items: one 12-byte segment id, or lo =
+								 * segment number (SEGEXT_CF_SEGMENT_NUMBER) */
 } SegextCriterionKind;
 
-#define SEGEXT_CRIT_KIND_MAX	SEGEXT_CRIT_CUSTOMER_LIST
+#define SEGEXT_CRIT_KIND_MAX	SEGEXT_CRIT_IN_SEGMENT
 
 /* Field operators (op of a SEGEXT_CRIT_FIELD record). */
 typedef enum SegextFieldOp
@@ -127,6 +131,7 @@ typedef enum SegextFieldOp
 #define SEGEXT_CF_FROM_IS_DATE	0x01	/* purchase_period: lo is a DateADT */
 #define SEGEXT_CF_TO_IS_DATE	0x02	/* purchase_period: hi is a DateADT */
 #define SEGEXT_CF_VALUE_NUMBER	0x04	/* field: scalar value is a JSON number */
+#define SEGEXT_CF_SEGMENT_NUMBER	0x08	/* in_segment: lo is a segment number */
 
 /* Flags of a whole criteria value. */
 #define SEGEXT_CRITERIA_FIELD_ONLY	0x01	/* every criterion is a field one */
@@ -240,6 +245,35 @@ extern char *segext_scaled_to_cstring(int64 v);
  * appearance: a List of palloc'd NUL-terminated strings.
  */
 extern List *segext_criteria_field_names(const SegextCriteria *criteria);
+
+/*
+ * A segment named by an in_segment criterion: by its id, or by its number
+ * (as written, before the criteria are saved into a company's segment).
+ */
+typedef struct SegextSegmentRef
+{
+	bool		by_number;
+	int32		number;
+	SegextObjectId id;
+} SegextSegmentRef;
+
+/*
+ * The segments named by the in_segment criteria of a value, in document
+ * order (a segment may repeat): a palloc'd array of *n of them, or NULL.
+ */
+extern SegextSegmentRef *segext_criteria_segment_refs(const SegextCriteria *criteria, int *n);
+
+/* Gives the id of the segment with a number (may raise an error). */
+typedef void (*SegextSegmentResolver) (int32 number, void *arg, SegextObjectId *id);
+
+/*
+ * The value with every in_segment criterion naming its segment by id: a new
+ * canonical value in which each number is replaced by resolve's id, or the
+ * value itself when no criterion names a number.
+ */
+extern SegextCriteria *segext_criteria_resolve_segments(const SegextCriteria *criteria,
+														SegextSegmentResolver resolve,
+														void *arg);
 
 /*
  * Fold a string to lower case the way criteria store SKUs, makers and label

@@ -958,6 +958,7 @@ segext_requirements_add(SegextRequirements *reqs, const SegextCriteria *criteria
 				break;
 			case SEGEXT_CRIT_PERCENT_IN_POS:
 			case SEGEXT_CRIT_PURCHASE_PERIOD:
+			case SEGEXT_CRIT_IN_SEGMENT:
 				total += 1;
 				break;
 			default:
@@ -1041,11 +1042,36 @@ segext_requirements_add(SegextRequirements *reqs, const SegextCriteria *criteria
 			case SEGEXT_CRIT_CUSTOMER_LIST:
 				reqs->needs |= SEGEXT_NEED_CUSTOMER_ID;
 				break;
+			case SEGEXT_CRIT_IN_SEGMENT:
+				reqs->needs |= SEGEXT_NEED_SEGMENTS;
+				if (c->flags & SEGEXT_CF_SEGMENT_NUMBER)
+					out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT, (const char *) &c->lo, sizeof(int64));
+				else
+					out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT,
+										 SEGEXT_CRITERIA_DATA(criteria) + c->items, SEGEXT_OBJECTID_LEN);
+				break;
 			default:
 				elog(ERROR, "unrecognized criterion kind %d", c->kind);
 		}
 	}
 	return reqs->ncompiled++;
+}
+
+/* segext_requirements_segment_slot finds the slot of a segment id. */
+int
+segext_requirements_segment_slot(const SegextRequirements *reqs, const SegextObjectId *segment)
+{
+	return segext_requirements_slot(reqs, SEGEXT_SLOT_SEGMENT, (const char *) segment->data,
+									SEGEXT_OBJECTID_LEN);
+}
+
+/* segext_requirements_segment_number_slot finds the slot of a segment number. */
+int
+segext_requirements_segment_number_slot(const SegextRequirements *reqs, int32 number)
+{
+	int64		key = number;
+
+	return segext_requirements_slot(reqs, SEGEXT_SLOT_SEGMENT, (const char *) &key, sizeof(key));
 }
 
 /* segext_requirements_needs returns the SEGEXT_NEED_* union. */
@@ -1433,6 +1459,12 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 				explain_note(ex, pstrdup(matched ? "listed" : "not listed"),
 							 psprintf("to be one of the %u listed customers", c->nitems));
 			return matched;
+		case SEGEXT_CRIT_IN_SEGMENT:
+			matched = SEGEXT_FACTS_TEST(facts, SEGEXT_SLOT_SEGMENT, slots[0]);
+			if (ex != NULL)
+				explain_note(ex, pstrdup(matched ? "member" : "not a member"),
+							 pstrdup("to be a member of the segment, as decided in the same evaluation"));
+			return matched;
 	}
 	elog(ERROR, "unrecognized criterion kind %d", c->kind);
 	return false;
@@ -1610,7 +1642,7 @@ facts_error(const char *key, const char *must)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid customer facts: \"%s\" must be %s", key, must),
-			 errhint("Facts look like {\"active\": true, \"transaction_count\": 2, \"amount\": 30.5, \"last_purchase\": \"2024-05-01T10:00:00Z\", \"pos_counts\": {\"pos-1\": 2}, \"skus\": [], \"makers\": [], \"item_labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"purchases\": [\"2024-05-01T10:00:00Z\"], \"birth_date\": \"1990-02-28\", \"registration_date\": \"2020-01-01\", \"id\": \"507f1f77bcf86cd799439011\", \"fields\": {}}.")));
+			 errhint("Facts look like {\"active\": true, \"transaction_count\": 2, \"amount\": 30.5, \"last_purchase\": \"2024-05-01T10:00:00Z\", \"pos_counts\": {\"pos-1\": 2}, \"skus\": [], \"makers\": [], \"item_labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"labels\": [{\"key\": \"k\", \"value\": \"v\"}], \"purchases\": [\"2024-05-01T10:00:00Z\"], \"birth_date\": \"1990-02-28\", \"registration_date\": \"2020-01-01\", \"id\": \"507f1f77bcf86cd799439011\", \"segments\": [5], \"fields\": {}}.")));
 }
 
 /* facts_string returns the text of a jsonb string value or fails. */
@@ -1874,6 +1906,33 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 										  facts_timestamp(getIthJsonbValueFromContainer(arr, i), key),
 										  time.now);
 		}
+		else if (strcmp(key, "segments") == 0)
+		{
+			JsonbContainer *arr = facts_array(v, key);
+
+			for (int i = 0; i < (int) JsonContainerSize(arr); i++)
+			{
+				JsonbValue *sv = getIthJsonbValueFromContainer(arr, i);
+				int			slot;
+
+				if (sv->type == jbvNumeric)
+				{
+					int64		number = facts_int(sv, key);
+
+					slot = number > PG_INT32_MAX ? -1 :
+						segext_requirements_segment_number_slot(reqs, (int32) number);
+				}
+				else
+				{
+					Datum		id = DirectFunctionCall1(objectid_in,
+														 CStringGetDatum(facts_string(sv, key)));
+
+					slot = segext_requirements_segment_slot(reqs, (SegextObjectId *) DatumGetPointer(id));
+				}
+				if (slot >= 0)
+					SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_SEGMENT, slot);
+			}
+		}
 		else if (strcmp(key, "fields") == 0)
 		{
 			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
@@ -1884,7 +1943,7 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid customer facts: unrecognized key \"%s\"", key),
-					 errhint("Known keys are active, id, transaction_count, amount, last_purchase, purchases, pos_counts, skus, makers, item_labels, labels, birth_date, registration_date and fields.")));
+					 errhint("Known keys are active, id, transaction_count, amount, last_purchase, purchases, pos_counts, skus, makers, item_labels, labels, birth_date, registration_date, segments and fields.")));
 	}
 	PG_RETURN_BOOL(segext_criteria_match_customer(reqs, handle, facts, &time,
 												  jsonb_field_lookup, &fields));

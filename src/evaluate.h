@@ -61,6 +61,8 @@ typedef enum SegextSlotKind
 	SEGEXT_SLOT_LABEL_KEY,		/* a customer label key (folded) */
 	SEGEXT_SLOT_LABEL,			/* a customer label key + value (folded) */
 	SEGEXT_SLOT_PERIOD,			/* a purchase period [from, to] */
+	SEGEXT_SLOT_SEGMENT,		/* a segment in_segment names (its id, or
+								 * its number as an int64 when unresolved) */
 	SEGEXT_SLOT_NKINDS
 } SegextSlotKind;
 
@@ -72,6 +74,7 @@ typedef enum SegextSlotKind
 #define SEGEXT_NEED_REGISTRATION	0x10
 #define SEGEXT_NEED_FIELDS			0x20	/* field criteria: a lookup */
 #define SEGEXT_NEED_CUSTOMER_ID		0x40	/* customer_list */
+#define SEGEXT_NEED_SEGMENTS		0x80	/* in_segment: other segments' members */
 
 /* A purchase period resolved to timestamps (both ends inclusive). */
 typedef struct SegextPeriod
@@ -115,7 +118,11 @@ typedef struct SegextRequirements SegextRequirements;
  *	 LABEL_KEY, LABEL	set when the customer has a label with that key,
  *						or with that key AND value (on the same label);
  *	 PERIOD				set when a counted sale has from <= occurred_at <= to
- *						for that period (segext_facts_add_purchase does it).
+ *						for that period (segext_facts_add_purchase does it);
+ *	 SEGMENT			set when the customer is a member of that segment, as
+ *						the engine decided it earlier in the same evaluation
+ *						(membership.c evaluates segments in dependency
+ *						order; segext_requirements_segment_slot finds it).
  *	 bits[SEGEXT_SLOT_POS] is unused (NULL).
  */
 typedef struct SegextCustomerFacts
@@ -202,6 +209,14 @@ extern int	segext_requirements_pair_slot(const SegextRequirements *reqs,
 										  SegextSlotKind kind,
 										  const char *key, int key_len,
 										  const char *value, int value_len);
+
+/* Slot of a segment named by id in in_segment criteria, or -1. */
+extern int	segext_requirements_segment_slot(const SegextRequirements *reqs,
+											 const SegextObjectId *segment);
+
+/* Slot of a segment named by number (criteria not resolved yet), or -1. */
+extern int	segext_requirements_segment_number_slot(const SegextRequirements *reqs,
+													int32 number);
 
 /* The purchase periods, indexed by SEGEXT_SLOT_PERIOD slot. */
 extern const SegextPeriod *segext_requirements_periods(const SegextRequirements *reqs,

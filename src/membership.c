@@ -27,6 +27,15 @@
  *	   evaluates one segment from the state; segment_members evaluates
  *	   without writing.
  *
+ * in_segment criteria read the members of other segments as decided in the
+ * same pass: per customer, segments are evaluated in dependency order (a
+ * named segment first, plan_order) and each decision sets the named
+ * segment's bit in the facts (SEGEXT_SLOT_SEGMENT) that the evaluator
+ * reads.  A run over some segments also evaluates the segments they name,
+ * directly or not, and a run that writes also those that name them
+ * (close_targets), so that a change of a segment's criteria or active flag
+ * moves the segments built on it in the same statement.
+ *
  * Lock order.  Every path that locks rows of one company takes them in this
  * order, and never a lock of an earlier rank while it holds one of a later
  * rank, so that two such paths cannot wait for each other in a cycle:
@@ -106,6 +115,8 @@ typedef struct Segment
 	bool		target;			/* evaluated in this run */
 	SegextCriteria *criteria;
 	int			handle;			/* in the requirements, when evaluated */
+	SegextSegmentRef *refs;		/* segments its in_segment criteria name */
+	int			nrefs;
 } Segment;
 
 /* One customer in the hash: its current membership bits. */
@@ -149,6 +160,8 @@ typedef struct Engine
 	int			idx_all;		/* index of segment 0 */
 	int			idx_default;	/* index of segment 1 */
 	SegextRequirements *reqs;
+	int		   *order;			/* segment indexes, each after those it names */
+	int		   *member_slot;	/* per segment: its SEGEXT_SLOT_SEGMENT slot, or -1 */
 	custhash_hash *customers;	/* made by the first customer_entry */
 	uint32		customers_expected; /* its initial size */
 	bool		all_customers;	/* inactive customers too (they leave) */
@@ -164,6 +177,7 @@ typedef void (*MemberCallback) (Engine *e, const SegextObjectId *customer,
 static void check_members_unchanged(const SegextObjectId *company);
 static void lock_segments(const SegextObjectId *company);
 static void query_customers(Engine *e, MemberCallback cb, void *arg);
+static int	segment_index(const Engine *e, const SegextObjectId *id);
 
 /* Memberships this backend changed, for the callers that report them. */
 static int64 membership_changes = 0;
@@ -347,19 +361,147 @@ check_definitions_unchanged(const SegextObjectId *company)
 }
 
 /*
- * load_segments reads the company's active segments with the active
- * snapshot, marks the targets (every active segment when ntargets is 0,
- * else those listed plus the built-ins) and compiles the requirements of
- * the targets with criteria.
+ * refers_to_any says whether segment s names (in_segment) a segment listed
+ * in targets or a loaded target segment other than the built-ins.
+ */
+static bool
+refers_to_any(const Engine *e, const Segment *s, const SegextObjectId *targets, int ntargets)
+{
+	for (int k = 0; k < s->nrefs; k++)
+	{
+		for (int t = 0; t < ntargets; t++)
+			if (memcmp(&s->refs[k].id, &targets[t], SEGEXT_OBJECTID_LEN) == 0)
+				return true;
+		for (int j = 0; j < e->nsegs; j++)
+			if (e->segs[j].target && e->segs[j].number > 1 &&
+				memcmp(&s->refs[k].id, &e->segs[j].id, SEGEXT_OBJECTID_LEN) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * close_targets makes targets of the loaded segments that the targets
+ * depend on through in_segment criteria (the segments they name, and
+ * those that these name...), so that they are decided in the same pass;
+ * with dependents, also of the segments that name a target (or a segment
+ * of the targets list that is not loaded: an inactive or deleted one), and
+ * so on until nothing changes, so that they follow its new members.
  */
 static void
-load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
+close_targets(Engine *e, const SegextObjectId *targets, int ntargets, bool dependents)
+{
+	bool		changed = true;
+
+	while (changed)
+	{
+		changed = false;
+		for (int i = 0; i < e->nsegs; i++)
+		{
+			Segment    *s = &e->segs[i];
+
+			CHECK_FOR_INTERRUPTS();
+			if (s->target)
+			{
+				for (int k = 0; k < s->nrefs; k++)
+				{
+					int			j = segment_index(e, &s->refs[k].id);
+
+					if (j >= 0 && !e->segs[j].target)
+					{
+						e->segs[j].target = true;
+						changed = true;
+					}
+				}
+			}
+			else if (dependents && refers_to_any(e, s, targets, ntargets))
+			{
+				s->target = true;
+				changed = true;
+			}
+		}
+	}
+}
+
+/*
+ * order_visit appends segment i to the evaluation order after the loaded
+ * segments it names (depth first); state: 0 new, 1 being visited, 2 done.
+ */
+static void
+order_visit(const Segment *segs, int nsegs, int i, char *state, int *order, int *norder,
+			const Engine *e)
+{
+	check_stack_depth();
+	if (state[i] == 2)
+		return;
+	if (state[i] == 1)
+	{
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+		segext_objectid_to_hex(&e->company, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("segments of company \"%s\" name each other in a cycle of in_segment criteria", hex),
+				 errdetail("Segment %d is on the cycle; segext refuses such criteria when they are saved, so they were written with its triggers disabled.",
+						   segs[i].number),
+				 errhint("Remove an in_segment criterion of the cycle.")));
+	}
+	state[i] = 1;
+	if (segs[i].target && !segs[i].manual)
+		for (int k = 0; k < segs[i].nrefs; k++)
+		{
+			int			j = -1;
+
+			for (int m = 0; m < nsegs && j < 0; m++)
+				if (memcmp(&segs[m].id, &segs[i].refs[k].id, SEGEXT_OBJECTID_LEN) == 0)
+					j = m;
+			if (j >= 0)
+				order_visit(segs, nsegs, j, state, order, norder, e);
+		}
+	state[i] = 2;
+	order[(*norder)++] = i;
+}
+
+/*
+ * plan_order sets the engine's evaluation order (every segment after the
+ * segments its in_segment criteria name) and the SEGEXT_SLOT_SEGMENT slot
+ * of each segment that an evaluated criterion names, in the engine's
+ * context.
+ */
+static void
+plan_order(Engine *e)
+{
+	MemoryContext old = MemoryContextSwitchTo(e->cxt);
+	char	   *state = palloc0(e->nsegs + 1);
+	int			norder = 0;
+
+	e->order = palloc(sizeof(int) * (e->nsegs + 1));
+	e->member_slot = palloc(sizeof(int) * (e->nsegs + 1));
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		order_visit(e->segs, e->nsegs, i, state, e->order, &norder, e);
+		e->member_slot[i] = segext_requirements_segment_slot(e->reqs, &e->segs[i].id);
+	}
+	pfree(state);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * load_segments reads the company's active segments with the active
+ * snapshot, marks the targets (every active segment when ntargets is 0,
+ * else those listed plus the built-ins, closed over in_segment criteria by
+ * close_targets: with dependents unless dependencies_only) and compiles the
+ * requirements of the targets with criteria.
+ */
+static void
+load_segments_for(Engine *e, const SegextObjectId *targets, int ntargets, bool dependencies_only)
 {
 	static SegextKeptPlan plan;
 	static const Oid types[1] = {KEPT_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	MemoryContext old;
+	bool		any_refs = false;
 
 	args[0] = PointerGetDatum(&e->company);
 	ret = SPI_execute_plan(segext_kept_plan(&plan,
@@ -394,14 +536,37 @@ load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
 		s->target = ntargets == 0 || s->number <= 1;
 		for (int t = 0; t < ntargets && !s->target; t++)
 			s->target = memcmp(&s->id, &targets[t], SEGEXT_OBJECTID_LEN) == 0;
-		if (s->target && !s->manual && s->number > 1)
+		if (!s->manual && s->number > 1)
 		{
 			s->criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(crit);
-			s->handle = segext_requirements_add(e->reqs, s->criteria);
+			s->refs = segext_criteria_segment_refs(s->criteria, &s->nrefs);
+			any_refs |= s->nrefs > 0;
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);
+	if (any_refs && ntargets > 0)
+		close_targets(e, targets, ntargets, !dependencies_only);
+	for (int i = 0; i < e->nsegs; i++)
+	{
+		Segment    *s = &e->segs[i];
+
+		if (s->target && s->criteria != NULL)
+			s->handle = segext_requirements_add(e->reqs, s->criteria);
+		else if (s->criteria != NULL)
+		{
+			pfree(s->criteria);
+			s->criteria = NULL;
+		}
+	}
 	MemoryContextSwitchTo(old);
+	plan_order(e);
+}
+
+/* load_segments loads the segments for a run that writes (load_segments_for). */
+static void
+load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
+{
+	load_segments_for(e, targets, ntargets, false);
 }
 
 /*
@@ -420,6 +585,8 @@ typedef struct CompiledSegments
 	int			idx_all;
 	int			idx_default;
 	SegextRequirements *reqs;
+	int		   *order;
+	int		   *member_slot;
 } CompiledSegments;
 
 static HTAB *compiled_segments = NULL;
@@ -481,6 +648,8 @@ load_all_segments_kept(Engine *e)
 		e->idx_all = cs->idx_all;
 		e->idx_default = cs->idx_default;
 		e->reqs = cs->reqs;
+		e->order = cs->order;
+		e->member_slot = cs->member_slot;
 		return;
 	}
 	if (found && cs->cxt != NULL)
@@ -511,6 +680,19 @@ load_all_segments_kept(Engine *e)
 		}
 		cs->idx_all = e->idx_all;
 		cs->idx_default = e->idx_default;
+		/* the same criteria added in the same order: the same slots */
+		cs->order = palloc(sizeof(int) * (e->nsegs + 1));
+		cs->member_slot = palloc(sizeof(int) * (e->nsegs + 1));
+		memcpy(cs->order, e->order, sizeof(int) * e->nsegs);
+		memcpy(cs->member_slot, e->member_slot, sizeof(int) * e->nsegs);
+		for (int i = 0; i < e->nsegs; i++)
+			if (cs->segs[i].nrefs > 0)
+			{
+				SegextSegmentRef *refs = palloc(sizeof(SegextSegmentRef) * cs->segs[i].nrefs);
+
+				memcpy(refs, cs->segs[i].refs, sizeof(SegextSegmentRef) * cs->segs[i].nrefs);
+				cs->segs[i].refs = refs;
+			}
 		MemoryContextSwitchTo(old);
 	}
 	cs->generation = generation;
@@ -540,6 +722,7 @@ load_one_segment(Engine *e, const SegextObjectId *id, int number, Datum criteria
 		s->handle = segext_requirements_add(e->reqs, s->criteria);
 	}
 	MemoryContextSwitchTo(old);
+	plan_order(e);
 }
 
 /* customer_entry finds or creates the hash entry of a customer. */
@@ -719,8 +902,13 @@ sr_receive(TupleTableSlot *slot, DestReceiver *self)
 	segext_facts_fill(e->reqs, f, &e->time, &state, &sr->row);
 	ce = e->customers == NULL ? NULL : custhash_lookup(e->customers, f->id);
 	memset(sr->newbits, 0, sr->bytes);
-	for (int i = 0; i < e->nsegs; i++)
+	/* "All", which in_segment may name: every active customer */
+	if (f->active && e->idx_all >= 0 && e->member_slot[e->idx_all] >= 0)
+		SEGEXT_FACTS_SET(f, SEGEXT_SLOT_SEGMENT, e->member_slot[e->idx_all]);
+	/* in dependency order: a segment that in_segment names is decided first */
+	for (int k = 0; k < e->nsegs; k++)
 	{
+		int			i = e->order[k];
 		Segment    *s = &e->segs[i];
 		bool		member;
 
@@ -740,6 +928,8 @@ sr_receive(TupleTableSlot *slot, DestReceiver *self)
 		{
 			BIT_SET(sr->newbits, i);
 			in_other = true;
+			if (e->member_slot[i] >= 0)
+				SEGEXT_FACTS_SET(f, SEGEXT_SLOT_SEGMENT, e->member_slot[i]);
 		}
 	}
 	if (f->active && e->idx_all >= 0)
@@ -1766,6 +1956,15 @@ emit_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
 
+/* has_segment_refs says whether criteria hold an in_segment criterion. */
+static bool
+has_segment_refs(const void *criteria)
+{
+	int			n;
+
+	return segext_criteria_segment_refs((const SegextCriteria *) criteria, &n) != NULL;
+}
+
 /*
  * listed_candidates returns, when a part of the criteria is made only of
  * customer lists (or, in a tree, the root is an "all" group with a customer
@@ -1861,7 +2060,15 @@ segext_segment_members(PG_FUNCTION_ARGS)
 	if (number > 1)
 	{
 		/* a segment above the built-ins depends on itself alone */
-		if (active)
+		if (active && !manual && has_segment_refs(DatumGetPointer(criteria)))
+		{
+			/* with the segments it names (in_segment), decided in the same pass */
+			load_segments_for(&e, segment, 1, true);
+			st.index = segment_index(&e, segment);
+			if (st.index >= 0)
+				e.only = listed_candidates(e.segs[st.index].criteria);
+		}
+		else if (active)
 		{
 			load_one_segment(&e, segment, number, criteria, manual);
 			st.index = 0;
@@ -1902,6 +2109,7 @@ segext_segment_members(PG_FUNCTION_ARGS)
 /* What a preview collects: the member count and the smallest member ids. */
 typedef struct PreviewState
 {
+	int			index;			/* the previewed criteria's segment index */
 	int64		count;
 	int			sample;			/* how many ids to keep */
 	int			nids;
@@ -1920,7 +2128,7 @@ preview_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	int			lo = 0,
 				hi;
 
-	if (!BIT_TEST(new_bits, 0))
+	if (!BIT_TEST(new_bits, ps->index))
 		return;
 	ps->count++;
 	if (ps->sample == 0 ||
@@ -1941,6 +2149,44 @@ preview_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 		ps->nids++;
 	memmove(&ps->ids[lo + 1], &ps->ids[lo], sizeof(SegextObjectId) * (ps->nids - 1 - lo));
 	ps->ids[lo] = *customer;
+}
+
+/*
+ * load_with_named_segments makes an engine of criteria that are not saved
+ * (the last segment, with a zero id) together with the active segments that
+ * their in_segment criteria name, directly or not, all decided in the same
+ * pass (and the explicit members of the manual ones).
+ */
+static void
+load_with_named_segments(Engine *e, const SegextCriteria *criteria)
+{
+	SegextSegmentRef *refs;
+	int			nrefs;
+	SegextObjectId *ids;
+	Segment    *s;
+	MemoryContext old;
+	bool		manual_needed = false;
+
+	refs = segext_criteria_segment_refs(criteria, &nrefs);
+	ids = palloc(sizeof(SegextObjectId) * Max(nrefs, 1));
+	for (int i = 0; i < nrefs; i++)
+		ids[i] = refs[i].id;
+	load_segments_for(e, ids, nrefs, true);
+	old = MemoryContextSwitchTo(e->cxt);
+	s = &e->segs[e->nsegs];		/* load_segments_for leaves room for one more */
+	memset(s, 0, sizeof(Segment));
+	s->number = PG_INT32_MAX;
+	s->target = true;
+	s->criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(PointerGetDatum(criteria));
+	s->handle = segext_requirements_add(e->reqs, s->criteria);
+	s->refs = segext_criteria_segment_refs(s->criteria, &s->nrefs);
+	e->nsegs++;
+	MemoryContextSwitchTo(old);
+	plan_order(e);
+	for (int i = 0; i < e->nsegs; i++)
+		manual_needed |= e->segs[i].manual && e->segs[i].target && e->segs[i].number > 1;
+	if (manual_needed)
+		load_memberships(e, true);
 }
 
 PG_FUNCTION_INFO_V1(segext_preview_criteria);
@@ -1996,9 +2242,14 @@ segext_preview_criteria(PG_FUNCTION_ARGS)
 	/* the criteria as an active segment of their own, above the built-ins */
 	memset(&none, 0, sizeof(none));
 	engine_init(&e, &company);
-	load_one_segment(&e, &none, 2, PointerGetDatum(criteria), false);
+	criteria = segext_resolve_segment_refs(&company, criteria);
 	/* customer lists: only the listed customers can match */
-	e.only = listed_candidates(e.segs[0].criteria);
+	e.only = listed_candidates(criteria);
+	if (has_segment_refs(criteria))
+		load_with_named_segments(&e, criteria);
+	else
+		load_one_segment(&e, &none, 2, PointerGetDatum(criteria), false);
+	ps.index = e.nsegs - 1;
 	query_customers(&e, preview_member, &ps);
 	MemoryContextDelete(e.cxt);
 	SPI_finish();
@@ -2139,7 +2390,21 @@ segext_explain_membership(PG_FUNCTION_ARGS)
 	e.all_customers = true;
 	only_ids[0] = PointerGetDatum(customer);
 	e.only = construct_array(only_ids, 1, e.idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
-	if (number > 1)
+	if (number > 1 && active && !manual && has_segment_refs(DatumGetPointer(criteria)))
+	{
+		bool		manual_needed = false;
+
+		/* with the segments it names (in_segment), decided in the same pass */
+		load_segments_for(&e, segment, 1, true);
+		index = segment_index(&e, segment);
+		for (int i = 0; i < e.nsegs; i++)
+			manual_needed |= e.segs[i].manual && e.segs[i].target && e.segs[i].number > 1;
+		if (manual_needed)
+			load_memberships(&e, true);
+		e.explain = segext_explain_create();
+		e.explain_index = index;
+	}
+	else if (number > 1)
 	{
 		/* a user segment depends on itself alone; inactive ones are explained too */
 		load_one_segment(&e, segment, number, criteria, manual);
@@ -2178,7 +2443,7 @@ segext_explain_membership(PG_FUNCTION_ARGS)
 			r.path = step->path;
 			r.depth = step->depth;
 			r.node = step->criterion >= 0 ?
-				segext_criterion_to_cstring(e.segs[0].criteria, step->criterion) : step->subject;
+				segext_criterion_to_cstring(e.segs[e.explain_index].criteria, step->criterion) : step->subject;
 			r.subject = step->subject;
 			r.value = step->value;
 			r.requirement = step->requirement;

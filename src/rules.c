@@ -40,6 +40,12 @@
  * before the company row, and its default mix passes over a segment being
  * deleted.
  *
+ * Criteria that name other segments (in_segment) are checked when a
+ * segment row is written, after locking the company row: each named
+ * segment must be one of the company's (a number is replaced by its id),
+ * never 1 "Default", and the references must not close a cycle; a segment
+ * that such criteria name cannot be deleted.
+ *
  * The trigger functions query the tables as their owner (like foreign key
  * checks do), with a fixed search_path, so that row level security and the
  * caller's privileges and search_path cannot hide rows from a rule.  A
@@ -53,6 +59,7 @@
 #include "role_switch.h"
 #include "kept_plan.h"
 #include "objectid.h"
+#include "criteria.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -117,6 +124,8 @@ typedef enum RulesQuery
 	RQ_MIX_CANONICAL,
 	RQ_MIX_STORED,
 	RQ_MIX_WRITE,
+	RQ_SEGMENT_GRAPH,
+	RQ_COMPANY_NAME,
 	RQ_COUNT
 } RulesQuery;
 
@@ -284,6 +293,14 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" FROM pg_catalog.jsonb_to_recordset($3)"
 		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)"
 		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", "ooj"
+	},
+	/* every segment of a company with its criteria, for the in_segment rules */
+	[RQ_SEGMENT_GRAPH] = {
+		"SELECT id, number, name, criteria FROM segext.segments"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY number", "o"
+	},
+	[RQ_COMPANY_NAME] = {
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1", "o"
 	},
 };
 
@@ -879,6 +896,291 @@ segext_companies_rules(PG_FUNCTION_ARGS)
 }
 
 /*
+ * One segment of a company as the in_segment rules see it: its id, number,
+ * name and the segments its criteria name (by id).
+ */
+typedef struct RefNode
+{
+	SegextObjectId id;
+	int32		number;
+	char	   *name;
+	SegextSegmentRef *refs;
+	int			nrefs;
+	int			state;			/* cycle search: 0 new, 1 on the path, 2 done */
+} RefNode;
+
+/* A company's segments for the in_segment rules. */
+typedef struct RefGraph
+{
+	int			n;
+	RefNode    *nodes;
+	RefNode    *self;			/* the segment being saved, or NULL */
+	char	   *company_name;
+} RefGraph;
+
+/*
+ * read_ref_graph reads every segment of a company with the segments its
+ * criteria name, into cxt; with latest, with a snapshot taken now (after
+ * the caller's lock).  The caller is connected to SPI.
+ */
+static void
+read_ref_graph(Datum company, bool latest, MemoryContext cxt, RefGraph *g)
+{
+	MemoryContext old;
+
+	rules_exec(RQ_SEGMENT_GRAPH, &company, latest);
+	old = MemoryContextSwitchTo(cxt);
+	g->n = (int) SPI_processed;
+	g->nodes = palloc0(sizeof(RefNode) * (g->n + 1));
+	for (int i = 0; i < g->n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		crit;
+		RefNode    *r = &g->nodes[i];
+
+		memcpy(&r->id, DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)), SEGEXT_OBJECTID_LEN);
+		r->number = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		r->name = SPI_getvalue(tup, desc, 3);
+		crit = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+			r->refs = segext_criteria_segment_refs((SegextCriteria *) PG_DETOAST_DATUM(crit), &r->nrefs);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* ref_node_by_id finds a segment of the graph by id (the saved one too), or NULL. */
+static RefNode *
+ref_node_by_id(RefGraph *g, const SegextObjectId *id)
+{
+	if (g->self != NULL && memcmp(&g->self->id, id, SEGEXT_OBJECTID_LEN) == 0)
+		return g->self;
+	for (int i = 0; i < g->n; i++)
+		if (memcmp(&g->nodes[i].id, id, SEGEXT_OBJECTID_LEN) == 0)
+			return &g->nodes[i];
+	return NULL;
+}
+
+/* ref_node_by_number finds a segment of the graph by number (the saved one too), or NULL. */
+static RefNode *
+ref_node_by_number(RefGraph *g, int32 number)
+{
+	if (g->self != NULL && g->self->number == number)
+		return g->self;
+	for (int i = 0; i < g->n; i++)
+		if (g->nodes[i].number == number && &g->nodes[i] != g->self)
+			return &g->nodes[i];
+	return NULL;
+}
+
+/* What resolve_ref_number needs: the graph and the company's name. */
+static void
+resolve_ref_number(int32 number, void *arg, SegextObjectId *id)
+{
+	RefGraph   *g = (RefGraph *) arg;
+	RefNode    *r = ref_node_by_number(g, number);
+
+	if (r == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment %d named by an in_segment criterion does not exist", number),
+				 errdetail("Company \"%s\" has no segment number %d%s%s%s.", g->company_name, number,
+						   g->self != NULL ? ", which the criteria of segment \"" : "",
+						   g->self != NULL ? g->self->name : "",
+						   g->self != NULL ? "\" name" : ""),
+				 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+	*id = r->id;
+}
+
+/* ref_label describes a segment of the graph for messages: segment N "name". */
+static char *
+ref_label(const RefNode *r)
+{
+	return psprintf("segment %d \"%s\"", r->number, r->name ? r->name : "");
+}
+
+/*
+ * find_ref_cycle searches the segments reachable from r for a path back to
+ * the saved segment, appending the segment numbers of the path to path;
+ * true when found.
+ */
+static bool
+find_ref_cycle(RefGraph *g, RefNode *r, StringInfo path)
+{
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	r->state = 1;
+	for (int i = 0; i < r->nrefs; i++)
+	{
+		RefNode    *next = ref_node_by_id(g, &r->refs[i].id);
+		int			len = path->len;
+
+		if (next == NULL || next->state == 2)
+			continue;
+		appendStringInfo(path, " -> segment %d", next->number);
+		if (next == g->self)
+			return true;
+		if (next->state == 0 && find_ref_cycle(g, next, path))
+			return true;
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	r->state = 2;
+	return false;
+}
+
+/*
+ * check_segment_refs resolves and checks the segments that a criteria value
+ * names in in_segment criteria, for a company whose segments are in g (the
+ * saved segment is g->self, or none for a preview): numbers become ids
+ * (23503 when the company has no such segment), every id must be a segment
+ * of the company (23503), segment 1 "Default" cannot be named (23514: it
+ * depends on every other segment) and the saved segment must not reach
+ * itself (23514, naming the cycle).  Returns the criteria naming ids only.
+ */
+static SegextCriteria *
+check_segment_refs(RefGraph *g, SegextCriteria *criteria)
+{
+	SegextCriteria *resolved = segext_criteria_resolve_segments(criteria, resolve_ref_number, g);
+	SegextSegmentRef *refs;
+	int			nrefs;
+	const char *self_label = g->self != NULL ? ref_label(g->self) : "the criteria";
+
+	refs = segext_criteria_segment_refs(resolved, &nrefs);
+	for (int i = 0; i < nrefs; i++)
+	{
+		RefNode    *r = ref_node_by_id(g, &refs[i].id);
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+		segext_objectid_to_hex(&refs[i].id, hex);
+		if (r == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("segment \"%s\" named by an in_segment criterion does not exist", hex),
+					 errdetail("Company \"%s\" has no segment with id \"%s\", which %s name%s.",
+							   g->company_name, hex, self_label, g->self != NULL ? "s" : ""),
+					 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+		if (r->number == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("in_segment cannot name segment 1 \"Default\""),
+					 errdetail("Segment 1 \"Default\" holds the active customers in no other active segment, so it depends on every segment: %s%s -> segment 1 -> %s.",
+							   g->self != NULL ? "" : "the criteria",
+							   g->self != NULL ? psprintf("segment %d", g->self->number) : "",
+							   g->self != NULL ? psprintf("segment %d", g->self->number) : "the criteria"),
+					 errhint("Name the segments whose customers are meant, or use \"not\" of in_segment on them.")));
+	}
+	if (g->self != NULL)
+	{
+		StringInfoData path;
+
+		g->self->refs = refs;
+		g->self->nrefs = nrefs;
+		for (int i = 0; i < g->n; i++)
+			g->nodes[i].state = 0;
+		g->self->state = 0;
+		initStringInfo(&path);
+		appendStringInfo(&path, "segment %d", g->self->number);
+		if (find_ref_cycle(g, g->self, &path))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("in_segment criteria of %s would make a cycle", self_label),
+					 errdetail("The segments refer to each other in a cycle: %s.", path.data),
+					 errhint("Remove an in_segment criterion of the cycle: a segment cannot depend on its own members.")));
+	}
+	return resolved;
+}
+
+/*
+ * check_criteria_refs applies the in_segment rules to a segment row being
+ * inserted or updated (its number already assigned) when its criteria name
+ * segments: it locks the company row (so that two transactions that each
+ * add one reference of a cycle are serialized, and a segment being deleted
+ * is seen), reads the company's segments with a snapshot taken after the
+ * lock, and stores the criteria with ids in place of numbers.
+ */
+static HeapTuple
+check_criteria_refs(Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		criteria = column_value(rel, tuple, "criteria", &isnull);
+	SegextCriteria *c;
+	SegextCriteria *resolved;
+	int			nrefs;
+	RulesSpi	spi;
+	RefGraph	g;
+	RefNode		self;
+	Datum		company;
+	Datum		id;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (isnull)
+		return tuple;
+	c = (SegextCriteria *) PG_DETOAST_DATUM(criteria);
+	if (segext_criteria_segment_refs(c, &nrefs) == NULL)
+		return tuple;
+	company = column_value(rel, tuple, "company_id", &isnull);
+	if (isnull)
+		return tuple;			/* the NOT NULL constraint reports it */
+	memset(&g, 0, sizeof(g));
+	memset(&self, 0, sizeof(self));
+	id = column_value(rel, tuple, "id", &isnull);
+	if (isnull)
+		return tuple;			/* the NOT NULL constraint reports it */
+	memcpy(&self.id, DatumGetPointer(id), SEGEXT_OBJECTID_LEN);
+	self.number = DatumGetInt32(column_value(rel, tuple, "number", &isnull));
+	self.name = column_text(rel, tuple, "name");
+	rules_spi_begin(&spi, rel->rd_rel->relowner);
+	if (!lock_company(company, NULL, NULL, &g.company_name))
+	{
+		rules_spi_end(&spi);
+		return tuple;			/* no company: its foreign key reports it */
+	}
+	g.company_name = MemoryContextStrdup(cxt, g.company_name);
+	read_ref_graph(company, true, cxt, &g);
+	rules_spi_end(&spi);
+	/* the saved row stands for its stored version, if any */
+	for (int i = 0; i < g.n; i++)
+		if (memcmp(&g.nodes[i].id, &self.id, SEGEXT_OBJECTID_LEN) == 0)
+			g.nodes[i].number = -1;
+	g.self = &self;
+	resolved = check_segment_refs(&g, c);
+	if (resolved == c)
+		return tuple;
+	return set_column(rel, tuple, "criteria", PointerGetDatum(resolved));
+}
+
+/*
+ * segext_resolve_segment_refs checks and resolves the in_segment criteria
+ * of criteria that are not saved (a preview) against the segments of a
+ * company, as saving them into a new segment would (without the cycle,
+ * which needs a segment): returns the criteria naming ids only.
+ */
+SegextCriteria *
+segext_resolve_segment_refs(const SegextObjectId *company, SegextCriteria *criteria)
+{
+	RulesSpi	spi;
+	RefGraph	g;
+	int			nrefs;
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		args[1];
+	bool		isnull;
+
+	if (segext_criteria_segment_refs(criteria, &nrefs) == NULL)
+		return criteria;
+	memset(&g, 0, sizeof(g));
+	rules_spi_begin(&spi, segext_table_owner("segments"));
+	args[0] = PointerGetDatum(company);
+	rules_exec(RQ_COMPANY_NAME, args, false);
+	g.company_name = SPI_processed > 0 ?
+		MemoryContextStrdup(cxt, TextDatumGetCString(rules_result(1, &isnull))) : "";
+	read_ref_graph(args[0], false, cxt, &g);
+	rules_spi_end(&spi);
+	return check_segment_refs(&g, criteria);
+}
+
+/*
  * segments_before_insert refuses built-in numbers outside company creation,
  * enforces max_segments and assigns the next free number when none is given.
  * A row whose key already exists is left to the update that INSERT ... ON
@@ -954,7 +1256,7 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	rules_spi_end(&spi);
 	if (assigned >= 0)
 		tuple = set_column(rel, tuple, "number", Int32GetDatum(assigned));
-	return tuple;
+	return check_criteria_refs(rel, tuple);
 }
 
 /*
@@ -988,8 +1290,54 @@ segments_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 		check_segment_number(DatumGetInt32(new_number),
 							 column_text(rel, oldtuple, "name"));
 	check_segment_fields(rel, newtuple);
+	if (column_changed(rel, oldtuple, newtuple, "criteria"))
+		newtuple = check_criteria_refs(rel, newtuple);
 	segext_remember_row_keys(rel, newtuple, segment_keys, lengthof(segment_keys));
 	return newtuple;
+}
+
+/*
+ * check_not_named refuses (23503) to delete a segment that in_segment
+ * criteria of other segments of its company name, listing them; the caller
+ * holds the company row lock and is connected to SPI.
+ */
+static void
+check_not_named(Datum company, Datum id, int32 number, const char *name,
+				const char *company_name, MemoryContext cxt)
+{
+	RefGraph	g;
+	StringInfoData users;
+	int			nusers = 0;
+	const char *first = NULL;
+
+	memset(&g, 0, sizeof(g));
+	read_ref_graph(company, true, cxt, &g);
+	initStringInfo(&users);
+	for (int i = 0; i < g.n; i++)
+	{
+		if (objectid_equal(PointerGetDatum(&g.nodes[i].id), id))
+			continue;
+		for (int k = 0; k < g.nodes[i].nrefs; k++)
+		{
+			if (!objectid_equal(PointerGetDatum(&g.nodes[i].refs[k].id), id))
+				continue;
+			if (nusers++ > 0)
+				appendStringInfoString(&users, ", ");
+			else
+				first = g.nodes[i].name;
+			appendStringInfoString(&users, ref_label(&g.nodes[i]));
+			break;
+		}
+	}
+	if (nusers > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment \"%s\" is still named by the in_segment criteria of segment \"%s\"",
+						name, first),
+				 errdetail("Segment %d \"%s\" of company \"%s\" is named by the in_segment criteria of %d segment(s): %s.",
+						   number, name, company_name, nusers, users.data),
+				 errhint("Remove the in_segment criteria naming segment %d from those segments (or delete them first), then delete it.",
+						 number)));
 }
 
 /*
@@ -1040,6 +1388,7 @@ segments_before_delete(Relation rel, HeapTuple tuple)
 				 errhint("Remove segment \"%s\" from the mix of channel \"%s\", giving its share to other segments, then delete it.",
 						 name, channel)));
 	}
+	check_not_named(company, id, number, name, company_name, CurrentMemoryContext);
 	rules_exec(RQ_COUNT_USER_SEGMENTS, &company, true);
 	if (DatumGetInt32(rules_result(1, &isnull)) <= 1)
 		ereport(ERROR,

@@ -123,6 +123,14 @@ extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
  */
 extern void segext_lock_company_segments(const struct SegextObjectId *company);
 
+/*
+ * Criteria that are not saved, with the segments their in_segment criteria
+ * name resolved to ids of a company's segments and checked as saving them
+ * would check them (rules.c).
+ */
+extern struct SegextCriteria *segext_resolve_segment_refs(const struct SegextObjectId *company,
+														  struct SegextCriteria *criteria);
+
 /* Raise unless the function runs as an AFTER statement trigger (segext.c). */
 extern void segext_require_after_statement_trigger(FunctionCallInfo fcinfo, const char *name);
 

@@ -29,7 +29,7 @@ CREATE FUNCTION segext.companies_rules() RETURNS trigger
 COMMENT ON FUNCTION segext.companies_rules() IS 'companies: creates the built-in segments and group of a new company, maintains updated_at';
 CREATE FUNCTION segext.segments_rules() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_segments_rules' LANGUAGE C;
-COMMENT ON FUNCTION segext.segments_rules() IS 'segments: built-ins, max_segments, last segment, segment in a mix, number assignment, validation, updated_at';
+COMMENT ON FUNCTION segext.segments_rules() IS 'segments: built-ins, max_segments, last segment, segment in a mix or named by in_segment criteria, number assignment, in_segment references (a segment of the same company, stored by id, never 1 "Default", no cycle), validation, updated_at';
 CREATE FUNCTION segext.segment_groups_rules() RETURNS trigger
     AS 'MODULE_PATHNAME', 'segext_segment_groups_rules' LANGUAGE C;
 COMMENT ON FUNCTION segext.segment_groups_rules() IS 'segment groups: built-in group 0, group still containing segments, id assignment, validation, updated_at';
