@@ -5,13 +5,14 @@ SET search_path = segext, public;
 
 \echo '--- a company comes with segments 0 "All", 1 "Default" and group 0 "Ungrouped"'
 SELECT segext.create_company('Acme Coffee') AS acme \gset
+\echo 'company "Acme Coffee" has id' :acme
 SELECT number, name, position, group_id FROM segext.segments WHERE company_id = :'acme' ORDER BY number;
 
 \echo '--- segment groups and segments; numbers are assigned from 2'
 INSERT INTO segext.segment_groups (company_id, name) VALUES (:'acme', 'Loyal') RETURNING id, name;
 INSERT INTO segext.segments (company_id, name, group_id)
 VALUES (:'acme', 'Platinum', 1), (:'acme', 'Gold', 1), (:'acme', 'Silver', 0)
-RETURNING number, name, group_id;
+RETURNING id, number, name, group_id;
 
 \echo '--- reorder: position = index in the array (Silver first, then Platinum, then Gold)'
 SELECT segext.reorder_segments(:'acme', ARRAY[4, 2, 3]) \g /dev/null
@@ -19,7 +20,8 @@ SELECT number, name, position FROM segext.segments WHERE company_id = :'acme' AN
 
 \echo '--- channels: without a mix, a channel gets 100% on the first segment (by position) at commit'
 INSERT INTO segext.channels (company_id, name, commission)
-VALUES (:'acme', 'Content marketing', 0), (:'acme', 'Direct sales', 0.2), (:'acme', 'Events', 0);
+VALUES (:'acme', 'Content marketing', 0), (:'acme', 'Direct sales', 0.2), (:'acme', 'Events', 0)
+RETURNING id, name, commission;
 
 \echo '--- a mix is rewritten inside one transaction; it must sum to 1 at commit'
 BEGIN;
@@ -48,6 +50,7 @@ WHERE company_id = :'acme' AND name IN ('Content marketing', 'Direct sales') ORD
 
 \echo '--- refused: a mix that sums to 0.9 (23514 at commit)'
 \set ON_ERROR_STOP 0
+\echo '(expected error: 23514, the mix sums to 0.9)'
 BEGIN;
 UPDATE segext.channel_segments cs SET distribution = 0.2
 FROM segext.segments s, segext.channels c
@@ -56,15 +59,19 @@ WHERE s.company_id = cs.company_id AND s.id = cs.segment_id AND s.name = 'Gold'
 COMMIT;
 
 \echo '--- refused: deleting a segment still in a mix (23503), a built-in (PT403)'
+\echo '(expected error: 23503, Platinum is in a mix)'
 DELETE FROM segext.segments WHERE company_id = :'acme' AND name = 'Platinum';
+\echo '(expected error: PT403, Default is built in)'
 DELETE FROM segext.segments WHERE company_id = :'acme' AND number = 1;
 
 \echo '--- refused: deleting a group that still contains segments (23503)'
+\echo '(expected error: 23503, the group holds segments)'
 DELETE FROM segext.segment_groups WHERE company_id = :'acme' AND id = 1;
 \set ON_ERROR_STOP 1
 
 \echo '--- tenancy: a writer granted one company sees only its own rows'
 SELECT segext.create_company('Other Co') AS other \gset
+\echo 'company "Other Co" has id' :other
 INSERT INTO segext.segments (company_id, name) VALUES (:'other', 'Other segment');
 CREATE ROLE demo_acme_writer NOLOGIN IN ROLE segext_writer;
 SELECT segext.grant_company(:'acme', 'demo_acme_writer', 'writer');
@@ -76,6 +83,7 @@ GROUP BY c.name;
 \echo '--- refused: naming a company not granted to the role (42501)'
 \set ON_ERROR_STOP 0
 SELECT set_config('segext.company_id', :'other', false) IS NOT NULL AS company_set;
+\echo '(expected error: 42501, Other Co is not granted to demo_acme_writer)'
 SELECT count(*) FROM segext.segments;
 \set ON_ERROR_STOP 1
 RESET ROLE;

@@ -19,5 +19,6 @@ SELECT segext.criteria_match_facts('[{"type": "average_transaction_amount", "fro
 
 \echo '--- criteria: invalid input names the part, the criterion and the key'
 \set ON_ERROR_STOP 0
+\echo '(expected error: 22023, "min" is greater than "max")'
 SELECT '[{"field": "a", "op": "exists"}, {"type": "transaction_count", "min": 5, "max": 1}]'::segext.criteria;
 \set ON_ERROR_STOP 1

@@ -5,6 +5,7 @@ SET search_path = segext, public;
 
 \echo '--- a shop with 8 customers (one inactive) and their sales and returns'
 SELECT segext.create_company('Corner Books') AS shop \gset
+\echo 'company "Corner Books" has id' :shop
 \set ECHO none
 INSERT INTO segext.customers (company_id, external_id, first_name, last_name, email, phone, birth_date, active, labels)
 VALUES (:'shop', 'c1', 'Alice', 'Archer', 'alice@example.com', '+1 555 0101', '1990-02-28', true, '[{"key": "tier", "value": "gold"}]'),
@@ -43,6 +44,7 @@ WHERE t.company_id = :'shop' ORDER BY c.first_name, t.amount DESC;
 
 \echo '--- a return must refer to a sale of the same customer, and cannot return more than is left'
 \set ON_ERROR_STOP 0
+\echo '(expected error: 23514, Emma''s sale is already fully returned)'
 INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
 SELECT t.company_id, t.customer_id, -50, t.id FROM segext.transactions t
 JOIN segext.customers c ON c.company_id = t.company_id AND c.id = t.customer_id WHERE c.external_id = 'c5' AND t.amount > 0;
@@ -54,7 +56,8 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'shop', 'Penguin readers', '[{"type": "bought_makers", "makers": ["penguin"]}]'),
     (:'shop', 'Recent downtown', '[{"criteria": [{"type": "bought_in_pos", "posIds": ["downtown"]}]}, {"criteria": [{"type": "last_purchase_n_days_before", "days": 14}]}]'),
     (:'shop', 'Tiered or lapsed', '[{"criteria": [{"type": "customer_has_labels", "labels": [{"key": "tier"}]}, {"type": "transaction_count", "min": 0, "max": 0}]}]'),
-    (:'shop', 'Book club', NULL);
+    (:'shop', 'Book club', NULL)
+RETURNING id, number, name;
 
 \echo '--- evaluated now: segment_members'
 SELECT s.name, c.first_name

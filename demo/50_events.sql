@@ -57,6 +57,7 @@ SELECT segext.classify('5e5e5e5e5e5e5e5e5e5e5e5e', '{"href": "/blog/2025/news"}'
 
 \echo '--- a trigger with wrong arguments is refused when it is created'
 \set ON_ERROR_STOP 0
+\echo '(expected error: 42703, the trigger names a column the table does not have)'
 CREATE TRIGGER stamp_bad BEFORE INSERT ON demo_events FOR EACH ROW
     EXECUTE FUNCTION segext.stamp_event('company_id', 'segment_no', 'segment_group');
 \set ON_ERROR_STOP 1

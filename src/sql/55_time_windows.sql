@@ -77,8 +77,9 @@ BEGIN
                OR k.days OPERATOR(pg_catalog.<) 366)
       INTO purchase_days, birthday_days, registration_days, span
       FROM segext.segments AS s
-      CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(segext.criteria_to_jsonb(s.criteria)) AS p(part)
-      CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(p.part OPERATOR(pg_catalog.->) 'criteria') AS c(criterion)
+      -- every criterion of the kinds, at any depth of parts or a tree of groups
+      CROSS JOIN LATERAL pg_catalog.jsonb_path_query(segext.criteria_to_jsonb(s.criteria),
+               'strict $.** ? (@.type == "last_purchase_n_days_before" || @.type == "anniversary")') AS c(criterion)
       CROSS JOIN LATERAL (SELECT c.criterion OPERATOR(pg_catalog.->>) 'type',
                                  (c.criterion OPERATOR(pg_catalog.->>) 'days')::pg_catalog.int4,
                                  c.criterion OPERATOR(pg_catalog.->>) 'anniversaryType') AS k(type, days, kind)
