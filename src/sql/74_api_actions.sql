@@ -186,11 +186,17 @@ CREATE FUNCTION segext_api.explain_membership(segment_id segext.objectid, custom
     LANGUAGE plpgsql STABLE ROWS 10
     SET search_path = pg_catalog, pg_temp
     AS $$
+    DECLARE
+        -- the query below reads plain variables: Citus cannot plan it with
+        -- a reference to a parameter qualified by the function's name
+        company segext.objectid;
+        customer segext.objectid := explain_membership.customer_id;
     BEGIN
         PERFORM segext.api_segment(explain_membership.segment_id, NULL);
+        company := segext.api_company();
         IF NOT EXISTS (SELECT FROM segext.customers c
-                        WHERE c.company_id OPERATOR(pg_catalog.=) segext.api_company()
-                          AND c.id OPERATOR(pg_catalog.=) explain_membership.customer_id) THEN
+                        WHERE c.company_id OPERATOR(pg_catalog.=) company
+                          AND c.id OPERATOR(pg_catalog.=) customer) THEN
             RAISE EXCEPTION 'customer "%" does not exist', explain_membership.customer_id
                 USING ERRCODE = 'PT404',
                       DETAIL = pg_catalog.format('The current company has no customer with id "%s".', explain_membership.customer_id),
