@@ -13,6 +13,8 @@
 #                        vendored build script is there (sets SEGEXT_CITUS).
 # ensure_pg_cron         apt-get installs pg_cron (postgresql-15-cron) when
 #                        the server has no pg_cron library.
+# ensure_odbc            apt-get installs unixODBC's isql (unixodbc) and
+#                        psqlODBC (odbc-postgresql) when either is missing.
 # load_pg_cron           makes the running throwaway cluster load pg_cron
 #                        (shared_preload_libraries, a restart) with
 #                        cron.database_name = SEGEXT_CRON_DB, which it creates.
@@ -52,7 +54,7 @@ install_prerequisites() {
         postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
         postgresql-server-dev-$PG_MAJOR libpq-dev \
         postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-        postgresql-$PG_MAJOR-cron >/dev/null
+        postgresql-$PG_MAJOR-cron unixodbc odbc-postgresql >/dev/null
 }
 
 # ensure_pg_cron installs pg_cron when the server lacks it (also when the
@@ -62,6 +64,15 @@ ensure_pg_cron() {
     log "installing pg_cron (apt-get)"
     run_as_root apt-get update -qq
     run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$PG_MAJOR-cron >/dev/null
+}
+
+# ensure_odbc installs unixODBC and psqlODBC when either is missing (also
+# when the other prerequisites are skipped); fails when they cannot be.
+ensure_odbc() {
+    command -v isql >/dev/null && dpkg -s odbc-postgresql >/dev/null 2>&1 && return 0
+    log "installing unixodbc and odbc-postgresql (apt-get)"
+    run_as_root apt-get update -qq &&
+        run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc odbc-postgresql >/dev/null
 }
 
 # build_extension compiles segext with warnings as errors.
