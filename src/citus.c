@@ -903,6 +903,9 @@ writes_segext_table(QueryDesc *query)
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
+		/* a shard or a reference table's placement: a statement Citus sent here */
+		if (shards_by_oid != NULL && hash_search(shards_by_oid, &rte->relid, HASH_FIND, NULL) != NULL)
+			return false;
 		if (!OidIsValid(nsp))
 			nsp = get_namespace_oid("segext", true);
 		if (OidIsValid(nsp) && get_rel_namespace(rte->relid) == nsp)
