@@ -46,6 +46,10 @@ CREATE TABLE segext.membership_notices (
 COMMENT ON TABLE segext.membership_notices IS 'outbox of the NOTIFY segext_membership of statements on Citus shards: the ranges of history ids a transaction wrote, read by the node that started it and deleted before commit (empty outside a transaction)';
 REVOKE ALL ON segext.membership_notices FROM PUBLIC;
 GRANT SELECT ON segext.membership_notices TO PUBLIC;
+ALTER TABLE segext.membership_notices ENABLE ROW LEVEL SECURITY;
+-- a row is never committed: a transaction reads only the rows it wrote
+CREATE POLICY membership_notices_read ON segext.membership_notices FOR SELECT USING (true);
+COMMENT ON POLICY membership_notices_read ON segext.membership_notices IS 'every role reads the outbox: it sees only the uncommitted rows of its own transaction';
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_notices', '');
 
 CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
