@@ -330,6 +330,9 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 
 	if (!citus_is_loaded() || have_group || map_building)
 		return false;
+	/* Citus preloaded, its extension not in this database: no pg_dist_partition */
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute("SELECT FROM pg_catalog.pg_extension AS e "
