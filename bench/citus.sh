@@ -124,13 +124,15 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo "rounds: $ROUNDS; companies: $COMPANIES; customers: $CUSTOMERS; transactions per company: $TRANSACTIONS"
 printf '%-16s %12s %12s %8s %14s\n' operation "one ms" "citus ms" ratio "ratio range"
+# median VALUES...: the middle value (the lower middle of an even count).
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 for op in segment_members refresh_company sale; do
-    awk -v op="$op" '$3 == op { t[$1, $2] = $4; n = ($1 > n ? $1 : n) }
-        END {
-            for (r = 1; r <= n; r++) { o[r] = t[r, "one"]; c[r] = t[r, "citus"]; x[r] = c[r] / o[r] }
-            asort(o); asort(c); asort(x); m = int((n + 1) / 2)
-            printf "%-16s %12.1f %12.1f %8.2f %6.2f-%-6.2f\n", op, o[m], c[m], x[m], x[1], x[n]
-        }' "$results"
+    rows=$(awk -v op="$op" '$3 == op { t[$1, $2] = $4; n = ($1 > n ? $1 : n) }
+        END { for (r = 1; r <= n; r++) printf "%s %s %.3f\n", t[r, "one"], t[r, "citus"], t[r, "citus"] / t[r, "one"] }' "$results")
+    ones=$(cut -d' ' -f1 <<<"$rows") citus=$(cut -d' ' -f2 <<<"$rows") ratios=$(cut -d' ' -f3 <<<"$rows" | sort -g)
+    # shellcheck disable=SC2086
+    printf '%-16s %12s %12s %8s %6s-%-6s\n' "$op" "$(median $ones)" "$(median $citus)" "$(median $ratios)" \
+        "$(head -1 <<<"$ratios")" "$(tail -1 <<<"$ratios")"
 done
 
 echo "tasks per call on Citus (EXPLAIN, one company):"
