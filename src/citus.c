@@ -146,6 +146,16 @@ static int32 plans_group = 0;
 static ShardStatement shard_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	shard_statement_depth = 0;
 
+/* A write of segext's tables this node started, whose notifications it sends at its end. */
+typedef struct NotifyingStatement
+{
+	QueryDesc  *query;
+	SubTransactionId subxact;	/* the subtransaction it started in */
+} NotifyingStatement;
+
+static NotifyingStatement notifying_statements[MAX_SHARD_STATEMENT_DEPTH];
+static int	notifying_statement_depth = 0;
+
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -168,6 +178,7 @@ static PlannedStmt *citus_planner(Query *parse, const char *query_string,
 static void citus_executor_start(QueryDesc *query, int eflags);
 static void citus_executor_end(QueryDesc *query);
 static void invalidate_segments_written(QueryDesc *query);
+static bool writes_segext_table(QueryDesc *query);
 static void citus_xact_callback(XactEvent event, void *arg);
 static void citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 								   SubTransactionId parent, void *arg);
@@ -326,6 +337,9 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 
 	if (!citus_is_loaded() || have_group || map_building)
 		return false;
+	/* Citus preloaded, its extension not in this database: no pg_dist_partition */
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute("SELECT FROM pg_catalog.pg_extension AS e "
@@ -376,6 +390,8 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 		routed = true;
 	}
 	SPI_finish();
+	if (routed)
+		segext_membership_notices_send();
 	return routed;
 }
 
@@ -827,7 +843,18 @@ citus_executor_start(QueryDesc *query, int eflags)
 			break;
 		}
 		if (!have_group && segext_distributed)
+		{
 			invalidate_segments_written(query);
+			if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && segext_membership_notices_wanted() &&
+				notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH && writes_segext_table(query))
+			{
+				notifying_statements[notifying_statement_depth].query = query;
+				notifying_statements[notifying_statement_depth].subxact = GetCurrentSubTransactionId();
+				notifying_statement_depth++;
+				/* the workers keep the outbox rows until this node reads them */
+				segext_citus_coordinate();
+			}
+		}
 	}
 	if (prev_executor_start != NULL)
 		prev_executor_start(query, eflags);
@@ -910,7 +937,42 @@ invalidate_segments_written(QueryDesc *query)
 	}
 }
 
-/* citus_executor_end restores the group that was current before a statement on a shard. */
+/*
+ * writes_segext_table tells whether a statement writes and names one of
+ * segext's tables (a write this node starts on the distributed tables; the
+ * plan Citus makes of it has no ModifyTable, its range table still names
+ * the tables).
+ */
+static bool
+writes_segext_table(QueryDesc *query)
+{
+	ListCell   *lc;
+	Oid			nsp = InvalidOid;
+
+	if (query->operation == CMD_SELECT && !query->plannedstmt->hasModifyingCTE)
+		return false;
+	foreach(lc, query->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		/* a shard or a reference table's placement: a statement Citus sent here */
+		if (shards_by_oid != NULL && hash_search(shards_by_oid, &rte->relid, HASH_FIND, NULL) != NULL)
+			return false;
+		if (!OidIsValid(nsp))
+			nsp = get_namespace_oid("segext", true);
+		if (OidIsValid(nsp) && get_rel_namespace(rte->relid) == nsp)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * citus_executor_end restores the group that was current before a statement
+ * on a shard, and sends the membership notifications of a write of segext's
+ * tables this node started.
+ */
 static void
 citus_executor_end(QueryDesc *query)
 {
@@ -924,6 +986,11 @@ citus_executor_end(QueryDesc *query)
 		group_enter(shard_statements[shard_statement_depth].had_group,
 					shard_statements[shard_statement_depth].previous_group);
 	}
+	if (notifying_statement_depth > 0 && notifying_statements[notifying_statement_depth - 1].query == query)
+	{
+		notifying_statement_depth--;
+		segext_membership_notices_send();
+	}
 }
 
 /* citus_xact_callback forgets the statements on shards when a transaction ends. */
@@ -935,6 +1002,7 @@ citus_xact_callback(XactEvent event, void *arg)
 		event == XACT_EVENT_PREPARE)
 	{
 		shard_statement_depth = 0;
+		notifying_statement_depth = 0;
 		if (have_group || plans_rewritten)
 			group_enter(false, 0);
 		last_unknown_relid = InvalidOid;
@@ -957,4 +1025,7 @@ citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 		group_enter(shard_statements[shard_statement_depth].had_group,
 					shard_statements[shard_statement_depth].previous_group);
 	}
+	while (notifying_statement_depth > 0 &&
+		   notifying_statements[notifying_statement_depth - 1].subxact == subxact)
+		notifying_statement_depth--;
 }

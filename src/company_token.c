@@ -382,6 +382,18 @@ resolve_citus_functions(void)
 }
 
 /*
+ * segext_citus_coordinate makes Citus run the current transaction in remote
+ * transaction blocks on the workers (also a single-shard write in
+ * autocommit), so that a later statement of it sees what the workers wrote.
+ */
+void
+segext_citus_coordinate(void)
+{
+	resolve_citus_functions();
+	use_coordinated_transaction();
+}
+
+/*
  * segext_company_token_send hands the company decided for the current role
  * (or none) to the worker connections of the distributed transaction, when
  * it differs from what they were last sent in this transaction.  The caller

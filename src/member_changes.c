@@ -15,7 +15,22 @@
  *	   - sends a NOTIFY on channel segext_membership whose payload names no
  *		 company, segment or customer, only the range of history ids written
  *		 (listeners read them through row level security), unless
- *		 segext.notify_membership is off or the table is a Citus shard.
+ *		 segext.notify_membership is off.
+ *
+ *	  On Citus the statement runs on a shard, on a worker: a NOTIFY there
+ *	  would never reach a listener on the coordinator, and Citus commits a
+ *	  write to several nodes with two-phase commit, which refuses NOTIFY.  So
+ *	  the trigger on a shard writes the range into the shard of
+ *	  segext.membership_notices instead (an outbox), and the node that
+ *	  started the statement, at its end, reads the outbox of its distributed
+ *	  transaction through Citus (which reads a placement through the
+ *	  connection that wrote it, so it sees the uncommitted rows of its own
+ *	  transaction and no other's) and sends the NOTIFY itself
+ *	  (segext_membership_notices_send, called by citus.c; a later statement
+ *	  of the transaction reads the earlier ranges again, and PostgreSQL
+ *	  sends a notification queued twice in a transaction once).  Before the
+ *	  worker's transaction commits or prepares, it deletes the rows it wrote
+ *	  to the outbox: no row of it is ever committed.
  *
  *	  Only segext writes members (memberships_guard), so every write passes
  *	  here.  The statements are kept plans over the trigger's transition
@@ -27,13 +42,22 @@
 #include "kept_plan.h"
 #include "role_switch.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /* A segment's count rows beyond which a writer folds them into one. */
 #define COUNT_ROWS_KEPT 64
@@ -43,6 +67,11 @@
 
 /* segext.notify_membership: see segext_member_changes_init. */
 static bool notify_membership = true;
+
+/* The local shards of segext.membership_notices this transaction wrote (on a worker). */
+static List *notice_shards = NIL;
+
+static void member_changes_xact_callback(XactEvent event, void *arg);
 
 /*
  * segext_member_changes_init defines segext.notify_membership: whether a
@@ -60,6 +89,7 @@ segext_member_changes_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	RegisterXactCallback(member_changes_xact_callback, NULL);
 }
 
 /*
@@ -138,6 +168,160 @@ record_changes(bool entered, bool compact, int64 *first_id, int64 *last_id)
 	return wrote;
 }
 
+/* notify_range queues the NOTIFY of one range of history ids. */
+static void
+notify_range(int64 first_id, int64 last_id)
+{
+	char		payload[96];
+
+	snprintf(payload, sizeof(payload), "{\"first_id\" : " INT64_FORMAT ", \"last_id\" : " INT64_FORMAT "}",
+			 first_id, last_id);
+	Async_Notify(MEMBERSHIP_CHANNEL, payload);
+}
+
+/*
+ * queue_shard_notice writes the range of history ids a statement on a shard
+ * of segext.memberships wrote into the outbox segext.membership_notices (its
+ * shard in the same group: citus.c), as the owner of segext's tables, and
+ * remembers the shard for the deletion before commit.
+ */
+static void
+queue_shard_notice(TriggerData *trigdata, int64 first_id, int64 last_id)
+{
+	static SegextKeptPlan notice_plan;
+	static const Oid argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	Oid			notices;
+	Oid			shard;
+	SegextRoleSwitch rs;
+	int			ret;
+
+	notices = get_relname_relid("membership_notices", RelationGetNamespace(trigdata->tg_relation));
+	if (!OidIsValid(notices))
+		elog(ERROR, "segext.membership_notices does not exist");
+	segext_switch_role(&rs, segext_table_owner("memberships"));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "SPI_register_trigger_data failed");
+	args[0] = Int64GetDatum(first_id);
+	args[1] = Int64GetDatum(last_id);
+	ret = SPI_execute_plan(segext_kept_plan(&notice_plan,
+											"INSERT INTO segext.membership_notices (company_id, first_id, last_id)"
+											" SELECT c.company_id, $1, $2 FROM changed AS c LIMIT 1",
+											2, argtypes, 0),
+						   args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	shard = segext_citus_local_relation(notices);
+	SPI_finish();
+	segext_restore_role(&rs);
+	if (shard != notices && !list_member_oid(notice_shards, shard))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		notice_shards = lappend_oid(notice_shards, shard);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* segext_membership_notices_wanted tells whether statements send membership notifications. */
+bool
+segext_membership_notices_wanted(void)
+{
+	return notify_membership;
+}
+
+/*
+ * segext_membership_notices_send sends the NOTIFY of every range that the
+ * triggers on the shards wrote into segext.membership_notices in this
+ * distributed transaction (on the node that started the statement, as the
+ * role that ran it, so that Citus reads each placement through the
+ * connection that wrote it).
+ */
+void
+segext_membership_notices_send(void)
+{
+	Oid			nsp;
+	Oid			notices;
+	int			ret;
+
+	if (!notify_membership)
+		return;
+	nsp = get_namespace_oid("segext", true);
+	notices = OidIsValid(nsp) ? get_relname_relid("membership_notices", nsp) : InvalidOid;
+	if (!OidIsValid(notices) ||
+		pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK ||
+		pg_class_aclcheck(notices, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"
+					  " ORDER BY n.first_id", false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		first_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+		notify_range(first_id, last_id);
+	}
+	SPI_finish();
+}
+
+/*
+ * delete_shard_notices deletes the rows of this transaction from the shards
+ * of segext.membership_notices it wrote (the only rows it can see there).
+ */
+static void
+delete_shard_notices(void)
+{
+	ListCell   *lc;
+	Snapshot	snapshot;
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	foreach(lc, notice_shards)
+	{
+		Relation	rel = try_table_open(lfirst_oid(lc), RowExclusiveLock);
+		TableScanDesc scan;
+		TupleTableSlot *slot;
+
+		if (rel == NULL)
+			continue;
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, snapshot, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+			simple_table_tuple_delete(rel, &slot->tts_tid, snapshot);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, NoLock);
+	}
+	UnregisterSnapshot(snapshot);
+}
+
+/*
+ * member_changes_xact_callback empties the outbox shards this transaction
+ * wrote before it commits or prepares, and forgets them when it ends.
+ */
+static void
+member_changes_xact_callback(XactEvent event, void *arg)
+{
+	if (notice_shards == NIL)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+		delete_shard_notices();
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+			 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+			 event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		list_free(notice_shards);
+		notice_shards = NIL;
+	}
+}
+
 PG_FUNCTION_INFO_V1(segext_memberships_changed);
 /*
  * segext_memberships_changed is the AFTER INSERT and AFTER DELETE statement
@@ -172,19 +356,12 @@ segext_memberships_changed(PG_FUNCTION_ARGS)
 	SPI_finish();
 	segext_restore_role(&rs);
 
-	/*
-	 * Not from a Citus shard (memberships_<shard id>, on a worker): it would
-	 * never reach a listener on the coordinator, and Citus commits a write to
-	 * several nodes with two-phase commit, which refuses NOTIFY.
-	 */
-	if (wrote && notify_membership &&
-		strcmp(RelationGetRelationName(trigdata->tg_relation), "memberships") == 0)
+	if (wrote && notify_membership)
 	{
-		char		payload[96];
-
-		snprintf(payload, sizeof(payload), "{\"first_id\" : " INT64_FORMAT ", \"last_id\" : " INT64_FORMAT "}",
-				 first_id, last_id);
-		Async_Notify(MEMBERSHIP_CHANNEL, payload);
+		if (strcmp(RelationGetRelationName(trigdata->tg_relation), "memberships") == 0)
+			notify_range(first_id, last_id);
+		else
+			queue_shard_notice(trigdata, first_id, last_id);
 	}
 	return PointerGetDatum(NULL);
 }

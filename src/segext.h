@@ -60,11 +60,19 @@ extern void segext_citus_company_changed(void);
 extern bool segext_citus_initiating(void);
 
 /*
+ * Send the membership notifications that the triggers on Citus shards left
+ * in the outbox of this distributed transaction (member_changes.c).
+ */
+extern bool segext_membership_notices_wanted(void);
+extern void segext_membership_notices_send(void);
+
+/*
  * The current company handed from a Citus coordinator to its workers
  * (company_token.c).
  */
 extern void segext_company_token_init(void);
 extern const char *segext_company_token(void);
+extern void segext_citus_coordinate(void);
 #define SEGEXT_TOKEN_CLAIM	'c'		/* a trusted claim of a gateway session */
 #define SEGEXT_TOKEN_ADMIN	'a'		/* segext.company_id of an admin */
 #define SEGEXT_TOKEN_GRANT	'g'		/* a company granted to the role */

@@ -26,7 +26,7 @@ SELECT ok(EXISTS (SELECT FROM pg_roles WHERE rolname = 'segext_admin' AND NOT ro
 SELECT results_eq(
     $$SELECT relname::text COLLATE "default", relrowsecurity FROM pg_class WHERE relnamespace = 'segext'::regnamespace AND relkind = 'r' ORDER BY relname$$,
     $$VALUES ('channel_segments', true), ('channels', true), ('cluster_secret', true), ('companies', true), ('company_roles', true), ('customer_states', true), ('customers', true),
-             ('membership_history', true), ('memberships', true), ('segment_groups', true), ('segment_member_counts', true), ('segments', true),
+             ('membership_history', true), ('membership_notices', true), ('memberships', true), ('segment_groups', true), ('segment_member_counts', true), ('segments', true),
              ('time_window_checks', true), ('transactions', true)$$,
     'row level security is enabled on every segext table');
 

@@ -79,12 +79,22 @@ COMMENT ON COLUMN segext.segment_member_counts.delta IS 'members gained (positiv
 CREATE INDEX segment_member_counts_segment_idx ON segext.segment_member_counts (company_id, segment_id);
 COMMENT ON INDEX segext.segment_member_counts_segment_idx IS 'count rows of a segment';
 
+-- PL/pgSQL, not SQL: Citus plans the query of a SQL function without the
+-- values of its parameters, and fails ("could not create distributed plan")
+-- when the function is called on the coordinator.
 CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segment_id segext.objectid)
-    RETURNS pg_catalog.int8 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-    RETURN (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8
-            FROM segext.segment_member_counts AS m
-            WHERE m.company_id OPERATOR(pg_catalog.=) segment_customers_count.company_id
-              AND m.segment_id OPERATOR(pg_catalog.=) segment_customers_count.segment_id);
+    RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+    total pg_catalog.int8;
+BEGIN
+    SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 INTO total
+      FROM segext.segment_member_counts AS m
+     WHERE m.company_id OPERATOR(pg_catalog.=) segment_customers_count.company_id
+       AND m.segment_id OPERATOR(pg_catalog.=) segment_customers_count.segment_id;
+    RETURN total;
+END
+$$;
 COMMENT ON FUNCTION segext.segment_customers_count(segext.objectid, segext.objectid) IS 'number of members of a segment at the caller''s snapshot (the sum of its rows of segext.segment_member_counts)';
 
 -- compact_segment_member_counts folds the count rows of one segment that no
@@ -123,7 +133,12 @@ BEGIN
         WHERE m.company_id OPERATOR(pg_catalog.=) COALESCE(company, segext.current_company_id(), m.company_id)
         GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
     LOOP
-        folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
+        -- through the company's row, so that Citus runs it on the company's
+        -- shard group (a SQL function with parameters cannot be planned
+        -- through the coordinator)
+        folded := folded OPERATOR(pg_catalog.+) COALESCE((
+            SELECT segext.compact_segment_member_counts(r.company_id, r.segment_id)
+              FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) r.company_id), 0);
     END LOOP;
     RETURN folded;
 END

@@ -19,11 +19,11 @@
 #     have no USAGE on schema segext on the workers: "permission denied for
 #     schema segext"
 #   fresh_customer_edit, fresh_definition_change, fresh_one_segment,
-#   fresh_refresh, fresh_same_customer, member_counts_concurrent: they call
-#     segext.segment_customers_count() or segext.compact_member_counts(), SQL
-#     functions with parameters that Citus cannot plan through the
-#     coordinator: "could not create distributed plan" (a gap of segext on
-#     Citus, README "Scale out on Citus")
+#     fresh_refresh, fresh_same_customer: their helper public.fresh_members()
+#     is an SQL function with parameters reading segext's tables: "could not
+#     create distributed plan"; their teardown drops it after a parallel
+#     query: "cannot run function command because there was a parallel
+#     operation on a distributed table in the transaction"
 #   notify_membership_off, refresh_atomicity: their setup alters a table in
 #     a way Citus does not propagate: "alter table command is currently
 #     unsupported"
@@ -34,7 +34,7 @@ source "$here/../nodes.sh"
 
 : "${CITUS_HOST:?}" "${CITUS_PORT:?}" "${CITUS_DB:?}" "${SEGEXT_PG_BIN:?}"
 specs=(channel_last_delete channel_limit customer_state_concurrent event_cache_invalidation
-       membership_lock_order refresh_after_wait segment_last_delete segment_limit
+       member_counts_concurrent membership_lock_order refresh_after_wait segment_last_delete segment_limit
        segment_number_assign time_window_recheck)
 db=${CITUS_DB}_isolation
 create_citus_database "$db"

@@ -29,6 +29,29 @@ ALTER TABLE segext.cluster_secret ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE segext.cluster_secret IS 'the secret key with which the Citus coordinator signs the current company it hands to the workers (one row, written by segext.distribute(); readable by the extension owner only)';
 SELECT pg_catalog.pg_extension_config_dump('segext.cluster_secret', '');
 
+-- The outbox of the membership notifications of statements on shards
+-- (src/member_changes.c): on Citus the trigger of segext.memberships runs on
+-- a worker, where a NOTIFY would not reach a listener on the coordinator; it
+-- writes the range of history ids here instead, the node that started the
+-- statement reads the rows of its distributed transaction and sends the
+-- NOTIFY, and the worker deletes them before it commits, so no row is ever
+-- committed. Distributed by company_id with the other tables; unused on one
+-- node. A role reads only the rows of its own transaction; the ranges are
+-- what any listener receives.
+CREATE TABLE segext.membership_notices (
+    company_id      segext.objectid NOT NULL,
+    first_id        pg_catalog.int8 NOT NULL,
+    last_id         pg_catalog.int8 NOT NULL
+);
+COMMENT ON TABLE segext.membership_notices IS 'outbox of the NOTIFY segext_membership of statements on Citus shards: the ranges of history ids a transaction wrote, read by the node that started it and deleted before commit (empty outside a transaction)';
+REVOKE ALL ON segext.membership_notices FROM PUBLIC;
+GRANT SELECT ON segext.membership_notices TO PUBLIC;
+ALTER TABLE segext.membership_notices ENABLE ROW LEVEL SECURITY;
+-- a row is never committed: a transaction reads only the rows it wrote
+CREATE POLICY membership_notices_read ON segext.membership_notices FOR SELECT USING (true);
+COMMENT ON POLICY membership_notices_read ON segext.membership_notices IS 'every role reads the outbox: it sees only the uncommitted rows of its own transaction';
+SELECT pg_catalog.pg_extension_config_dump('segext.membership_notices', '');
+
 CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -45,7 +68,7 @@ DECLARE
         'segext.channels', 'segext.channel_segments', 'segext.customers',
         'segext.transactions', 'segext.customer_states', 'segext.memberships',
         'segext.membership_history', 'segext.segment_member_counts',
-        'segext.time_window_checks']::pg_catalog.regclass[];
+        'segext.time_window_checks', 'segext.membership_notices']::pg_catalog.regclass[];
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
         RAISE EXCEPTION 'extension "citus" is not installed'
@@ -126,6 +149,6 @@ BEGIN
     RETURN done;
 END
 $$;
-COMMENT ON FUNCTION segext.distribute() IS 'distributes segext''s tables with Citus (run on the coordinator): companies by id, every company table by company_id colocated with companies; the grants and the cluster''s secret (made here) reference tables; policies without subqueries, ON DELETE SET NULL of customers.channel_id as a trigger; a second call does nothing; returns the number of tables it distributed';
+COMMENT ON FUNCTION segext.distribute() IS 'distributes segext''s tables with Citus (run on the coordinator): companies by id, every company table (and the outbox of membership notifications) by company_id colocated with companies; the grants and the cluster''s secret (made here) reference tables; policies without subqueries, ON DELETE SET NULL of customers.channel_id as a trigger; a second call does nothing; returns the number of tables it distributed';
 REVOKE EXECUTE ON FUNCTION segext.distribute() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION segext.distribute() TO segext_admin;
