@@ -58,7 +58,7 @@ echo "rebuild_customer_states: $rows state rows in $(awk -v a="$start" -v b="$en
 # the floor: the rebuild's read alone, the company's transactions in customer order
 floor_ms=$(q -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT company_id, customer_id, amount, returns_id, returned_amount,
                         occurred_at, pos_id, item_skus, item_makers, item_labels, items
-                 FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY'::segext.objectid
+                 FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY'::segext.objectid
                  ORDER BY customer_id" | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p')
 awk -v a="$start" -v b="$end" -v f="$floor_ms" 'BEGIN { printf "floor (ordered read of the transactions): %.1f s; rebuild / floor %.2f\n", f / 1000, (b - a) * 1000 / f }'
 q -F ' ' <<SQL
@@ -103,7 +103,7 @@ echo "with state trigger (ms):    ${with[*]}  median $mw"
 echo "without state trigger (ms): ${without[*]}  median $mo"
 echo "plain table (ms):           ${plain[*]}  median $mp"
 awk -v a="$mw" -v b="$mo" -v c="$mp" 'BEGIN { printf "ratio with/without %.2f, with/plain %.2f, without/plain %.2f, state trigger %.3f ms per sale\n", a / b, a / c, b / c, a - b }'
-q -c "DELETE FROM segext.transactions WHERE id OPERATOR(segext.>) '6700ffffffffffffffffffff'" >/dev/null
+q -c "DELETE FROM segext.transactions WHERE id OPERATOR(pg_catalog.>) '6700ffffffffffffffffffff'" >/dev/null
 q -c "TRUNCATE public.plain_transactions" >/dev/null
 fi
 

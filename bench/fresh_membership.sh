@@ -81,17 +81,17 @@ fi
 q -f bench/segments.sql -f bench/segments_more.sql >/dev/null
 start=$(date +%s.%N)
 q -c "SELECT segext.refresh_company('$COMPANY')" >/dev/null
-if [ "$(q -c "SELECT count(*) > 0 FROM segext.customer_states WHERE company_id OPERATOR(segext.=) '$COMPANY'")" = f ]; then
+if [ "$(q -c "SELECT count(*) > 0 FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY'")" = f ]; then
     q -c "SELECT segext.rebuild_customer_states('$COMPANY')" >/dev/null
 fi
 end=$(date +%s.%N)
 q -c "VACUUM ANALYZE segext.transactions, segext.customer_states, segext.memberships" >/dev/null
 echo "== data"
 q -F ' ' <<SQL
-SELECT 'customers:', count(*), 'active:', count(*) FILTER (WHERE active) FROM segext.customers WHERE company_id OPERATOR(segext.=) '$COMPANY';
-SELECT 'transactions:', count(*) FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY';
-SELECT 'active segments:', count(*) FROM segext.segments WHERE company_id OPERATOR(segext.=) '$COMPANY' AND active;
-SELECT 'memberships:', count(*) FROM segext.memberships WHERE company_id OPERATOR(segext.=) '$COMPANY';
+SELECT 'customers:', count(*), 'active:', count(*) FILTER (WHERE active) FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY';
+SELECT 'transactions:', count(*) FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY';
+SELECT 'active segments:', count(*) FROM segext.segments WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY' AND active;
+SELECT 'memberships:', count(*) FROM segext.memberships WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY';
 SELECT 'server:', version();
 SQL
 echo "refresh_company (state and members rebuilt): $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -142,7 +142,7 @@ writes_sql() {
 WITH t AS (INSERT INTO public.plain_transactions (company_id, customer_id, amount, pos_id, items, item_skus, item_makers, item_labels) VALUES ('$COMPANY', $CUSTOMER, 12.50, 'POS-BENCH', '$ITEMS', '{sku-00042,sku-01234}', '{maker-017,maker-034}', ARRAY['color' || pg_catalog.chr(31) || 'blue', 'color' || pg_catalog.chr(31) || 'red'])
            RETURNING company_id, customer_id, occurred_at),
  st AS (UPDATE public.plain_states AS s SET transactions = s.transactions + 1, sales = s.sales + 1, amount = s.amount + 1250, figures = s.figures, last_sale_at = t.occurred_at
-           FROM t WHERE s.company_id OPERATOR(segext.=) t.company_id AND s.customer_id OPERATOR(segext.=) t.customer_id RETURNING s.customer_id),
+           FROM t WHERE s.company_id OPERATOR(pg_catalog.=) t.company_id AND s.customer_id OPERATOR(pg_catalog.=) t.customer_id RETURNING s.customer_id),
  m AS (INSERT INTO public.plain_memberships (company_id, segment_id, customer_id)
            SELECT t.company_id, ('\\x65000000ff'::bytea OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.int8send(:s::pg_catalog.int8 * 64 + g), 2))::segext.objectid, t.customer_id
            FROM t, pg_catalog.generate_series(1, $1) AS g ON CONFLICT DO NOTHING RETURNING company_id, segment_id, customer_id),
@@ -153,7 +153,7 @@ SQL
 }
 cat >"$WORK/floor.sql" <<SQL
 \\set c random(1, $buyers)
-SELECT pg_catalog.count(*), pg_catalog.sum(amount), pg_catalog.max(occurred_at) FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY' AND customer_id OPERATOR(segext.=) $CUSTOMER;
+SELECT pg_catalog.count(*), pg_catalog.sum(amount), pg_catalog.max(occurred_at) FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY' AND customer_id OPERATOR(pg_catalog.=) $CUSTOMER;
 SQL
 # the derived arrays of the plain side are what the trigger computes
 derived=$(q <<SQL
@@ -218,13 +218,13 @@ for clients in 1 8; do
     echo "$clients client(s): mean ratio writes/plain (the rows alone), median of rounds $(printf '%s\n' $write_ratios | median_of) (spread $(printf '%s\n' $write_ratios | spread_of))"
     unset MEAN P99
 done
-q -c "DELETE FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY' AND pos_id = 'POS-BENCH'" >/dev/null
+q -c "DELETE FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY' AND pos_id = 'POS-BENCH'" >/dev/null
 q -c "TRUNCATE public.plain_transactions" >/dev/null
 q -c "DROP TABLE public.plain_states, public.plain_memberships, public.plain_history, public.plain_counts" >/dev/null
 q -c "VACUUM ANALYZE segext.transactions, segext.customer_states, segext.memberships, public.plain_transactions" >/dev/null
 fi
 
-FLOOR="SELECT pg_catalog.count(*), pg_catalog.sum(amount), pg_catalog.max(occurred_at) FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY'"
+FLOOR="SELECT pg_catalog.count(*), pg_catalog.sum(amount), pg_catalog.max(occurred_at) FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY'"
 # timed SQL: runs it in a fresh session, prints its milliseconds.
 timed() {
     psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
@@ -238,10 +238,10 @@ echo
 echo "== (2) COPY of $COPY_ROWS sales in one statement (rolled back), work_mem $COPY_WORK_MEM, $RUNS interleaved rounds"
 q -c "COPY (SELECT t.company_id, t.customer_id, t.occurred_at, t.amount, t.pos_id, t.items
             FROM segext.transactions AS t CROSS JOIN pg_catalog.generate_series(1, 2)
-            WHERE t.company_id OPERATOR(segext.=) '$COMPANY' AND t.returns_id IS NULL LIMIT $COPY_ROWS) TO '$WORK/sales.copy'"
+            WHERE t.company_id OPERATOR(pg_catalog.=) '$COMPANY' AND t.returns_id IS NULL LIMIT $COPY_ROWS) TO '$WORK/sales.copy'"
 q -c "COPY (SELECT t.company_id, t.customer_id, t.occurred_at, t.amount, t.pos_id, t.items, t.item_skus, t.item_makers, t.item_labels
             FROM segext.transactions AS t CROSS JOIN pg_catalog.generate_series(1, 2)
-            WHERE t.company_id OPERATOR(segext.=) '$COMPANY' AND t.returns_id IS NULL LIMIT $COPY_ROWS) TO '$WORK/plain.copy'"
+            WHERE t.company_id OPERATOR(pg_catalog.=) '$COMPANY' AND t.returns_id IS NULL LIMIT $COPY_ROWS) TO '$WORK/plain.copy'"
 # copy_run TABLE FILE COLUMNS: "<ms> <peak RssAnon growth kB>" of one COPY.
 copy_run() {
     local pidfile="$WORK/copy.pid" stop="$WORK/copy.stop" peakfile="$WORK/copy.peak"
@@ -307,7 +307,7 @@ echo "== (3) segment_members of each segment (fresh session each, median of $RUN
 HAND="SELECT pg_catalog.count(*) FROM ($(grep -v '^--' bench/handwritten.sql)) AS h"
 declare -A ST=()
 hand="" floor=""
-mapfile -t segs < <(q -F ' ' -c "SELECT number, id FROM segext.segments WHERE company_id OPERATOR(segext.=) '$COMPANY' AND number > 1 AND active ORDER BY number")
+mapfile -t segs < <(q -F ' ' -c "SELECT number, id FROM segext.segments WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY' AND number > 1 AND active ORDER BY number")
 for ((r = 0; r < RUNS; r++)); do
     floor+="$(timed "$FLOOR") "
     hand+="$(timed "$HAND") "
@@ -324,7 +324,7 @@ for s in "${segs[@]}"; do
     n=${s% *}; id=${s#* }
     m=$(printf '%s\n' ${ST[$n]} | median_of)
     [ "$n" -le 21 ] && total20=$(awk -v a="$total20" -v b="$m" 'BEGIN { print a + b }')
-    read -r name members <<<"$(q -F '|' -c "SELECT name, (SELECT count(*) FROM segext.segment_members(id)) FROM segext.segments WHERE company_id OPERATOR(segext.=) '$COMPANY' AND number = $n" | awk -F'|' '{ gsub(/ /, "_", $1); print $1, $2 }')"
+    read -r name members <<<"$(q -F '|' -c "SELECT name, (SELECT count(*) FROM segext.segment_members(id)) FROM segext.segments WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY' AND number = $n" | awk -F'|' '{ gsub(/ /, "_", $1); print $1, $2 }')"
     printf '%-6s %-40s %10s %10s %8s %14s %8s\n' "$n" "${name//_/ }" "$members" "$m" "$(ratio "$m" "$fm")" "$(ratio "$m" "$hm")" "$(printf '%s\n' ${ST[$n]} | spread_of)"
 done
 echo "the 20 segments of segments.sql, one segment_members call each: $total20 ms in all, /hand-written $(ratio "$total20" "$hm")"
@@ -333,15 +333,15 @@ diff=$(q -c "
     WITH h AS ($(grep -v '^--' bench/handwritten.sql)),
     e AS (SELECT s.number, m.customer_id AS id FROM segext.segments AS s
           CROSS JOIN LATERAL segext.segment_members(s.id) AS m
-          WHERE s.company_id OPERATOR(segext.=) '$COMPANY' AND s.number BETWEEN 2 AND 21)
+          WHERE s.company_id OPERATOR(pg_catalog.=) '$COMPANY' AND s.number BETWEEN 2 AND 21)
     SELECT (SELECT count(*) FROM (SELECT * FROM h EXCEPT SELECT * FROM e) x) + (SELECT count(*) FROM (SELECT * FROM e EXCEPT SELECT * FROM h) y)")
 stale=$(q -c "
     SELECT count(*) FROM segext.segments AS s
-    WHERE s.company_id OPERATOR(segext.=) '$COMPANY' AND s.active AND EXISTS (
+    WHERE s.company_id OPERATOR(pg_catalog.=) '$COMPANY' AND s.active AND EXISTS (
         (SELECT e.customer_id FROM segext.segment_members(s.id) AS e
-         EXCEPT SELECT m.customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+         EXCEPT SELECT m.customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id)
         UNION ALL
-        (SELECT m.customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+        (SELECT m.customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
          EXCEPT SELECT e.customer_id FROM segext.segment_members(s.id) AS e))")
 echo "hand-written differences: $diff; segments whose stored members differ from segment_members: $stale"
 [ "$diff" = 0 ] && [ "$stale" = 0 ] || { echo "MISMATCH"; exit 1; }

@@ -21,7 +21,7 @@ SET work_mem = '256MB';
 SET synchronous_commit = off;
 SET gin_pending_list_limit = '256MB';
 
-DELETE FROM segext.companies WHERE id OPERATOR(segext.=) '65000000000000000000b001'::segext.objectid;
+DELETE FROM segext.companies WHERE id OPERATOR(pg_catalog.=) '65000000000000000000b001'::segext.objectid;
 INSERT INTO segext.companies (id, name, max_segments) VALUES ('65000000000000000000b001', 'bench', 100);
 
 SET session_replication_role = replica;
@@ -110,8 +110,8 @@ WHERE s.n % 39 = 5;
 
 UPDATE segext.transactions AS t SET returned_amount = -r.amount
 FROM segext.transactions AS r
-WHERE r.company_id OPERATOR(segext.=) '65000000000000000000b001' AND r.returns_id IS NOT NULL
-  AND t.company_id OPERATOR(segext.=) r.company_id AND t.id OPERATOR(segext.=) r.returns_id;
+WHERE r.company_id OPERATOR(pg_catalog.=) '65000000000000000000b001' AND r.returns_id IS NOT NULL
+  AND t.company_id OPERATOR(pg_catalog.=) r.company_id AND t.id OPERATOR(pg_catalog.=) r.returns_id;
 
 RESET session_replication_role;
 DROP TABLE bench_sales, bench_baskets;
@@ -127,7 +127,7 @@ DECLARE
     mismatches int := 0;
 BEGIN
     FOR src IN SELECT * FROM segext.transactions
-               WHERE company_id OPERATOR(segext.=) '65000000000000000000b001' AND returns_id IS NULL
+               WHERE company_id OPERATOR(pg_catalog.=) '65000000000000000000b001' AND returns_id IS NULL
                LIMIT 1000 LOOP
         INSERT INTO segext.transactions (company_id, customer_id, occurred_at, amount, pos_id, items)
         VALUES (src.company_id, src.customer_id, src.occurred_at, src.amount, src.pos_id, src.items)
@@ -137,15 +137,15 @@ BEGIN
             mismatches := mismatches + 1;
         END IF;
         DELETE FROM segext.transactions
-        WHERE company_id OPERATOR(segext.=) src.company_id AND id OPERATOR(segext.=) got.id;
+        WHERE company_id OPERATOR(pg_catalog.=) src.company_id AND id OPERATOR(pg_catalog.=) got.id;
     END LOOP;
     IF mismatches > 0 THEN
         RAISE EXCEPTION 'derived item arrays differ from the trigger for % rows', mismatches;
     END IF;
 END $$;
 
-SELECT pg_catalog.count(*) AS customers FROM segext.customers WHERE company_id OPERATOR(segext.=) '65000000000000000000b001';
+SELECT pg_catalog.count(*) AS customers FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '65000000000000000000b001';
 SELECT pg_catalog.count(*) FILTER (WHERE returns_id IS NULL) AS sales,
        pg_catalog.count(*) FILTER (WHERE returns_id IS NOT NULL) AS returns,
        pg_catalog.count(*) FILTER (WHERE returns_id IS NULL AND returned_amount = amount) AS fully_returned
-FROM segext.transactions WHERE company_id OPERATOR(segext.=) '65000000000000000000b001';
+FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '65000000000000000000b001';

@@ -37,11 +37,11 @@ INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
 ('65000000000000000000b001', 62, 'tree: 4 levels', '{"all": [{"any": [{"type": "last_purchase_n_days_before", "days": 90}, {"all": [{"type": "transaction_amount", "fromAmount": 2000, "toAmount": 1000000}, {"not": {"type": "bought_makers", "makers": ["maker-017"]}}]}]}, {"not": {"type": "transaction_percent_in_pos", "posId": "POS-001", "percent": 0.5}}]}')
 ON CONFLICT (company_id, number) DO UPDATE SET name = excluded.name, criteria = excluded.criteria, active = true;
 SQL
-if [ "$(q -c "SELECT count(*) > 0 FROM segext.customer_states WHERE company_id OPERATOR(segext.=) '$COMPANY'")" = f ]; then
+if [ "$(q -c "SELECT count(*) > 0 FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY'")" = f ]; then
     q -c "SELECT segext.rebuild_customer_states('$COMPANY')" >/dev/null
 fi
 q -c "VACUUM ANALYZE segext.customers, segext.customer_states" >/dev/null
-echo "== data: $(q -c "SELECT count(*) FROM segext.customers WHERE company_id OPERATOR(segext.=) '$COMPANY'") customers; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== data: $(q -c "SELECT count(*) FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY'") customers; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-36s %9s %20s %20s %6s\n' segment members "segment_members ms" "preview ms" ratio
 q -F '|' -v runs="$RUNS" <<'SQL' | while IFS='|' read -r name n m_med m_lo m_hi p_med p_lo p_hi same; do
 SET bench.runs = :'runs';
@@ -54,7 +54,7 @@ DECLARE
 BEGIN
     FOR r IN 0 .. current_setting('bench.runs')::int LOOP
         FOR s IN SELECT id, number, criteria FROM segext.segments
-                 WHERE company_id OPERATOR(segext.=) '65000000000000000000b001' AND number > 1 AND active ORDER BY number LOOP
+                 WHERE company_id OPERATOR(pg_catalog.=) '65000000000000000000b001' AND number > 1 AND active ORDER BY number LOOP
             t0 := clock_timestamp();
             SELECT count(*) INTO n FROM segext.segment_members(s.id);
             IF r > 0 THEN
@@ -74,7 +74,7 @@ SELECT s.number || ' ' || s.name, max(t.n) FILTER (WHERE side = 'members'),
        round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'preview')::numeric, 1),
        round(min(ms) FILTER (WHERE side = 'preview')::numeric, 1), round(max(ms) FILTER (WHERE side = 'preview')::numeric, 1),
        count(DISTINCT t.n) = 1
-FROM t JOIN segext.segments s ON s.company_id OPERATOR(segext.=) '65000000000000000000b001' AND s.number = t.number
+FROM t JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) '65000000000000000000b001' AND s.number = t.number
 GROUP BY s.number, s.name ORDER BY s.number;
 SQL
     [ "$same" = t ] || { echo "preview count differs from segment_members for $name" >&2; exit 1; }

@@ -175,10 +175,10 @@ cat > "$out/patch.sql" <<'SQL'
 UPDATE segext_api.segments SET description = 'bench' WHERE number = 2;
 SQL
 cat > "$out/customer.sql" <<SQL
-SELECT * FROM segext_api.customers WHERE id OPERATOR(segext.=) '$customer';
+SELECT * FROM segext_api.customers WHERE id OPERATOR(pg_catalog.=) '$customer';
 SQL
 cat > "$out/transactions.sql" <<SQL
-SELECT * FROM segext_api.transactions WHERE customer_id OPERATOR(segext.=) '$customer' ORDER BY occurred_at;
+SELECT * FROM segext_api.transactions WHERE customer_id OPERATOR(pg_catalog.=) '$customer' ORDER BY occurred_at;
 SQL
 cat > "$out/insert.sql" <<SQL
 INSERT INTO segext_api.transactions (customer_id, amount) VALUES ('$buyer', 1);

@@ -61,7 +61,7 @@ SQL
 EXPLAIN (ANALYZE, TIMING OFF) SELECT segext.refresh_company('$COMPANY');
 SQL
     exec_ms <<SQL >>/tmp/segext_tw_floor
-EXPLAIN (ANALYZE, TIMING OFF) SELECT pg_catalog.count(*) FROM segext.transactions WHERE company_id OPERATOR(segext.=) '$COMPANY';
+EXPLAIN (ANALYZE, TIMING OFF) SELECT pg_catalog.count(*) FROM segext.transactions WHERE company_id OPERATOR(pg_catalog.=) '$COMPANY';
 SQL
 done
 ncand=$(q -c "SELECT pg_catalog.count(DISTINCT t) FROM segext.time_window_candidates('$COMPANY', pg_catalog.now() - interval '1 day', pg_catalog.now()) AS t")

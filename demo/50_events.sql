@@ -41,7 +41,7 @@ SELECT '5e5e5e5e5e5e5e5e5e5e5e5e',
 \echo '--- distribution of the stream by segment and group'
 SELECT e.segment, s.name AS segment_name, e.segment_group, count(*) AS events
   FROM demo_events e
-  JOIN segext.segments s ON s.company_id OPERATOR(segext.=) e.company_id AND s.number = e.segment
+  JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) e.company_id AND s.number = e.segment
  GROUP BY 1, 2, 3 ORDER BY 1;
 
 \echo '--- moving a segment to another group affects new events only (the stamp is history)'

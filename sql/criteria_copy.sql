@@ -18,7 +18,7 @@ END $$;
 SELECT s.id, d.c::text IS NOT DISTINCT FROM s.c::text AS same_text, d.c::text
 FROM criteria_copy_src s JOIN criteria_copy_dst d USING (id) ORDER BY id;
 SELECT count(*) AS equal_rows FROM criteria_copy_src s JOIN criteria_copy_dst d
-    ON d.id = s.id AND d.c OPERATOR(segext.=) s.c;
+    ON d.id = s.id AND d.c OPERATOR(pg_catalog.=) s.c;
 
 -- The binary form is a version byte and the canonical text.
 SELECT segext.criteria_send('[{"type": "transaction_count", "min": 1, "max": 5}]');

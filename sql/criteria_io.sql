@@ -51,15 +51,15 @@ WITH v(t) AS (VALUES
     ('[{"type": "purchase_period", "fromDate": "2024-01-01T00:00:00-05:30", "toDate": "2024-01-02"}]'),
     ('[{"type": "bought_labels", "labels": [{"key": "K", "value": "V"}]}, {"field": "x", "op": "exists"}]'))
 SELECT t::segext.criteria::text = t::segext.criteria::text::segext.criteria::text AS fixpoint,
-       t::segext.criteria::jsonb::segext.criteria OPERATOR(segext.=) t::segext.criteria AS via_jsonb,
-       t::jsonb::segext.criteria OPERATOR(segext.=) t::segext.criteria AS from_jsonb
+       t::segext.criteria::jsonb::segext.criteria OPERATOR(pg_catalog.=) t::segext.criteria AS via_jsonb,
+       t::jsonb::segext.criteria OPERATOR(pg_catalog.=) t::segext.criteria AS from_jsonb
 FROM v;
 
 -- Equal conditions print equally; = compares canonical forms.
 SELECT '[{"type": "bought_skus", "skuIds": ["A", "b"]}]'::segext.criteria
-     OPERATOR(segext.=) '[{"criteria": [{"skuIds": ["B", "a", "a"], "type": "bought_skus"}]}]'::segext.criteria AS same,
+     OPERATOR(pg_catalog.=) '[{"criteria": [{"skuIds": ["B", "a", "a"], "type": "bought_skus"}]}]'::segext.criteria AS same,
        '[{"type": "transaction_count", "min": 1, "max": 2}]'::segext.criteria
-    OPERATOR(segext.<>) '[{"type": "transaction_count", "min": 1, "max": 3}]'::segext.criteria AS differ;
+    OPERATOR(pg_catalog.<>) '[{"type": "transaction_count", "min": 1, "max": 3}]'::segext.criteria AS differ;
 SELECT '[{"type": "transaction_count", "min": 1, "max": 2}]'::segext.criteria::jsonb;
 SELECT '[{"criteria": [{"field": "x", "op": "eq", "value": 1}]}]'::jsonb::segext.criteria;
 

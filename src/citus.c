@@ -345,7 +345,7 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 		values[i] = fcinfo->args[i].value;
 		nulls[i] = fcinfo->args[i].isnull ? 'n' : ' ';
 	}
-	appendStringInfo(&sql, ") FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) $%d", nargs + 1);
+	appendStringInfo(&sql, ") FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) $%d", nargs + 1);
 	types[nargs] = segext_objectid_type();
 	values[nargs] = PointerGetDatum(company);
 	nulls[nargs] = ' ';

@@ -1533,11 +1533,11 @@ accum_flush(Accum *acc)
 													"sales = s.sales OPERATOR(pg_catalog.+) $4, "
 													"amount = s.amount OPERATOR(pg_catalog.+) $5, "
 													"figures = segext.customer_state_merge(s.figures, $6) "
-													"WHERE s.company_id OPERATOR(segext.=) $1 "
-													"AND s.customer_id OPERATOR(segext.=) $2 "
+													"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
+													"AND s.customer_id OPERATOR(pg_catalog.=) $2 "
 													"AND EXISTS (SELECT FROM segext.customers AS c "
-													"WHERE c.company_id OPERATOR(segext.=) $1 "
-													"AND c.id OPERATOR(segext.=) $2)",
+													"WHERE c.company_id OPERATOR(pg_catalog.=) $1 "
+													"AND c.id OPERATOR(pg_catalog.=) $2)",
 													6, update_types, CURSOR_OPT_GENERIC_PLAN),
 								   one, one_nulls, false, 0);
 			if (ret != SPI_OK_UPDATE)
@@ -1560,8 +1560,8 @@ accum_flush(Accum *acc)
 													"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
 													"AS d(company_id, customer_id, transactions, sales, amount, figures) "
 													"WHERE EXISTS (SELECT FROM segext.customers AS c "
-													"WHERE c.company_id OPERATOR(segext.=) d.company_id "
-													"AND c.id OPERATOR(segext.=) d.customer_id)",
+													"WHERE c.company_id OPERATOR(pg_catalog.=) d.company_id "
+													"AND c.id OPERATOR(pg_catalog.=) d.customer_id)",
 													6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
 								   args, NULL, false, 0);
 		else if (!updated)
@@ -1573,8 +1573,8 @@ accum_flush(Accum *acc)
 												"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
 												"AS d(company_id, customer_id, transactions, sales, amount, figures) "
 												"WHERE EXISTS (SELECT FROM segext.customers AS c "
-												"WHERE c.company_id OPERATOR(segext.=) d.company_id "
-												"AND c.id OPERATOR(segext.=) d.customer_id) "
+												"WHERE c.company_id OPERATOR(pg_catalog.=) d.company_id "
+												"AND c.id OPERATOR(pg_catalog.=) d.customer_id) "
 												"ON CONFLICT (company_id, customer_id) DO UPDATE SET "
 												"transactions = s.transactions OPERATOR(pg_catalog.+) excluded.transactions, "
 												"sales = s.sales OPERATOR(pg_catalog.+) excluded.sales, "
@@ -1591,8 +1591,8 @@ accum_flush(Accum *acc)
 			ret = SPI_execute_plan(segext_kept_plan(&delete_plan,
 													"DELETE FROM segext.customer_states AS s "
 													"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
-													"WHERE s.company_id OPERATOR(segext.=) d.company_id "
-													"AND s.customer_id OPERATOR(segext.=) d.customer_id "
+													"WHERE s.company_id OPERATOR(pg_catalog.=) d.company_id "
+													"AND s.customer_id OPERATOR(pg_catalog.=) d.customer_id "
 													"AND s.transactions OPERATOR(pg_catalog.=) 0 "
 													"AND s.sales OPERATOR(pg_catalog.=) 0 "
 													"AND s.amount OPERATOR(pg_catalog.=) 0 AND s.figures IS NULL",
@@ -1875,8 +1875,8 @@ segext_customers_state(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(segext_kept_plan(&delete_plan,
 										  "DELETE FROM segext.customer_states AS s "
 										  "USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
-										  "WHERE s.company_id OPERATOR(segext.=) d.company_id "
-										  "AND s.customer_id OPERATOR(segext.=) d.customer_id",
+										  "WHERE s.company_id OPERATOR(pg_catalog.=) d.company_id "
+										  "AND s.customer_id OPERATOR(pg_catalog.=) d.customer_id",
 										  2, types, CURSOR_OPT_GENERIC_PLAN),
 						 args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_plan failed");
@@ -1917,7 +1917,7 @@ segext_rebuild_company_states(const SegextObjectId *company)
 	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(company);
 	state_spi_begin(&spi);
-	if (SPI_execute_with_args("DELETE FROM segext.customer_states WHERE company_id OPERATOR(segext.=) $1",
+	if (SPI_execute_with_args("DELETE FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed");
 	accum_init(&acc, Max((Size) maintenance_work_mem * 1024, flush_bytes()));

@@ -90,7 +90,7 @@ record_changes(bool entered, bool compact, int64 *first_id, int64 *last_id)
 											"WITH existing AS MATERIALIZED ("
 											" SELECT c.company_id, c.segment_id, c.customer_id FROM changed AS c"
 											" WHERE EXISTS (SELECT FROM segext.segments AS s"
-											"  WHERE s.company_id OPERATOR(segext.=) c.company_id AND s.id OPERATOR(segext.=) c.segment_id)),"
+											"  WHERE s.company_id OPERATOR(pg_catalog.=) c.company_id AND s.id OPERATOR(pg_catalog.=) c.segment_id)),"
 											" written AS ("
 											" INSERT INTO segext.membership_history (company_id, segment_id, customer_id, kind)"
 											" SELECT e.company_id, e.segment_id, e.customer_id, $1 FROM existing AS e"
@@ -105,7 +105,7 @@ record_changes(bool entered, bool compact, int64 *first_id, int64 *last_id)
 											" LEFT JOIN (SELECT k.company_id, k.segment_id FROM counted AS k"
 											"  WHERE $3 AND (SELECT pg_catalog.count(*) FROM ("
 											"   SELECT FROM segext.segment_member_counts AS m"
-											"   WHERE m.company_id OPERATOR(segext.=) k.company_id AND m.segment_id OPERATOR(segext.=) k.segment_id"
+											"   WHERE m.company_id OPERATOR(pg_catalog.=) k.company_id AND m.segment_id OPERATOR(pg_catalog.=) k.segment_id"
 											"   LIMIT " CppAsString2(COUNT_ROWS_KEPT) " + 1) AS l) OPERATOR(pg_catalog.>) "
 											CppAsString2(COUNT_ROWS_KEPT) ") AS k ON true",
 											3, argtypes, 0),

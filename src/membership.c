@@ -202,7 +202,7 @@ lock_segments(const SegextObjectId *company)
 	PG_TRY();
 	{
 		ret = SPI_execute_with_args("SELECT id FROM segext.segments "
-									"WHERE company_id OPERATOR(segext.=) $1 "
+									"WHERE company_id OPERATOR(pg_catalog.=) $1 "
 									"ORDER BY number OPERATOR(pg_catalog.<>) 0, id FOR NO KEY UPDATE",
 									1, types, args, NULL, false, 0);
 	}
@@ -242,7 +242,7 @@ static void
 check_members_unchanged(const SegextObjectId *company)
 {
 	static const char *sql = "SELECT m.xmin FROM segext.segment_member_counts AS m "
-		"WHERE m.company_id OPERATOR(segext.=) $1";
+		"WHERE m.company_id OPERATOR(pg_catalog.=) $1";
 	Oid			types[1];
 	Datum		args[1];
 	SPIPlanPtr	plan;
@@ -294,11 +294,11 @@ check_definitions_unchanged(const SegextObjectId *company)
 	static SegextKeptPlan plan;
 	static const Oid types[1] = {KEPT_OBJECTID};
 	static const char *sql = "SELECT s.xmin FROM segext.segments AS s "
-		"WHERE s.company_id OPERATOR(segext.=) $1 "
+		"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
 		"UNION ALL SELECT m.xmin FROM segext.segment_member_counts AS m "
-		"JOIN segext.segments AS s ON s.company_id OPERATOR(segext.=) m.company_id "
-		"AND s.id OPERATOR(segext.=) m.segment_id "
-		"WHERE m.company_id OPERATOR(segext.=) $1 AND s.criteria IS NULL "
+		"JOIN segext.segments AS s ON s.company_id OPERATOR(pg_catalog.=) m.company_id "
+		"AND s.id OPERATOR(pg_catalog.=) m.segment_id "
+		"WHERE m.company_id OPERATOR(pg_catalog.=) $1 AND s.criteria IS NULL "
 		"AND s.number OPERATOR(pg_catalog.>) 1";
 	Datum		args[1];
 	Snapshot	mine = GetTransactionSnapshot();
@@ -362,7 +362,7 @@ load_segments(Engine *e, const SegextObjectId *targets, int ntargets)
 	args[0] = PointerGetDatum(&e->company);
 	ret = SPI_execute_plan(segext_kept_plan(&plan,
 											"SELECT id, number, criteria FROM segext.segments "
-											"WHERE company_id OPERATOR(segext.=) $1 AND active "
+											"WHERE company_id OPERATOR(pg_catalog.=) $1 AND active "
 											"ORDER BY number",
 											1, types, CURSOR_OPT_GENERIC_PLAN),
 						   args, NULL, true, 0);
@@ -626,13 +626,13 @@ load_memberships(Engine *e, bool manual_only)
 	if (e->only != NULL)
 		plan = segext_kept_plan(&customers_plan,
 								"SELECT segment_id, customer_id FROM segext.memberships "
-								"WHERE company_id OPERATOR(segext.=) $1 "
-								"AND customer_id OPERATOR(segext.=) ANY ($2) ORDER BY segment_id",
+								"WHERE company_id OPERATOR(pg_catalog.=) $1 "
+								"AND customer_id OPERATOR(pg_catalog.=) ANY ($2) ORDER BY segment_id",
 								2, types, CURSOR_OPT_GENERIC_PLAN);
 	else
 		plan = segext_kept_plan(&company_plan,
 								"SELECT segment_id, customer_id FROM segext.memberships "
-								"WHERE company_id OPERATOR(segext.=) $1 ORDER BY segment_id",
+								"WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY segment_id",
 								1, types, CURSOR_OPT_GENERIC_PLAN);
 	if (e->only != NULL && ArrayGetNItems(ARR_NDIM(e->only), ARR_DIMS(e->only)) <= 1000)
 	{
@@ -775,7 +775,7 @@ lock_customer_rows(Engine *e)
 	args[1] = PointerGetDatum(e->only);
 	ret = SPI_execute_plan(segext_kept_plan(&plan,
 											"SELECT FROM segext.customers AS c "
-											"WHERE c.company_id OPERATOR(segext.=) $1 AND c.id OPERATOR(segext.=) ANY ($2) "
+											"WHERE c.company_id OPERATOR(pg_catalog.=) $1 AND c.id OPERATOR(pg_catalog.=) ANY ($2) "
 											"ORDER BY c.id FOR SHARE",
 											2, types, CURSOR_OPT_GENERIC_PLAN),
 						   args, NULL, false, 0);
@@ -804,9 +804,9 @@ query_customers(Engine *e, MemberCallback cb, void *arg)
 	sql = psprintf("SELECT c.*, s.sales AS \"segext state sales\", s.amount AS \"segext state amount\", "
 				   "s.figures AS \"segext state figures\" "
 				   "FROM segext.customers AS c LEFT JOIN segext.customer_states AS s "
-				   "ON s.company_id OPERATOR(segext.=) c.company_id AND s.customer_id OPERATOR(segext.=) c.id "
-				   "WHERE c.company_id OPERATOR(segext.=) $1%s%s",
-				   e->only != NULL ? " AND c.id OPERATOR(segext.=) ANY ($2)" : "",
+				   "ON s.company_id OPERATOR(pg_catalog.=) c.company_id AND s.customer_id OPERATOR(pg_catalog.=) c.id "
+				   "WHERE c.company_id OPERATOR(pg_catalog.=) $1%s%s",
+				   e->only != NULL ? " AND c.id OPERATOR(pg_catalog.=) ANY ($2)" : "",
 				   e->all_customers ? "" : " AND c.active");
 	memset(&sr, 0, sizeof(sr));
 	sr.pub.receiveSlot = sr_receive;
@@ -953,9 +953,9 @@ apply_diff(Engine *e, Diff *d, bool entered)
 	{
 		sql = "DELETE FROM segext.memberships AS m "
 			"USING ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, c) "
-			"WHERE m.company_id OPERATOR(segext.=) $1 "
-			"AND m.segment_id OPERATOR(segext.=) u.s "
-			"AND m.customer_id OPERATOR(segext.=) u.c";
+			"WHERE m.company_id OPERATOR(pg_catalog.=) $1 "
+			"AND m.segment_id OPERATOR(pg_catalog.=) u.s "
+			"AND m.customer_id OPERATOR(pg_catalog.=) u.c";
 		kept = &delete_plan;
 	}
 	members_write_begin(&w);
@@ -1011,7 +1011,7 @@ segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 	/* a key lookup: the generic plan suits every id, so plan it once */
 	ret = SPI_execute_plan(segext_kept_plan(&row_plan,
 											"SELECT company_id, number, criteria, active, name FROM segext.segments "
-											"WHERE id OPERATOR(segext.=) $1 AND company_id OPERATOR(segext.=) "
+											"WHERE id OPERATOR(pg_catalog.=) $1 AND company_id OPERATOR(pg_catalog.=) "
 											"COALESCE(segext.current_company_id(), company_id) LIMIT 2",
 											1, argtypes, CURSOR_OPT_GENERIC_PLAN),
 						   args, NULL, true, 2);
@@ -1103,11 +1103,11 @@ remove_inactive_members(const SegextObjectId *company, const SegextObjectId *seg
 	args[1] = PointerGetDatum(segment);
 	members_write_begin(&w);
 	ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
-								"WHERE m.company_id OPERATOR(segext.=) $1 "
-								"AND m.segment_id OPERATOR(segext.=) ANY (ARRAY("
+								"WHERE m.company_id OPERATOR(pg_catalog.=) $1 "
+								"AND m.segment_id OPERATOR(pg_catalog.=) ANY (ARRAY("
 								"SELECT s.id FROM segext.segments AS s "
-								"WHERE s.company_id OPERATOR(segext.=) $1 AND NOT s.active "
-								"AND ($2 IS NULL OR s.id OPERATOR(segext.=) $2)))",
+								"WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND NOT s.active "
+								"AND ($2 IS NULL OR s.id OPERATOR(pg_catalog.=) $2)))",
 								2, types, args, nulls, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -1384,7 +1384,7 @@ company_exists(const SegextObjectId *company)
 	static const Oid types[1] = {KEPT_OBJECTID};
 	Datum		args[1] = {PointerGetDatum(company)};
 
-	if (SPI_execute_plan(segext_kept_plan(&plan, "SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
+	if (SPI_execute_plan(segext_kept_plan(&plan, "SELECT FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1",
 										  1, types, CURSOR_OPT_GENERIC_PLAN),
 						 args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed");
@@ -1410,8 +1410,8 @@ delete_rows_of_keys(const char *table, const char *column, const CompanyKey *key
 	types[1] = get_array_type(types[0]);
 	args[0] = PointerGetDatum(&keys[0].company);
 	args[1] = PointerGetDatum(construct_array(ids, n, types[0], SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
-	sql = psprintf("DELETE FROM segext.%s WHERE company_id OPERATOR(segext.=) $1 "
-				   "AND %s OPERATOR(segext.=) ANY ($2)", table, column);
+	sql = psprintf("DELETE FROM segext.%s WHERE company_id OPERATOR(pg_catalog.=) $1 "
+				   "AND %s OPERATOR(pg_catalog.=) ANY ($2)", table, column);
 	members_write_begin(&w);
 	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed");
@@ -1668,9 +1668,9 @@ set_segment_active(FunctionCallInfo fcinfo, const SegextObjectId *segment, bool 
 	args[1] = PointerGetDatum(segment);
 	if (SPI_execute_with_args(active ?
 							  "UPDATE segext.segments SET active = true "
-							  "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2" :
+							  "WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2" :
 							  "UPDATE segext.segments SET active = false "
-							  "WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
+							  "WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2",
 							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute_with_args failed");
 	if (SPI_processed == 0)
@@ -2076,7 +2076,7 @@ change_manual_members(FunctionCallInfo fcinfo, const SegextObjectId *segment, Ar
 		ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(u.id::pg_catalog.text, ', ') "
 									"FROM pg_catalog.unnest($2) AS u(id) "
 									"WHERE NOT EXISTS (SELECT FROM segext.customers AS c "
-									"WHERE c.company_id OPERATOR(segext.=) $1 AND c.id OPERATOR(segext.=) u.id)",
+									"WHERE c.company_id OPERATOR(pg_catalog.=) $1 AND c.id OPERATOR(pg_catalog.=) u.id)",
 									2, types, args, NULL, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -2096,15 +2096,15 @@ change_manual_members(FunctionCallInfo fcinfo, const SegextObjectId *segment, Ar
 	if (adding)
 		ret = SPI_execute_with_args("INSERT INTO segext.memberships (company_id, segment_id, customer_id) "
 									"SELECT DISTINCT $1, $3, c.id FROM segext.customers AS c "
-									"WHERE c.company_id OPERATOR(segext.=) $1 "
-									"AND c.id OPERATOR(segext.=) ANY ($2) AND c.active "
+									"WHERE c.company_id OPERATOR(pg_catalog.=) $1 "
+									"AND c.id OPERATOR(pg_catalog.=) ANY ($2) AND c.active "
 									"ON CONFLICT DO NOTHING",
 									3, types, args, NULL, false, 0);
 	else
 		ret = SPI_execute_with_args("DELETE FROM segext.memberships AS m "
-									"WHERE m.company_id OPERATOR(segext.=) $1 "
-									"AND m.segment_id OPERATOR(segext.=) $3 "
-									"AND m.customer_id OPERATOR(segext.=) ANY ($2)",
+									"WHERE m.company_id OPERATOR(pg_catalog.=) $1 "
+									"AND m.segment_id OPERATOR(pg_catalog.=) $3 "
+									"AND m.customer_id OPERATOR(pg_catalog.=) ANY ($2)",
 									3, types, args, NULL, false, 0);
 	if (ret != (adding ? SPI_OK_INSERT : SPI_OK_DELETE))
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));

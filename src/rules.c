@@ -133,70 +133,70 @@ typedef struct RulesQueryDef
 static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	[RQ_LOCK_COMPANY] = {
 		"SELECT max_segments, max_channels, name FROM segext.companies"
-		" WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
+		" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
 	},
 	[RQ_COUNT_USER_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND number OPERATOR(pg_catalog.>=) 2", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND number OPERATOR(pg_catalog.>=) 2", "o"
 	},
 	[RQ_NEXT_SEGMENT_NUMBER] = {
 		"SELECT COALESCE(pg_catalog.max(number), 1) OPERATOR(pg_catalog.+) 1 FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
 	},
 	[RQ_FREE_SEGMENT_NUMBER] = {
 		"SELECT g.n FROM pg_catalog.generate_series(2, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) g.n)"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) g.n)"
 		" ORDER BY g.n LIMIT 1", "o"
 	},
 	[RQ_SEGMENT_IN_MIX] = {
 		"SELECT c.name, pg_catalog.count(*) OVER ()::pg_catalog.int4 FROM segext.channel_segments cs"
-		" JOIN segext.channels c ON c.company_id OPERATOR(segext.=) cs.company_id"
-		" AND c.id OPERATOR(segext.=) cs.channel_id"
-		" WHERE cs.company_id OPERATOR(segext.=) $1 AND cs.segment_id OPERATOR(segext.=) $2"
+		" JOIN segext.channels c ON c.company_id OPERATOR(pg_catalog.=) cs.company_id"
+		" AND c.id OPERATOR(pg_catalog.=) cs.channel_id"
+		" WHERE cs.company_id OPERATOR(pg_catalog.=) $1 AND cs.segment_id OPERATOR(pg_catalog.=) $2"
 		" ORDER BY c.name LIMIT 1", "oo"
 	},
 	[RQ_COUNT_CHANNELS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.channels"
-		" WHERE company_id OPERATOR(segext.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
 	},
 	[RQ_NEXT_GROUP_ID] = {
 		"SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1 FROM segext.segment_groups"
-		" WHERE company_id OPERATOR(segext.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
 	},
 	[RQ_FREE_GROUP_ID] = {
 		"SELECT g.n FROM pg_catalog.generate_series(1, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segment_groups sg"
-		" WHERE sg.company_id OPERATOR(segext.=) $1 AND sg.id OPERATOR(pg_catalog.=) g.n)"
+		" WHERE sg.company_id OPERATOR(pg_catalog.=) $1 AND sg.id OPERATOR(pg_catalog.=) g.n)"
 		" ORDER BY g.n LIMIT 1", "o"
 	},
 	[RQ_GROUP_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, pg_catalog.min(name) FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", "oi"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", "oi"
 	},
 	[RQ_SEGMENT_BY_ID] = {
 		"SELECT number, name FROM segext.segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
 	},
 	[RQ_CHANNEL_NAME] = {
 		"SELECT name FROM segext.channels"
-		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
 	},
 	[RQ_LOCK_CHANNEL] = {
 		"SELECT name FROM segext.channels"
-		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2"
 		" FOR NO KEY UPDATE", "oo"
 	},
 	[RQ_MIX_SUM] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, COALESCE(pg_catalog.sum(distribution), 0)::pg_catalog.text,"
 		" COALESCE(pg_catalog.sum(distribution), 0) OPERATOR(pg_catalog.=) 1 FROM segext.channel_segments"
-		" WHERE company_id OPERATOR(segext.=) $1 AND channel_id OPERATOR(segext.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2", "oo"
 	},
 	/* a segment being deleted (locked FOR UPDATE) is passed over */
 	[RQ_MIX_DEFAULT] = {
 		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
 		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", "oo"
 	},
 	[RQ_BUILTIN_GROUP] = {
@@ -208,11 +208,11 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", "o"
 	},
 	[RQ_REORDER_LOCK] = {
-		"SELECT name FROM segext.companies WHERE id OPERATOR(segext.=) $1 FOR NO KEY UPDATE", "o"
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
 	},
 	/* the segments named by a mix being written, as its foreign keys lock them */
 	[RQ_LOCK_MIX_SEGMENTS] = {
-		"SELECT FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) $1"
+		"SELECT FROM segext.segments s WHERE s.company_id OPERATOR(pg_catalog.=) $1"
 		" AND s.id::pg_catalog.text OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.lower(e.v OPERATOR(pg_catalog.->>) 'segment_id')"
 		" FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof($2) OPERATOR(pg_catalog.=) 'array' THEN $2 ELSE '[]'::pg_catalog.jsonb END) AS e(v)"
 		" WHERE pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.=) 'object')"
@@ -221,13 +221,13 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	[RQ_REORDER_MISSING] = {
 		"SELECT u.n FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n)"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n)"
 		" ORDER BY u.i LIMIT 1", "oa"
 	},
 	[RQ_REORDER_UPDATE] = {
 		"UPDATE segext.segments AS s SET position = (u.i OPERATOR(pg_catalog.-) 1)::pg_catalog.int4"
 		" FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
-		" WHERE s.company_id OPERATOR(segext.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
 		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", "oa"
 	},
 	[RQ_MIX_TYPE] = {
@@ -265,7 +265,7 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	},
 	[RQ_MIX_STORED] = {
 		"SELECT segment_mix FROM segext.channels"
-		" WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
 	},
 
 	/*
@@ -276,8 +276,8 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	 */
 	[RQ_MIX_WRITE] = {
 		"WITH old AS (DELETE FROM segext.channel_segments"
-		" WHERE company_id OPERATOR(segext.=) $1"
-		" AND channel_id OPERATOR(segext.=) $2 RETURNING 1)"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1"
+		" AND channel_id OPERATOR(pg_catalog.=) $2 RETURNING 1)"
 		" INSERT INTO segext.channel_segments"
 		" (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, m.segment_id, m.distribution"
@@ -1670,8 +1670,8 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 	/* Lock the channels, in key order, as the check at commit does. */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT 1 FROM segext.channels c WHERE EXISTS (SELECT FROM (%s) k"
-					 " WHERE k.company_id OPERATOR(segext.=) c.company_id"
-					 " AND k.channel_id OPERATOR(segext.=) c.id)"
+					 " WHERE k.company_id OPERATOR(pg_catalog.=) c.company_id"
+					 " AND k.channel_id OPERATOR(pg_catalog.=) c.id)"
 					 " ORDER BY c.company_id, c.id FOR NO KEY UPDATE", keys.data);
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the channels of a segment mix");
@@ -1680,14 +1680,14 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "WITH m AS (SELECT c.company_id, c.id,"
 						 " (SELECT " MIX_JSON_OF("s") " FROM segext.channel_segments s"
-						 " WHERE s.company_id OPERATOR(segext.=) c.company_id"
-						 " AND s.channel_id OPERATOR(segext.=) c.id) AS mix"
+						 " WHERE s.company_id OPERATOR(pg_catalog.=) c.company_id"
+						 " AND s.channel_id OPERATOR(pg_catalog.=) c.id) AS mix"
 						 " FROM segext.channels c WHERE EXISTS (SELECT FROM (%s) k"
-						 " WHERE k.company_id OPERATOR(segext.=) c.company_id"
-						 " AND k.channel_id OPERATOR(segext.=) c.id))"
+						 " WHERE k.company_id OPERATOR(pg_catalog.=) c.company_id"
+						 " AND k.channel_id OPERATOR(pg_catalog.=) c.id))"
 						 " UPDATE segext.channels c SET segment_mix = m.mix FROM m"
-						 " WHERE c.company_id OPERATOR(segext.=) m.company_id"
-						 " AND c.id OPERATOR(segext.=) m.id"
+						 " WHERE c.company_id OPERATOR(pg_catalog.=) m.company_id"
+						 " AND c.id OPERATOR(pg_catalog.=) m.id"
 						 " AND c.segment_mix::pg_catalog.text OPERATOR(pg_catalog.<>) m.mix::pg_catalog.text",
 						 keys.data);
 		plan = SPI_prepare(sql.data, 0, NULL);

@@ -314,12 +314,12 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	static const char *query =
 		"SELECT s.number, s.group_id, s.criteria"
 		"  FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(segext.=) $1"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1"
 		"   AND (s.number OPERATOR(pg_catalog.=) 1"
 		"        OR (s.active AND s.number OPERATOR(pg_catalog.>=) 2))"
 		" ORDER BY s.position, s.number";
 	static const char *company_query =
-		"SELECT 1 FROM segext.companies c WHERE c.id OPERATOR(segext.=) $1";
+		"SELECT 1 FROM segext.companies c WHERE c.id OPERATOR(pg_catalog.=) $1";
 	Oid			objectid_type;
 	Oid			argtypes[1];
 	Datum		values[1];

@@ -1113,7 +1113,7 @@ segext_company_must_be_visible(const SegextObjectId *company, const char *hint)
 		elog(ERROR, "SPI_execute failed");
 	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(company);
-	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(segext.=) $1",
+	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed");
 	if (SPI_processed > 0)

@@ -130,7 +130,7 @@ recheck_company(const SegextObjectId *company)
 							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute_with_args failed");
 	if (SPI_execute_with_args("SELECT checked_at FROM segext.time_window_checks "
-							  "WHERE company_id OPERATOR(segext.=) $1 FOR NO KEY UPDATE",
+							  "WHERE company_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed");
 	if (SPI_processed != 1)
@@ -185,7 +185,7 @@ recheck_company(const SegextObjectId *company)
 	args[2] = Int64GetDatum(ncandidates);
 	if (SPI_execute_with_args("UPDATE segext.time_window_checks SET "
 							  "checked_at = GREATEST(checked_at, $2), customers = $3 "
-							  "WHERE company_id OPERATOR(segext.=) $1",
+							  "WHERE company_id OPERATOR(pg_catalog.=) $1",
 							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute_with_args failed");
 	restore_caller(&owner);
@@ -222,7 +222,7 @@ segext_recheck_time_windows(PG_FUNCTION_ARGS)
 		 */
 		if (SPI_execute("SELECT c.id FROM segext.companies AS c, "
 						"(SELECT segext.current_company_id() AS id) AS cur "
-						"WHERE cur.id IS NULL OR c.id OPERATOR(segext.=) cur.id ORDER BY c.id",
+						"WHERE cur.id IS NULL OR c.id OPERATOR(pg_catalog.=) cur.id ORDER BY c.id",
 						true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed");
 		ncompanies = SPI_processed;

@@ -450,7 +450,7 @@ transactions_check(PG_FUNCTION_ARGS)
 												"SELECT customer_id, returns_id IS NOT NULL, "
 												"amount OPERATOR(pg_catalog.-) returned_amount "
 												"FROM segext.transactions "
-												"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+												"WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
 												"FOR NO KEY UPDATE", 2, key_argtypes, 0),
 							   args, NULL, false, 1);
 		if (ret != SPI_OK_SELECT)
@@ -549,7 +549,7 @@ transaction_exists(Datum company, Datum id)
 	args[1] = id;
 	ret = SPI_execute_plan(segext_kept_plan(&key_exists_plan,
 											"SELECT 1 FROM segext.transactions "
-											"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2",
+											"WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2",
 											2, key_argtypes, 0),
 						   args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -573,7 +573,7 @@ adjust_returned(Datum company, Datum sale, Datum delta, bool adding)
 	plan = segext_kept_plan(&sale_adjust_plan,
 							"UPDATE segext.transactions "
 							"SET returned_amount = returned_amount OPERATOR(pg_catalog.+) $3 "
-							"WHERE company_id OPERATOR(segext.=) $1 AND id OPERATOR(segext.=) $2 "
+							"WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
 							"AND returns_id IS NULL "
 							"RETURNING amount, returned_amount", 3, key_argtypes, 0);
 	args[0] = company;

@@ -31,7 +31,7 @@ SELECT isnt('{"all": [{"any": [{"field": "a", "op": "exists"}]}]}'::segext.crite
             '[{"criteria": [{"field": "a", "op": "exists"}]}]'::segext.criteria,
             'a tree is not equal to parts of the same meaning (equality is of canonical forms)');
 SELECT ok('{"any": [{"field": "a", "op": "exists"}, {"not": {"field": "b", "op": "exists"}}]}'::segext.criteria
-          OPERATOR(segext.=) '{ "any" : [ {"op": "exists", "field": "a"}, {"not": {"op": "exists", "field": "b"}} ] }'::segext.criteria,
+          OPERATOR(pg_catalog.=) '{ "any" : [ {"op": "exists", "field": "a"}, {"not": {"op": "exists", "field": "b"}} ] }'::segext.criteria,
           'trees equal up to spacing and key order are equal');
 
 -- Round trips of trees: text, jsonb and binary are fixpoints.
@@ -42,7 +42,7 @@ INSERT INTO trees VALUES
     (3, '{"not": {"all": [{"type": "anniversary", "anniversaryType": "birthday", "days": 7}, {"any": [{"type": "transaction_percent_in_pos", "posId": "p1", "percent": 0.25}, {"type": "average_transaction_amount", "fromAmount": 1.5, "toAmount": 20}]}]}}'),
     (4, '[{"criteria": [{"type": "transaction_count", "min": 1, "max": 3}, {"field": "city", "op": "eq", "value": "Oslo"}]}, {"criteria": [{"type": "customer_has_labels", "labels": [{"key": "VIP"}]}]}]');
 SELECT is(c::text::segext.criteria::text, c::text, 'text round trip of value ' || i) FROM trees ORDER BY i;
-SELECT ok(c::jsonb::segext.criteria OPERATOR(segext.=) c AND c::jsonb = c::text::jsonb,
+SELECT ok(c::jsonb::segext.criteria OPERATOR(pg_catalog.=) c AND c::jsonb = c::text::jsonb,
           'jsonb round trip of value ' || i) FROM trees ORDER BY i;
 SELECT is(pg_catalog.get_byte(segext.criteria_send(c), 0), CASE WHEN i < 4 THEN 2 ELSE 1 END,
           'send writes format version ' || CASE WHEN i < 4 THEN 2 ELSE 1 END || ' for value ' || i) FROM trees ORDER BY i;
@@ -61,7 +61,7 @@ CREATE FUNCTION pg_temp.binary_round_trip(v segext.criteria) RETURNS bool LANGUA
 DECLARE
     err text[] := pg_temp.recv(segext.criteria_send(v));
 BEGIN
-    RETURN err IS NULL AND (SELECT r.c OPERATOR(segext.=) v AND r.c::text = v::text FROM criteria_raw r);
+    RETURN err IS NULL AND (SELECT r.c OPERATOR(pg_catalog.=) v AND r.c::text = v::text FROM criteria_raw r);
 END $$;
 SELECT ok(pg_temp.binary_round_trip(c), 'binary round trip of value ' || i) FROM (SELECT * FROM trees ORDER BY i) t;
 
@@ -69,14 +69,14 @@ SELECT ok(pg_temp.binary_round_trip(c), 'binary round trip of value ' || i) FROM
 -- captured from that build's criteria_send) is still read.
 SELECT is(pg_temp.recv('\x015b7b226372697465726961223a205b7b2274797065223a20227472616e73616374696f6e5f636f756e74222c20226d6178223a20332c20226d696e223a20317d2c207b226669656c64223a202263697479222c20226f70223a20226571222c202276616c7565223a20224f736c6f227d5d7d2c207b226372697465726961223a205b7b2274797065223a2022637573746f6d65725f6861735f6c6162656c73222c20226c6162656c73223a205b7b226b6579223a2022766970227d5d7d5d7d5d'),
           NULL, 'binary criteria of format version 1 written before trees are received');
-SELECT ok((SELECT r.c FROM criteria_raw r) OPERATOR(segext.=) (SELECT c FROM trees WHERE i = 4),
+SELECT ok((SELECT r.c FROM criteria_raw r) OPERATOR(pg_catalog.=) (SELECT c FROM trees WHERE i = 4),
           'and equal the same criteria from text');
 -- The stored (on-disk) bytes of that value, as that build wrote them, taken
 -- as criteria by a copying identity (byteasend returns a copy of its
 -- argument's varlena): the same value today.
 CREATE FUNCTION pg_temp.stored_criteria(bytea) RETURNS segext.criteria LANGUAGE internal IMMUTABLE STRICT AS 'byteasend';
 SELECT ok(pg_temp.stored_criteria('\x01000200030000000000000002000000030000000200000000000000000000000000000000000000000000000000000000000000010000000000000003000000000000000101000000000000000000000000000000000000040000000500000004000000000000000000000000000000000000000d000000010000001000000000000000000000000000000000000000000000000000000000000000000000000000000063697479004f736c6f007669700000000a00000003000000')
-          OPERATOR(segext.=) (SELECT c FROM trees WHERE i = 4),
+          OPERATOR(pg_catalog.=) (SELECT c FROM trees WHERE i = 4),
           'stored criteria of format version 1 written before trees are the same value today');
 SELECT is((pg_temp.recv('\x01' || pg_catalog.convert_to('{"not": {"field": "a", "op": "exists"}}', 'UTF8')))[1:2],
           ARRAY['22P03', 'invalid binary criteria: format version 1 holds no groups'],

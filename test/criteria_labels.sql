@@ -50,11 +50,11 @@ SELECT segext.refresh_company(:'c') \g /dev/null
 CREATE TEMP TABLE by_members AS
     SELECT s.name, m.customer_id::text AS customer FROM segext.segments s
     CROSS JOIN LATERAL segext.segment_members(s.id) m
-    WHERE s.company_id OPERATOR(segext.=) :'c' AND s.name IN (SELECT name FROM label_criteria);
+    WHERE s.company_id OPERATOR(pg_catalog.=) :'c' AND s.name IN (SELECT name FROM label_criteria);
 CREATE TEMP TABLE by_stored AS
     SELECT s.name, m.customer_id::text AS customer FROM segext.segments s
-    JOIN segext.memberships m ON m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-    WHERE s.company_id OPERATOR(segext.=) :'c' AND s.name IN (SELECT name FROM label_criteria);
+    JOIN segext.memberships m ON m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+    WHERE s.company_id OPERATOR(pg_catalog.=) :'c' AND s.name IN (SELECT name FROM label_criteria);
 CREATE TEMP TABLE by_facts AS
     SELECT lc.name, il.customer FROM label_criteria lc CROSS JOIN item_labels il
     WHERE segext.criteria_match_facts(lc.criteria, pg_catalog.jsonb_build_object('item_labels', il.labels));
@@ -68,7 +68,7 @@ SELECT set_eq('SELECT name, customer FROM by_facts',
                        ('a=b or b=c', '0000000000000000000000c3')$$,
               'only labels without the separator match, whole');
 SELECT is((SELECT count(*) FROM segext.transactions t
-           WHERE t.company_id OPERATOR(segext.=) :'c' AND t.item_labels OPERATOR(pg_catalog.&&) ARRAY[E'a\x1fb\x1fc']), 2::bigint,
+           WHERE t.company_id OPERATOR(pg_catalog.=) :'c' AND t.item_labels OPERATOR(pg_catalog.&&) ARRAY[E'a\x1fb\x1fc']), 2::bigint,
           'two stored item labels join to the same text, which no criterion can name');
 
 SELECT * FROM finish();

@@ -55,7 +55,7 @@ INSERT INTO rt (t) VALUES
 -- text -> value -> text -> value, and the jsonb cast, for every row.
 SELECT is(t::segext.criteria::text::segext.criteria::text, t::segext.criteria::text,
           'text round trip is a fixpoint: row ' || n) FROM rt ORDER BY n;
-SELECT ok(t::segext.criteria::jsonb::segext.criteria OPERATOR(segext.=) t::segext.criteria,
+SELECT ok(t::segext.criteria::jsonb::segext.criteria OPERATOR(pg_catalog.=) t::segext.criteria,
           'jsonb round trip: row ' || n) FROM rt ORDER BY n;
 
 -- Binary COPY out and back in of every row.
@@ -69,7 +69,7 @@ BEGIN
     EXECUTE pg_catalog.format('COPY rt_bin TO %L WITH (FORMAT binary)', f);
     EXECUTE pg_catalog.format('COPY rt_back FROM %L WITH (FORMAT binary)', f);
 END $$;
-SELECT is((SELECT count(*) FROM rt_bin a JOIN rt_back b ON b.n = a.n AND b.c OPERATOR(segext.=) a.c),
+SELECT is((SELECT count(*) FROM rt_bin a JOIN rt_back b ON b.n = a.n AND b.c OPERATOR(pg_catalog.=) a.c),
           (SELECT count(*) FROM rt), 'binary COPY round trip keeps every value');
 
 -- purchase_period bounds whose UTC value leaves years 1-9999: 22023.

@@ -75,7 +75,7 @@ FROM unnest(ARRAY[
 
 -- Both shapes mean the same: flat items are parts of their own.
 SELECT ok('[{"field": "a", "op": "exists"}, {"field": "b", "op": "exists"}]'::segext.criteria
-          OPERATOR(segext.=)
+          OPERATOR(pg_catalog.=)
           '[{"criteria": [{"field": "a", "op": "exists"}]}, {"criteria": [{"field": "b", "op": "exists"}]}]'::segext.criteria,
           'flat shape equals the parts shape');
 SELECT is(pg_catalog.jsonb_typeof('[{"type": "transaction_count", "min": 0, "max": 1}]'::segext.criteria::jsonb), 'array',

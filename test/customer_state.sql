@@ -22,11 +22,11 @@ INSERT INTO segext.customers (company_id, id, first_name) VALUES
 -- state(customer): the row of a customer as text (NULL when it has none).
 CREATE FUNCTION pg_temp.state(c pg_catalog.text) RETURNS pg_catalog.text LANGUAGE sql AS $$
     SELECT s.transactions || '/' || s.sales || '/' || s.amount
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(segext.=) c::segext.objectid $$;
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid $$;
 -- figures(customer): its figures as jsonb.
 CREATE FUNCTION pg_temp.figures(c pg_catalog.text) RETURNS pg_catalog.jsonb LANGUAGE sql AS $$
     SELECT segext.customer_state_figures(s.figures)
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(segext.=) c::segext.objectid $$;
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid $$;
 -- matches_rebuild(): the kept states equal a rebuild of both companies.
 CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
 DECLARE

@@ -93,7 +93,7 @@ FROM pg_temp.co AS co CROSS JOIN (VALUES
 ) AS v(name, criteria);
 INSERT INTO segext.segments (company_id, name) SELECT co.id, 'manual' FROM pg_temp.co AS co;
 SELECT segext.add_segment_members(s.id, ARRAY[pg_temp.cust(co.k, 3), pg_temp.cust(co.k, 4), pg_temp.cust(co.k, 5)])
-FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(segext.=) co.id AND s.name OPERATOR(pg_catalog.=) 'manual';
+FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(pg_catalog.=) co.id AND s.name OPERATOR(pg_catalog.=) 'manual';
 -- The kinds as defined here: the batches change the segments' definitions.
 CREATE TABLE pg_temp.kinds AS SELECT s.company_id, s.name, s.criteria FROM segext.segments AS s
     WHERE s.number OPERATOR(pg_catalog.>) 1 AND s.criteria IS NOT NULL;
@@ -116,13 +116,13 @@ BEGIN
                 INSERT INTO segext.transactions (company_id, customer_id, occurred_at, amount, pos_id, items)
                 SELECT co.id, c.id, pg_temp.random_time(), (1 + pg_temp.rnd(15000))::pg_catalog.numeric / 100,
                        pg_temp.pick('{p1,p2,P2,p3,NULL}'), pg_temp.random_items()
-                FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) co.id
+                FROM segext.customers AS c WHERE c.company_id OPERATOR(pg_catalog.=) co.id
                 ORDER BY pg_catalog.random() LIMIT 1;
             ELSIF op < 60 THEN
                 -- a return of part or all of what is left of a sale
                 SELECT s.customer_id, s.id, s.amount OPERATOR(pg_catalog.-) s.returned_amount AS left_amount INTO t
                 FROM segext.transactions AS s
-                WHERE s.company_id OPERATOR(segext.=) co.id AND s.returns_id IS NULL
+                WHERE s.company_id OPERATOR(pg_catalog.=) co.id AND s.returns_id IS NULL
                   AND s.returned_amount OPERATOR(pg_catalog.<) s.amount
                 ORDER BY pg_catalog.random() LIMIT 1;
                 IF FOUND THEN
@@ -133,18 +133,18 @@ BEGIN
                 END IF;
             ELSIF op < 66 THEN
                 -- a deleted return: its sale may count again
-                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(segext.=) co.id AND r.id OPERATOR(segext.=) (
-                    SELECT x.id FROM segext.transactions AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(pg_catalog.=) co.id AND r.id OPERATOR(pg_catalog.=) (
+                    SELECT x.id FROM segext.transactions AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id
                       AND x.returns_id IS NOT NULL ORDER BY pg_catalog.random() LIMIT 1);
             ELSIF op < 71 THEN
                 -- a deleted sale without returns
-                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(segext.=) co.id AND r.id OPERATOR(segext.=) (
-                    SELECT x.id FROM segext.transactions AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(pg_catalog.=) co.id AND r.id OPERATOR(pg_catalog.=) (
+                    SELECT x.id FROM segext.transactions AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id
                       AND x.returns_id IS NULL AND x.returned_amount OPERATOR(pg_catalog.=) 0
                     ORDER BY pg_catalog.random() LIMIT 1);
             ELSIF op < 80 THEN
                 -- an update of amount, time, POS, items or customer of a sale without returns
-                SELECT x.id INTO t FROM segext.transactions AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                SELECT x.id INTO t FROM segext.transactions AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id
                   AND x.returns_id IS NULL AND x.returned_amount OPERATOR(pg_catalog.=) 0
                 ORDER BY pg_catalog.random() LIMIT 1;
                 IF FOUND THEN
@@ -154,9 +154,9 @@ BEGIN
                         pos_id = CASE WHEN pg_temp.rnd(2) = 0 THEN pg_temp.pick('{p1,p2,p3,NULL}') ELSE x.pos_id END,
                         items = CASE WHEN pg_temp.rnd(2) = 0 THEN pg_temp.random_items() ELSE x.items END,
                         customer_id = CASE WHEN pg_temp.rnd(4) = 0 THEN COALESCE((
-                            SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) co.id
+                            SELECT c.id FROM segext.customers AS c WHERE c.company_id OPERATOR(pg_catalog.=) co.id
                             ORDER BY pg_catalog.random() LIMIT 1), x.customer_id) ELSE x.customer_id END
-                    WHERE x.company_id OPERATOR(segext.=) co.id AND x.id OPERATOR(segext.=) t.id;
+                    WHERE x.company_id OPERATOR(pg_catalog.=) co.id AND x.id OPERATOR(pg_catalog.=) t.id;
                 END IF;
             ELSIF op < 84 THEN
                 -- a bulk INSERT ... SELECT of sales for many customers
@@ -164,21 +164,21 @@ BEGIN
                 SELECT co.id, c.id, pg_temp.random_time(), (1 + pg_temp.rnd(9000))::pg_catalog.numeric / 100,
                        pg_temp.pick('{p1,p2,p3}'), pg_temp.random_items()
                 FROM segext.customers AS c CROSS JOIN pg_catalog.generate_series(1, 2)
-                WHERE c.company_id OPERATOR(segext.=) co.id AND pg_temp.rnd(3) = 0;
+                WHERE c.company_id OPERATOR(pg_catalog.=) co.id AND pg_temp.rnd(3) = 0;
             ELSIF op < 86 THEN
                 -- a bulk UPDATE of many sales' times
                 UPDATE segext.transactions AS x SET occurred_at = x.occurred_at - interval '3 days'
-                WHERE x.company_id OPERATOR(segext.=) co.id AND pg_temp.rnd(4) = 0;
+                WHERE x.company_id OPERATOR(pg_catalog.=) co.id AND pg_temp.rnd(4) = 0;
             ELSIF op < 89 THEN
                 -- a segment definition change: criteria copied from another segment, or active toggled
                 UPDATE segext.segments AS s SET
                     criteria = CASE WHEN pg_temp.rnd(2) = 0 THEN (
-                        SELECT o.criteria FROM segext.segments AS o WHERE o.company_id OPERATOR(segext.=) co.id
+                        SELECT o.criteria FROM segext.segments AS o WHERE o.company_id OPERATOR(pg_catalog.=) co.id
                           AND o.number OPERATOR(pg_catalog.>) 1 AND o.criteria IS NOT NULL ORDER BY pg_catalog.random() LIMIT 1)
                         ELSE s.criteria END,
                     active = CASE WHEN pg_temp.rnd(2) = 0 THEN NOT s.active ELSE s.active END
-                WHERE s.company_id OPERATOR(segext.=) co.id AND s.id OPERATOR(segext.=) (
-                    SELECT x.id FROM segext.segments AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                WHERE s.company_id OPERATOR(pg_catalog.=) co.id AND s.id OPERATOR(pg_catalog.=) (
+                    SELECT x.id FROM segext.segments AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id
                       AND x.number OPERATOR(pg_catalog.>) 1 AND x.criteria IS NOT NULL ORDER BY pg_catalog.random() LIMIT 1);
             ELSIF op < 97 THEN
                 -- a customer edit: active, labels, birth date, registration, attributes
@@ -188,15 +188,15 @@ BEGIN
                     birth_date = CASE WHEN pg_temp.rnd(3) = 0 THEN CURRENT_DATE - pg_temp.rnd(20000) ELSE c.birth_date END,
                     registered_at = CASE WHEN pg_temp.rnd(3) = 0 THEN pg_catalog.now() - pg_catalog.make_interval(days => pg_temp.rnd(2000)) ELSE c.registered_at END,
                     attributes = CASE WHEN pg_temp.rnd(3) = 0 THEN pg_catalog.jsonb_build_object('tier', pg_temp.pick('{gold,silver}'), 'score', pg_temp.rnd(100)) ELSE c.attributes END
-                WHERE c.company_id OPERATOR(segext.=) co.id AND c.id OPERATOR(segext.=) (
-                    SELECT x.id FROM segext.customers AS x WHERE x.company_id OPERATOR(segext.=) co.id ORDER BY pg_catalog.random() LIMIT 1);
+                WHERE c.company_id OPERATOR(pg_catalog.=) co.id AND c.id OPERATOR(pg_catalog.=) (
+                    SELECT x.id FROM segext.customers AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id ORDER BY pg_catalog.random() LIMIT 1);
             ELSE
                 -- a deleted customer (its transactions go by cascade) and a new one
-                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(segext.=) co.id AND r.returns_id IS NOT NULL
-                  AND r.customer_id OPERATOR(segext.=) (SELECT x.customer_id FROM segext.transactions AS x
-                      WHERE x.company_id OPERATOR(segext.=) co.id ORDER BY x.id LIMIT 1);
-                DELETE FROM segext.customers AS c WHERE c.company_id OPERATOR(segext.=) co.id AND c.id OPERATOR(segext.=) (
-                    SELECT x.customer_id FROM segext.transactions AS x WHERE x.company_id OPERATOR(segext.=) co.id
+                DELETE FROM segext.transactions AS r WHERE r.company_id OPERATOR(pg_catalog.=) co.id AND r.returns_id IS NOT NULL
+                  AND r.customer_id OPERATOR(pg_catalog.=) (SELECT x.customer_id FROM segext.transactions AS x
+                      WHERE x.company_id OPERATOR(pg_catalog.=) co.id ORDER BY x.id LIMIT 1);
+                DELETE FROM segext.customers AS c WHERE c.company_id OPERATOR(pg_catalog.=) co.id AND c.id OPERATOR(pg_catalog.=) (
+                    SELECT x.customer_id FROM segext.transactions AS x WHERE x.company_id OPERATOR(pg_catalog.=) co.id
                     ORDER BY x.id LIMIT 1);
                 INSERT INTO segext.customers (company_id, first_name, labels)
                 VALUES (co.id, pg_temp.pick('{ann,eve,zed}'), pg_temp.random_labels(2));
@@ -215,7 +215,7 @@ $$;
 -- segment_members, or whose count differs from its member rows.
 CREATE FUNCTION pg_temp.member_mismatches() RETURNS pg_catalog.text[] LANGUAGE sql AS $$
     SELECT COALESCE(pg_catalog.array_agg(co.k || ':' || s.name ORDER BY co.k, s.number), '{}')
-    FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(segext.=) co.id
+    FROM pg_temp.co AS co JOIN segext.segments AS s ON s.company_id OPERATOR(pg_catalog.=) co.id
     WHERE pg_temp.members_differ(s) OR pg_temp.count_differs(s) $$;
 
 -- rebuild_changes(): the members a full refresh of every company changes.
@@ -306,7 +306,7 @@ SELECT cmp_ok((SELECT pg_catalog.count(*) FROM segext.customer_states), '>=', 90
               'most customers have a state');
 SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states AS s
            WHERE NOT EXISTS (SELECT FROM segext.customers AS c
-                             WHERE c.company_id OPERATOR(segext.=) s.company_id AND c.id OPERATOR(segext.=) s.customer_id)),
+                             WHERE c.company_id OPERATOR(pg_catalog.=) s.company_id AND c.id OPERATOR(pg_catalog.=) s.customer_id)),
           0::pg_catalog.int8, 'no state of a deleted customer');
 
 SELECT * FROM finish();

@@ -35,7 +35,7 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
 -- state(customer): the row of a customer as text (NULL when it has none).
 CREATE FUNCTION pg_temp.state(c pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$
     SELECT s.transactions || '/' || s.sales || '/' || s.amount
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(segext.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid $$;
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid $$;
 -- matches_rebuild(): the kept states equal a rebuild of both companies, and
 -- the stored members and counts of every segment are true.
 CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
@@ -79,30 +79,30 @@ SELECT is(pg_temp.state(1), '2/2/12000000', 'a second sale updates the row in pl
 INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
 VALUES (:'a', '000000000000000000000001', -10, '0000000000000000000000d1');
 SELECT is(segext.customer_state_figures((SELECT figures FROM segext.customer_states
-    WHERE customer_id OPERATOR(segext.=) '000000000000000000000001')) -> 'skus',
+    WHERE customer_id OPERATOR(pg_catalog.=) '000000000000000000000001')) -> 'skus',
     '[{"value": "a", "sales": 1}, {"value": "b", "sales": 1}]'::pg_catalog.jsonb,
     'a full return (a statement of one customer whose sale stops counting) takes its figures off in place');
 INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
 SELECT :'a', '000000000000000000000001', -1, id FROM segext.transactions
-WHERE customer_id OPERATOR(segext.=) '000000000000000000000001' AND amount OPERATOR(pg_catalog.=) 2;
+WHERE customer_id OPERATOR(pg_catalog.=) '000000000000000000000001' AND amount OPERATOR(pg_catalog.=) 2;
 SELECT is(pg_temp.state(1), '4/1/1000000', 'a partial return (no figures change) updates counts and amount in place');
 SELECT ok(pg_temp.matches_rebuild(), 'after single-customer statements the state equals a rebuild');
 
 -- One customer many times in one statement.
 SELECT pg_temp.sales(2, 2, 3000);
 SELECT is(pg_temp.state(2), '3000/3000/' || (SELECT (pg_catalog.sum(amount) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8
-    FROM segext.transactions WHERE customer_id OPERATOR(segext.=) '000000000000000000000002'),
+    FROM segext.transactions WHERE customer_id OPERATOR(pg_catalog.=) '000000000000000000000002'),
     'a statement of 3,000 sales of one customer');
 SELECT ok(pg_temp.matches_rebuild(), 'after it the state equals a rebuild');
 
 -- Changes crossing the threshold: classes of customers spilled to files.
 SET LOCAL segext.test_state_flush_kb = 64;
 SELECT pg_temp.sales(3, 300, 20);
-SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 300::pg_catalog.int8,
+SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a'), 300::pg_catalog.int8,
     'a statement larger than the threshold: every customer has its row');
 SELECT ok(pg_temp.matches_rebuild(), 'after a statement spilled by class the state equals a rebuild');
 UPDATE segext.transactions SET amount = amount OPERATOR(pg_catalog.+) 1, pos_id = 'q'
-WHERE company_id OPERATOR(segext.=) :'a' AND returns_id IS NULL;
+WHERE company_id OPERATOR(pg_catalog.=) :'a' AND returns_id IS NULL;
 SELECT ok(pg_temp.matches_rebuild(), 'after an UPDATE of every sale, spilled by class, the state equals a rebuild');
 
 -- The smallest threshold: as many classes as there can be, and classes
@@ -110,16 +110,16 @@ SELECT ok(pg_temp.matches_rebuild(), 'after an UPDATE of every sale, spilled by 
 SET LOCAL segext.test_state_flush_kb = 1;
 SELECT pg_temp.sales(2, 40, 30);
 SELECT ok(pg_temp.matches_rebuild(), 'with a 1 kB threshold the state equals a rebuild');
-DELETE FROM segext.transactions WHERE customer_id OPERATOR(segext.=) '000000000000000000000002'
+DELETE FROM segext.transactions WHERE customer_id OPERATOR(pg_catalog.=) '000000000000000000000002'
     AND occurred_at OPERATOR(pg_catalog.<) '2024-03-01 00:30+00';
 SELECT ok(pg_temp.matches_rebuild(), 'a DELETE of one customer''s many sales in batches: the state equals a rebuild');
 SAVEPOINT s;
 SELECT pg_temp.sales(41, 60, 10);
 ROLLBACK TO SAVEPOINT s;
 SELECT ok(pg_temp.matches_rebuild(), 'a rolled-back statement spilled by class leaves nothing');
-DELETE FROM segext.customers WHERE company_id OPERATOR(segext.=) :'a'
-    AND id OPERATOR(segext.<=) '000000000000000000000064'::segext.objectid;
-SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(segext.=) :'a'), 200::pg_catalog.int8,
+DELETE FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) :'a'
+    AND id OPERATOR(pg_catalog.<=) '000000000000000000000064'::segext.objectid;
+SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a'), 200::pg_catalog.int8,
     'deleting 100 customers with their transactions, spilled by class, leaves the others'' states');
 SELECT ok(pg_temp.matches_rebuild(), 'and the state equals a rebuild');
 

@@ -129,7 +129,7 @@ BEGIN
        AND e.segment IS DISTINCT FROM coalesce(
            (SELECT s.number
               FROM segext.segments s
-             WHERE s.company_id OPERATOR(segext.=) company AND s.active AND s.number >= 2
+             WHERE s.company_id OPERATOR(pg_catalog.=) company AND s.active AND s.number >= 2
                AND s.criteria IS NOT NULL
                AND segext.criteria_match_event(s.criteria,
                        pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('a', e.a, 'b', e.b, 'n', e.n))
@@ -195,7 +195,7 @@ SELECT is((SELECT count(*) FROM public.dispatch_events e
             WHERE e.round = 5
               AND e.segment IS DISTINCT FROM coalesce(
                   (SELECT s.number FROM segext.segments s
-                    WHERE s.company_id OPERATOR(segext.=) 'd1d1d1d1d1d1d1d1d1d1d1d1' AND s.active
+                    WHERE s.company_id OPERATOR(pg_catalog.=) 'd1d1d1d1d1d1d1d1d1d1d1d1' AND s.active
                       AND s.number >= 2 AND s.criteria IS NOT NULL
                       AND segext.criteria_match_event(s.criteria,
                               pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('a', e.a, 'b', e.b, 'n', e.n))

@@ -93,37 +93,37 @@ GRANT INSERT, SELECT ON public.hostile_events TO PUBLIC;
 CREATE FUNCTION hostile.seg(segment_name pg_catalog.text) RETURNS segext.objectid
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.id FROM segext.segments s
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id() AND s.name = segment_name $$;
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND s.name = segment_name $$;
 CREATE FUNCTION hostile.seg_channel(channel_name pg_catalog.text) RETURNS segext.objectid
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.id FROM segext.channels c
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id() AND c.name = channel_name $$;
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND c.name = channel_name $$;
 CREATE FUNCTION hostile.state() RETURNS pg_catalog.text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT concat_ws(E'\n',
         (SELECT string_agg(concat_ws(' ', s.number, s.name, s.active, s.position, s.group_id, segext.segment_customers_count(s.company_id, s.id),
                                      s.criteria::text), '; ' ORDER BY s.number)
-           FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()),
+           FROM segext.segments s WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', g.id, g.name, g.status), '; ' ORDER BY g.id)
-           FROM segext.segment_groups g WHERE g.company_id OPERATOR(segext.=) segext.current_company_id()),
+           FROM segext.segment_groups g WHERE g.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', s.number, m.customer_id, m.since), '; ' ORDER BY s.number, m.customer_id)
            FROM segext.memberships m JOIN segext.segments s
-             ON s.company_id OPERATOR(segext.=) m.company_id AND s.id OPERATOR(segext.=) m.segment_id
-          WHERE m.company_id OPERATOR(segext.=) segext.current_company_id()),
+             ON s.company_id OPERATOR(pg_catalog.=) m.company_id AND s.id OPERATOR(pg_catalog.=) m.segment_id
+          WHERE m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', s.number, h.customer_id, h.kind, h.at), '; ' ORDER BY h.id)
            FROM segext.membership_history h JOIN segext.segments s
-             ON s.company_id OPERATOR(segext.=) h.company_id AND s.id OPERATOR(segext.=) h.segment_id
-          WHERE h.company_id OPERATOR(segext.=) segext.current_company_id()),
+             ON s.company_id OPERATOR(pg_catalog.=) h.company_id AND s.id OPERATOR(pg_catalog.=) h.segment_id
+          WHERE h.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', c.name, c.commission, cs.distribution, s.number), '; ' ORDER BY c.name, s.number)
            FROM segext.channels c LEFT JOIN segext.channel_segments cs
-             ON cs.company_id OPERATOR(segext.=) c.company_id AND cs.channel_id OPERATOR(segext.=) c.id
-           LEFT JOIN segext.segments s ON s.company_id OPERATOR(segext.=) cs.company_id AND s.id OPERATOR(segext.=) cs.segment_id
-          WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()),
+             ON cs.company_id OPERATOR(pg_catalog.=) c.company_id AND cs.channel_id OPERATOR(pg_catalog.=) c.id
+           LEFT JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) cs.company_id AND s.id OPERATOR(pg_catalog.=) cs.segment_id
+          WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', c.external_id, c.first_name, c.active, c.labels::text), '; ' ORDER BY c.first_name)
-           FROM segext.customers c WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()),
+           FROM segext.customers c WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id()),
         (SELECT string_agg(concat_ws(' ', t.customer_id, t.amount, t.returned_amount, t.item_skus::text), '; '
                            ORDER BY t.customer_id, t.amount, t.occurred_at)
-           FROM segext.transactions t WHERE t.company_id OPERATOR(segext.=) segext.current_company_id())) $$;
+           FROM segext.transactions t WHERE t.company_id OPERATOR(pg_catalog.=) segext.current_company_id())) $$;
 
 -- The environment detects an unqualified operator: a canary.
 SELECT hostile.compare('canary', ARRAY['SELECT (1 = 1)::pg_catalog.text']) IS NULL AS ran \gset
@@ -139,12 +139,12 @@ SELECT pg_catalog.count(hostile.compare('segment_members of ' || s.name, ARRAY[p
 
 -- As a superuser: every other function.
 SELECT hostile.compare('refresh_company', ARRAY[
-    'UPDATE segext.customers SET active = true WHERE id OPERATOR(segext.=) ''0000000000000000000000c5''::segext.objectid',
-    'DELETE FROM segext.transactions WHERE id OPERATOR(segext.=) ''0000000000000000000000a2''::segext.objectid',
+    'UPDATE segext.customers SET active = true WHERE id OPERATOR(pg_catalog.=) ''0000000000000000000000c5''::segext.objectid',
+    'DELETE FROM segext.transactions WHERE id OPERATOR(pg_catalog.=) ''0000000000000000000000a2''::segext.objectid',
     'SELECT segext.refresh_company(segext.current_company_id())::pg_catalog.text',
     'SELECT hostile.state()']) IS NULL AS ran \gset
 SELECT hostile.compare('refresh_segment', ARRAY[
-    'UPDATE segext.customers SET active = false WHERE id OPERATOR(segext.=) ''0000000000000000000000c2''::segext.objectid',
+    'UPDATE segext.customers SET active = false WHERE id OPERATOR(pg_catalog.=) ''0000000000000000000000c2''::segext.objectid',
     'SELECT segext.refresh_segment(hostile.seg(''amount''))::pg_catalog.text',
     'SELECT segext.refresh_segment(hostile.seg(''field''))::pg_catalog.text',
     'SELECT hostile.state()']) IS NULL AS ran \gset
@@ -188,39 +188,39 @@ SELECT hostile.compare('writes of the rules', ARRAY[
     'SELECT segext.create_company(''another'') IS NOT NULL',
     'INSERT INTO segext.segment_groups (company_id, name) VALUES (segext.current_company_id(), ''auto group'') RETURNING id::pg_catalog.text',
     'INSERT INTO segext.segments (company_id, name, criteria) VALUES (segext.current_company_id(), ''new'', ''[{"type": "bought_in_pos", "posIds": ["P2"]}]'') RETURNING number::pg_catalog.text',
-    'UPDATE segext.segments SET number = 300, name = ''renamed'' WHERE id OPERATOR(segext.=) hostile.seg(''two periods'') RETURNING number::pg_catalog.text',
+    'UPDATE segext.segments SET number = 300, name = ''renamed'' WHERE id OPERATOR(pg_catalog.=) hostile.seg(''two periods'') RETURNING number::pg_catalog.text',
     'INSERT INTO segext.segments (company_id, name) VALUES (segext.current_company_id(), ''next free'') RETURNING number::pg_catalog.text',
-    'DELETE FROM segext.segments WHERE id OPERATOR(segext.=) hostile.seg(''next free'')',
-    'DELETE FROM segext.segment_groups WHERE company_id OPERATOR(segext.=) segext.current_company_id() AND name OPERATOR(pg_catalog.=) ''auto group''',
+    'DELETE FROM segext.segments WHERE id OPERATOR(pg_catalog.=) hostile.seg(''next free'')',
+    'DELETE FROM segext.segment_groups WHERE company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND name OPERATOR(pg_catalog.=) ''auto group''',
     'SELECT segext.reorder_segments(segext.current_company_id(), ''{20,19,18}'')::pg_catalog.text',
-    'UPDATE segext.companies SET name = ''renamed company'' WHERE id OPERATOR(segext.=) segext.current_company_id() RETURNING name',
+    'UPDATE segext.companies SET name = ''renamed company'' WHERE id OPERATOR(pg_catalog.=) segext.current_company_id() RETURNING name',
     'SELECT hostile.state()']) IS NULL AS ran \gset
 SELECT hostile.compare('refused: segment in a mix', ARRAY[
-    'DELETE FROM segext.segments WHERE id OPERATOR(segext.=) hostile.seg(''field'')']) IS NULL AS ran \gset
+    'DELETE FROM segext.segments WHERE id OPERATOR(pg_catalog.=) hostile.seg(''field'')']) IS NULL AS ran \gset
 SELECT hostile.compare('refused: group with segments', ARRAY[
-    'DELETE FROM segext.segment_groups WHERE company_id OPERATOR(segext.=) segext.current_company_id() AND name OPERATOR(pg_catalog.=) ''reporting''']) IS NULL AS ran \gset
+    'DELETE FROM segext.segment_groups WHERE company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND name OPERATOR(pg_catalog.=) ''reporting''']) IS NULL AS ran \gset
 SELECT hostile.compare('refused: reordering a built-in', ARRAY[
     'SELECT segext.reorder_segments(segext.current_company_id(), ''{1}'')::pg_catalog.text']) IS NULL AS ran \gset
 SELECT hostile.compare('refused: a built-in segment', ARRAY[
-    'UPDATE segext.segments SET name = ''x'' WHERE id OPERATOR(segext.=) hostile.seg(''Default'')']) IS NULL AS ran \gset
+    'UPDATE segext.segments SET name = ''x'' WHERE id OPERATOR(pg_catalog.=) hostile.seg(''Default'')']) IS NULL AS ran \gset
 SELECT hostile.compare('writes of the mix rules', ARRAY[
     'INSERT INTO segext.channels (company_id, name, commission) VALUES (segext.current_company_id(), ''shop'', 0.1) RETURNING name',
     'UPDATE segext.channels SET segment_mix = pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(''segment_id'', hostile.seg(''pos''), ''distribution'', 1))
-      WHERE id OPERATOR(segext.=) hostile.seg_channel(''web'') RETURNING segment_mix::pg_catalog.text',
-    'UPDATE segext.channel_segments SET distribution = 0.5 WHERE channel_id OPERATOR(segext.=) hostile.seg_channel(''web'')',
+      WHERE id OPERATOR(pg_catalog.=) hostile.seg_channel(''web'') RETURNING segment_mix::pg_catalog.text',
+    'UPDATE segext.channel_segments SET distribution = 0.5 WHERE channel_id OPERATOR(pg_catalog.=) hostile.seg_channel(''web'')',
     'INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution) VALUES (segext.current_company_id(), hostile.seg_channel(''web''), hostile.seg(''sku''), 0.5)',
     'SET CONSTRAINTS ALL IMMEDIATE',
     'SET CONSTRAINTS ALL DEFERRED',
-    'UPDATE segext.channels SET segment_mix = ''[{"segment_id": 5}]'' WHERE id OPERATOR(segext.=) hostile.seg_channel(''web'')']) IS NULL AS ran \gset
+    'UPDATE segext.channels SET segment_mix = ''[{"segment_id": 5}]'' WHERE id OPERATOR(pg_catalog.=) hostile.seg_channel(''web'')']) IS NULL AS ran \gset
 SELECT hostile.compare('writes of customers and sales', ARRAY[
     'INSERT INTO segext.customers (company_id, id, first_name, labels) VALUES (segext.current_company_id(), ''0000000000000000000000c9'', ''Finn'', ''[{"key": "tier", "value": "gold"}]'') RETURNING first_name',
     'INSERT INTO segext.transactions (company_id, id, customer_id, amount, pos_id, items) VALUES (segext.current_company_id(), ''0000000000000000000000b1'', ''0000000000000000000000c9'', 80, ''P1'', ''[{"sku": "Z-1", "maker": "Zed", "labels": [{"key": "k", "value": "v"}], "quantity": 1, "amount": 80}]'') RETURNING item_labels::pg_catalog.text',
     'INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id) VALUES (segext.current_company_id(), ''0000000000000000000000c9'', -30, ''0000000000000000000000b1'') RETURNING amount::pg_catalog.text',
-    'UPDATE segext.transactions SET amount = -20 WHERE returns_id OPERATOR(segext.=) ''0000000000000000000000b1''::segext.objectid',
-    'DELETE FROM segext.transactions WHERE returns_id OPERATOR(segext.=) ''0000000000000000000000b1''::segext.objectid',
-    'UPDATE segext.customers SET labels = ''[{"key": "x", "value": "y"}]'' WHERE id OPERATOR(segext.=) ''0000000000000000000000c9''::segext.objectid',
+    'UPDATE segext.transactions SET amount = -20 WHERE returns_id OPERATOR(pg_catalog.=) ''0000000000000000000000b1''::segext.objectid',
+    'DELETE FROM segext.transactions WHERE returns_id OPERATOR(pg_catalog.=) ''0000000000000000000000b1''::segext.objectid',
+    'UPDATE segext.customers SET labels = ''[{"key": "x", "value": "y"}]'' WHERE id OPERATOR(pg_catalog.=) ''0000000000000000000000c9''::segext.objectid',
     'SELECT segext.refresh_company(segext.current_company_id())::pg_catalog.text',
-    'DELETE FROM segext.customers WHERE id OPERATOR(segext.=) ''0000000000000000000000c9''::segext.objectid',
+    'DELETE FROM segext.customers WHERE id OPERATOR(pg_catalog.=) ''0000000000000000000000c9''::segext.objectid',
     'SELECT hostile.state()']) IS NULL AS ran \gset
 
 -- As a segext_writer login, through the API.
@@ -229,9 +229,9 @@ SELECT segext.grant_company(:'c', 'hostile_writer', 'writer') IS NULL AS granted
 SET ROLE hostile_writer;
 SELECT hostile.compare('writer: API writes', ARRAY[
     'INSERT INTO segext_api.segments (name, criteria, position) VALUES (''api new'', ''[{"type": "transaction_amount", "fromAmount": 10, "toAmount": 100}]'', 2) RETURNING number::pg_catalog.text',
-    'UPDATE segext_api.segments SET description = ''d'', group_id = 7 WHERE id OPERATOR(segext.=) hostile.seg(''pos'') RETURNING name',
+    'UPDATE segext_api.segments SET description = ''d'', group_id = 7 WHERE id OPERATOR(pg_catalog.=) hostile.seg(''pos'') RETURNING name',
     'INSERT INTO segext_api.segment_groups (name) VALUES (''api group'') RETURNING id::pg_catalog.text',
-    'DELETE FROM segext_api.segments WHERE id OPERATOR(segext.=) hostile.seg(''recent'')',
+    'DELETE FROM segext_api.segments WHERE id OPERATOR(pg_catalog.=) hostile.seg(''recent'')',
     'INSERT INTO segext_api.channels (name, commission, segment_mix) VALUES (''api channel'', 0.3, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(''segment_id'', hostile.seg(''amount''), ''distribution'', 1))) RETURNING segment_mix::pg_catalog.text',
     'INSERT INTO segext_api.customers (id, first_name, attributes) VALUES (''0000000000000000000000d1'', ''Gina'', ''{"city": "Oslo"}'') RETURNING first_name',
     'INSERT INTO segext_api.transactions (customer_id, amount, pos_id) VALUES (''0000000000000000000000d1'', 40, ''P1'') RETURNING amount::pg_catalog.text',

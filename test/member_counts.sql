@@ -14,8 +14,8 @@ SELECT segext.create_company('member counts') AS c \gset
 -- the API views too.
 CREATE FUNCTION pg_temp.counts_exact(company segext.objectid) RETURNS boolean LANGUAGE sql AS $$
     SELECT bool_and(segext.segment_customers_count(s.company_id, s.id) = (SELECT count(*) FROM segext.memberships m
-                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id))
-      FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) company $$;
+                      WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id))
+      FROM segext.segments s WHERE s.company_id OPERATOR(pg_catalog.=) company $$;
 SELECT set_config('segext.company_id', :'c', true) \g /dev/null
 
 INSERT INTO segext.customers (company_id, id, first_name)

@@ -14,12 +14,12 @@ SELECT segext.create_company('membership manage') AS c \gset
 CREATE FUNCTION pg_temp.now_members(seg pg_catalog.text) RETURNS pg_catalog.text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(c.first_name ORDER BY c.first_name), '{}')
     FROM segext.segments s CROSS JOIN LATERAL segext.segment_members(s.id) m
-    JOIN segext.customers c ON c.company_id OPERATOR(segext.=) s.company_id AND c.id OPERATOR(segext.=) m.customer_id
+    JOIN segext.customers c ON c.company_id OPERATOR(pg_catalog.=) s.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
     WHERE s.name = seg $$;
 CREATE FUNCTION pg_temp.stored_members(seg pg_catalog.text) RETURNS pg_catalog.text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(c.first_name ORDER BY c.first_name), '{}')
-    FROM segext.segments s JOIN segext.memberships m ON m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-    JOIN segext.customers c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+    FROM segext.segments s JOIN segext.memberships m ON m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+    JOIN segext.customers c ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
     WHERE s.name = seg $$;
 \ir helpers/plan_of.sql
 CREATE FUNCTION pg_temp.count_of(seg pg_catalog.text) RETURNS pg_catalog.int8 LANGUAGE sql AS $$
@@ -103,8 +103,8 @@ SELECT throws_ok(format('SELECT * FROM segext.segment_customers(%L, sort => %L)'
 INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
 ANALYZE segext.segments;
 SELECT matches(pg_temp.plan_of(format(
-    'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(segext.=) %L '
-    'AND company_id OPERATOR(segext.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'buyers')),
+    'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(pg_catalog.=) %L '
+    'AND company_id OPERATOR(pg_catalog.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'buyers')),
     'Index Scan using segments_id_idx', 'a segment by its id alone: an index scan among 600 segments of 301 companies');
 
 SELECT * FROM finish();

@@ -16,9 +16,9 @@ SET LOCAL search_path = segext, public;
 CREATE FUNCTION public.mix(company segext.objectid, channel text) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(s.name || '=' || cs.distribution, ', ' ORDER BY s.name)
     FROM segext.channel_segments cs
-    JOIN segext.channels c ON c.company_id OPERATOR(segext.=) cs.company_id AND c.id OPERATOR(segext.=) cs.channel_id
-    JOIN segext.segments s ON s.company_id OPERATOR(segext.=) cs.company_id AND s.id OPERATOR(segext.=) cs.segment_id
-    WHERE cs.company_id OPERATOR(segext.=) company AND c.name = channel
+    JOIN segext.channels c ON c.company_id OPERATOR(pg_catalog.=) cs.company_id AND c.id OPERATOR(pg_catalog.=) cs.channel_id
+    JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) cs.company_id AND s.id OPERATOR(pg_catalog.=) cs.segment_id
+    WHERE cs.company_id OPERATOR(pg_catalog.=) company AND c.name = channel
 $$;
 
 -- checked runs statements, then fires the deferred mix checks as a commit would.

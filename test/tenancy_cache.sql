@@ -61,7 +61,7 @@ CREATE FUNCTION pg_temp.cache_as_owner() RETURNS segext.objectid
 SET LOCAL SESSION AUTHORIZATION cache_login;
 SELECT is(pg_temp.cache_as_owner(), NULL, 'a superuser without a setting has no current company');
 SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'the caller keeps its own company');
-SELECT is((SELECT pg_temp.cache_as_owner() IS NULL AND segext.current_company_id() OPERATOR(segext.=) current_setting('cache.a')::segext.objectid),
+SELECT is((SELECT pg_temp.cache_as_owner() IS NULL AND segext.current_company_id() OPERATOR(pg_catalog.=) current_setting('cache.a')::segext.objectid),
           true, 'both in one statement');
 RESET SESSION AUTHORIZATION;
 
@@ -71,11 +71,11 @@ SET LOCAL ROLE segext_writer;
 SELECT set_config('request.jwt.claims', json_build_object('company_id', :'a')::text, true);
 SELECT is(segext.current_company_id(), :'a'::segext.objectid, 'a gateway''s claim names the company');
 SELECT is((SELECT set_config('request.jwt.claims', json_build_object('company_id', current_setting('cache.b'))::text, true) IS NOT NULL
-              AND segext.current_company_id() OPERATOR(segext.=) current_setting('cache.b')::segext.objectid),
+              AND segext.current_company_id() OPERATOR(pg_catalog.=) current_setting('cache.b')::segext.objectid),
           true, 'a claim changed inside a statement counts for the rest of it');
 SELECT is((SELECT set_config('jwt.claims.company_id', current_setting('cache.a'), true) IS NOT NULL
               AND set_config('request.jwt.claims', '{}', true) IS NOT NULL
-              AND segext.current_company_id() OPERATOR(segext.=) current_setting('cache.a')::segext.objectid),
+              AND segext.current_company_id() OPERATOR(pg_catalog.=) current_setting('cache.a')::segext.objectid),
           true, 'so does jwt.claims.company_id');
 SELECT set_config('jwt.claims.company_id', '', true), set_config('request.jwt.claims', '', true);
 RESET ROLE;
@@ -101,7 +101,7 @@ SELECT results_eq('SELECT name FROM segext.segments WHERE number >= 2 ORDER BY n
     'per-row policies: the rows of the current company');
 SELECT is((SELECT count(*)::int FROM segext.segments
             WHERE set_config('segext.company_id', current_setting('cache.b'), true) IS NOT NULL
-              AND company_id OPERATOR(segext.=) current_setting('cache.b')::segext.objectid),
+              AND company_id OPERATOR(pg_catalog.=) current_setting('cache.b')::segext.objectid),
     0, 'an ungranted company named per row gives none of its rows');
 SELECT set_config('segext.company_id', '', true);
 RESET SESSION AUTHORIZATION;

@@ -165,8 +165,8 @@ SELECT is(pg_temp.members(:'b', :'shared'), '{Bea,Bob}', 'B''s manual segment ke
 INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
 ANALYZE segext.segments;
 SELECT matches(pg_temp.plan_of(format(
-    'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(segext.=) %L '
-    'AND company_id OPERATOR(segext.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'shared')),
+    'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(pg_catalog.=) %L '
+    'AND company_id OPERATOR(pg_catalog.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'shared')),
     'Index Scan using segments_id_idx', 'the scoped lookup of a segment id is an index scan among 600 segments');
 
 SELECT * FROM finish();

@@ -32,7 +32,7 @@ CREATE FUNCTION pg_temp.candidates(company segext.objectid, from_at timestamptz,
 LANGUAGE sql AS $$
     SELECT coalesce(array_agg(DISTINCT c.first_name ORDER BY c.first_name), '{}')
       FROM segext.time_window_candidates(company, from_at, to_at) AS t(id)
-      JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) company AND c.id OPERATOR(segext.=) t.id $$;
+      JOIN segext.customers AS c ON c.company_id OPERATOR(pg_catalog.=) company AND c.id OPERATOR(pg_catalog.=) t.id $$;
 
 -- Customers of A: purchases (p*), birthdays (b*), registrations (r*).
 INSERT INTO segext.customers (company_id, id, first_name, birth_date, registered_at)

@@ -61,7 +61,7 @@ ANALYZE;
 CREATE FUNCTION mixed_segment(company segext.objectid, prefix text) RETURNS segext.objectid
 LANGUAGE sql AS $$
     SELECT s.id FROM segext.segments AS s
-    WHERE s.company_id OPERATOR(segext.=) company AND s.name LIKE prefix || '%'
+    WHERE s.company_id OPERATOR(pg_catalog.=) company AND s.name LIKE prefix || '%'
     ORDER BY random() LIMIT 1
 $$;
 
@@ -69,7 +69,7 @@ $$;
 CREATE FUNCTION mixed_customer(company segext.objectid) RETURNS segext.objectid
 LANGUAGE sql AS $$
     SELECT cu.id FROM segext.customers AS cu
-    WHERE cu.company_id OPERATOR(segext.=) company
+    WHERE cu.company_id OPERATOR(pg_catalog.=) company
       AND cu.external_id = (SELECT 'c-' || (1 + floor(random() * 300))::int)
 $$;
 
@@ -94,7 +94,7 @@ BEGIN
     WHEN 'return' THEN
         SELECT t.id, t.customer_id, t.amount - t.returned_amount AS left_amount INTO sale
         FROM segext.transactions AS t
-        WHERE t.company_id OPERATOR(segext.=) company AND t.customer_id OPERATOR(segext.=) cust
+        WHERE t.company_id OPERATOR(pg_catalog.=) company AND t.customer_id OPERATOR(pg_catalog.=) cust
           AND t.returns_id IS NULL AND t.returned_amount < t.amount
         LIMIT 1;
         IF FOUND THEN
@@ -104,10 +104,10 @@ BEGIN
     WHEN 'customer_update' THEN
         UPDATE segext.customers SET last_name = md5(random()::text),
                labels = jsonb_build_array(jsonb_build_object('key', 'tier', 'value', (floor(random() * 3))::text))
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) cust;
+        WHERE company_id OPERATOR(pg_catalog.=) company AND id OPERATOR(pg_catalog.=) cust;
     WHEN 'customer_active' THEN
         UPDATE segext.customers SET active = random() < 0.8
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) cust;
+        WHERE company_id OPERATOR(pg_catalog.=) company AND id OPERATOR(pg_catalog.=) cust;
     WHEN 'activate' THEN
         PERFORM segext.activate_segment(mixed_segment(company, 'crit-'));
     WHEN 'deactivate' THEN
@@ -131,14 +131,14 @@ BEGIN
     WHEN 'segment_delete' THEN
         seg := mixed_segment(company, 'tmp-');
         DELETE FROM segext.segments
-        WHERE company_id OPERATOR(segext.=) company AND id OPERATOR(segext.=) seg;
+        WHERE company_id OPERATOR(pg_catalog.=) company AND id OPERATOR(pg_catalog.=) seg;
     WHEN 'channel_mix' THEN
         a := mixed_segment(company, 'crit-');
         b := mixed_segment(company, 'manual-');
         UPDATE segext.channels
         SET segment_mix = jsonb_build_array(jsonb_build_object('segment_id', a, 'distribution', 0.5),
                                             jsonb_build_object('segment_id', b, 'distribution', 0.5))
-        WHERE company_id OPERATOR(segext.=) company
+        WHERE company_id OPERATOR(pg_catalog.=) company
           AND name = (SELECT 'channel-' || (1 + floor(random() * 3))::int);
     ELSE
         RAISE EXCEPTION 'unknown step %', kind;

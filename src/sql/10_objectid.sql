@@ -85,50 +85,50 @@ CREATE FUNCTION segext.objectid_hash_extended(segext.objectid, pg_catalog.int8) 
     AS 'MODULE_PATHNAME', 'objectid_hash_extended' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
 COMMENT ON FUNCTION segext.objectid_hash_extended(segext.objectid, pg_catalog.int8) IS 'objectid seeded 64-bit hash';
 
-CREATE OPERATOR segext.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_eq,
-    COMMUTATOR = OPERATOR(segext.=), NEGATOR = OPERATOR(segext.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel, HASHES, MERGES
 );
-COMMENT ON OPERATOR segext.= (segext.objectid, segext.objectid) IS 'equal';
-CREATE OPERATOR segext.<> (
+COMMENT ON OPERATOR pg_catalog.= (segext.objectid, segext.objectid) IS 'equal';
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_ne,
-    COMMUTATOR = OPERATOR(segext.<>), NEGATOR = OPERATOR(segext.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
 );
-COMMENT ON OPERATOR segext.<> (segext.objectid, segext.objectid) IS 'not equal';
-CREATE OPERATOR segext.< (
+COMMENT ON OPERATOR pg_catalog.<> (segext.objectid, segext.objectid) IS 'not equal';
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_lt,
-    COMMUTATOR = OPERATOR(segext.>), NEGATOR = OPERATOR(segext.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
 );
-COMMENT ON OPERATOR segext.< (segext.objectid, segext.objectid) IS 'less than (created earlier)';
-CREATE OPERATOR segext.<= (
+COMMENT ON OPERATOR pg_catalog.< (segext.objectid, segext.objectid) IS 'less than (created earlier)';
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_le,
-    COMMUTATOR = OPERATOR(segext.>=), NEGATOR = OPERATOR(segext.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
 );
-COMMENT ON OPERATOR segext.<= (segext.objectid, segext.objectid) IS 'less than or equal';
-CREATE OPERATOR segext.> (
+COMMENT ON OPERATOR pg_catalog.<= (segext.objectid, segext.objectid) IS 'less than or equal';
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_gt,
-    COMMUTATOR = OPERATOR(segext.<), NEGATOR = OPERATOR(segext.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
 );
-COMMENT ON OPERATOR segext.> (segext.objectid, segext.objectid) IS 'greater than (created later)';
-CREATE OPERATOR segext.>= (
+COMMENT ON OPERATOR pg_catalog.> (segext.objectid, segext.objectid) IS 'greater than (created later)';
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = segext.objectid, RIGHTARG = segext.objectid, PROCEDURE = segext.objectid_ge,
-    COMMUTATOR = OPERATOR(segext.<=), NEGATOR = OPERATOR(segext.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
 );
-COMMENT ON OPERATOR segext.>= (segext.objectid, segext.objectid) IS 'greater than or equal';
+COMMENT ON OPERATOR pg_catalog.>= (segext.objectid, segext.objectid) IS 'greater than or equal';
 
 CREATE OPERATOR CLASS segext.objectid_ops
     DEFAULT FOR TYPE segext.objectid USING btree AS
-        OPERATOR 1 segext.< ,
-        OPERATOR 2 segext.<= ,
-        OPERATOR 3 segext.= ,
-        OPERATOR 4 segext.>= ,
-        OPERATOR 5 segext.> ,
+        OPERATOR 1 pg_catalog.< ,
+        OPERATOR 2 pg_catalog.<= ,
+        OPERATOR 3 pg_catalog.= ,
+        OPERATOR 4 pg_catalog.>= ,
+        OPERATOR 5 pg_catalog.> ,
         FUNCTION 1 segext.objectid_cmp(segext.objectid, segext.objectid),
         FUNCTION 2 segext.objectid_sortsupport(pg_catalog.internal),
         FUNCTION 4 pg_catalog.btequalimage(pg_catalog.oid);
@@ -136,7 +136,7 @@ COMMENT ON OPERATOR CLASS segext.objectid_ops USING btree IS 'btree ordering of 
 
 CREATE OPERATOR CLASS segext.objectid_hash_ops
     DEFAULT FOR TYPE segext.objectid USING hash AS
-        OPERATOR 1 segext.= ,
+        OPERATOR 1 pg_catalog.= ,
         FUNCTION 1 segext.objectid_hash(segext.objectid),
         FUNCTION 2 segext.objectid_hash_extended(segext.objectid, pg_catalog.int8);
 COMMENT ON OPERATOR CLASS segext.objectid_hash_ops USING hash IS 'hashing of objectid';

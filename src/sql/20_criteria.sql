@@ -50,18 +50,18 @@ CREATE FUNCTION segext.criteria_ne(segext.criteria, segext.criteria) RETURNS pg_
     AS 'MODULE_PATHNAME', 'criteria_ne' LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
 COMMENT ON FUNCTION segext.criteria_ne(segext.criteria, segext.criteria) IS 'criteria not equal';
 
-CREATE OPERATOR segext.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = segext.criteria, RIGHTARG = segext.criteria, PROCEDURE = segext.criteria_eq,
-    COMMUTATOR = OPERATOR(segext.=), NEGATOR = OPERATOR(segext.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel
 );
-COMMENT ON OPERATOR segext.= (segext.criteria, segext.criteria) IS 'same canonical condition';
-CREATE OPERATOR segext.<> (
+COMMENT ON OPERATOR pg_catalog.= (segext.criteria, segext.criteria) IS 'same canonical condition';
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = segext.criteria, RIGHTARG = segext.criteria, PROCEDURE = segext.criteria_ne,
-    COMMUTATOR = OPERATOR(segext.<>), NEGATOR = OPERATOR(segext.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
 );
-COMMENT ON OPERATOR segext.<> (segext.criteria, segext.criteria) IS 'different canonical conditions';
+COMMENT ON OPERATOR pg_catalog.<> (segext.criteria, segext.criteria) IS 'different canonical conditions';
 
 -- Evaluation entry points.
 CREATE FUNCTION segext.criteria_match_event(segext.criteria, pg_catalog.jsonb) RETURNS pg_catalog.bool

@@ -83,8 +83,8 @@ CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segme
     RETURNS pg_catalog.int8 LANGUAGE sql STABLE STRICT PARALLEL SAFE
     RETURN (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8
             FROM segext.segment_member_counts AS m
-            WHERE m.company_id OPERATOR(segext.=) segment_customers_count.company_id
-              AND m.segment_id OPERATOR(segext.=) segment_customers_count.segment_id);
+            WHERE m.company_id OPERATOR(pg_catalog.=) segment_customers_count.company_id
+              AND m.segment_id OPERATOR(pg_catalog.=) segment_customers_count.segment_id);
 COMMENT ON FUNCTION segext.segment_customers_count(segext.objectid, segext.objectid) IS 'number of members of a segment at the caller''s snapshot (the sum of its rows of segext.segment_member_counts)';
 
 -- compact_segment_member_counts folds the count rows of one segment that no
@@ -99,7 +99,7 @@ BEGIN ATOMIC
         DELETE FROM segext.segment_member_counts AS m
         WHERE m.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
             SELECT l.ctid FROM segext.segment_member_counts AS l
-            WHERE l.company_id OPERATOR(segext.=) company AND l.segment_id OPERATOR(segext.=) segment
+            WHERE l.company_id OPERATOR(pg_catalog.=) company AND l.segment_id OPERATOR(pg_catalog.=) segment
             FOR UPDATE SKIP LOCKED))
         RETURNING m.delta),
     summed AS (
@@ -120,7 +120,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT m.company_id, m.segment_id FROM segext.segment_member_counts AS m
-        WHERE m.company_id OPERATOR(segext.=) COALESCE(company, segext.current_company_id(), m.company_id)
+        WHERE m.company_id OPERATOR(pg_catalog.=) COALESCE(company, segext.current_company_id(), m.company_id)
         GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
     LOOP
         folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
@@ -241,8 +241,8 @@ BEGIN
         'SELECT c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone, c.active, m.since,
                 pg_catalog.count(*) OVER ()
          FROM segext.memberships AS m
-         JOIN segext.customers AS c ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
-         WHERE m.company_id OPERATOR(segext.=) $8 AND m.segment_id OPERATOR(segext.=) $1
+         JOIN segext.customers AS c ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
+         WHERE m.company_id OPERATOR(pg_catalog.=) $8 AND m.segment_id OPERATOR(pg_catalog.=) $1
            AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) ''%%''))
            AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) ''%%''))
            AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) (''%%'' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) ''%%''))

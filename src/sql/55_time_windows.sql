@@ -82,7 +82,7 @@ BEGIN
       CROSS JOIN LATERAL (SELECT c.criterion OPERATOR(pg_catalog.->>) 'type',
                                  (c.criterion OPERATOR(pg_catalog.->>) 'days')::pg_catalog.int4,
                                  c.criterion OPERATOR(pg_catalog.->>) 'anniversaryType') AS k(type, days, kind)
-     WHERE s.company_id OPERATOR(segext.=) company AND s.active AND s.criteria IS NOT NULL
+     WHERE s.company_id OPERATOR(pg_catalog.=) company AND s.active AND s.criteria IS NOT NULL
        AND k.type OPERATOR(pg_catalog.=) ANY (ARRAY['last_purchase_n_days_before', 'anniversary']);
     IF span IS NULL THEN
         RETURN;
@@ -101,7 +101,7 @@ BEGIN
         FOREACH window_days IN ARRAY purchase_days LOOP
             RETURN QUERY
                 SELECT st.customer_id FROM segext.customer_states AS st
-                 WHERE st.company_id OPERATOR(segext.=) company
+                 WHERE st.company_id OPERATOR(pg_catalog.=) company
                    AND st.last_sale_at OPERATOR(pg_catalog.>=)
                        (from_at::pg_catalog.date OPERATOR(pg_catalog.-) window_days)::pg_catalog.timestamptz
                    AND st.last_sale_at OPERATOR(pg_catalog.<)
@@ -109,7 +109,7 @@ BEGIN
         END LOOP;
         RETURN QUERY
             SELECT st.customer_id FROM segext.customer_states AS st
-             WHERE st.company_id OPERATOR(segext.=) company
+             WHERE st.company_id OPERATOR(pg_catalog.=) company
                AND st.last_sale_at OPERATOR(pg_catalog.>) from_at;
     END IF;
 
@@ -148,13 +148,13 @@ BEGIN
         IF birthdays IS NOT NULL THEN
             RETURN QUERY
                 SELECT c.id FROM segext.customers AS c
-                 WHERE c.company_id OPERATOR(segext.=) company
+                 WHERE c.company_id OPERATOR(pg_catalog.=) company
                    AND segext.month_day(c.birth_date) OPERATOR(pg_catalog.=) ANY (birthdays);
         END IF;
         IF registrations IS NOT NULL THEN
             RETURN QUERY
                 SELECT c.id FROM segext.customers AS c
-                 WHERE c.company_id OPERATOR(segext.=) company
+                 WHERE c.company_id OPERATOR(pg_catalog.=) company
                    AND segext.utc_month_day(c.registered_at) OPERATOR(pg_catalog.=) ANY (registrations);
         END IF;
     ELSE
@@ -162,13 +162,13 @@ BEGIN
         IF birthday_days IS NOT NULL THEN
             RETURN QUERY
                 SELECT c.id FROM segext.customers AS c
-                 WHERE c.company_id OPERATOR(segext.=) company
+                 WHERE c.company_id OPERATOR(pg_catalog.=) company
                    AND segext.month_day(c.birth_date) IS NOT NULL;
         END IF;
         IF registration_days IS NOT NULL THEN
             RETURN QUERY
                 SELECT c.id FROM segext.customers AS c
-                 WHERE c.company_id OPERATOR(segext.=) company
+                 WHERE c.company_id OPERATOR(pg_catalog.=) company
                    AND segext.utc_month_day(c.registered_at) IS NOT NULL;
         END IF;
     END IF;

@@ -59,7 +59,7 @@ CREATE FUNCTION segext.check_event_segments(company segext.objectid)
            CASE WHEN s.criteria IS NULL THEN 'manual segment: members are assigned explicitly'
                 ELSE 'criteria on customer aggregates: an event cannot match them' END
       FROM segext.segments s
-     WHERE s.company_id OPERATOR(segext.=) $1
+     WHERE s.company_id OPERATOR(pg_catalog.=) $1
        AND s.active
        AND s.number OPERATOR(pg_catalog.>=) 2
        AND (s.criteria IS NULL OR NOT segext.event_criteria_usable(s.criteria))

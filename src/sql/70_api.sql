@@ -30,10 +30,10 @@ CREATE VIEW segext_api.segments WITH (security_invoker = true) AS
     SELECT s.company_id, s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
            s.group_id, s.org_id, s.criteria,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count, s.created_at, s.updated_at
+             WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+               AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()) AS customers_count, s.created_at, s.updated_at
       FROM segext.segments s
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.segments ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.segments IS 'segments of the current company: 0 "All" and 1 "Default" are built in and read-only; list, get, create (201 with the generated id and number), update, upsert (PUT with company_id and id), delete';
@@ -56,7 +56,7 @@ COMMENT ON COLUMN segext_api.segments.updated_at IS 'time of the last change (ma
 CREATE VIEW segext_api.segment_groups WITH (security_invoker = true) AS
     SELECT g.company_id, g.id, g.name, g.status, g.created_at, g.updated_at
       FROM segext.segment_groups g
-     WHERE g.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE g.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.segment_groups ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.segment_groups IS 'segment groups of the current company: group 0 "Ungrouped" is built in; a group that still holds segments cannot be deleted (409)';
@@ -71,7 +71,7 @@ COMMENT ON COLUMN segext_api.segment_groups.updated_at IS 'time of the last chan
 CREATE VIEW segext_api.channels WITH (security_invoker = true) AS
     SELECT c.company_id, c.id, c.name, c.commission, c.segment_mix, c.created_at, c.updated_at
       FROM segext.channels c
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.channels ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.channels IS 'acquisition channels of the current company with their forecast segment mix; writing segment_mix replaces the mix, whose distributions must sum to 1 at commit; list, get, create, update, upsert (PUT with company_id and id), delete';
@@ -93,9 +93,9 @@ CREATE FUNCTION segext_api.channel_forecast(channel_id segext.objectid, volume p
     SELECT m.segment_id, s.number, s.name, m.distribution, volume OPERATOR(pg_catalog.*) m.distribution
       FROM segext.channel_segments m
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) m.company_id AND s.id OPERATOR(segext.=) m.segment_id
-     WHERE m.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND m.channel_id OPERATOR(segext.=) channel_forecast.channel_id
+        ON s.company_id OPERATOR(pg_catalog.=) m.company_id AND s.id OPERATOR(pg_catalog.=) m.segment_id
+     WHERE m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND m.channel_id OPERATOR(pg_catalog.=) channel_forecast.channel_id
      ORDER BY s.position, s.number
     $$;
 COMMENT ON FUNCTION segext_api.channel_forecast(segext.objectid, pg_catalog.numeric) IS 'expected customers per segment when a channel brings volume customers: volume x distribution of its segment mix';
@@ -106,8 +106,8 @@ CREATE FUNCTION segext_api.commission_value(channel_id segext.objectid, revenue 
     AS $$
     SELECT revenue OPERATOR(pg_catalog.*) c.commission
       FROM segext.channels c
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND c.id OPERATOR(segext.=) commission_value.channel_id
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND c.id OPERATOR(pg_catalog.=) commission_value.channel_id
     $$;
 COMMENT ON FUNCTION segext_api.commission_value(segext.objectid, pg_catalog.numeric) IS 'commission owed on revenue brought by a channel: revenue x commission rate (NULL for an unknown channel)';
 
@@ -116,13 +116,13 @@ CREATE VIEW segext_api.report_segment_sizes WITH (security_invoker = true) AS
     SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
            s.active, g.id AS group_id, g.name AS group_name,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count,
+             WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+               AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()) AS customers_count,
            pg_catalog.now() AS measured_at
       FROM segext.segments s
       JOIN segext.segment_groups g
-        ON g.company_id OPERATOR(segext.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON g.company_id OPERATOR(pg_catalog.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.report_segment_sizes IS 'reporting: current size of every segment of the current company, with its group';
 COMMENT ON COLUMN segext_api.report_segment_sizes.segment_id IS 'ObjectId of the segment';
 COMMENT ON COLUMN segext_api.report_segment_sizes.segment_number IS 'segment number';
@@ -139,10 +139,10 @@ CREATE VIEW segext_api.report_channel_forecast WITH (security_invoker = true) AS
            m.distribution
       FROM segext.channels c
       JOIN segext.channel_segments m
-        ON m.company_id OPERATOR(segext.=) c.company_id AND m.channel_id OPERATOR(segext.=) c.id
+        ON m.company_id OPERATOR(pg_catalog.=) c.company_id AND m.channel_id OPERATOR(pg_catalog.=) c.id
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) m.company_id AND s.id OPERATOR(segext.=) m.segment_id
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON s.company_id OPERATOR(pg_catalog.=) m.company_id AND s.id OPERATOR(pg_catalog.=) m.segment_id
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.report_channel_forecast IS 'reporting: forecast segment mix of every channel of the current company, one row per channel and segment';
 COMMENT ON COLUMN segext_api.report_channel_forecast.channel_id IS 'ObjectId of the channel';
 COMMENT ON COLUMN segext_api.report_channel_forecast.channel_name IS 'channel name';

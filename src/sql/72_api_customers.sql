@@ -8,7 +8,7 @@ CREATE VIEW segext_api.customers WITH (security_invoker = true) AS
            c.birth_date, c.registered_at, c.active, c.channel_id, c.labels,
            c.attributes, c.created_at, c.updated_at
       FROM segext.customers c
-     WHERE c.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.customers ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.customers IS 'customers of the current company: list, get, create (201 with the generated id), update, upsert (PUT with company_id and id), delete (their transactions and memberships go with them)';
@@ -32,7 +32,7 @@ CREATE VIEW segext_api.transactions WITH (security_invoker = true) AS
     SELECT t.company_id, t.id, t.customer_id, t.occurred_at, t.amount, t.pos_id, t.returns_id,
            t.items, t.returned_amount
       FROM segext.transactions t
-     WHERE t.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE t.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 ALTER VIEW segext_api.transactions ALTER COLUMN company_id SET DEFAULT segext.current_company_id();
 COMMENT ON VIEW segext_api.transactions IS 'sales and returns of the current company''s customers: list, get, create (201 with the generated id), update, upsert (PUT with company_id and id), delete; a return must point at a sale of the same customer (409 otherwise)';

@@ -35,8 +35,8 @@ CREATE FUNCTION segext.api_segment(segment_id segext.objectid, action pg_catalog
     BEGIN
         SELECT s.number, s.name INTO seg
           FROM segext.segments s
-         WHERE s.company_id OPERATOR(segext.=) company
-           AND s.id OPERATOR(segext.=) api_segment.segment_id;
+         WHERE s.company_id OPERATOR(pg_catalog.=) company
+           AND s.id OPERATOR(pg_catalog.=) api_segment.segment_id;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'segment "%" does not exist', segment_id
                 USING ERRCODE = 'PT404',
@@ -119,10 +119,10 @@ CREATE FUNCTION segext_api.segment_customers(
            c.active, m.since, c.created_at
       FROM segext.memberships m
       JOIN segext.customers c
-        ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
+        ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
      WHERE segext.api_segment($1, NULL)
-       AND m.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND m.segment_id OPERATOR(segext.=) $1
+       AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND m.segment_id OPERATOR(pg_catalog.=) $1
        AND ($2 IS NULL OR c.first_name OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($2) OPERATOR(pg_catalog.||) '%'))
        AND ($3 IS NULL OR c.last_name OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($3) OPERATOR(pg_catalog.||) '%'))
        AND ($4 IS NULL OR c.phone OPERATOR(pg_catalog.~~*) ('%' OPERATOR(pg_catalog.||) segext.like_escape($4) OPERATOR(pg_catalog.||) '%'))

@@ -17,11 +17,11 @@ CREATE VIEW segext_api.report_segment_size_history WITH (security_invoker = true
                    pg_catalog.count(*) FILTER (WHERE h.kind OPERATOR(pg_catalog.=) 'entered') AS entered,
                    pg_catalog.count(*) FILTER (WHERE h.kind OPERATOR(pg_catalog.=) 'left') AS exited
               FROM segext.membership_history h
-             WHERE h.company_id OPERATOR(segext.=) segext.current_company_id()
+             WHERE h.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
              GROUP BY h.segment_id, CAST(h.at AS pg_catalog.date)) d
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND s.id OPERATOR(segext.=) d.segment_id;
+        ON s.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND s.id OPERATOR(pg_catalog.=) d.segment_id;
 COMMENT ON VIEW segext_api.report_segment_size_history IS 'reporting: per segment of the current company and per day with changes, the members that entered and left and the size at the end of the day';
 COMMENT ON COLUMN segext_api.report_segment_size_history.segment_id IS 'ObjectId of the segment';
 COMMENT ON COLUMN segext_api.report_segment_size_history.segment_number IS 'segment number';
@@ -37,10 +37,10 @@ CREATE VIEW segext_api.report_membership_history WITH (security_invoker = true) 
            h.customer_id, c.external_id, h.kind, h.at
       FROM segext.membership_history h
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) h.company_id AND s.id OPERATOR(segext.=) h.segment_id
+        ON s.company_id OPERATOR(pg_catalog.=) h.company_id AND s.id OPERATOR(pg_catalog.=) h.segment_id
       LEFT JOIN segext.customers c
-        ON c.company_id OPERATOR(segext.=) h.company_id AND c.id OPERATOR(segext.=) h.customer_id
-     WHERE h.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON c.company_id OPERATOR(pg_catalog.=) h.company_id AND c.id OPERATOR(pg_catalog.=) h.customer_id
+     WHERE h.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.report_membership_history IS 'reporting: every time a customer of the current company entered or left a segment';
 COMMENT ON COLUMN segext_api.report_membership_history.id IS 'history row number, increasing with time';
 COMMENT ON COLUMN segext_api.report_membership_history.segment_id IS 'ObjectId of the segment';
@@ -60,19 +60,19 @@ CREATE VIEW segext_api.report_channel_mix WITH (security_invoker = true) AS
     WITH channel_customers AS (
         SELECT c.company_id, c.channel_id, pg_catalog.count(*) AS customers
           FROM segext.customers c
-         WHERE c.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+         WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
          GROUP BY c.company_id, c.channel_id
     ), actual AS (
         SELECT m.company_id, c.channel_id, m.segment_id, pg_catalog.count(*) AS members
           FROM segext.memberships m
           JOIN segext.customers c
-            ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
-         WHERE m.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+            ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
+         WHERE m.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
          GROUP BY m.company_id, c.channel_id, m.segment_id
     ), forecast AS (
         SELECT f.company_id, f.channel_id, f.segment_id, f.distribution
           FROM segext.channel_segments f
-         WHERE f.company_id OPERATOR(segext.=) segext.current_company_id()
+         WHERE f.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     )
     SELECT ch.id AS channel_id, ch.name AS channel_name, s.id AS segment_id,
            s.number AS segment_number, s.name AS segment_name,
@@ -85,18 +85,18 @@ CREATE VIEW segext_api.report_channel_mix WITH (security_invoker = true) AS
                                       OPERATOR(pg_catalog./) cc.customers, 4) END AS actual_distribution
       FROM forecast f
       FULL JOIN actual a
-        ON a.company_id OPERATOR(segext.=) f.company_id
-       AND a.channel_id OPERATOR(segext.=) f.channel_id AND a.segment_id OPERATOR(segext.=) f.segment_id
+        ON a.company_id OPERATOR(pg_catalog.=) f.company_id
+       AND a.channel_id OPERATOR(pg_catalog.=) f.channel_id AND a.segment_id OPERATOR(pg_catalog.=) f.segment_id
       JOIN segext.channels ch
-        ON ch.company_id OPERATOR(segext.=) COALESCE(f.company_id, a.company_id)
-       AND ch.id OPERATOR(segext.=) COALESCE(f.channel_id, a.channel_id)
+        ON ch.company_id OPERATOR(pg_catalog.=) COALESCE(f.company_id, a.company_id)
+       AND ch.id OPERATOR(pg_catalog.=) COALESCE(f.channel_id, a.channel_id)
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) ch.company_id
-       AND s.id OPERATOR(segext.=) COALESCE(f.segment_id, a.segment_id)
+        ON s.company_id OPERATOR(pg_catalog.=) ch.company_id
+       AND s.id OPERATOR(pg_catalog.=) COALESCE(f.segment_id, a.segment_id)
       LEFT JOIN channel_customers cc
-        ON cc.company_id OPERATOR(segext.=) ch.company_id AND cc.channel_id OPERATOR(segext.=) ch.id
-     WHERE ch.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND s.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON cc.company_id OPERATOR(pg_catalog.=) ch.company_id AND cc.channel_id OPERATOR(pg_catalog.=) ch.id
+     WHERE ch.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND s.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
 COMMENT ON VIEW segext_api.report_channel_mix IS 'reporting: each channel''s forecast segment mix against the actual segments of the active customers it brought (customers.channel_id), one row per channel and segment in the forecast or holding its customers';
 COMMENT ON COLUMN segext_api.report_channel_mix.channel_id IS 'ObjectId of the channel';
 COMMENT ON COLUMN segext_api.report_channel_mix.channel_name IS 'channel name';

@@ -55,7 +55,7 @@ CREATE FUNCTION segext.grant_company(company segext.objectid, role pg_catalog.re
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Pass the name of an existing role.';
         END IF;
-        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) company) THEN
+        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) company) THEN
             RAISE EXCEPTION 'company "%" does not exist', company
                 USING ERRCODE = 'foreign_key_violation',
                       DETAIL = pg_catalog.format('No row of segext.companies has id %s.', company),
@@ -78,14 +78,14 @@ CREATE FUNCTION segext.revoke_company(company segext.objectid, role pg_catalog.r
                 USING ERRCODE = 'null_value_not_allowed',
                       HINT = 'Call segext.revoke_company(company, role).';
         END IF;
-        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) company) THEN
+        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) company) THEN
             RAISE EXCEPTION 'company "%" does not exist', company
                 USING ERRCODE = 'foreign_key_violation',
                       DETAIL = pg_catalog.format('No row of segext.companies has id %s.', company),
                       HINT = 'Revoke the id of an existing company.';
         END IF;
         DELETE FROM segext.company_roles AS g
-         WHERE g.company_id OPERATOR(segext.=) company
+         WHERE g.company_id OPERATOR(pg_catalog.=) company
            AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_company.role::pg_catalog.oid;
         IF NOT FOUND THEN
             RAISE NOTICE 'company "%" was not granted to role "%"', company, role;

@@ -81,8 +81,8 @@ REVOKE EXECUTE ON FUNCTION segext.companies_rules(), segext.segments_rules(),
 -- entry cheap to rebuild after each change of segments.
 ALTER TABLE segext.companies ENABLE ROW LEVEL SECURITY;
 CREATE POLICY company_tenant ON segext.companies
-    USING (id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (id OPERATOR(segext.=) (SELECT segext.writable_company_id()));
+    USING (id OPERATOR(pg_catalog.=) (SELECT segext.current_company_id()))
+    WITH CHECK (id OPERATOR(pg_catalog.=) (SELECT segext.writable_company_id()));
 COMMENT ON POLICY company_tenant ON segext.companies IS 'the current company only; changed when it may be written';
 CREATE POLICY company_admin ON segext.companies
     USING ((SELECT pg_catalog.pg_has_role('segext_admin', 'member')))
@@ -105,8 +105,8 @@ CREATE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass) RETURNS p
 LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name pg_catalog.text := (SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl);
-    readable pg_catalog.text := 'company_id OPERATOR(segext.=) (SELECT segext.current_company_id())';
-    writable pg_catalog.text := 'company_id OPERATOR(segext.=) (SELECT segext.writable_company_id())';
+    readable pg_catalog.text := 'company_id OPERATOR(pg_catalog.=) (SELECT segext.current_company_id())';
+    writable pg_catalog.text := 'company_id OPERATOR(pg_catalog.=) (SELECT segext.writable_company_id())';
     admin pg_catalog.text := '(SELECT pg_catalog.pg_has_role(''segext_admin'', ''member''))';
 BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);

@@ -210,7 +210,7 @@ main(int argc, char **argv)
 	types[0] = objectid_oid;
 	res = PQexecParams(conn,
 					   "SELECT segment_id::text, segment_name FROM segext_api.report_segment_sizes"
-					   " WHERE segment_id OPERATOR(segext.=) $1",
+					   " WHERE segment_id OPERATOR(pg_catalog.=) $1",
 					   1, types, values, lengths, formats, 0);
 	hex(idbytes, 12, idtext);
 	check(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&

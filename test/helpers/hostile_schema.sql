@@ -247,7 +247,7 @@ BEGIN
             'name pg_catalog.text, active pg_catalog.bool, criteria segext.criteria, position pg_catalog.int4, '
             'customers_count pg_catalog.int8)', t);
         EXECUTE pg_catalog.format('INSERT INTO pg_temp.%I (company_id, id, segment_id, customer_id, kind, number, name, active, position, customers_count) '
-            'SELECT c.id, 1, s.id, s.id, %L, s.number, %L, true, 0, 0 FROM segext.companies c JOIN segext.segments s ON s.company_id OPERATOR(segext.=) c.id',
+            'SELECT c.id, 1, s.id, s.id, %L, s.number, %L, true, 0, 0 FROM segext.companies c JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) c.id',
             t, 'entered', 'shadow');
         EXECUTE pg_catalog.format('CREATE TRIGGER shadow_write BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.%I '
             'FOR EACH STATEMENT EXECUTE FUNCTION hostile.trigger_called()', t);

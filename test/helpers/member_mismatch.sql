@@ -6,9 +6,9 @@
 CREATE FUNCTION pg_temp.members_differ(s segext.segments) RETURNS pg_catalog.bool LANGUAGE sql AS $$
     SELECT EXISTS (SELECT m.customer_id FROM segext.segment_members(s.id) AS m
                    EXCEPT SELECT m.customer_id FROM segext.memberships AS m
-                   WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
+                   WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id)
         OR EXISTS (SELECT m.customer_id FROM segext.memberships AS m
-                   WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                   WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
                    EXCEPT SELECT m.customer_id FROM segext.segment_members(s.id) AS m) $$;
 
 -- count_differs(s): whether the member count of segment s differs from its
@@ -16,4 +16,4 @@ CREATE FUNCTION pg_temp.members_differ(s segext.segments) RETURNS pg_catalog.boo
 CREATE FUNCTION pg_temp.count_differs(s segext.segments) RETURNS pg_catalog.bool LANGUAGE sql AS $$
     SELECT segext.segment_customers_count(s.company_id, s.id) OPERATOR(pg_catalog.<>)
            (SELECT pg_catalog.count(*) FROM segext.memberships AS m
-            WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id) $$;
+            WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id) $$;

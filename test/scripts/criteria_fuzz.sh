@@ -236,10 +236,10 @@ BEGIN
     IF t1 IS DISTINCT FROM t2 THEN
         RAISE EXCEPTION 'no fixpoint: % then %', t1, t2;
     END IF;
-    IF NOT (c::jsonb::segext.criteria OPERATOR(segext.=) c) THEN
+    IF NOT (c::jsonb::segext.criteria OPERATOR(pg_catalog.=) c) THEN
         RAISE EXCEPTION 'jsonb round trip differs for %', t1;
     END IF;
-    IF doc IS NOT NULL AND NOT (doc::jsonb::segext.criteria OPERATOR(segext.=) c) THEN
+    IF doc IS NOT NULL AND NOT (doc::jsonb::segext.criteria OPERATOR(pg_catalog.=) c) THEN
         RAISE EXCEPTION 'the jsonb cast of the input differs from its text input: %', t1;
     END IF;
     PERFORM segext.criteria_match_event(c, '{"f0": "a12", "f1": "7", "f2": ""}');

@@ -43,8 +43,8 @@ SELECT (SELECT count(*) FROM kept) || ' ' ||
                               UNION ALL (SELECT * FROM segext.customer_states EXCEPT ALL SELECT * FROM kept)) AS d) || ' ' ||
        (SELECT count(*) FROM segext.segments AS s
         WHERE EXISTS (SELECT customer_id FROM segext.segment_members(s.id) EXCEPT SELECT customer_id FROM segext.memberships AS m
-                      WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id)
-           OR EXISTS (SELECT customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+                      WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id)
+           OR EXISTS (SELECT customer_id FROM segext.memberships AS m WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
                       EXCEPT SELECT customer_id FROM segext.segment_members(s.id)));
 SQL
 )

@@ -56,7 +56,7 @@ check_restored() {
 
     # The rules work in the restored database: refused deletes, a refused mix, a created segment.
     out=$(psql -X -q -At -d "$dst" -c "DELETE FROM segext.channels ch USING segext.companies c
-        WHERE c.id OPERATOR(segext.=) ch.company_id AND c.name = 'Beta'" 2>&1 || true)
+        WHERE c.id OPERATOR(pg_catalog.=) ch.company_id AND c.name = 'Beta'" 2>&1 || true)
     grep -q 'cannot delete the last channel of company "Beta"' <<<"$out" || fail "$how: last-channel rule not enforced after restore: $out"
     out=$(psql -X -q -At -d "$dst" -c "DELETE FROM segext.segments WHERE number = 1" 2>&1 || true)
     grep -q 'built-in segment 1 "Default" cannot be deleted' <<<"$out" || fail "$how: built-in rule not enforced after restore: $out"
@@ -77,14 +77,14 @@ check_restored() {
     # writing it still replaces the rows.
     mix_in_step="SELECT count(*) FILTER (WHERE c.segment_mix::text IS DISTINCT FROM (SELECT COALESCE(jsonb_agg(jsonb_build_object(
         'segment_id', m.segment_id, 'distribution', m.distribution) ORDER BY m.segment_id), '[]')::text
-        FROM segext.channel_segments m WHERE m.company_id OPERATOR(segext.=) c.company_id
-        AND m.channel_id OPERATOR(segext.=) c.id)), count(*) FROM segext.channels c"
+        FROM segext.channel_segments m WHERE m.company_id OPERATOR(pg_catalog.=) c.company_id
+        AND m.channel_id OPERATOR(pg_catalog.=) c.id)), count(*) FROM segext.channels c"
     out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "$mix_in_step")
     [ "$out" = "0|4" ] || fail "$how: segment_mix differs from the mix rows after restore: '$out' (differing|channels)"
     out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "UPDATE segext.channels c SET segment_mix = jsonb_build_array(jsonb_build_object(
-        'segment_id', s.id, 'distribution', 1)) FROM segext.segments s WHERE s.company_id OPERATOR(segext.=) c.company_id
+        'segment_id', s.id, 'distribution', 1)) FROM segext.segments s WHERE s.company_id OPERATOR(pg_catalog.=) c.company_id
         AND s.name = 'Gold' AND c.name = 'Events'" -c "$mix_in_step" -c "SELECT count(*) FROM segext.channel_segments m
-        JOIN segext.channels c ON c.id OPERATOR(segext.=) m.channel_id WHERE c.name = 'Events'")
+        JOIN segext.channels c ON c.id OPERATOR(pg_catalog.=) m.channel_id WHERE c.name = 'Events'")
     [ "$out" = "$(printf '0|4\n1')" ] || fail "$how: writing segment_mix after restore: '$out', expected the rows replaced"
     # Membership still refreshes in the copy, and finds nothing to change.
     out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c "SELECT segext.refresh_company(id) FROM segext.companies WHERE name = 'Acme'")

@@ -67,7 +67,7 @@ DECLARE
     v segext.objectid := s::segext.objectid;
 BEGIN
     IF v::text IS DISTINCT FROM lower(s) OR s::text::segext.objectid::text IS DISTINCT FROM lower(s)
-       OR v::bytea::segext.objectid OPERATOR(segext.<>) v THEN
+       OR v::bytea::segext.objectid OPERATOR(pg_catalog.<>) v THEN
         RAISE EXCEPTION USING ERRCODE = 'FZ001', MESSAGE = format('%L parses as %s', s, v);
     END IF;
     RETURN 'ok';
@@ -78,7 +78,7 @@ END
 CREATE FUNCTION fuzz_check_binary(v segext.objectid, raw bytea) RETURNS bytea
 LANGUAGE plpgsql AS \$\$
 BEGIN
-    IF segext.objectid_send(v) IS DISTINCT FROM raw OR raw::segext.objectid OPERATOR(segext.<>) v THEN
+    IF segext.objectid_send(v) IS DISTINCT FROM raw OR raw::segext.objectid OPERATOR(pg_catalog.<>) v THEN
         RAISE EXCEPTION USING ERRCODE = 'FZ001', MESSAGE = format('%s received as %s', raw, v);
     END IF;
     RETURN segext.objectid_send(v);

@@ -74,7 +74,7 @@ INSERT INTO segext.segments (company_id, name, criteria)
     VALUES (:'a', 'Buyers', '[{"type": "transaction_count", "min": 1, "max": 10}]');
 INSERT INTO segext.customers (company_id, id, external_id) VALUES (:'a', '0000000000000000000000c1', 'x1');
 INSERT INTO segext.transactions (company_id, customer_id, amount) VALUES (:'a', '0000000000000000000000c1', 10);
-SELECT s.name FROM segext.memberships m JOIN segext.segments s ON s.id OPERATOR(segext.=) m.segment_id
+SELECT s.name FROM segext.memberships m JOIN segext.segments s ON s.id OPERATOR(pg_catalog.=) m.segment_id
     WHERE s.number >= 2;
 SQL
 ) || fail "CREATE EXTENSION from the package failed: $out"

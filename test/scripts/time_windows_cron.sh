@@ -62,8 +62,8 @@ INSERT INTO segext.transactions (company_id, customer_id, amount, occurred_at) V
 SELECT segext.refresh_company('$company');
 SQL
 member() {
-    q -c "SELECT count(*) FROM segext.memberships WHERE company_id OPERATOR(segext.=) '$company'
-           AND segment_id OPERATOR(segext.=) '$segment' AND customer_id OPERATOR(segext.=) '$customer'"
+    q -c "SELECT count(*) FROM segext.memberships WHERE company_id OPERATOR(pg_catalog.=) '$company'
+           AND segment_id OPERATOR(pg_catalog.=) '$segment' AND customer_id OPERATOR(pg_catalog.=) '$customer'"
 }
 [ "$(date +%s)" -lt "$midnight" ] || fail "the set-up took past midnight; run again"
 [ "$(member)" = 1 ] || fail "before midnight the customer should be a member"
@@ -81,8 +81,8 @@ runs=$(q -c "SELECT string_agg(d.status || ' ' || d.start_time || ' ' || coalesc
 echo "runs of the job:"
 echo "$runs"
 [ "$moved" = 1 ] || fail "no scheduled run moved the customer out within 130 s after midnight"
-[ "$(q -c "SELECT kind FROM segext.membership_history WHERE company_id OPERATOR(segext.=) '$company'
-            AND segment_id OPERATOR(segext.=) '$segment' AND customer_id OPERATOR(segext.=) '$customer'
+[ "$(q -c "SELECT kind FROM segext.membership_history WHERE company_id OPERATOR(pg_catalog.=) '$company'
+            AND segment_id OPERATOR(pg_catalog.=) '$segment' AND customer_id OPERATOR(pg_catalog.=) '$customer'
             ORDER BY id DESC LIMIT 1")" = left ] || fail "the history has no 'left' row for the customer"
 [ "$(q -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
             WHERE j.jobname = '$job' AND d.status = 'succeeded' AND d.start_time >= to_timestamp($midnight)")" -ge 1 ] ||
@@ -91,6 +91,6 @@ echo "$runs"
             WHERE j.jobname = '$job' AND d.status <> 'succeeded' AND d.status <> 'running'")" = 0 ] ||
     fail "a run of the job failed"
 [ "$(q -c "SELECT checked_at >= to_timestamp($midnight) FROM segext.time_window_checks
-            WHERE company_id OPERATOR(segext.=) '$company'")" = t ] ||
+            WHERE company_id OPERATOR(pg_catalog.=) '$company'")" = t ] ||
     fail "the company's last recheck is not after midnight"
 echo "a scheduled recheck after midnight moved the customer out"

@@ -162,7 +162,7 @@ check "$got" "$a_ids" "with no setting and one granted company, that one"
 echo "SELECT segext.grant_company('$c', '$bi', 'reader')" | sql postgres >/dev/null
 got=$(printf '%s\n' "SET segext.company_id = '$a';" "SELECT string_agg(id::text, ',' ORDER BY id) FROM segext_api.customers;" | sql "$admin") || true
 check "$got" "$a_ids" "an admin with a session-level SET segext.company_id reads that company through the views"
-got=$(printf '%s\n' "SET segext.company_id = '$a';" "SELECT count(*) FROM segext.customers WHERE company_id OPERATOR(segext.=) '$b';" | sql "$admin") || true
+got=$(printf '%s\n' "SET segext.company_id = '$a';" "SELECT count(*) FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '$b';" | sql "$admin") || true
 check "$got" "2" "and every company in segext's tables, as on one node"
 got=$(printf '%s\n' "SET segext.company_id = '$a';" \
       "INSERT INTO segext.customers (company_id, external_id) VALUES ('$a', 'a4') RETURNING external_id;" | try "$bi" | grep -c ERROR || true) || true
@@ -172,7 +172,7 @@ check "$got" "1" "a reader grant does not write through the coordinator"
 
 # The worker's company token of a gateway transaction for B, read back by a
 # query pushed down to the worker (current_setting runs there).
-tok_query="SELECT current_setting('segext.company_token') FROM segext.customers WHERE company_id OPERATOR(segext.=) '$b'::segext.objectid LIMIT 1;"
+tok_query="SELECT current_setting('segext.company_token') FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '$b'::segext.objectid LIMIT 1;"
 web_token=$(echo "$tok_query" | gateway "$web_reader" "{\"role\": \"$web_reader\", \"company_id\": \"$b\"}") || true
 # The BI login's own token for B while B was granted to it, then revoked.
 echo "SELECT segext.grant_company('$b', '$bi', 'reader')" | sql postgres >/dev/null
@@ -243,18 +243,18 @@ attempts() {
             "$preamble" "$rel" "$rel" "$pattern"
     done < <(relations_on "$port")
     for t in "${company_tables[@]}" "${company_views[@]}"; do
-        printf 'BEGIN;\n%s\n\\echo @@ update %s\nUPDATE %s AS r SET company_id = r.company_id WHERE r.company_id OPERATOR(segext.=) '"'"'%s'"'"'::segext.objectid RETURNING '"'"'LEAK update'"'"';\nCOMMIT;\n' \
+        printf 'BEGIN;\n%s\n\\echo @@ update %s\nUPDATE %s AS r SET company_id = r.company_id WHERE r.company_id OPERATOR(pg_catalog.=) '"'"'%s'"'"'::segext.objectid RETURNING '"'"'LEAK update'"'"';\nCOMMIT;\n' \
             "$preamble" "$t" "$t" "$b"
-        printf 'BEGIN;\n%s\n\\echo @@ delete %s\nDELETE FROM %s AS r WHERE r.company_id OPERATOR(segext.=) '"'"'%s'"'"'::segext.objectid RETURNING '"'"'LEAK delete'"'"';\nCOMMIT;\n' \
+        printf 'BEGIN;\n%s\n\\echo @@ delete %s\nDELETE FROM %s AS r WHERE r.company_id OPERATOR(pg_catalog.=) '"'"'%s'"'"'::segext.objectid RETURNING '"'"'LEAK delete'"'"';\nCOMMIT;\n' \
             "$preamble" "$t" "$t" "$b"
     done
     for t in "INSERT INTO segext.customers (company_id, external_id) VALUES ('$b', 'evil')" \
              "INSERT INTO segext.segments (company_id, name) VALUES ('$b', 'evil')" \
              "INSERT INTO segext.channels (company_id, name) VALUES ('$b', 'evil')" \
-             "INSERT INTO segext.transactions (company_id, customer_id, amount) SELECT '$b', id, 1 FROM segext.customers WHERE company_id OPERATOR(segext.=) '$b'::segext.objectid" \
+             "INSERT INTO segext.transactions (company_id, customer_id, amount) SELECT '$b', id, 1 FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) '$b'::segext.objectid" \
              "INSERT INTO segext.company_roles (company_id, role, level) VALUES ('$b', current_user::regrole, 'writer')" \
-             "UPDATE segext.companies SET name = 'evil' WHERE id OPERATOR(segext.=) '$b'::segext.objectid" \
-             "DELETE FROM segext.companies WHERE id OPERATOR(segext.=) '$b'::segext.objectid" \
+             "UPDATE segext.companies SET name = 'evil' WHERE id OPERATOR(pg_catalog.=) '$b'::segext.objectid" \
+             "DELETE FROM segext.companies WHERE id OPERATOR(pg_catalog.=) '$b'::segext.objectid" \
              "UPDATE segext.cluster_secret SET secret = secret"; do
         printf 'BEGIN;\n%s\n\\echo @@ write\n%s RETURNING '"'"'LEAK write'"'"';\nCOMMIT;\n' "$preamble" "$t"
     done

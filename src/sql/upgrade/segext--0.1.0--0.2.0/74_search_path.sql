@@ -11,8 +11,8 @@ CREATE OR REPLACE FUNCTION segext.api_segment(segment_id segext.objectid, action
     BEGIN
         SELECT s.number, s.name INTO seg
           FROM segext.segments s
-         WHERE s.company_id OPERATOR(segext.=) company
-           AND s.id OPERATOR(segext.=) api_segment.segment_id;
+         WHERE s.company_id OPERATOR(pg_catalog.=) company
+           AND s.id OPERATOR(pg_catalog.=) api_segment.segment_id;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'segment "%" does not exist', segment_id
                 USING ERRCODE = 'PT404',

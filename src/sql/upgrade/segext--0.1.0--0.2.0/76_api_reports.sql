@@ -6,19 +6,19 @@ CREATE OR REPLACE VIEW segext_api.report_channel_mix WITH (security_invoker = tr
     WITH channel_customers AS (
         SELECT c.company_id, c.channel_id, pg_catalog.count(*) AS customers
           FROM segext.customers c
-         WHERE c.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+         WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
          GROUP BY c.company_id, c.channel_id
     ), actual AS (
         SELECT m.company_id, c.channel_id, m.segment_id, pg_catalog.count(*) AS members
           FROM segext.memberships m
           JOIN segext.customers c
-            ON c.company_id OPERATOR(segext.=) m.company_id AND c.id OPERATOR(segext.=) m.customer_id
-         WHERE m.company_id OPERATOR(segext.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
+            ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
+         WHERE m.company_id OPERATOR(pg_catalog.=) segext.current_company_id() AND c.active AND c.channel_id IS NOT NULL
          GROUP BY m.company_id, c.channel_id, m.segment_id
     ), forecast AS (
         SELECT f.company_id, f.channel_id, f.segment_id, f.distribution
           FROM segext.channel_segments f
-         WHERE f.company_id OPERATOR(segext.=) segext.current_company_id()
+         WHERE f.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     )
     SELECT ch.id AS channel_id, ch.name AS channel_name, s.id AS segment_id,
            s.number AS segment_number, s.name AS segment_name,
@@ -31,15 +31,15 @@ CREATE OR REPLACE VIEW segext_api.report_channel_mix WITH (security_invoker = tr
                                       OPERATOR(pg_catalog./) cc.customers, 4) END AS actual_distribution
       FROM forecast f
       FULL JOIN actual a
-        ON a.company_id OPERATOR(segext.=) f.company_id
-       AND a.channel_id OPERATOR(segext.=) f.channel_id AND a.segment_id OPERATOR(segext.=) f.segment_id
+        ON a.company_id OPERATOR(pg_catalog.=) f.company_id
+       AND a.channel_id OPERATOR(pg_catalog.=) f.channel_id AND a.segment_id OPERATOR(pg_catalog.=) f.segment_id
       JOIN segext.channels ch
-        ON ch.company_id OPERATOR(segext.=) COALESCE(f.company_id, a.company_id)
-       AND ch.id OPERATOR(segext.=) COALESCE(f.channel_id, a.channel_id)
+        ON ch.company_id OPERATOR(pg_catalog.=) COALESCE(f.company_id, a.company_id)
+       AND ch.id OPERATOR(pg_catalog.=) COALESCE(f.channel_id, a.channel_id)
       JOIN segext.segments s
-        ON s.company_id OPERATOR(segext.=) ch.company_id
-       AND s.id OPERATOR(segext.=) COALESCE(f.segment_id, a.segment_id)
+        ON s.company_id OPERATOR(pg_catalog.=) ch.company_id
+       AND s.id OPERATOR(pg_catalog.=) COALESCE(f.segment_id, a.segment_id)
       LEFT JOIN channel_customers cc
-        ON cc.company_id OPERATOR(segext.=) ch.company_id AND cc.channel_id OPERATOR(segext.=) ch.id
-     WHERE ch.company_id OPERATOR(segext.=) segext.current_company_id()
-       AND s.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON cc.company_id OPERATOR(pg_catalog.=) ch.company_id AND cc.channel_id OPERATOR(pg_catalog.=) ch.id
+     WHERE ch.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
+       AND s.company_id OPERATOR(pg_catalog.=) segext.current_company_id();

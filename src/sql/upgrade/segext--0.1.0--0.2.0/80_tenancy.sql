@@ -62,7 +62,7 @@ CREATE FUNCTION segext.grant_company(company segext.objectid, role pg_catalog.re
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Pass the name of an existing role.';
         END IF;
-        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) company) THEN
+        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) company) THEN
             RAISE EXCEPTION 'company "%" does not exist', company
                 USING ERRCODE = 'foreign_key_violation',
                       DETAIL = pg_catalog.format('No row of segext.companies has id %s.', company),
@@ -85,14 +85,14 @@ CREATE FUNCTION segext.revoke_company(company segext.objectid, role pg_catalog.r
                 USING ERRCODE = 'null_value_not_allowed',
                       HINT = 'Call segext.revoke_company(company, role).';
         END IF;
-        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(segext.=) company) THEN
+        IF NOT EXISTS (SELECT FROM segext.companies AS c WHERE c.id OPERATOR(pg_catalog.=) company) THEN
             RAISE EXCEPTION 'company "%" does not exist', company
                 USING ERRCODE = 'foreign_key_violation',
                       DETAIL = pg_catalog.format('No row of segext.companies has id %s.', company),
                       HINT = 'Revoke the id of an existing company.';
         END IF;
         DELETE FROM segext.company_roles AS g
-         WHERE g.company_id OPERATOR(segext.=) company
+         WHERE g.company_id OPERATOR(pg_catalog.=) company
            AND g.role::pg_catalog.oid OPERATOR(pg_catalog.=) revoke_company.role::pg_catalog.oid;
         IF NOT FOUND THEN
             RAISE NOTICE 'company "%" was not granted to role "%"', company, role;
@@ -167,8 +167,8 @@ DROP POLICY membership_history_admin ON segext.membership_history;
 -- ((SELECT ...) is an InitPlan).  Few policies per table keep the relcache
 -- entry cheap to rebuild after each change of segments.
 CREATE POLICY company_tenant ON segext.companies
-    USING (id OPERATOR(segext.=) (SELECT segext.current_company_id()))
-    WITH CHECK (id OPERATOR(segext.=) (SELECT segext.writable_company_id()));
+    USING (id OPERATOR(pg_catalog.=) (SELECT segext.current_company_id()))
+    WITH CHECK (id OPERATOR(pg_catalog.=) (SELECT segext.writable_company_id()));
 COMMENT ON POLICY company_tenant ON segext.companies IS 'the current company only; changed when it may be written';
 CREATE POLICY company_admin ON segext.companies
     USING ((SELECT pg_catalog.pg_has_role('segext_admin', 'member')))
@@ -191,8 +191,8 @@ CREATE OR REPLACE FUNCTION segext.enable_tenant_policies(tbl pg_catalog.regclass
 LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name pg_catalog.text := (SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl);
-    readable pg_catalog.text := 'company_id OPERATOR(segext.=) (SELECT segext.current_company_id())';
-    writable pg_catalog.text := 'company_id OPERATOR(segext.=) (SELECT segext.writable_company_id())';
+    readable pg_catalog.text := 'company_id OPERATOR(pg_catalog.=) (SELECT segext.current_company_id())';
+    writable pg_catalog.text := 'company_id OPERATOR(pg_catalog.=) (SELECT segext.writable_company_id())';
     admin pg_catalog.text := '(SELECT pg_catalog.pg_has_role(''segext_admin'', ''member''))';
 BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);

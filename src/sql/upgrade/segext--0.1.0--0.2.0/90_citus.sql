@@ -6,8 +6,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     UPDATE segext.customers AS c SET channel_id = NULL
-     WHERE c.company_id OPERATOR(segext.=) OLD.company_id
-       AND c.channel_id OPERATOR(segext.=) OLD.id;
+     WHERE c.company_id OPERATOR(pg_catalog.=) OLD.company_id
+       AND c.channel_id OPERATOR(pg_catalog.=) OLD.id;
     RETURN OLD;
 END
 $$;

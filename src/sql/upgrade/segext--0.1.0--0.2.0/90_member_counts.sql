@@ -18,15 +18,15 @@ COMMENT ON INDEX segext.segment_member_counts_segment_idx IS 'count rows of a se
 INSERT INTO segext.segment_member_counts (company_id, segment_id, delta)
 SELECT s.company_id, s.id, pg_catalog.count(m.customer_id)
 FROM segext.segments AS s
-JOIN segext.memberships AS m ON m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
+JOIN segext.memberships AS m ON m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
 GROUP BY s.company_id, s.id;
 
 CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segment_id segext.objectid)
     RETURNS pg_catalog.int8 LANGUAGE sql STABLE STRICT PARALLEL SAFE
     RETURN (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8
             FROM segext.segment_member_counts AS m
-            WHERE m.company_id OPERATOR(segext.=) segment_customers_count.company_id
-              AND m.segment_id OPERATOR(segext.=) segment_customers_count.segment_id);
+            WHERE m.company_id OPERATOR(pg_catalog.=) segment_customers_count.company_id
+              AND m.segment_id OPERATOR(pg_catalog.=) segment_customers_count.segment_id);
 COMMENT ON FUNCTION segext.segment_customers_count(segext.objectid, segext.objectid) IS 'number of members of a segment at the caller''s snapshot (the sum of its rows of segext.segment_member_counts)';
 
 -- compact_segment_member_counts folds the count rows of one segment that no
@@ -41,7 +41,7 @@ BEGIN ATOMIC
         DELETE FROM segext.segment_member_counts AS m
         WHERE m.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
             SELECT l.ctid FROM segext.segment_member_counts AS l
-            WHERE l.company_id OPERATOR(segext.=) company AND l.segment_id OPERATOR(segext.=) segment
+            WHERE l.company_id OPERATOR(pg_catalog.=) company AND l.segment_id OPERATOR(pg_catalog.=) segment
             FOR UPDATE SKIP LOCKED))
         RETURNING m.delta),
     summed AS (
@@ -62,7 +62,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT m.company_id, m.segment_id FROM segext.segment_member_counts AS m
-        WHERE m.company_id OPERATOR(segext.=) COALESCE(company, segext.current_company_id(), m.company_id)
+        WHERE m.company_id OPERATOR(pg_catalog.=) COALESCE(company, segext.current_company_id(), m.company_id)
         GROUP BY m.company_id, m.segment_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
     LOOP
         folded := folded OPERATOR(pg_catalog.+) segext.compact_segment_member_counts(r.company_id, r.segment_id);
@@ -81,23 +81,23 @@ CREATE OR REPLACE VIEW segext_api.segments WITH (security_invoker = true) AS
     SELECT s.company_id, s.id, s.number, s.name, s.ref, s.description, s.active, s.position,
            s.group_id, s.org_id, s.criteria,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count, s.created_at, s.updated_at
+             WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+               AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()) AS customers_count, s.created_at, s.updated_at
       FROM segext.segments s
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id()
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id()
     WITH CASCADED CHECK OPTION;
 COMMENT ON COLUMN segext_api.segments.customers_count IS 'number of current members at the query''s snapshot (computed by segext; not writable)';
 CREATE OR REPLACE VIEW segext_api.report_segment_sizes WITH (security_invoker = true) AS
     SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
            s.active, g.id AS group_id, g.name AS group_name,
            (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
-             WHERE m.company_id OPERATOR(segext.=) s.company_id AND m.segment_id OPERATOR(segext.=) s.id
-               AND m.company_id OPERATOR(segext.=) segext.current_company_id()) AS customers_count,
+             WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+               AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()) AS customers_count,
            pg_catalog.now() AS measured_at
       FROM segext.segments s
       JOIN segext.segment_groups g
-        ON g.company_id OPERATOR(segext.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
-     WHERE s.company_id OPERATOR(segext.=) segext.current_company_id();
+        ON g.company_id OPERATOR(pg_catalog.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
 COMMENT ON COLUMN segext_api.report_segment_sizes.customers_count IS 'number of current members at the query''s snapshot';
 
 ALTER TABLE segext.segments DROP COLUMN customers_count;
