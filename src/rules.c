@@ -325,6 +325,7 @@ static HeapTuple set_column(Relation rel, HeapTuple tuple, const char *column,
 static bool objectid_equal(Datum a, Datum b);
 static bool lock_company(Datum company, int32 *max_segments, int32 *max_channels,
 						 char **name);
+static void refuse_unknown_company(Datum company, const char *what);
 static void check_name(const char *what, const char *column, const char *value);
 static void check_key_unchanged(Relation rel, HeapTuple oldtuple,
 								HeapTuple newtuple, const char *column,
@@ -333,6 +334,10 @@ static void check_company_of_new_row(Relation rel, Datum company);
 static void check_segment_fields(Relation rel, HeapTuple tuple);
 static void check_commission(Relation rel, HeapTuple tuple);
 static void check_channel_mix(Datum company, Datum channel);
+
+/* The keys a unique violation of a segment or a channel is reported by. */
+static const char *const segment_keys[] = {"name", "ref", "number", "id"};
+static const char *const channel_keys[] = {"name", "id"};
 
 /* rules_plan returns the kept plan of a query, preparing it on first use. */
 static SPIPlanPtr
@@ -354,18 +359,40 @@ rules_plan(RulesQuery query)
 /*
  * exec_plan runs a plan (sql names it in errors); with latest, it reads with
  * a snapshot taken now, which sees every transaction committed before the
- * caller's lock was granted, whatever the isolation level.
+ * caller's lock was granted, whatever the isolation level.  Errors a user
+ * caused are raised without the CONTEXT line of the plan's statement.
  */
 static void
 exec_plan(SPIPlanPtr plan, const char *sql, Datum *values, bool latest)
 {
-	int			rc;
+	int			rc = 0;
+	MemoryContext caller_context = CurrentMemoryContext;
 
-	if (latest)
-		rc = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
-								  InvalidSnapshot, false, true, 0);
-	else
-		rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	PG_TRY();
+	{
+		if (latest)
+			rc = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+									  InvalidSnapshot, false, true, 0);
+		else
+			rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/*
+		 * A rule's refusal is about the user's row, not segext's statement:
+		 * it is raised again without the CONTEXT of that statement.
+		 */
+		MemoryContextSwitchTo(caller_context);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_INTERNAL_ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		edata->context = NULL;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	if (rc < 0)
 		elog(ERROR, "segext rule query \"%s\" failed: %s", sql, SPI_result_code_string(rc));
 }
@@ -614,6 +641,23 @@ lock_company(Datum company, int32 *max_segments, int32 *max_channels, char **nam
 	if (name)
 		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	return true;
+}
+
+/*
+ * refuse_unknown_company raises 23503 for a new row (what names its kind)
+ * of a company that does not exist.
+ */
+static void
+refuse_unknown_company(Datum company, const char *what)
+{
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	segext_objectid_to_hex((SegextObjectId *) DatumGetPointer(company), hex);
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("company \"%s\" does not exist", hex),
+			 errdetail("No company has id \"%s\", so the %s cannot be created.", hex, what),
+			 errhint("Create the company first (segext.create_company), or give the id of an existing company.")));
 }
 
 /* check_name refuses a name or reference that is empty or too long. */
@@ -880,7 +924,8 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	check_segment_fields(rel, tuple);
 	if (!number_null)
 		check_segment_number(DatumGetInt32(number), name);
-	if (lock_company(company, &max_segments, NULL, &company_name))
+	if (!lock_company(company, &max_segments, NULL, &company_name))
+		refuse_unknown_company(company, "segment");
 	{
 		rules_exec(RQ_COUNT_USER_SEGMENTS, &company, true);
 		count = DatumGetInt32(rules_result(1, &isnull));
@@ -943,6 +988,7 @@ segments_before_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple)
 		check_segment_number(DatumGetInt32(new_number),
 							 column_text(rel, oldtuple, "name"));
 	check_segment_fields(rel, newtuple);
+	segext_remember_row_keys(rel, newtuple, segment_keys, lengthof(segment_keys));
 	return newtuple;
 }
 
@@ -1021,7 +1067,9 @@ segext_segments_rules(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "segment");
-		return PointerGetDatum(segments_before_insert(rel, tuple));
+		tuple = segments_before_insert(rel, tuple);
+		segext_remember_row_keys(rel, tuple, segment_keys, lengthof(segment_keys));
+		return PointerGetDatum(tuple);
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -1106,7 +1154,8 @@ groups_before_insert(Relation rel, HeapTuple tuple)
 		return tuple;
 	}
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
-	if (lock_company(company, NULL, NULL, NULL))
+	if (!lock_company(company, NULL, NULL, NULL))
+		refuse_unknown_company(company, "segment group");
 	{
 		rules_exec(RQ_NEXT_GROUP_ID, &company, true);
 		assigned = DatumGetInt32(rules_result(1, &isnull));
@@ -1355,7 +1404,8 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 	args[1] = column_value(rel, tuple, "segment_mix", &isnull);
 	if (!isnull)
 		rules_exec(RQ_LOCK_MIX_SEGMENTS, args, false);
-	if (lock_company(company, NULL, &max_channels, &company_name))
+	if (!lock_company(company, NULL, &max_channels, &company_name))
+		refuse_unknown_company(company, "channel");
 	{
 		rules_exec(RQ_COUNT_CHANNELS, &company, true);
 		count = DatumGetInt32(rules_result(1, &isnull));
@@ -1417,7 +1467,9 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "channel");
-		return PointerGetDatum(channels_before_insert(rel, tuple));
+		tuple = channels_before_insert(rel, tuple);
+		segext_remember_row_keys(rel, tuple, channel_keys, lengthof(channel_keys));
+		return PointerGetDatum(tuple);
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -1425,6 +1477,7 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 									   trigdata->tg_newtuple, "channel");
 		check_name("channel", "name", column_text(rel, tuple, "name"));
 		check_commission(rel, tuple);
+		segext_remember_row_keys(rel, tuple, channel_keys, lengthof(channel_keys));
 		return PointerGetDatum(prepare_channel_mix(rel, trigdata->tg_trigtuple, tuple));
 	}
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))

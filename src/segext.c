@@ -70,6 +70,7 @@ _PG_init(void)
 	segext_membership_init();
 	segext_member_changes_init();
 	segext_drop_guard_init();
+	segext_unique_detail_init();
 	segext_citus_init();
 	segext_company_token_init();
 

@@ -106,6 +106,14 @@ extern void segext_events_init(void);
 extern void segext_customer_state_init(void);
 extern void segext_member_changes_init(void);
 extern void segext_drop_guard_init(void);
+extern void segext_unique_detail_init(void);
+
+/*
+ * Remember company_id and the key columns of a row a BEFORE ROW trigger lets
+ * through, for the DETAIL of a unique violation (unique_detail.c).
+ */
+extern void segext_remember_row_keys(Relation rel, HeapTuple tuple,
+									 const char *const *columns, int ncolumns);
 
 /*
  * Give a row a user writes segext's created_at and updated_at and refuse a

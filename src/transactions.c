@@ -15,6 +15,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -279,6 +280,28 @@ numeric_compare(Numeric a, Numeric b)
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
 }
 
+/* The keys a unique violation of a customer is reported by. */
+static const char *const customer_keys[] = {"external_id", "id"};
+
+/*
+ * check_row_company refuses (42501, "permission denied for company") a row
+ * the current user writes for a company it may not change, as the rules of
+ * segments and channels do; rows segext writes as the table owner pass.
+ */
+static void
+check_row_company(Relation rel, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		isnull;
+	Datum		company;
+
+	if (GetUserId() == rel->rd_rel->relowner)
+		return;
+	company = heap_getattr(tuple, SPI_fnumber(desc, "company_id"), desc, &isnull);
+	if (!isnull)
+		segext_check_company_access((SegextObjectId *) DatumGetPointer(company));
+}
+
 PG_FUNCTION_INFO_V1(customers_check);
 /*
  * customers_check validates the labels of a customer and gives it segext's
@@ -303,6 +326,8 @@ customers_check(PG_FUNCTION_ARGS)
 		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple, "customer");
 	else
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "customer");
+	check_row_company(rel, tuple);
+	segext_remember_row_keys(rel, tuple, customer_keys, lengthof(customer_keys));
 
 	col = SPI_fnumber(desc, "labels");
 	labels = heap_getattr(tuple, col, desc, &isnull);
@@ -358,6 +383,7 @@ transactions_check(PG_FUNCTION_ARGS)
 	else
 		tuple = segext_keep_maintained(trigdata->tg_relation, NULL, trigdata->tg_trigtuple,
 									   "transaction");
+	check_row_company(trigdata->tg_relation, tuple);
 
 	amount = heap_getattr(tuple, SPI_fnumber(desc, "amount"), desc, &isnull);
 	returns_id = heap_getattr(tuple, SPI_fnumber(desc, "returns_id"), desc, &is_return);

@@ -91,7 +91,7 @@ SELECT has_cast('bytea', 'segext.objectid', 'segext', 'bytea_to_objectid', 'cast
 SELECT cast_context_is('text', 'segext.objectid', 'assignment', 'text -> objectid is an assignment cast');
 SELECT cast_context_is('bytea', 'segext.objectid', 'explicit', 'bytea -> objectid is explicit');
 
-SELECT has_operator('segext.objectid', 'segext', op, 'segext.objectid', 'boolean',
+SELECT has_operator('segext.objectid', 'pg_catalog', op, 'segext.objectid', 'boolean',
                     format('operator objectid %s objectid exists', op))
 FROM unnest(ARRAY['=', '<>', '<', '<=', '>', '>=']) op;
 SELECT has_opclass('segext', 'objectid_ops', 'btree opclass segext.objectid_ops exists');
