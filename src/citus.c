@@ -79,6 +79,7 @@
 #include "storage/lmgr.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -161,6 +162,7 @@ static PlannedStmt *citus_planner(Query *parse, const char *query_string,
 								  int cursor_options, ParamListInfo bound_params);
 static void citus_executor_start(QueryDesc *query, int eflags);
 static void citus_executor_end(QueryDesc *query);
+static void invalidate_segments_written(QueryDesc *query);
 static void citus_xact_callback(XactEvent event, void *arg);
 static void citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 								   SubTransactionId parent, void *arg);
@@ -817,11 +819,44 @@ citus_executor_start(QueryDesc *query, int eflags)
 			group_enter(true, entry->group);
 			break;
 		}
+		if (!have_group && segext_distributed)
+			invalidate_segments_written(query);
 	}
 	if (prev_executor_start != NULL)
 		prev_executor_start(query, eflags);
 	else
 		standard_ExecutorStart(query, eflags);
+}
+
+/*
+ * invalidate_segments_written queues an invalidation of segext.segments when
+ * a statement this node starts on the distributed tables writes it: the
+ * trigger that does so on one node runs on a shard, on a worker, so this
+ * node's (and its other backends') compiled segments would stay as they
+ * were (classify).
+ */
+static void
+invalidate_segments_written(QueryDesc *query)
+{
+	ListCell   *lc;
+	Oid			segments = InvalidOid;
+
+	if (query->operation == CMD_SELECT && !query->plannedstmt->hasModifyingCTE)
+		return;
+	foreach(lc, query->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (!OidIsValid(segments))
+			segments = get_relname_relid("segments", get_namespace_oid("segext", true));
+		if (rte->relid == segments && OidIsValid(segments))
+		{
+			CacheInvalidateRelcacheByRelid(segments);
+			return;
+		}
+	}
 }
 
 /* citus_executor_end restores the group that was current before a statement on a shard. */

@@ -1944,6 +1944,54 @@ segext_criteria_to_cstring(const SegextCriteria *criteria)
 	return out.data;
 }
 
+/* segext_criterion_to_cstring prints one criterion (by index) as canonical JSON. */
+char *
+segext_criterion_to_cstring(const SegextCriteria *criteria, uint32 index)
+{
+	StringInfoData out;
+
+	if (index >= criteria->ncriteria)
+		elog(ERROR, "criterion %u out of range", index);
+	initStringInfo(&out);
+	append_criterion(&out, criteria, &SEGEXT_CRITERIA_CRIT(criteria)[index]);
+	return out.data;
+}
+
+/* segext_criterion_kind_name returns the JSON name of a criterion kind. */
+const char *
+segext_criterion_kind_name(int kind)
+{
+	if (kind < SEGEXT_CRIT_FIELD || kind > SEGEXT_CRIT_KIND_MAX || kind_info[kind].name == NULL)
+		elog(ERROR, "unrecognized criterion kind %d", kind);
+	return kind_info[kind].name;
+}
+
+/* segext_field_op_name returns the JSON name of a field operator. */
+const char *
+segext_field_op_name(int op)
+{
+	if (op < SEGEXT_OP_EQ || op > SEGEXT_OP_MAX)
+		elog(ERROR, "unrecognized field operator %d", op);
+	return op_names[op];
+}
+
+/* segext_scaled_to_cstring prints a scaled value (millionths) as a number. */
+char *
+segext_scaled_to_cstring(int64 v)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	if (v < 0)
+	{
+		appendStringInfoChar(&out, '-');
+		append_scaled(&out, v == PG_INT64_MIN ? PG_INT64_MAX : -v);
+	}
+	else
+		append_scaled(&out, v);
+	return out.data;
+}
+
 /* segext_criteria_field_names lists distinct field names in order. */
 List *
 segext_criteria_field_names(const SegextCriteria *criteria)

@@ -223,6 +223,18 @@ extern SegextCriteria *segext_criteria_from_jsonb(Jsonb *jb);
  */
 extern char *segext_criteria_to_cstring(const SegextCriteria *criteria);
 
+/* Canonical JSON text of one criterion (by index) of a criteria value. */
+extern char *segext_criterion_to_cstring(const SegextCriteria *criteria, uint32 index);
+
+/* JSON name of a criterion kind ("transaction_count", "field"...). */
+extern const char *segext_criterion_kind_name(int kind);
+
+/* JSON name of a field operator ("eq", "nin"...). */
+extern const char *segext_field_op_name(int op);
+
+/* A value in SEGEXT_AMOUNT_SCALE units as a decimal number ("12.5"). */
+extern char *segext_scaled_to_cstring(int64 v);
+
 /*
  * Distinct field names referenced by field criteria, in order of first
  * appearance: a List of palloc'd NUL-terminated strings.

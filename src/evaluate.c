@@ -20,6 +20,7 @@
 #include "regex/regex.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -320,15 +321,178 @@ field_positive(const SegextCriteria *cr, const SegextCriterion *c, int op,
 	return false;
 }
 
+/* What an explaining evaluation records (see evaluate.h). */
+struct SegextExplain
+{
+	MemoryContext cxt;			/* where the steps and their texts live */
+	List	   *steps;			/* SegextExplainStep, in tree order */
+	int			depth;			/* depth of the innermost open step, 0 when none */
+	/* per depth d: the open step, its path, its children so far, matched ones */
+	SegextExplainStep *open[SEGEXT_CRITERIA_MAX_LEVELS + 2];
+	int			children[SEGEXT_CRITERIA_MAX_LEVELS + 2];
+	int			matched[SEGEXT_CRITERIA_MAX_LEVELS + 2];
+};
+
+/* segext_explain_create makes an empty explanation in the current context. */
+SegextExplain *
+segext_explain_create(void)
+{
+	SegextExplain *ex = palloc0(sizeof(SegextExplain));
+
+	ex->cxt = CurrentMemoryContext;
+	return ex;
+}
+
+/* segext_explain_steps returns the recorded steps in tree order. */
+List *
+segext_explain_steps(const SegextExplain *explain)
+{
+	return explain->steps;
+}
+
+/*
+ * explain_open records a node as the next child of the innermost open step
+ * (or as the root) and makes it the innermost open step.
+ */
+static SegextExplainStep *
+explain_open(SegextExplain *ex, const SegextCriteria *criteria, int node_kind,
+			 int criterion)
+{
+	SegextExplainStep *step = palloc0(sizeof(SegextExplainStep));
+	int			d = ex->depth + 1;
+
+	if (d >= lengthof(ex->open))
+		elog(ERROR, "criteria nested deeper than %d levels", SEGEXT_CRITERIA_MAX_LEVELS);
+	ex->children[d - 1]++;
+	step->depth = d;
+	step->path = d == 1 ? psprintf("%d", ex->children[0]) :
+		psprintf("%s.%d", ex->open[d - 1]->path, ex->children[d - 1]);
+	step->node_kind = node_kind;
+	step->criterion = criterion;
+	if (criterion >= 0)
+	{
+		const SegextCriterion *c = &SEGEXT_CRITERIA_CRIT(criteria)[criterion];
+
+		step->subject = c->kind == SEGEXT_CRIT_FIELD ?
+			pnstrdup(SEGEXT_CRIT_STRING(criteria, c->str), c->str.len) :
+			pstrdup(segext_criterion_kind_name(c->kind));
+	}
+	else
+		step->subject = pstrdup(node_kind == SEGEXT_NODE_ALL ? "all" :
+								node_kind == SEGEXT_NODE_ANY ? "any" : "not");
+	ex->open[d] = step;
+	ex->children[d] = 0;
+	ex->matched[d] = 0;
+	ex->depth = d;
+	ex->steps = lappend(ex->steps, step);
+	return step;
+}
+
+/*
+ * explain_close records the result of the innermost open step (a group's
+ * value counts its children) and closes it.
+ */
+static void
+explain_close(SegextExplain *ex, SegextExplainStep *step, bool matched)
+{
+	int			d = ex->depth;
+
+	Assert(ex->open[d] == step);
+	step->matched = matched;
+	if (step->criterion >= 0 && step->value == NULL)
+		elog(ERROR, "criterion \"%s\" recorded no value for explain", step->subject);
+	if (step->criterion < 0)
+	{
+		int			n = ex->children[d];
+
+		if (step->node_kind == SEGEXT_NODE_NOT)
+		{
+			step->value = pstrdup(matched ? "its child did not match" : "its child matched");
+			step->requirement = pstrdup("its child not to match");
+		}
+		else
+		{
+			step->value = psprintf("%d of %d matched", ex->matched[d], n);
+			step->requirement = step->node_kind == SEGEXT_NODE_ALL ?
+				psprintf("all %d to match", n) : psprintf("at least 1 of %d to match", n);
+		}
+	}
+	if (d > 1 && matched)
+		ex->matched[d - 1]++;
+	ex->depth = d - 1;
+}
+
+/*
+ * explain_note records, for the criterion being decided, the value that
+ * decided it and what it needs (both palloc'd text).
+ */
+static void
+explain_note(SegextExplain *ex, char *value, char *requirement)
+{
+	SegextExplainStep *step = ex->open[ex->depth];
+
+	Assert(step->criterion >= 0);
+	step->value = value;
+	step->requirement = requirement;
+}
+
+/* json_quoted returns a string as a quoted JSON string. */
+static char *
+json_quoted(const char *str, int len)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	escape_json(&out, pnstrdup(str, len));
+	return out.data;
+}
+
+/* field_requirement describes what a field criterion needs: "eq \"PL\"". */
+static char *
+field_requirement(const SegextCriteria *cr, const SegextCriterion *c)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfoString(&out, segext_field_op_name(c->op));
+	if (c->op == SEGEXT_OP_IN || c->op == SEGEXT_OP_NIN)
+	{
+		const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+		const uint8 *flags = (const uint8 *) (items + c->nitems);
+
+		appendStringInfoString(&out, " [");
+		for (uint32 i = 0; i < c->nitems; i++)
+		{
+			if (i > 0)
+				appendStringInfoString(&out, ", ");
+			if (flags[i])
+				appendBinaryStringInfo(&out, SEGEXT_CRIT_STRING(cr, items[i]), items[i].len);
+			else
+				appendStringInfoString(&out, json_quoted(SEGEXT_CRIT_STRING(cr, items[i]), items[i].len));
+		}
+		appendStringInfoChar(&out, ']');
+	}
+	else if (c->op != SEGEXT_OP_EXISTS && c->op != SEGEXT_OP_NEXISTS)
+	{
+		appendStringInfoChar(&out, ' ');
+		if (c->flags & SEGEXT_CF_VALUE_NUMBER)
+			appendBinaryStringInfo(&out, SEGEXT_CRIT_STRING(cr, c->val), c->val.len);
+		else
+			appendStringInfoString(&out, json_quoted(SEGEXT_CRIT_STRING(cr, c->val), c->val.len));
+	}
+	return out.data;
+}
+
 /*
  * eval_field evaluates field criterion number index: a missing field
  * matches only the negated operators and nexists; a negated operator is
  * exactly the negation of its positive form (so a non-numeric value makes
- * neq on a number true).  plan may be NULL.
+ * neq on a number true).  plan may be NULL; ex, when not NULL, gets the
+ * field's value.
  */
 static bool
 eval_field(const SegextCriteria *cr, const SegextRowPlan *plan, uint32 index,
-		   SegextFieldLookup lookup, void *arg)
+		   SegextFieldLookup lookup, void *arg, SegextExplain *ex)
 {
 	const SegextCriterion *c = &SEGEXT_CRITERIA_CRIT(cr)[index];
 	const char *v = NULL;
@@ -339,6 +503,9 @@ eval_field(const SegextCriteria *cr, const SegextRowPlan *plan, uint32 index,
 
 	found = lookup != NULL &&
 		lookup(arg, SEGEXT_CRIT_STRING(cr, c->str), c->str.len, &v, &vlen);
+	if (ex != NULL)
+		explain_note(ex, found ? json_quoted(v, vlen) : pstrdup("missing"),
+					 field_requirement(cr, c));
 	switch (op)
 	{
 		case SEGEXT_OP_EXISTS:
@@ -371,43 +538,134 @@ segext_criteria_is_field_only(const SegextCriteria *criteria)
 	return (criteria->flags & SEGEXT_CRITERIA_FIELD_ONLY) != 0;
 }
 
-/* Decides one criterion (by index) of a tree for match_node. */
-typedef bool (*LeafMatch) (void *ctx, uint32 index);
+/*
+ * Decides one criterion (by index) for the walkers; ex, when not NULL, gets
+ * the value that decided it (explain_note).
+ */
+typedef bool (*LeafMatch) (void *ctx, uint32 index, SegextExplain *ex);
 
 /*
  * match_node evaluates the subtree rooted at node i of a tree of groups,
  * deciding each criterion with leaf: "all" is true when every child is
  * (stopping at the first false one), "any" when one is (stopping at the
- * first true one), "not" negates its child.
+ * first true one), "not" negates its child.  With ex, every node is
+ * evaluated (no stop: the result is the same) and recorded.
  */
 static bool
-match_node(const SegextCriteria *criteria, uint32 i, LeafMatch leaf, void *ctx)
+match_node(const SegextCriteria *criteria, uint32 i, LeafMatch leaf, void *ctx,
+		   SegextExplain *ex)
 {
 	const SegextNode *nodes = SEGEXT_CRITERIA_NODES(criteria);
+	SegextExplainStep *step = NULL;
 	uint32		child;
+	bool		result;
 
+	if (ex != NULL)
+		step = explain_open(ex, criteria, nodes[i].kind,
+							nodes[i].kind == SEGEXT_NODE_CRITERION ? (int) nodes[i].arg : -1);
 	switch (nodes[i].kind)
 	{
 		case SEGEXT_NODE_CRITERION:
-			return leaf(ctx, nodes[i].arg);
+			result = leaf(ctx, nodes[i].arg, ex);
+			break;
 		case SEGEXT_NODE_NOT:
-			return !match_node(criteria, i + 1, leaf, ctx);
+			result = !match_node(criteria, i + 1, leaf, ctx, ex);
+			break;
 		case SEGEXT_NODE_ALL:
-			for (child = i + 1; child < nodes[i].arg; child = SEGEXT_NODE_END(nodes, child))
-				if (!match_node(criteria, child, leaf, ctx))
-					return false;
-			return true;
+			result = true;
+			for (child = i + 1; child < nodes[i].arg && (result || ex != NULL);
+				 child = SEGEXT_NODE_END(nodes, child))
+				if (!match_node(criteria, child, leaf, ctx, ex))
+					result = false;
+			break;
 		case SEGEXT_NODE_ANY:
-			for (child = i + 1; child < nodes[i].arg; child = SEGEXT_NODE_END(nodes, child))
-				if (match_node(criteria, child, leaf, ctx))
-					return true;
-			return false;
+			result = false;
+			for (child = i + 1; child < nodes[i].arg && (!result || ex != NULL);
+				 child = SEGEXT_NODE_END(nodes, child))
+				if (match_node(criteria, child, leaf, ctx, ex))
+					result = true;
+			break;
+		default:
+			elog(ERROR, "unrecognized criteria node kind %d", nodes[i].kind);
+			result = false;
 	}
-	elog(ERROR, "unrecognized criteria node kind %d", nodes[i].kind);
-	return false;
+	if (ex != NULL)
+		explain_close(ex, step, result);
+	return result;
 }
 
-/* What a row's criterion needs to be decided in a tree. */
+/*
+ * match_parts evaluates a list of parts (every part must match; a part
+ * matches when any of its criteria does), deciding each criterion with
+ * leaf.  With ex, every criterion is evaluated and recorded: the root as an
+ * "all" of the parts, each part as an "any" of its criteria.
+ */
+static bool
+match_parts(const SegextCriteria *criteria, LeafMatch leaf, void *ctx, SegextExplain *ex)
+{
+	const uint32 *part_end = SEGEXT_CRITERIA_PART_END(criteria);
+	SegextExplainStep *root = NULL;
+	bool		result = true;
+	uint32		p,
+				i = 0;
+
+	if (ex != NULL)
+		root = explain_open(ex, criteria, SEGEXT_NODE_ALL, -1);
+	for (p = 0; p < criteria->nparts && (result || ex != NULL); p++)
+	{
+		SegextExplainStep *part = NULL;
+		bool		any = false;
+
+		if (ex != NULL)
+			part = explain_open(ex, criteria, SEGEXT_NODE_ANY, -1);
+		for (; i < part_end[p]; i++)
+		{
+			SegextExplainStep *step;
+			bool		matched;
+
+			if (ex == NULL)
+			{
+				if (!any && leaf(ctx, i, NULL))
+					any = true;
+				continue;
+			}
+			step = explain_open(ex, criteria, SEGEXT_NODE_CRITERION, i);
+			matched = leaf(ctx, i, ex);
+			explain_close(ex, step, matched);
+			any |= matched;
+		}
+		if (ex != NULL)
+			explain_close(ex, part, any);
+		if (!any)
+			result = false;
+	}
+	if (ex != NULL)
+		explain_close(ex, root, result);
+	return result;
+}
+
+/*
+ * match_criteria evaluates a criteria value of either shape with leaf,
+ * recording into ex (in its memory context) when given.
+ */
+static inline bool
+match_criteria(const SegextCriteria *criteria, LeafMatch leaf, void *ctx, SegextExplain *ex)
+{
+	MemoryContext old;
+	bool		matched;
+
+	if (ex == NULL)
+		return criteria->nnodes > 0 ? match_node(criteria, 0, leaf, ctx, NULL) :
+			match_parts(criteria, leaf, ctx, NULL);
+	/* the steps outlive the caller's per-row context */
+	old = MemoryContextSwitchTo(ex->cxt);
+	matched = criteria->nnodes > 0 ? match_node(criteria, 0, leaf, ctx, ex) :
+		match_parts(criteria, leaf, ctx, ex);
+	MemoryContextSwitchTo(old);
+	return matched;
+}
+
+/* What a row's criterion needs to be decided. */
 typedef struct RowLeaf
 {
 	const SegextCriteria *criteria;
@@ -418,42 +676,28 @@ typedef struct RowLeaf
 
 /* row_leaf decides a criterion of a row: a field one, or false. */
 static bool
-row_leaf(void *ctx, uint32 index)
+row_leaf(void *ctx, uint32 index, SegextExplain *ex)
 {
 	RowLeaf    *rl = (RowLeaf *) ctx;
 
-	return SEGEXT_CRITERIA_CRIT(rl->criteria)[index].kind == SEGEXT_CRIT_FIELD &&
-		eval_field(rl->criteria, rl->plan, index, rl->lookup, rl->arg);
+	if (SEGEXT_CRITERIA_CRIT(rl->criteria)[index].kind != SEGEXT_CRIT_FIELD)
+	{
+		if (ex != NULL)
+			explain_note(ex, pstrdup("not a field of the row"),
+						 pstrdup("customer figures, which an event does not have"));
+		return false;
+	}
+	return eval_field(rl->criteria, rl->plan, index, rl->lookup, rl->arg, ex);
 }
 
-/* match_row matches the field criteria against a row; plan may be NULL. */
+/* match_row matches the field criteria against a row; plan and ex may be NULL. */
 static bool
 match_row(const SegextCriteria *criteria, const SegextRowPlan *plan,
-		  SegextFieldLookup lookup, void *arg)
+		  SegextFieldLookup lookup, void *arg, SegextExplain *ex)
 {
-	const uint32 *part_end = SEGEXT_CRITERIA_PART_END(criteria);
-	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
-	uint32		p,
-				i = 0;
+	RowLeaf		rl = {criteria, plan, lookup, arg};
 
-	if (criteria->nnodes > 0)
-	{
-		RowLeaf		rl = {criteria, plan, lookup, arg};
-
-		return match_node(criteria, 0, row_leaf, &rl);
-	}
-	for (p = 0; p < criteria->nparts; p++)
-	{
-		bool		any = false;
-
-		for (; i < part_end[p]; i++)
-			if (!any && crits[i].kind == SEGEXT_CRIT_FIELD &&
-				eval_field(criteria, plan, i, lookup, arg))
-				any = true;
-		if (!any)
-			return false;
-	}
-	return true;
+	return match_criteria(criteria, row_leaf, &rl, ex);
 }
 
 /* segext_criteria_match_row matches the field criteria against a row. */
@@ -461,7 +705,7 @@ bool
 segext_criteria_match_row(const SegextCriteria *criteria,
 						  SegextFieldLookup lookup, void *arg)
 {
-	return match_row(criteria, NULL, lookup, arg);
+	return match_row(criteria, NULL, lookup, arg, NULL);
 }
 
 /* plan_number parses a criterion value once for a row plan. */
@@ -529,7 +773,15 @@ segext_row_plan_create(const SegextCriteria *criteria)
 bool
 segext_row_plan_match(const SegextRowPlan *plan, SegextFieldLookup lookup, void *arg)
 {
-	return match_row(plan->criteria, plan, lookup, arg);
+	return match_row(plan->criteria, plan, lookup, arg, NULL);
+}
+
+/* segext_row_plan_explain matches a row plan's criteria and records every node. */
+bool
+segext_row_plan_explain(const SegextRowPlan *plan, SegextFieldLookup lookup, void *arg,
+						SegextExplain *explain)
+{
+	return match_row(plan->criteria, plan, lookup, arg, explain);
 }
 
 /* --- Requirements --- */
@@ -964,79 +1216,229 @@ id_compare(const void *a, const void *b)
 	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
 }
 
-/* eval_customer_criterion evaluates one criterion against the facts. */
+/* date_text prints a date in the session's DateStyle. */
+static char *
+date_text(DateADT d)
+{
+	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(d)));
+}
+
+/* timestamp_text prints a timestamp in the session's time zone and DateStyle. */
+static char *
+timestamp_text(TimestampTz t)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+}
+
+/* list_item_text prints item k of a criterion's list: "sku", or "key"="value". */
+static char *
+list_item_text(const SegextCriteria *cr, const SegextCriterion *c, uint32 k, bool pairs)
+{
+	const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+
+	if (!pairs)
+		return json_quoted(SEGEXT_CRIT_STRING(cr, items[k]), items[k].len);
+	return psprintf("%s=%s",
+					json_quoted(SEGEXT_CRIT_STRING(cr, items[2 * k]), items[2 * k].len),
+					json_quoted(SEGEXT_CRIT_STRING(cr, items[2 * k + 1]), items[2 * k + 1].len));
+}
+
+/*
+ * note_list explains a criterion over a list whose items have slots of a
+ * kind: the items the customer has (their bits are set), and the list.
+ */
+static void
+note_list(SegextExplain *ex, const SegextCriteria *cr, const SegextCriterion *c,
+		  const SegextCustomerFacts *facts, int kind, const int *slots, bool pairs)
+{
+	StringInfoData has;
+	StringInfoData needs;
+
+	initStringInfo(&has);
+	initStringInfo(&needs);
+	appendStringInfoString(&needs, c->nitems > 1 ? "one of " : "");
+	for (uint32 k = 0; k < c->nitems; k++)
+	{
+		char	   *item = list_item_text(cr, c, k, pairs);
+
+		appendStringInfo(&needs, "%s%s", k > 0 ? ", " : "", item);
+		if (SEGEXT_FACTS_TEST(facts, kind, slots[k]))
+			appendStringInfo(&has, "%s%s", has.len > 0 ? ", " : "", item);
+	}
+	explain_note(ex, has.len > 0 ? has.data : pstrdup(c->nitems > 1 ? "none of them" : "no"),
+				 needs.data);
+}
+
+/*
+ * eval_customer_criterion evaluates one criterion against the facts; ex,
+ * when not NULL, gets the customer's value that decided it.  Each kind is
+ * one case that decides and, with ex, records its value (explain_note).
+ */
 static bool
 eval_customer_criterion(const CompiledCriteria *cc, int index,
 						const SegextCustomerFacts *facts, const SegextEvalTime *time,
-						SegextFieldLookup lookup, void *arg)
+						SegextFieldLookup lookup, void *arg, SegextExplain *ex)
 {
 	const SegextCriteria *cr = cc->criteria;
 	const SegextCriterion *c = &SEGEXT_CRITERIA_CRIT(cr)[index];
 	const int  *slots = cc->slots + cc->slot_start[index];
 	int			nslots = cc->slot_start[index + 1] - cc->slot_start[index];
 	int64		amount = Max(facts->amount, 0);
+	bool		matched;
 	int			i;
 
 	switch (c->kind)
 	{
 		case SEGEXT_CRIT_FIELD:
-			return eval_field(cr, NULL, index, lookup, arg);
+			return eval_field(cr, NULL, index, lookup, arg, ex);
 		case SEGEXT_CRIT_TRANSACTION_COUNT:
-			return c->lo <= facts->transaction_count && facts->transaction_count <= c->hi;
+			matched = c->lo <= facts->transaction_count && facts->transaction_count <= c->hi;
+			if (ex != NULL)
+				explain_note(ex, psprintf(INT64_FORMAT, facts->transaction_count),
+							 psprintf(INT64_FORMAT ".." INT64_FORMAT, c->lo, c->hi));
+			return matched;
 		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
-			return c->lo <= amount && amount <= c->hi;
+			matched = c->lo <= amount && amount <= c->hi;
+			if (ex != NULL)
+				explain_note(ex, segext_scaled_to_cstring(amount),
+							 psprintf("%s..%s", segext_scaled_to_cstring(c->lo),
+									  segext_scaled_to_cstring(c->hi)));
+			return matched;
 		case SEGEXT_CRIT_AVERAGE_AMOUNT:
 			if (facts->transaction_count <= 0)
-				return c->lo == 0;	/* the average is 0 */
-			return mul_le(c->lo, facts->transaction_count, amount, 1) &&
-				mul_le(amount, 1, c->hi, facts->transaction_count);
+				matched = c->lo == 0;	/* the average is 0 */
+			else
+				matched = mul_le(c->lo, facts->transaction_count, amount, 1) &&
+					mul_le(amount, 1, c->hi, facts->transaction_count);
+			if (ex != NULL)
+			{
+				int64		n = facts->transaction_count;
+				char	   *value;
+
+				if (n <= 0)
+					value = pstrdup("0 (no purchases)");
+				else if (amount % n == 0)
+					value = segext_scaled_to_cstring(amount / n);
+				else
+					value = psprintf("%s (%s / " INT64_FORMAT ")",
+									 segext_scaled_to_cstring(amount / n),
+									 segext_scaled_to_cstring(amount), n);
+				explain_note(ex, value, psprintf("%s..%s", segext_scaled_to_cstring(c->lo),
+												 segext_scaled_to_cstring(c->hi)));
+			}
+			return matched;
 		case SEGEXT_CRIT_BOUGHT_IN_POS:
-			for (i = 0; i < nslots; i++)
+			matched = false;
+			for (i = 0; i < nslots && !matched; i++)
 				if (facts->pos_count[slots[i]] > 0)
-					return true;
-			return false;
+					matched = true;
+			if (ex != NULL)
+			{
+				StringInfoData has;
+				StringInfoData needs;
+
+				initStringInfo(&has);
+				initStringInfo(&needs);
+				appendStringInfoString(&needs, "a purchase at ");
+				for (i = 0; i < nslots; i++)
+				{
+					char	   *pos = list_item_text(cr, c, i, false);
+
+					appendStringInfo(&needs, "%s%s", i > 0 ? " or " : "", pos);
+					appendStringInfo(&has, "%s%s: " INT64_FORMAT, i > 0 ? ", " : "", pos,
+									 facts->pos_count[slots[i]]);
+				}
+				explain_note(ex, psprintf("purchases at %s", has.data), needs.data);
+			}
+			return matched;
 		case SEGEXT_CRIT_BOUGHT_SKUS:
-			return any_bit(facts, SEGEXT_SLOT_SKU, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_SKU, slots, nslots);
+			if (ex != NULL)
+				note_list(ex, cr, c, facts, SEGEXT_SLOT_SKU, slots, false);
+			return matched;
 		case SEGEXT_CRIT_BOUGHT_MAKERS:
-			return any_bit(facts, SEGEXT_SLOT_MAKER, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_MAKER, slots, nslots);
+			if (ex != NULL)
+				note_list(ex, cr, c, facts, SEGEXT_SLOT_MAKER, slots, false);
+			return matched;
 		case SEGEXT_CRIT_BOUGHT_LABELS:
-			return any_bit(facts, SEGEXT_SLOT_ITEM_LABEL, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_ITEM_LABEL, slots, nslots);
+			if (ex != NULL)
+				note_list(ex, cr, c, facts, SEGEXT_SLOT_ITEM_LABEL, slots, true);
+			return matched;
 		case SEGEXT_CRIT_HAS_LABELS:
-			return any_bit(facts, SEGEXT_SLOT_LABEL_KEY, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_LABEL_KEY, slots, nslots);
+			if (ex != NULL)
+				note_list(ex, cr, c, facts, SEGEXT_SLOT_LABEL_KEY, slots, false);
+			return matched;
 		case SEGEXT_CRIT_LABELS_VALUES:
-			return any_bit(facts, SEGEXT_SLOT_LABEL, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_LABEL, slots, nslots);
+			if (ex != NULL)
+				note_list(ex, cr, c, facts, SEGEXT_SLOT_LABEL, slots, true);
+			return matched;
 		case SEGEXT_CRIT_PURCHASE_PERIOD:
-			return any_bit(facts, SEGEXT_SLOT_PERIOD, slots, nslots);
+			matched = any_bit(facts, SEGEXT_SLOT_PERIOD, slots, nslots);
+			if (ex != NULL)
+				explain_note(ex, pstrdup(matched ? "a purchase in the period" : "no purchase in the period"),
+							 psprintf("a purchase from %s to %s",
+									  timestamp_text(resolve_bound(c->lo, (c->flags & SEGEXT_CF_FROM_IS_DATE) != 0, false)),
+									  timestamp_text(resolve_bound(c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0, true))));
+			return matched;
 		case SEGEXT_CRIT_LAST_PURCHASE:
 			{
-				TimestampTz start;
+				TimestampTz start = resolve_bound((int64) time->today - c->lo, true, false);
 
-				if (!facts->has_last_purchase || facts->last_purchase > time->now)
-					return false;
-				start = resolve_bound((int64) time->today - c->lo, true, false);
-				return facts->last_purchase >= start;
+				matched = facts->has_last_purchase && facts->last_purchase <= time->now &&
+					facts->last_purchase >= start;
+				if (ex != NULL)
+					explain_note(ex, facts->has_last_purchase ?
+								 psprintf("last purchase %s", timestamp_text(facts->last_purchase)) :
+								 pstrdup("no purchase"),
+								 psprintf("a purchase from %s to %s", timestamp_text(start),
+										  timestamp_text(time->now)));
+				return matched;
 			}
 		case SEGEXT_CRIT_PERCENT_IN_POS:
-			if (facts->transaction_count <= 0)
-				return false;
 			/* pos / count >= percent / SCALE */
-			return mul_le(c->lo, facts->transaction_count,
-						  facts->pos_count[slots[0]], SEGEXT_AMOUNT_SCALE);
+			matched = facts->transaction_count > 0 &&
+				mul_le(c->lo, facts->transaction_count,
+					   facts->pos_count[slots[0]], SEGEXT_AMOUNT_SCALE);
+			if (ex != NULL)
+				explain_note(ex, facts->transaction_count <= 0 ? pstrdup("no purchases") :
+							 psprintf(INT64_FORMAT " of " INT64_FORMAT " purchases at %s",
+									  facts->pos_count[slots[0]], facts->transaction_count,
+									  json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)),
+							 psprintf("a share of at least %s at %s", segext_scaled_to_cstring(c->lo),
+									  json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)));
+			return matched;
 		case SEGEXT_CRIT_ANNIVERSARY:
-			if (c->op == SEGEXT_ANNIVERSARY_BIRTHDAY)
-				return facts->has_birth_date &&
-					anniversary_in_window(facts->birth_date, time->today, c->lo);
-			return facts->has_registration &&
-				anniversary_in_window(facts->registration_date, time->today, c->lo);
+			{
+				bool		birthday = c->op == SEGEXT_ANNIVERSARY_BIRTHDAY;
+				bool		known = birthday ? facts->has_birth_date : facts->has_registration;
+				DateADT		date = birthday ? facts->birth_date : facts->registration_date;
+
+				matched = known && anniversary_in_window(date, time->today, c->lo);
+				if (ex != NULL)
+					explain_note(ex, known ? psprintf("%s %s", birthday ? "born" : "registered", date_text(date)) :
+								 pstrdup(birthday ? "no birth date" : "no registration date"),
+								 c->lo >= 366 ? pstrdup("any known date (a window of 366 days or more)") :
+								 psprintf("an anniversary from %s to %s", date_text(time->today),
+										  date_text(time->today + (DateADT) c->lo - 1)));
+				return matched;
+			}
 		case SEGEXT_CRIT_CUSTOMER_LIST:
-			return bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
-						   SEGEXT_OBJECTID_LEN, id_compare) != NULL;
+			matched = bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
+							  SEGEXT_OBJECTID_LEN, id_compare) != NULL;
+			if (ex != NULL)
+				explain_note(ex, pstrdup(matched ? "listed" : "not listed"),
+							 psprintf("to be one of the %u listed customers", c->nitems));
+			return matched;
 	}
 	elog(ERROR, "unrecognized criterion kind %d", c->kind);
 	return false;
 }
 
-/* What a customer's criterion needs to be decided in a tree. */
+/* What a customer's criterion needs to be decided. */
 typedef struct CustomerLeaf
 {
 	const CompiledCriteria *cc;
@@ -1048,11 +1450,37 @@ typedef struct CustomerLeaf
 
 /* customer_leaf decides a criterion of a customer (eval_customer_criterion). */
 static bool
-customer_leaf(void *ctx, uint32 index)
+customer_leaf(void *ctx, uint32 index, SegextExplain *ex)
 {
 	CustomerLeaf *cl = (CustomerLeaf *) ctx;
 
-	return eval_customer_criterion(cl->cc, index, cl->facts, cl->time, cl->lookup, cl->arg);
+	return eval_customer_criterion(cl->cc, index, cl->facts, cl->time, cl->lookup, cl->arg, ex);
+}
+
+/*
+ * match_customer evaluates one handle for one customer, recording every
+ * node into ex when given (then also for an inactive customer, who matches
+ * nothing all the same).
+ */
+static bool
+match_customer(const SegextRequirements *reqs, int handle,
+			   const SegextCustomerFacts *facts, const SegextEvalTime *time,
+			   SegextFieldLookup lookup, void *arg, SegextExplain *ex)
+{
+	CustomerLeaf cl;
+	bool		matched;
+
+	if (handle < 0 || handle >= reqs->ncompiled)
+		elog(ERROR, "invalid criteria handle %d", handle);
+	if (!facts->active && ex == NULL)
+		return false;
+	cl.cc = &reqs->compiled[handle];
+	cl.facts = facts;
+	cl.time = time;
+	cl.lookup = lookup;
+	cl.arg = arg;
+	matched = match_criteria(cl.cc->criteria, customer_leaf, &cl, ex);
+	return facts->active && matched;
 }
 
 /* segext_criteria_match_customer evaluates one handle for one customer. */
@@ -1062,34 +1490,18 @@ segext_criteria_match_customer(const SegextRequirements *reqs, int handle,
 							   const SegextEvalTime *time,
 							   SegextFieldLookup lookup, void *arg)
 {
-	const CompiledCriteria *cc;
-	const uint32 *part_end;
-	uint32		p,
-				i = 0;
+	return match_customer(reqs, handle, facts, time, lookup, arg, NULL);
+}
 
-	if (handle < 0 || handle >= reqs->ncompiled)
-		elog(ERROR, "invalid criteria handle %d", handle);
-	if (!facts->active)
-		return false;
-	cc = &reqs->compiled[handle];
-	if (cc->criteria->nnodes > 0)
-	{
-		CustomerLeaf cl = {cc, facts, time, lookup, arg};
-
-		return match_node(cc->criteria, 0, customer_leaf, &cl);
-	}
-	part_end = SEGEXT_CRITERIA_PART_END(cc->criteria);
-	for (p = 0; p < cc->criteria->nparts; p++)
-	{
-		bool		any = false;
-
-		for (; i < part_end[p]; i++)
-			if (!any && eval_customer_criterion(cc, i, facts, time, lookup, arg))
-				any = true;
-		if (!any)
-			return false;
-	}
-	return true;
+/* segext_criteria_explain_customer evaluates one handle and records every node. */
+bool
+segext_criteria_explain_customer(const SegextRequirements *reqs, int handle,
+								 const SegextCustomerFacts *facts,
+								 const SegextEvalTime *time,
+								 SegextFieldLookup lookup, void *arg,
+								 SegextExplain *explain)
+{
+	return match_customer(reqs, handle, facts, time, lookup, arg, explain);
 }
 
 /* segext_eval_time_current fills today (session zone) and now. */

@@ -235,6 +235,55 @@ extern bool segext_criteria_match_customer(const SegextRequirements *reqs,
 										   const SegextEvalTime *time,
 										   SegextFieldLookup lookup, void *arg);
 
+/* --- Explain --- */
+
+/*
+ * One node of a condition as an evaluation decided it, for explain: the
+ * root, a group ("all", "any", "not"; in parts, the root is an "all" of
+ * the parts and each part an "any" of its criteria) or a criterion.
+ */
+typedef struct SegextExplainStep
+{
+	char	   *path;			/* "1" for the root, "1.2" for its second child */
+	int			depth;			/* 1 for the root */
+	int			node_kind;		/* SEGEXT_NODE_* */
+	int			criterion;		/* criterion index, or -1 for a group */
+	char	   *subject;		/* the criterion kind or field name, or the group */
+	char	   *value;			/* what decided it, in words */
+	char	   *requirement;	/* what it needs, in words */
+	bool		matched;
+} SegextExplainStep;
+
+/* What an explaining evaluation records (opaque but for steps). */
+typedef struct SegextExplain SegextExplain;
+
+/* Make an empty explanation in the current memory context. */
+extern SegextExplain *segext_explain_create(void);
+
+/* The steps recorded so far, in tree order (a List of SegextExplainStep). */
+extern List *segext_explain_steps(const SegextExplain *explain);
+
+/*
+ * Same result as segext_criteria_match_customer, from the same code, and
+ * records every node of the criteria (none is skipped) into explain.  The
+ * nodes are evaluated for an inactive customer too; the result is then
+ * false.
+ */
+extern bool segext_criteria_explain_customer(const SegextRequirements *reqs,
+											 int handle,
+											 const SegextCustomerFacts *facts,
+											 const SegextEvalTime *time,
+											 SegextFieldLookup lookup, void *arg,
+											 SegextExplain *explain);
+
+/*
+ * Same result as segext_row_plan_match, from the same code, and records
+ * every node of the plan's criteria into explain.
+ */
+extern bool segext_row_plan_explain(const SegextRowPlan *plan,
+									SegextFieldLookup lookup, void *arg,
+									SegextExplain *explain);
+
 /* --- Helpers --- */
 
 /* today (session time zone) and now (transaction start) for an evaluation. */

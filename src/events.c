@@ -36,6 +36,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "storage/proc.h"
@@ -48,6 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "criteria.h"
 #include "evaluate.h"
@@ -753,21 +755,14 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 	return PointerGetDatum(stamped);
 }
 
-PG_FUNCTION_INFO_V1(segext_classify);
-
 /*
- * segext_classify returns the segment number of an event given as a jsonb
- * object, whose top-level keys are its fields.
+ * classify_row points row at a jsonb event (its top-level keys are the
+ * fields) for classify and explain_classify; raises 22023 unless the event
+ * is an object.
  */
-Datum
-segext_classify(PG_FUNCTION_ARGS)
+static void
+classify_row(Jsonb *event, EventRow *row)
 {
-	SegextObjectId company = *PG_GETARG_SEGEXT_OBJECTID_P(0);
-	Jsonb	   *event = PG_GETARG_JSONB_P(1);
-	const SegextSegmentList *list;
-	EventRow	row;
-	int32		group_id;
-
 	if (!JB_ROOT_IS_OBJECT(event))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -783,15 +778,146 @@ segext_classify(PG_FUNCTION_ARGS)
 												   ALLOCSET_SMALL_SIZES);
 		classify_fields = field_table_create(events_context, NULL, 0, 0, true);
 	}
+	row->table = classify_fields;
+	row->stamp = ++row_stamp;
+	row->tuple = NULL;
+	row->keys = event;
+}
 
+PG_FUNCTION_INFO_V1(segext_classify);
+
+/*
+ * segext_classify returns the segment number of an event given as a jsonb
+ * object, whose top-level keys are its fields.
+ */
+Datum
+segext_classify(PG_FUNCTION_ARGS)
+{
+	SegextObjectId company = *PG_GETARG_SEGEXT_OBJECTID_P(0);
+	Jsonb	   *event = PG_GETARG_JSONB_P(1);
+	const SegextSegmentList *list;
+	EventRow	row;
+	int32		group_id;
+
+	classify_row(event, &row);
 	segext_check_company_read_access(&company);
 	list = segext_segment_cache_lookup(&company);
-	row.table = classify_fields;
-	row.stamp = ++row_stamp;
-	row.tuple = NULL;
-	row.keys = event;
 
 	PG_RETURN_INT32(classify_event(list, &row, &group_id));
+}
+
+/* explain_classify_put appends one row of explain_classify's result. */
+static void
+explain_classify_put(ReturnSetInfo *rsinfo, int *ordinal, int32 number,
+					 const char *path, int depth, const char *node,
+					 const char *subject, const char *value,
+					 const char *requirement, bool matched)
+{
+	Datum		values[9];
+	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+
+	values[0] = Int32GetDatum(++*ordinal);
+	values[1] = Int32GetDatum(number);
+	values[2] = CStringGetTextDatum(path);
+	values[3] = Int32GetDatum(depth);
+	values[4] = CStringGetTextDatum(node);
+	values[5] = CStringGetTextDatum(value);
+	values[6] = CStringGetTextDatum(requirement);
+	values[7] = BoolGetDatum(matched);
+	values[8] = CStringGetTextDatum(psprintf("%s: %s (needs %s) -> %s", subject, value,
+											 requirement, matched ? "true" : "false"));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(segext_explain_classify);
+
+/*
+ * segext_explain_classify explains how classify and the stamping trigger
+ * classify an event given as a jsonb object: first the active segments
+ * that event stamping leaves out (with the reason), then, for each segment
+ * tried in order (position, then number) up to the chosen one, every node
+ * of its criteria with the event's value that decided it, and a row
+ * "segment" saying whether it matched; when none matches, a last row for
+ * Default (1).  Every segment is decided by the stamping trigger's
+ * evaluation; the answer is checked against classify's.
+ */
+Datum
+segext_explain_classify(PG_FUNCTION_ARGS)
+{
+	SegextObjectId company = *PG_GETARG_SEGEXT_OBJECTID_P(0);
+	Jsonb	   *event = PG_GETARG_JSONB_P(1);
+	ReturnSetInfo *rsinfo;
+	const SegextSegmentList *list;
+	EventRow	row;
+	int32		group_id;
+	int32		chosen;
+	int32		explained = 1;
+	int			ordinal = 0;
+	Oid			types[1];
+	Datum		args[1];
+
+	segext_init_materialized_srf(fcinfo);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	classify_row(event, &row);
+	segext_check_company_read_access(&company);
+
+	/* segments left out of event stamping (before the cached list is read) */
+	SPI_connect();
+	types[0] = segext_objectid_type();
+	args[0] = PointerGetDatum(&company);
+	if (SPI_execute_with_args("SELECT s.number, s.reason FROM segext.check_event_segments($1) AS s",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		number = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *node = psprintf("segment %d", number);
+
+		explain_classify_put(rsinfo, &ordinal, number, "segment", 0, node, node,
+							 psprintf("left out of event stamping: %s",
+									  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)),
+							 "field criteria only", false);
+	}
+	SPI_finish();
+
+	list = segext_segment_cache_lookup(&company);
+	chosen = classify_event(list, &row, &group_id);
+	for (int i = 0; i < list->nsegments && explained == 1; i++)
+	{
+		const SegextCachedSegment *seg = &list->segments[i];
+		SegextExplain *ex = segext_explain_create();
+		bool		matched = segext_row_plan_explain(seg->plan, event_field_lookup, &row, ex);
+		ListCell   *lc;
+		char	   *node;
+
+		foreach(lc, segext_explain_steps(ex))
+		{
+			SegextExplainStep *step = (SegextExplainStep *) lfirst(lc);
+
+			explain_classify_put(rsinfo, &ordinal, seg->number, step->path, step->depth,
+								 step->criterion >= 0 ?
+								 segext_criterion_to_cstring(seg->criteria, step->criterion) :
+								 step->subject,
+								 step->subject, step->value, step->requirement, step->matched);
+		}
+		node = psprintf("segment %d", seg->number);
+		explain_classify_put(rsinfo, &ordinal, seg->number, "segment", 0, node, node,
+							 matched ? "criteria matched, the first segment that did" :
+							 "criteria did not match",
+							 "criteria to match, tried by position then number",
+							 matched);
+		if (matched)
+			explained = seg->number;
+	}
+	if (explained == 1)
+		explain_classify_put(rsinfo, &ordinal, 1, "segment", 0, "segment 1", "segment 1",
+							 "no segment matched: the event's segment is Default",
+							 "no segment to match", true);
+	if (explained != chosen)
+		elog(ERROR, "explain_classify found segment %d, classify %d", explained, chosen);
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(segext_check_event_trigger);

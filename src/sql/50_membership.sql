@@ -162,6 +162,13 @@ CREATE FUNCTION segext.preview_criteria(criteria segext.criteria, sample pg_cata
     AS 'MODULE_PATHNAME', 'segext_preview_criteria' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION segext.preview_criteria(segext.criteria, pg_catalog.int4) IS 'evaluates criteria that are not saved, as segment_members evaluates a saved segment, for the current company''s active customers, without writing: the exact member count and the sample (0 to 1000, default 10) smallest member ids';
 
+CREATE FUNCTION segext.explain_membership(segment_id segext.objectid, customer_id segext.objectid)
+    RETURNS TABLE (ordinal pg_catalog.int4, path pg_catalog.text, depth pg_catalog.int4, node pg_catalog.text,
+                   value pg_catalog.text, requirement pg_catalog.text, matched pg_catalog.bool,
+                   explanation pg_catalog.text)
+    AS 'MODULE_PATHNAME', 'segext_explain_membership' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION segext.explain_membership(segext.objectid, segext.objectid) IS 'why a customer is or is not a member of a segment of the current company, evaluated now as segment_members evaluates it: one row per node of the criteria in tree order (path "1", "1.2"..., the node, the customer''s value that decided it, what it needs, whether it matched), then a last row with path "segment" whose matched is the membership; Default is explained through the other active segments, a manual segment through its explicit members';
+
 CREATE FUNCTION segext.segment_company_id(segment_id segext.objectid) RETURNS segext.objectid
     AS 'MODULE_PATHNAME', 'segext_segment_company_id' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION segext.segment_company_id(segext.objectid) IS 'company of the segment with this id among the current company''s segments (for an admin with no current company, among every company''s, when only one has it); raises 22023 when the id is unknown or ambiguous';

@@ -18,7 +18,9 @@ REVOKE ALL ON FUNCTION segext.api_company(), segext.api_segment(segext.objectid,
 GRANT EXECUTE ON FUNCTION segext.api_company(), segext.api_segment(segext.objectid, pg_catalog.text) TO segext_reader;
 GRANT EXECUTE ON FUNCTION segext_api.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text),
     segext_api.classify(pg_catalog.jsonb),
-    segext_api.preview_criteria(segext.criteria, pg_catalog.int4) TO segext_reader;
+    segext_api.preview_criteria(segext.criteria, pg_catalog.int4),
+    segext_api.explain_membership(segext.objectid, segext.objectid),
+    segext_api.explain_classify(pg_catalog.jsonb) TO segext_reader;
 GRANT EXECUTE ON FUNCTION segext_api.activate_segment(segext.objectid), segext_api.deactivate_segment(segext.objectid),
     segext_api.refresh_segment(segext.objectid), segext_api.refresh(),
     segext_api.add_segment_members(segext.objectid, segext.objectid[]),

@@ -5,8 +5,8 @@
 # Citus and segext preloaded (segext plans the first statement of a session
 # too) on a Unix socket of that directory and a port of its own,
 # creates database $CITUS_DB with citus and segext on every node and
-# registers the workers; it sets CITUS_HOST and CITUS_PORT (the
-# coordinator).  stop_citus_nodes stops them and removes the directory.
+# registers the workers (create_citus_database, also for further databases);
+# it sets CITUS_HOST and CITUS_PORT (the coordinator).  stop_citus_nodes stops them and removes the directory.
 
 CITUS_DB=${CITUS_DB:-segext_citus}
 CITUS_NODES=(coordinator worker1 worker2)
@@ -33,16 +33,26 @@ start_citus_nodes() {
                 -c full_page_writes=off -c shared_buffers=64MB -c max_connections=100 \
                 -c max_prepared_transactions=40 -c citus.node_conninfo=sslmode=disable" \
             start >/dev/null
-        psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$port" -U postgres -d postgres \
-            -c "CREATE DATABASE $CITUS_DB" >/dev/null
-        psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$port" -U postgres -d "$CITUS_DB" \
+    done
+    export CITUS_TMP CITUS_HOST CITUS_PORT CITUS_DB
+    create_citus_database "$CITUS_DB"
+}
+
+# create_citus_database makes database $1 on the three nodes with citus and
+# segext, and registers the coordinator and the workers in it (Citus keeps
+# its nodes per database).
+create_citus_database() {
+    local db=$1 i
+    for i in 0 1 2; do
+        psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$((CITUS_PORT + i))" -U postgres -d postgres \
+            -c "CREATE DATABASE $db" >/dev/null
+        psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$((CITUS_PORT + i))" -U postgres -d "$db" \
             -c "CREATE EXTENSION citus" -c "CREATE EXTENSION segext" >/dev/null
     done
-    psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$CITUS_PORT" -U postgres -d "$CITUS_DB" \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_HOST" -p "$CITUS_PORT" -U postgres -d "$db" \
         -c "SELECT pg_catalog.citus_set_coordinator_host('$CITUS_HOST', $CITUS_PORT)" \
-        -c "SELECT pg_catalog.citus_add_node('$CITUS_HOST', $((base_port + 1)))" \
-        -c "SELECT pg_catalog.citus_add_node('$CITUS_HOST', $((base_port + 2)))" >/dev/null
-    export CITUS_TMP CITUS_HOST CITUS_PORT CITUS_DB
+        -c "SELECT pg_catalog.citus_add_node('$CITUS_HOST', $((CITUS_PORT + 1)))" \
+        -c "SELECT pg_catalog.citus_add_node('$CITUS_HOST', $((CITUS_PORT + 2)))" >/dev/null
 }
 
 # stop_citus_nodes stops the three servers and removes their directory
