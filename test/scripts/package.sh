@@ -61,6 +61,7 @@ done
 SEGEXT_STAGE_PACKAGE=$deb
 export SEGEXT_STAGE_PACKAGE
 start_cluster >/dev/null 2>&1 || fail "could not start a cluster from the package"
+trap cleanup_package EXIT  # start_cluster set its own
 lib=$SEGEXT_TMP/stage$("$PG_CONFIG" --pkglibdir)/segext.so
 dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/postgresql/$PG_MAJOR/lib/segext.so" | cmp -s - "$lib" ||
     fail "the staged server's segext.so is not the packaged one"
