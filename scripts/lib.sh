@@ -13,6 +13,9 @@
 #                        vendored build script is there (sets SEGEXT_CITUS).
 # ensure_pg_cron         apt-get installs pg_cron (postgresql-15-cron) when
 #                        the server has no pg_cron library.
+# ensure_packaging_tools apt-get installs what the packaging tests need
+#                        (dpkg-buildpackage with debhelper and pg_buildext,
+#                        python3-jsonschema, jq) when missing.
 # ensure_odbc            apt-get installs unixODBC's isql (unixodbc) and
 #                        psqlODBC (odbc-postgresql) when either is missing.
 # load_pg_cron           makes the running throwaway cluster load pg_cron
@@ -20,7 +23,9 @@
 #                        cron.database_name = SEGEXT_CRON_DB, which it creates.
 #
 # SEGEXT_BUILD_DIR names the built tree that stage_server installs from (the
-# repository by default; scripts/sanitize.sh points it at its own build), and
+# repository by default; scripts/sanitize.sh points it at its own build);
+# SEGEXT_STAGE_PACKAGE, when set, names a postgresql-15-segext .deb whose
+# files stage_server unpacks instead (test/scripts/package.sh); and
 # SEGEXT_SERVER_ENV holds NAME=VALUE words put into the server's environment.
 #
 # The system's PostgreSQL installation is never modified: segext is installed
@@ -54,7 +59,25 @@ install_prerequisites() {
         postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
         postgresql-server-dev-$PG_MAJOR libpq-dev \
         postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-        postgresql-$PG_MAJOR-cron unixodbc odbc-postgresql >/dev/null
+        postgresql-$PG_MAJOR-cron unixodbc odbc-postgresql $SEGEXT_PACKAGING_TOOLS >/dev/null
+}
+
+# The Debian packages that the packaging tests (test/scripts/package.sh,
+# test/scripts/meta_json.sh) use.
+SEGEXT_PACKAGING_TOOLS="dpkg-dev fakeroot debhelper postgresql-server-dev-all python3-jsonschema jq"
+
+# ensure_packaging_tools installs the packaging tools when any is missing
+# (also when the other prerequisites are skipped).
+ensure_packaging_tools() {
+    local pkg missing=
+    for pkg in $SEGEXT_PACKAGING_TOOLS; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
+    log "installing packaging tools (apt-get):$missing"
+    run_as_root apt-get update -qq
+    # shellcheck disable=SC2086  # a list of package names
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 }
 
 # ensure_pg_cron installs pg_cron when the server lacks it (also when the
@@ -88,7 +111,15 @@ stage_server() {
     mkdir -p "$stage/usr/lib/postgresql" "$stage/usr/share/postgresql"
     cp -a /usr/lib/postgresql/$PG_MAJOR "$stage/usr/lib/postgresql/"
     cp -a /usr/share/postgresql/$PG_MAJOR "$stage/usr/share/postgresql/"
-    make -C "$SEGEXT_BUILD_DIR" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
+    if [ -n "${SEGEXT_STAGE_PACKAGE:-}" ]; then
+        # only the package's files: none that the system may hold
+        rm -f "$stage/usr/lib/postgresql/$PG_MAJOR/lib/segext.so" \
+            "$stage/usr/share/postgresql/$PG_MAJOR/extension/segext.control" \
+            "$stage/usr/share/postgresql/$PG_MAJOR/extension/segext--"*.sql
+        dpkg-deb -x "$SEGEXT_STAGE_PACKAGE" "$stage"
+    else
+        make -C "$SEGEXT_BUILD_DIR" -s PG_CONFIG="$PG_CONFIG" DESTDIR="$stage" install >/dev/null
+    fi
     if [ -n "${SEGEXT_CITUS_TREE:-}" ]; then
         cp -a "$SEGEXT_CITUS_TREE/usr/." "$stage/usr/"
     fi

@@ -7,7 +7,8 @@
 # anything fails.
 #
 #   SEGEXT_SKIP_INSTALL=1  skip apt-get (for a machine already set up; pg_cron
-#                          is still installed when missing)
+#                          and the packaging tools are still installed when
+#                          missing)
 #   SEGEXT_KEEP=1          keep the temporary cluster directory afterwards
 #   SEGEXT_SANITIZE=0      skip the sanitizer suite
 
@@ -16,6 +17,7 @@ cd "$SEGEXT_ROOT"
 
 [ "${SEGEXT_SKIP_INSTALL:-0}" = 1 ] || install_prerequisites
 ensure_pg_cron
+ensure_packaging_tools
 build_extension
 # Citus first, so that the staged server copy has it (scripts/lib.sh).
 citus_started=$(date +%s)

@@ -34,6 +34,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -920,7 +921,51 @@ segext_explain_classify(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(segext_check_event_triggers_on_create);
 PG_FUNCTION_INFO_V1(segext_check_event_trigger);
+
+/*
+ * segext_check_event_triggers_on_create is the ddl_command_end event trigger
+ * of CREATE TRIGGER: it checks every segext.stamp_event() trigger the
+ * command made (segext_check_event_trigger), raising the error the trigger
+ * would raise when fired, without the CONTEXT of a statement of its own.
+ */
+Datum
+segext_check_event_triggers_on_create(PG_FUNCTION_ARGS)
+{
+	Oid		   *triggers;
+	Oid		   *relations;
+	uint64		n;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by event trigger manager", "check_event_triggers_on_create")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT t.oid, t.tgrelid FROM pg_catalog.pg_event_trigger_ddl_commands() AS c"
+					" JOIN pg_catalog.pg_trigger AS t ON t.oid OPERATOR(pg_catalog.=) c.objid"
+					" WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+					" AND t.tgfoid OPERATOR(pg_catalog.=) 'segext.stamp_event()'::pg_catalog.regprocedure",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+	n = SPI_processed;
+	triggers = palloc(sizeof(Oid) * (n + 1));
+	relations = palloc(sizeof(Oid) * (n + 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		triggers[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		relations[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+	for (uint64 i = 0; i < n; i++)
+		DirectFunctionCall2(segext_check_event_trigger, ObjectIdGetDatum(triggers[i]),
+							ObjectIdGetDatum(relations[i]));
+	PG_RETURN_VOID();
+}
+
 
 /*
  * segext_check_event_trigger checks the arguments of a stamp_event trigger

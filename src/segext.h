@@ -15,8 +15,13 @@
 #include "fmgr.h"
 #include "utils/relcache.h"
 
+/*
+ * segext supports PostgreSQL 15: its install script needs 15 (views with
+ * security_invoker).  The C keeps compiling from 13 on, behind the
+ * PG_VERSION_NUM shims below, and refuses anything older.
+ */
 #if PG_VERSION_NUM < 130000
-#error "segext requires PostgreSQL 13 or later"
+#error "segext's C needs PostgreSQL 13 or later; segext supports PostgreSQL 15"
 #endif
 
 /*

@@ -84,6 +84,7 @@ COMMENT ON INDEX segext.segment_member_counts_segment_idx IS 'count rows of a se
 -- when the function is called on the coordinator.
 CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segment_id segext.objectid)
     RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     total pg_catalog.int8;

@@ -34,21 +34,7 @@ COMMENT ON FUNCTION segext.check_event_trigger(pg_catalog.oid, pg_catalog.regcla
 'would raise when fired; true when the trigger was found';
 
 CREATE FUNCTION segext.check_event_triggers_on_create() RETURNS pg_catalog.event_trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        SELECT t.oid, t.tgrelid
-          FROM pg_catalog.pg_event_trigger_ddl_commands() c
-          JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) c.objid
-         WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-           AND t.tgfoid OPERATOR(pg_catalog.=) 'segext.stamp_event()'::pg_catalog.regprocedure
-    LOOP
-        PERFORM segext.check_event_trigger(r.oid, r.tgrelid::pg_catalog.regclass);
-    END LOOP;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'segext_check_event_triggers_on_create' LANGUAGE C;
 COMMENT ON FUNCTION segext.check_event_triggers_on_create() IS
 'event trigger function: checks every segext.stamp_event() trigger right after CREATE TRIGGER';
 

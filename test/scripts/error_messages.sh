@@ -94,4 +94,10 @@ expect "$out" '^ERROR:  segment 0 "All" cannot be in a channel segment mix' "seg
 refuse "$out" "^CONTEXT:" "no CONTEXT line"
 out=$(as_writer "BEGIN; UPDATE segext_api.channels SET segment_mix = '[]' WHERE name = 'web'; COMMIT;")
 refuse "$out" "^CONTEXT:" "no CONTEXT line on an empty mix"
+# A stamp_event trigger whose arguments do not fit its table: refused at
+# CREATE TRIGGER, with no CONTEXT of segext's own statements.
+q -c "CREATE TABLE public.errors_events (company_id segext.objectid, segment int)"
+out=$(as_admin "CREATE TRIGGER stamp BEFORE INSERT ON public.errors_events FOR EACH ROW EXECUTE FUNCTION segext.stamp_event('company_id', 'no_such_column')")
+expect "$out" "^ERROR:  " "a stamp_event trigger with a missing column is refused"
+refuse "$out" "^CONTEXT:" "no CONTEXT line at CREATE TRIGGER"
 echo "error_messages: ok"

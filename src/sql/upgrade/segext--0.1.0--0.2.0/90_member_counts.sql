@@ -26,6 +26,7 @@ GROUP BY s.company_id, s.id;
 -- when the function is called on the coordinator.
 CREATE FUNCTION segext.segment_customers_count(company_id segext.objectid, segment_id segext.objectid)
     RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     total pg_catalog.int8;
