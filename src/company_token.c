@@ -425,7 +425,7 @@ segext_company_token_send(const SegextObjectId *company, char source, bool writa
 		return;					/* the workers decide "none" themselves */
 	if (entry != NULL && entry->has_company == (company != NULL) &&
 		(company == NULL ||
-		 (memcmp(&entry->company, company, sizeof(SegextObjectId)) == 0 &&
+		 (segext_objectid_equal(&entry->company, company) &&
 		  entry->source == source && entry->writable == writable)))
 		return;
 	if (!read_secret())

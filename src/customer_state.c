@@ -1252,7 +1252,7 @@ delta_for_key(Accum *acc, const StateKey *key)
 			bool		known = false;
 
 			for (int i = 0; i < acc->ncompanies && !known; i++)
-				known = memcmp(&acc->companies[i], &key->company, SEGEXT_OBJECTID_LEN) == 0;
+				known = segext_objectid_equal(&acc->companies[i], &key->company);
 			if (!known)
 			{
 				segext_lock_company_state(&key->company, ShareLock);
@@ -1436,7 +1436,9 @@ cmp_delta(const void *x, const void *y)
 	const Delta *a = *(Delta *const *) x;
 	const Delta *b = *(Delta *const *) y;
 
-	return memcmp(&a->key, &b->key, sizeof(StateKey));
+	int			c = segext_objectid_cmp(&a->key.company, &b->key.company);
+
+	return c != 0 ? c : segext_objectid_cmp(&a->key.customer, &b->key.customer);
 }
 
 /*
@@ -1610,8 +1612,8 @@ accum_flush(Accum *acc)
 			{
 				int			end = start + 1;
 
-				while (end < nrows && memcmp(DatumGetPointer(cols[0][end]), DatumGetPointer(cols[0][start]),
-											 SEGEXT_OBJECTID_LEN) == 0)
+				while (end < nrows && segext_objectid_equal(DatumGetSegextObjectIdP(cols[0][end]),
+														  DatumGetSegextObjectIdP(cols[0][start])))
 					end++;
 				(void) segext_reevaluate_customers(DatumGetSegextObjectIdP(cols[0][start]),
 												   &cols[1][start], end - start);
@@ -1976,7 +1978,7 @@ segext_rebuild_company_states(const SegextObjectId *company)
 		}
 		/* between two customers every delta is complete: each row is written once */
 		if (!nulls[TC_CUSTOMER] &&
-			memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
+			!segext_objectid_equal(DatumGetSegextObjectIdP(values[TC_CUSTOMER]), &last_customer))
 		{
 			if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
 				accum_flush(&acc);

@@ -1235,13 +1235,6 @@ any_bit(const SegextCustomerFacts *facts, int kind, const int *slots, int n)
 	return false;
 }
 
-/* id_compare orders 12-byte ids (as stored in customer_list). */
-static int
-id_compare(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
 /* date_text prints a date in the session's DateStyle. */
 static char *
 date_text(DateADT d)
@@ -1454,7 +1447,7 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 			}
 		case SEGEXT_CRIT_CUSTOMER_LIST:
 			matched = bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
-							  SEGEXT_OBJECTID_LEN, id_compare) != NULL;
+							  SEGEXT_OBJECTID_LEN, segext_objectid_qsort_cmp) != NULL;
 			if (ex != NULL)
 				explain_note(ex, pstrdup(matched ? "listed" : "not listed"),
 							 psprintf("to be one of the %u listed customers", c->nitems));
@@ -1562,9 +1555,6 @@ segext_amount_from_numeric(Numeric num)
 }
 
 /* --- SQL entry points --- */
-
-/* The objectid text input function (src/objectid.c). */
-extern Datum objectid_in(PG_FUNCTION_ARGS);
 
 /* JsonbFields is the lookup argument over a jsonb object's top-level keys. */
 typedef struct JsonbFields
@@ -1834,10 +1824,7 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(key, "id") == 0)
 		{
-			Datum		id = DirectFunctionCall1(objectid_in,
-												 CStringGetDatum(facts_string(v, key)));
-
-			memcpy(&facts->id, DatumGetPointer(id), SEGEXT_OBJECTID_LEN);
+			segext_objectid_parse(facts_string(v, key), &facts->id);
 		}
 		else if (strcmp(key, "transaction_count") == 0)
 			facts->transaction_count = facts_int(v, key);
@@ -1924,10 +1911,10 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 				}
 				else
 				{
-					Datum		id = DirectFunctionCall1(objectid_in,
-														 CStringGetDatum(facts_string(sv, key)));
+					SegextObjectId id;
 
-					slot = segext_requirements_segment_slot(reqs, (SegextObjectId *) DatumGetPointer(id));
+					segext_objectid_parse(facts_string(sv, key), &id);
+					slot = segext_requirements_segment_slot(reqs, &id);
 				}
 				if (slot >= 0)
 					SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_SEGMENT, slot);

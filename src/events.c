@@ -696,7 +696,7 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 	if (st->have_memo && st->memo_generation == segext_segment_cache_generation &&
 		st->memo_lxid == MyProc->lxid && st->memo_userid == GetUserId() &&
 		st->memo_statement == GetCurrentStatementStartTimestamp() &&
-		memcmp(&st->memo_company, &company, sizeof(company)) == 0)
+		segext_objectid_equal(&st->memo_company, &company))
 		list = st->memo_list;
 	else
 	{

@@ -635,7 +635,7 @@ segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 static bool
 objectid_equal(Datum a, Datum b)
 {
-	return memcmp(DatumGetPointer(a), DatumGetPointer(b), SEGEXT_OBJECTID_LEN) == 0;
+	return segext_objectid_equal(DatumGetSegextObjectIdP(a), DatumGetSegextObjectIdP(b));
 }
 
 /*
@@ -859,7 +859,7 @@ static bool
 creating_builtins_of(Datum company)
 {
 	return builtins_active &&
-		memcmp(DatumGetPointer(company), &builtins_company, SEGEXT_OBJECTID_LEN) == 0;
+		segext_objectid_equal(DatumGetSegextObjectIdP(company), &builtins_company);
 }
 
 PG_FUNCTION_INFO_V1(segext_companies_rules);
@@ -954,10 +954,10 @@ read_ref_graph(Datum company, bool latest, MemoryContext cxt, RefGraph *g)
 static RefNode *
 ref_node_by_id(RefGraph *g, const SegextObjectId *id)
 {
-	if (g->self != NULL && memcmp(&g->self->id, id, SEGEXT_OBJECTID_LEN) == 0)
+	if (g->self != NULL && segext_objectid_equal(&g->self->id, id))
 		return g->self;
 	for (int i = 0; i < g->n; i++)
-		if (memcmp(&g->nodes[i].id, id, SEGEXT_OBJECTID_LEN) == 0)
+		if (segext_objectid_equal(&g->nodes[i].id, id))
 			return &g->nodes[i];
 	return NULL;
 }
@@ -1142,7 +1142,7 @@ check_criteria_refs(Relation rel, HeapTuple tuple)
 	rules_spi_end(&spi);
 	/* the saved row stands for its stored version, if any */
 	for (int i = 0; i < g.n; i++)
-		if (memcmp(&g.nodes[i].id, &self.id, SEGEXT_OBJECTID_LEN) == 0)
+		if (segext_objectid_equal(&g.nodes[i].id, &self.id))
 			g.nodes[i].number = -1;
 	g.self = &self;
 	resolved = check_segment_refs(&g, c);

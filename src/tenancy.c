@@ -577,7 +577,7 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 			memcpy(company, DatumGetPointer(row_company), sizeof(SegextObjectId));
 			found = 1;
 		}
-		else if (memcmp(company, DatumGetPointer(row_company), sizeof(SegextObjectId)) != 0)
+		else if (!segext_objectid_equal(company, DatumGetSegextObjectIdP(row_company)))
 			found = 2;
 	}
 	systable_endscan(scan);
@@ -1014,7 +1014,7 @@ check_company(const SegextObjectId *company, bool write)
 	if (current->admin)
 		return;
 	if (company != NULL && current->source != COMPANY_SOURCE_NONE &&
-		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0 &&
+		segext_objectid_equal(&current->company, company) &&
 		(!write || current->writable))
 		return;
 	role = GetUserNameFromId(GetUserId(), false);
@@ -1032,7 +1032,7 @@ check_company(const SegextObjectId *company, bool write)
 	}
 	segext_objectid_to_hex(company, hex);
 	if (current->source != COMPANY_SOURCE_NONE &&
-		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0)
+		segext_objectid_equal(&current->company, company))
 	{
 		if (!write || current->writable)
 			return;

@@ -497,7 +497,7 @@ transactions_check(PG_FUNCTION_ARGS)
 			Numeric		remaining = DatumGetNumeric(SPI_getbinval(sale, sdesc, 3, &isnull));
 			Numeric		returned = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, amount));
 
-			if (memcmp(DatumGetPointer(sale_customer), DatumGetPointer(customer), SEGEXT_OBJECTID_LEN) != 0)
+			if (!segext_objectid_equal(DatumGetSegextObjectIdP(sale_customer), DatumGetSegextObjectIdP(customer)))
 				ereport(ERROR,
 						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 						 errmsg("return refers to sale \"%s\" of another customer", hex),
@@ -540,7 +540,7 @@ transactions_check(PG_FUNCTION_ARGS)
 		if (updating_returned)
 			returned = DatumGetNumeric(heap_getattr(tuple, SPI_fnumber(desc, "returned_amount"), desc, &n1));
 		if (numeric_compare(returned, zero) > 0 &&
-			memcmp(DatumGetPointer(oldcust), DatumGetPointer(newcust), SEGEXT_OBJECTID_LEN) != 0)
+			!segext_objectid_equal(DatumGetSegextObjectIdP(oldcust), DatumGetSegextObjectIdP(newcust)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("cannot move a sale with returns to another customer"),
