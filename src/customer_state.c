@@ -74,6 +74,7 @@
 #include "evaluate.h"
 #include "kept_plan.h"
 #include "objectid.h"
+#include "trigger_check.h"
 
 /* Format version of figures (first byte after the varlena header). */
 #define FIGURES_VERSION		1
@@ -1743,19 +1744,12 @@ PG_FUNCTION_INFO_V1(segext_transactions_state);
 Datum
 segext_transactions_state(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "transactions_state",
+													  SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	TupleDesc	desc;
 	int			attnos[TC_NCOLS];
 	Accum		acc;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", "transactions_state")));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER for each statement", "transactions_state")));
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
 		StateSpi	spi;
@@ -1831,16 +1825,9 @@ segext_customers_state(PG_FUNCTION_ARGS)
 	Oid			idtype = segext_objectid_type();
 	StateSpi	spi;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", "customers_state")));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || trigdata->tg_oldtable == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER DELETE for each statement with an old table",
-						"customers_state")));
+	(void) segext_check_trigger_call(fcinfo, "customers_state",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT |
+									 SEGEXT_TRIGGER_DELETE | SEGEXT_TRIGGER_OLD_TABLE);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	a_company = SPI_fnumber(desc, "company_id");
 	a_id = SPI_fnumber(desc, "id");

@@ -51,6 +51,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -338,7 +339,8 @@ segext_memberships_changed(PG_FUNCTION_ARGS)
 	int64		last_id = 0;
 	SegextRoleSwitch rs;
 
-	segext_require_after_statement_trigger(fcinfo, "memberships_changed");
+	(void) segext_check_trigger_call(fcinfo, "memberships_changed",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	entered = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	if ((entered ? trigdata->tg_newtable : trigdata->tg_oldtable) == NULL ||
 		!(entered || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)))

@@ -105,6 +105,7 @@
 #include "membership.h"
 #include "role_switch.h"
 #include "objectid.h"
+#include "trigger_check.h"
 
 /* One segment the engine knows about. */
 typedef struct Segment
@@ -1483,7 +1484,8 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 	bool		deleting;
 	Tuplestorestate *rows;
 
-	segext_require_after_statement_trigger(fcinfo, "customers_membership");
+	(void) segext_check_trigger_call(fcinfo, "customers_membership",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	deleting = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
 	rows = deleting ? trigdata->tg_oldtable : trigdata->tg_newtable;
 	if (rows == NULL)
@@ -1657,7 +1659,8 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	int			start = 0;
 	int			dstart = 0;
 
-	segext_require_after_statement_trigger(fcinfo, "segments_membership");
+	(void) segext_check_trigger_call(fcinfo, "segments_membership",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (trigdata->tg_oldtable != NULL)
 		nold = read_segment_versions(trigdata->tg_oldtable, desc, &olds);
@@ -2713,13 +2716,9 @@ PG_FUNCTION_INFO_V1(segext_memberships_guard);
 Datum
 segext_memberships_guard(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "memberships_guard",
+													  SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_STATEMENT);
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("memberships_guard: must be fired before the statement")));
 	if (GetUserId() == trigdata->tg_relation->rd_rel->relowner || superuser())
 		return PointerGetDatum(NULL);
 	ereport(ERROR,

@@ -68,6 +68,7 @@
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -329,7 +330,7 @@ static void rules_spi_begin(RulesSpi *spi, Oid owner);
 static void rules_spi_end(RulesSpi *spi);
 static Datum rules_result(int col, bool *isnull);
 static TriggerData *rules_trigger_data(FunctionCallInfo fcinfo, const char *name,
-									   bool before);
+									   int required);
 static Datum column_value(Relation rel, HeapTuple tuple, const char *column,
 						  bool *isnull);
 static char *column_text(Relation rel, HeapTuple tuple, const char *column);
@@ -471,28 +472,14 @@ rules_result(int col, bool *isnull)
 }
 
 /*
- * rules_trigger_data checks that a rule function was fired as a row trigger
- * at the expected time and returns its trigger data.
+ * rules_trigger_data checks that a rule function was fired as required
+ * (segext_check_trigger_call) and returns its trigger data.
  */
 static TriggerData *
-rules_trigger_data(FunctionCallInfo fcinfo, const char *name, bool before)
+rules_trigger_data(FunctionCallInfo fcinfo, const char *name, int required)
 {
-	TriggerData *trigdata;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, name, required);
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: not fired by trigger manager", name)));
-	trigdata = (TriggerData *) fcinfo->context;
-	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: must be fired for each row", name)));
-	if (before != (TRIGGER_FIRED_BEFORE(trigdata->tg_event) != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: must be fired %s the event", name,
-						before ? "before" : "after")));
 	/* a deferred trigger on a Citus shard plans against its shard group */
 	segext_citus_trigger_group(trigdata->tg_relation);
 	return trigdata;
@@ -877,19 +864,13 @@ segext_companies_rules(PG_FUNCTION_ARGS)
 	if (CALLED_AS_TRIGGER(fcinfo) &&
 		TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
 	{
-		trigdata = rules_trigger_data(fcinfo, "companies_rules", false);
-		if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("companies_rules: must be fired after insert")));
+		trigdata = rules_trigger_data(fcinfo, "companies_rules",
+									  SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT);
 		companies_builtins(trigdata->tg_relation, trigdata->tg_trigtuple);
 		return PointerGetDatum(NULL);
 	}
-	trigdata = rules_trigger_data(fcinfo, "companies_rules", true);
-	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("companies_rules: must be fired before update")));
+	trigdata = rules_trigger_data(fcinfo, "companies_rules",
+								  SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_UPDATE);
 	return PointerGetDatum(segext_keep_maintained(trigdata->tg_relation,
 												  trigdata->tg_trigtuple,
 												  trigdata->tg_newtuple, "company"));
@@ -1409,7 +1390,8 @@ PG_FUNCTION_INFO_V1(segext_segments_rules);
 Datum
 segext_segments_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 
@@ -1431,9 +1413,7 @@ segext_segments_rules(PG_FUNCTION_ARGS)
 		segments_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("segments_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "segments_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1605,7 +1585,8 @@ PG_FUNCTION_INFO_V1(segext_segment_groups_rules);
 Datum
 segext_segment_groups_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "segment_groups_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segment_groups_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -1622,9 +1603,7 @@ segext_segment_groups_rules(PG_FUNCTION_ARGS)
 		groups_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("segment_groups_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "segment_groups_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1809,7 +1788,8 @@ PG_FUNCTION_INFO_V1(segext_channels_rules);
 Datum
 segext_channels_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 
@@ -1834,9 +1814,7 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 		channels_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("channels_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "channels_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1850,7 +1828,8 @@ PG_FUNCTION_INFO_V1(segext_channel_segments_rules);
 Datum
 segext_channel_segments_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_segments_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_segments_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 	bool		isnull;
@@ -1858,14 +1837,8 @@ segext_channel_segments_rules(PG_FUNCTION_ARGS)
 	Datum		distribution;
 	RulesSpi	spi;
 
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		tuple = trigdata->tg_trigtuple;
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		tuple = trigdata->tg_newtuple;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("channel_segments_rules: must be fired for INSERT or UPDATE")));
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
 
 	args[0] = column_value(rel, tuple, "company_id", &isnull);
 	if (isnull)
@@ -1961,7 +1934,8 @@ PG_FUNCTION_INFO_V1(segext_channel_mix_check);
 Datum
 segext_channel_mix_check(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_check", false);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_check",
+											   SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW);
 	Relation	rel = trigdata->tg_relation;
 	bool		is_mix = SPI_fnumber(RelationGetDescr(rel), "channel_id") > 0;
 	const char *channel_column = is_mix ? "channel_id" : "id";
@@ -1995,7 +1969,8 @@ PG_FUNCTION_INFO_V1(segext_channel_mix_write);
 Datum
 segext_channel_mix_write(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_write", false);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_write",
+											   SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newtuple : trigdata->tg_trigtuple;
@@ -2046,13 +2021,8 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	RulesSpi	spi;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(((TriggerData *) fcinfo->context)->tg_event) ||
-		!TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("channel_mix_sync: must be fired after the statement")));
-	trigdata = (TriggerData *) fcinfo->context;
+	trigdata = segext_check_trigger_call(fcinfo, "channel_mix_sync",
+										 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	if (syncing_mix)
 		return PointerGetDatum(NULL);
 

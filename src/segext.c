@@ -82,25 +82,6 @@ _PG_init(void)
 #endif
 }
 
-/*
- * segext_require_after_statement_trigger raises an error unless the function
- * (named name) runs as an AFTER ... FOR EACH STATEMENT trigger.
- */
-void
-segext_require_after_statement_trigger(FunctionCallInfo fcinfo, const char *name)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", name)));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER for each statement", name)));
-}
-
 #if PG_VERSION_NUM < 150000
 #include "funcapi.h"
 #include "miscadmin.h"

@@ -144,9 +144,6 @@ extern void segext_lock_company_segments(const struct SegextObjectId *company);
 extern struct SegextCriteria *segext_resolve_segment_refs(const struct SegextObjectId *company,
 														  struct SegextCriteria *criteria);
 
-/* Raise unless the function runs as an AFTER statement trigger (segext.c). */
-extern void segext_require_after_statement_trigger(FunctionCallInfo fcinfo, const char *name);
-
 /* Set-returning functions in materialize mode: one name on every version. */
 #if PG_VERSION_NUM >= 150001
 #define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)

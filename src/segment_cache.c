@@ -53,6 +53,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -826,12 +827,7 @@ PG_FUNCTION_INFO_V1(segext_segment_cache_invalidate);
 Datum
 segext_segment_cache_invalidate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("segment_cache_invalidate: must be called as trigger")));
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "segment_cache_invalidate", 0);
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 

@@ -64,6 +64,7 @@
 #include "commands/trigger.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1084,12 +1085,7 @@ PG_FUNCTION_INFO_V1(segext_company_roles_invalidate);
 Datum
 segext_company_roles_invalidate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("company_roles_invalidate: must be called as trigger")));
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "company_roles_invalidate", 0);
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 
