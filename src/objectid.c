@@ -66,9 +66,6 @@ typedef struct ObjectIdSortState
 static int	objectid_fast_cmp(Datum x, Datum y, SortSupport ssup);
 static Datum objectid_abbrev_convert(Datum original, SortSupport ssup);
 static bool objectid_abbrev_abort(int memtupcount, SortSupport ssup);
-#if PG_VERSION_NUM < 150000
-static int	objectid_abbrev_cmp(Datum x, Datum y, SortSupport ssup);
-#endif
 
 /* hex_digit_value returns the value of one hex digit, or -1. */
 static inline int
@@ -350,11 +347,7 @@ objectid_sortsupport(PG_FUNCTION_ARGS)
 		initHyperLogLog(&state->abbr_card, 10);
 
 		ssup->ssup_extra = state;
-#if PG_VERSION_NUM >= 150000
 		ssup->comparator = ssup_datum_unsigned_cmp;
-#else
-		ssup->comparator = objectid_abbrev_cmp;
-#endif
 		ssup->abbrev_converter = objectid_abbrev_convert;
 		ssup->abbrev_abort = objectid_abbrev_abort;
 		ssup->abbrev_full_comparator = objectid_fast_cmp;
@@ -363,19 +356,6 @@ objectid_sortsupport(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_VOID();
 }
-
-#if PG_VERSION_NUM < 150000
-/* objectid_abbrev_cmp compares two abbreviated keys as unsigned integers. */
-static int
-objectid_abbrev_cmp(Datum x, Datum y, SortSupport ssup)
-{
-	if (x > y)
-		return 1;
-	if (x < y)
-		return -1;
-	return 0;
-}
-#endif
 
 /*
  * objectid_abbrev_convert maps an ObjectId to an integer whose unsigned

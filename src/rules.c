@@ -789,11 +789,7 @@ numeric_is_special(Datum value)
 {
 	Numeric		num = DatumGetNumeric(value);
 
-#if PG_VERSION_NUM >= 140000
-	if (numeric_is_inf(num))
-		return true;
-#endif
-	return numeric_is_nan(num);
+	return numeric_is_inf(num) || numeric_is_nan(num);
 }
 
 /* check_commission refuses a negative, NaN or infinite commission. */
