@@ -2101,37 +2101,6 @@ segext_scaled_to_cstring(int64 v)
 	return out.data;
 }
 
-/* segext_criteria_field_names lists distinct field names in order. */
-List *
-segext_criteria_field_names(const SegextCriteria *criteria)
-{
-	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
-	List	   *names = NIL;
-	uint32		i;
-
-	for (i = 0; i < criteria->ncriteria; i++)
-	{
-		const char *name;
-		ListCell   *lc;
-		bool		seen = false;
-
-		if (crits[i].kind != SEGEXT_CRIT_FIELD)
-			continue;
-		name = SEGEXT_CRIT_STRING(criteria, crits[i].str);
-		foreach(lc, names)
-		{
-			if (strcmp((const char *) lfirst(lc), name) == 0)
-			{
-				seen = true;
-				break;
-			}
-		}
-		if (!seen)
-			names = lappend(names, pstrdup(name));
-	}
-	return names;
-}
-
 PG_FUNCTION_INFO_V1(criteria_in);
 /* criteria_in is the text input function: JSON in either shape. */
 Datum

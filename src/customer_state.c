@@ -1459,7 +1459,7 @@ accum_flush(Accum *acc)
 	static SegextKeptPlan insert_plan;
 	static SegextKeptPlan update_plan;
 	static SegextKeptPlan delete_plan;
-	static const Oid upsert_types[6] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY,
+	static const Oid upsert_types[6] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
 	long		ndeltas = hash_get_num_entries(acc->deltas);
 	Delta	  **sorted;
@@ -1521,7 +1521,7 @@ accum_flush(Accum *acc)
 		if (nrows == 1)
 		{
 			/* one customer: update its row in place when it has one */
-			static const Oid update_types[6] = {KEPT_OBJECTID, KEPT_OBJECTID,
+			static const Oid update_types[6] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID,
 			INT8OID, INT8OID, INT8OID, BYTEAOID};
 			Datum		one[6];
 			char		one_nulls[7] = "      ";
@@ -1812,7 +1812,7 @@ segext_customers_state(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	static SegextKeptPlan delete_plan;
-	static const Oid types[2] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY};
 	TupleDesc	desc;
 	TupleTableSlot *slot;
 	int			a_company,

@@ -1095,14 +1095,6 @@ segext_requirements_pair_slot(const SegextRequirements *reqs, SegextSlotKind kin
 	return slot;
 }
 
-/* segext_requirements_periods returns the resolved purchase periods. */
-const SegextPeriod *
-segext_requirements_periods(const SegextRequirements *reqs, int *nperiods)
-{
-	*nperiods = reqs->nslots[SEGEXT_SLOT_PERIOD];
-	return reqs->periods;
-}
-
 /* --- Facts --- */
 
 /* segext_facts_create allocates facts sized for reqs. */

@@ -106,7 +106,7 @@ record_changes(bool entered, bool compact, int64 *first_id, int64 *last_id)
 	static SegextKeptPlan changes_plan;
 	static SegextKeptPlan compact_plan;
 	static const Oid argtypes[3] = {TEXTOID, INT8OID, BOOLOID};
-	static const Oid compact_argtypes[2] = {KEPT_OBJECTID, KEPT_OBJECTID};
+	static const Oid compact_argtypes[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID};
 	Datum		args[3];
 	bool		isnull;
 	int			ret;

@@ -309,7 +309,7 @@ static void
 check_definitions_unchanged(const SegextObjectId *company)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	static const char *sql = "SELECT s.xmin FROM segext.segments AS s "
 		"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
 		"UNION ALL SELECT m.xmin FROM segext.segment_member_counts AS m "
@@ -498,7 +498,7 @@ static void
 load_segments_for(Engine *e, const SegextObjectId *targets, int ntargets, bool dependencies_only)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	MemoryContext old;
@@ -802,7 +802,7 @@ load_memberships(Engine *e, bool manual_only)
 {
 	static SegextKeptPlan company_plan;
 	static SegextKeptPlan customers_plan;
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	Datum		args[2];
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -964,7 +964,7 @@ static void
 lock_customer_rows(Engine *e)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	Datum		args[2];
 	int			ret;
 
@@ -991,7 +991,7 @@ static void
 query_customers(Engine *e, MemberCallback cb, void *arg)
 {
 	static SegextKeptPlan plans[2][2];	/* [only][active only] */
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	StateReceiver sr;
 	SPIExecuteOptions opts;
 	SegextKeptPlan *kept = &plans[e->only != NULL][!e->all_customers];
@@ -1126,7 +1126,7 @@ apply_diff(Engine *e, Diff *d, bool entered)
 {
 	static SegextKeptPlan insert_plan;
 	static SegextKeptPlan delete_plan;
-	static const Oid argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	static const Oid argtypes[3] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY};
 	const char *sql;
 	SegextKeptPlan *kept;
 	Datum		args[3];
@@ -1198,7 +1198,7 @@ segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 			Datum *criteria, bool *manual, bool *active, char **name)
 {
 	static SegextKeptPlan row_plan;
-	static const Oid argtypes[1] = {KEPT_OBJECTID};
+	static const Oid argtypes[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	bool		isnull;
@@ -1583,7 +1583,7 @@ static bool
 company_exists(const SegextObjectId *company)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1] = {PointerGetDatum(company)};
 
 	if (SPI_execute_plan(segext_kept_plan(&plan, "SELECT FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1",

@@ -130,95 +130,93 @@ typedef enum RulesQuery
 	RQ_COUNT
 } RulesQuery;
 
-/*
- * SQL text and argument types of each query: 'o' objectid, 'i' int4,
- * 'l' int8, 'a' int4[], 'j' jsonb.
- */
+/* SQL text and argument types of each query (as segext_kept_plan takes them). */
 typedef struct RulesQueryDef
 {
 	const char *sql;
-	const char *args;
+	int			nargs;
+	Oid			argtypes[4];
 } RulesQueryDef;
 
 static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	[RQ_LOCK_COMPANY] = {
 		"SELECT max_segments, max_channels, name FROM segext.companies"
-		" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
+		" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_COUNT_USER_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND number OPERATOR(pg_catalog.>=) 2", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND number OPERATOR(pg_catalog.>=) 2", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_NEXT_SEGMENT_NUMBER] = {
 		"SELECT COALESCE(pg_catalog.max(number), 1) OPERATOR(pg_catalog.+) 1 FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_FREE_SEGMENT_NUMBER] = {
 		"SELECT g.n FROM pg_catalog.generate_series(2, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) g.n)"
-		" ORDER BY g.n LIMIT 1", "o"
+		" ORDER BY g.n LIMIT 1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_SEGMENT_IN_MIX] = {
 		"SELECT c.name, pg_catalog.count(*) OVER ()::pg_catalog.int4 FROM segext.channel_segments cs"
 		" JOIN segext.channels c ON c.company_id OPERATOR(pg_catalog.=) cs.company_id"
 		" AND c.id OPERATOR(pg_catalog.=) cs.channel_id"
 		" WHERE cs.company_id OPERATOR(pg_catalog.=) $1 AND cs.segment_id OPERATOR(pg_catalog.=) $2"
-		" ORDER BY c.name LIMIT 1", "oo"
+		" ORDER BY c.name LIMIT 1", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_COUNT_CHANNELS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_NEXT_GROUP_ID] = {
 		"SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1 FROM segext.segment_groups"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_FREE_GROUP_ID] = {
 		"SELECT g.n FROM pg_catalog.generate_series(1, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segment_groups sg"
 		" WHERE sg.company_id OPERATOR(pg_catalog.=) $1 AND sg.id OPERATOR(pg_catalog.=) g.n)"
-		" ORDER BY g.n LIMIT 1", "o"
+		" ORDER BY g.n LIMIT 1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_GROUP_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, pg_catalog.min(name) FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", "oi"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, INT4OID}
 	},
 	[RQ_SEGMENT_BY_ID] = {
 		"SELECT number, name FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_CHANNEL_NAME] = {
 		"SELECT name FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_LOCK_CHANNEL] = {
 		"SELECT name FROM segext.channels"
 		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2"
-		" FOR NO KEY UPDATE", "oo"
+		" FOR NO KEY UPDATE", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_MIX_SUM] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, COALESCE(pg_catalog.sum(distribution), 0)::pg_catalog.text,"
 		" COALESCE(pg_catalog.sum(distribution), 0) OPERATOR(pg_catalog.=) 1 FROM segext.channel_segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	/* a segment being deleted (locked FOR UPDATE) is passed over */
 	[RQ_MIX_DEFAULT] = {
 		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
-		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", "oo"
+		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_BUILTIN_GROUP] = {
-		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", "o"
+		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_BUILTIN_SEGMENTS] = {
 		"INSERT INTO segext.segments (company_id, number, name, description, position, group_id)"
 		" VALUES ($1, 0, 'All', 'Every active customer', 0, 0),"
-		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", "o"
+		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_REORDER_LOCK] = {
-		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", 1, {KEPT_ARG_OBJECTID}
 	},
 	/* the segments named by a mix being written, as its foreign keys lock them */
 	[RQ_LOCK_MIX_SEGMENTS] = {
@@ -226,22 +224,22 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" AND s.id::pg_catalog.text OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.lower(e.v OPERATOR(pg_catalog.->>) 'segment_id')"
 		" FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof($2) OPERATOR(pg_catalog.=) 'array' THEN $2 ELSE '[]'::pg_catalog.jsonb END) AS e(v)"
 		" WHERE pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.=) 'object')"
-		" ORDER BY s.number OPERATOR(pg_catalog.<>) 0, s.id FOR KEY SHARE", "oj"
+		" ORDER BY s.number OPERATOR(pg_catalog.<>) 0, s.id FOR KEY SHARE", 2, {KEPT_ARG_OBJECTID, JSONBOID}
 	},
 	[RQ_REORDER_MISSING] = {
 		"SELECT u.n FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n)"
-		" ORDER BY u.i LIMIT 1", "oa"
+		" ORDER BY u.i LIMIT 1", 2, {KEPT_ARG_OBJECTID, INT4ARRAYOID}
 	},
 	[RQ_REORDER_UPDATE] = {
 		"UPDATE segext.segments AS s SET position = (u.i OPERATOR(pg_catalog.-) 1)::pg_catalog.int4"
 		" FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
-		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", "oa"
+		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", 2, {KEPT_ARG_OBJECTID, INT4ARRAYOID}
 	},
 	[RQ_MIX_TYPE] = {
-		"SELECT pg_catalog.jsonb_typeof($1)", "j"
+		"SELECT pg_catalog.jsonb_typeof($1)", 1, {JSONBOID}
 	},
 	/* the first bad element: index, problem (NULL: a malformed segment id) */
 	[RQ_MIX_BAD_ELEMENT] = {
@@ -267,15 +265,15 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" OR e.v OPERATOR(pg_catalog.-) 'segment_id'::pg_catalog.text"
 		" OPERATOR(pg_catalog.-) 'distribution'::pg_catalog.text OPERATOR(pg_catalog.<>) '{}'"
 		" OR e.v OPERATOR(pg_catalog.->>) 'segment_id' OPERATOR(pg_catalog.!~) '^[0-9a-fA-F]{24}$'"
-		" ORDER BY e.i LIMIT 1", "j"
+		" ORDER BY e.i LIMIT 1", 1, {JSONBOID}
 	},
 	[RQ_MIX_CANONICAL] = {
 		"SELECT " MIX_JSON_OF("m") " FROM pg_catalog.jsonb_to_recordset($1)"
-		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)", "j"
+		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)", 1, {JSONBOID}
 	},
 	[RQ_MIX_STORED] = {
 		"SELECT segment_mix FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 
 	/*
@@ -293,15 +291,15 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" SELECT $1, $2, m.segment_id, m.distribution"
 		" FROM pg_catalog.jsonb_to_recordset($3)"
 		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)"
-		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", "ooj"
+		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", 3, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID, JSONBOID}
 	},
 	/* every segment of a company with its criteria, for the in_segment rules */
 	[RQ_SEGMENT_GRAPH] = {
 		"SELECT id, number, name, criteria FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY number", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY number", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_COMPANY_NAME] = {
-		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1", "o"
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 };
 
@@ -361,17 +359,9 @@ static const char *const channel_keys[] = {"name", "id"};
 static SPIPlanPtr
 rules_plan(RulesQuery query)
 {
-	const char *args = rules_queries[query].args;
-	int			nargs = strlen(args);
-	Oid			argtypes[4];
+	const RulesQueryDef *def = &rules_queries[query];
 
-	Assert(nargs <= lengthof(argtypes));
-	for (int i = 0; i < nargs; i++)
-		argtypes[i] = args[i] == 'o' ? KEPT_OBJECTID :
-			args[i] == 'i' ? INT4OID :
-			args[i] == 'l' ? INT8OID :
-			args[i] == 'j' ? JSONBOID : INT4ARRAYOID;
-	return segext_kept_plan(&rules_plans[query], rules_queries[query].sql, nargs, argtypes, 0);
+	return segext_kept_plan(&rules_plans[query], def->sql, def->nargs, def->argtypes, 0);
 }
 
 /*

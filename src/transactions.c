@@ -38,7 +38,7 @@ static SegextKeptPlan sale_adjust_plan;
 static SegextKeptPlan key_exists_plan;
 
 /* The argument types of the queries on a transaction's key. */
-static const Oid key_argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID, NUMERICOID};
+static const Oid key_argtypes[3] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID, NUMERICOID};
 
 static char *jsonb_string(JsonbValue *v);
 static void check_labels(JsonbValue *labels, const char *owner, int itemno,
