@@ -51,6 +51,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -105,7 +106,7 @@ record_changes(bool entered, bool compact, int64 *first_id, int64 *last_id)
 	static SegextKeptPlan changes_plan;
 	static SegextKeptPlan compact_plan;
 	static const Oid argtypes[3] = {TEXTOID, INT8OID, BOOLOID};
-	static const Oid compact_argtypes[2] = {KEPT_OBJECTID, KEPT_OBJECTID};
+	static const Oid compact_argtypes[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID};
 	Datum		args[3];
 	bool		isnull;
 	int			ret;
@@ -338,7 +339,8 @@ segext_memberships_changed(PG_FUNCTION_ARGS)
 	int64		last_id = 0;
 	SegextRoleSwitch rs;
 
-	segext_require_after_statement_trigger(fcinfo, "memberships_changed");
+	(void) segext_check_trigger_call(fcinfo, "memberships_changed",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	entered = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	if ((entered ? trigdata->tg_newtable : trigdata->tg_oldtable) == NULL ||
 		!(entered || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)))
