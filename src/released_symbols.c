@@ -7,7 +7,7 @@
  *	  VERSION '0.1.0' (followed by ALTER EXTENSION segext UPDATE) fails.
  *	  Each refuses to run with 55000 and the hint to update the extension,
  *	  as the 0.1.0 objects the current library serves do before a membership
- *	  change (segext_add_customers_count, rules.c).
+ *	  change (segext_add_customers_count).
  *
  *-------------------------------------------------------------------------
  */
@@ -48,5 +48,25 @@ Datum
 segext_customer_facts_combine(PG_FUNCTION_ARGS)
 {
 	released_object_refused("segext.customer_facts");
+	PG_RETURN_NULL();
+}
+
+PG_FUNCTION_INFO_V1(segext_add_customers_count);
+
+/*
+ * segext_add_customers_count refuses to run: the released 0.1.0 install
+ * script declares segext.add_customers_count, whose counts 0.2.0 keeps in
+ * segext.segment_member_counts, so a database still on 0.1.0's schema must
+ * be updated before its members change.
+ */
+Datum
+segext_add_customers_count(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("extension \"segext\" must be updated before members change"),
+			 errdetail("The installed library is segext %s; this database still has the objects of an older version.",
+					   SEGEXT_VERSION),
+			 errhint("Run ALTER EXTENSION segext UPDATE in this database.")));
 	PG_RETURN_NULL();
 }

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * segments.h
+ *	  The rules of segments (segments.c): the built-in segment numbers, the
+ *	  number of a company's segment, and the in_segment references of
+ *	  criteria that are not saved.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGEXT_SEGMENTS_H
+#define SEGEXT_SEGMENTS_H
+
+#include "postgres.h"
+
+/* Built-in segment numbers and the range of user segment numbers. */
+#define SEGMENT_ALL			0
+#define SEGMENT_DEFAULT		1
+#define SEGMENT_NUMBER_MIN	2
+#define SEGMENT_NUMBER_MAX	65535
+
+struct SegextObjectId;
+struct SegextCriteria;
+
+/*
+ * The number of the segment of a company (objectid datums) with this id,
+ * read by a rule connected to SPI; false when the company has no such
+ * segment.
+ */
+extern bool rules_segment_number(Datum company, Datum id, bool latest, int32 *number);
+
+/*
+ * Criteria that are not saved, with the segments their in_segment criteria
+ * name resolved to ids of a company's segments and checked as saving them
+ * would check them.
+ */
+extern struct SegextCriteria *segext_resolve_segment_refs(const struct SegextObjectId *company,
+														  struct SegextCriteria *criteria);
+
+#endif							/* SEGEXT_SEGMENTS_H */
