@@ -284,7 +284,7 @@ channels_before_insert(Relation rel, HeapTuple tuple)
 
 	if (isnull)
 		return tuple;			/* the NOT NULL constraint reports it */
-	segext_check_company_of_new_row(rel, company);
+	segext_check_company_of_new_row(rel, tuple);
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	args[0] = company;
 	args[1] = rules_column_value(rel, tuple, "id", &isnull);
@@ -414,7 +414,7 @@ segext_channel_segments_rules(PG_FUNCTION_ARGS)
 	args[0] = rules_column_value(rel, tuple, "company_id", &isnull);
 	if (isnull)
 		return PointerGetDatum(tuple);
-	segext_check_company_of_new_row(rel, args[0]);
+	segext_check_company_of_new_row(rel, tuple);
 	distribution = rules_column_value(rel, tuple, "distribution", &isnull);
 	if (!isnull &&
 		(rules_numeric_is_special(distribution) ||

@@ -496,16 +496,22 @@ check_key_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 }
 
 /*
- * segext_check_company_of_new_row refuses (42501) to write a row for a company the
- * current user may not act for, before a rule reads that company as the
- * table owner.  The current user is whoever is acting, in any security
+ * segext_check_company_of_new_row refuses (42501) to write a row for a
+ * company the current user may not act for, before a rule reads that
+ * company as the table owner; a row without company_id is left to its NOT
+ * NULL constraint.  The current user is whoever is acting, in any security
  * context (a security definer function runs as its owner); only rows that
  * segext writes itself as the table owner pass unchecked.
  */
 void
-segext_check_company_of_new_row(Relation rel, Datum company)
+segext_check_company_of_new_row(Relation rel, HeapTuple tuple)
 {
-	if (GetUserId() != rel->rd_rel->relowner)
-		segext_check_company_access((SegextObjectId *) DatumGetPointer(company));
-}
+	bool		isnull;
+	Datum		company;
 
+	if (GetUserId() == rel->rd_rel->relowner)
+		return;
+	company = rules_column_value(rel, tuple, "company_id", &isnull);
+	if (!isnull)
+		segext_check_company_access(DatumGetSegextObjectIdP(company));
+}

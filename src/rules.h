@@ -124,6 +124,6 @@ extern HeapTuple segext_keep_maintained(Relation rel, HeapTuple oldtuple,
  * Refuse (42501) a row the current user writes for a company it may not
  * change; rows segext writes as the table owner pass.
  */
-extern void segext_check_company_of_new_row(Relation rel, Datum company);
+extern void segext_check_company_of_new_row(Relation rel, HeapTuple tuple);
 
 #endif							/* SEGEXT_RULES_H */

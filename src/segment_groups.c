@@ -94,7 +94,7 @@ groups_before_insert(Relation rel, HeapTuple tuple)
 		return tuple;
 	if (!id_null && DatumGetInt32(id) == 0 && segext_creating_builtins_of(company))
 		return tuple;
-	segext_check_company_of_new_row(rel, company);
+	segext_check_company_of_new_row(rel, tuple);
 	check_group_fields(rel, tuple);
 	if (!id_null)
 	{

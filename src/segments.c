@@ -466,7 +466,7 @@ segments_before_insert(Relation rel, HeapTuple tuple)
 	if (!number_null && segext_creating_builtins_of(company) &&
 		(DatumGetInt32(number) == SEGMENT_ALL || DatumGetInt32(number) == SEGMENT_DEFAULT))
 		return tuple;
-	segext_check_company_of_new_row(rel, company);
+	segext_check_company_of_new_row(rel, tuple);
 
 	rules_spi_begin(&spi, rel->rd_rel->relowner);
 	id = rules_column_value(rel, tuple, "id", &isnull);

@@ -27,6 +27,7 @@
 
 #include "kept_plan.h"
 #include "objectid.h"
+#include "rules.h"
 #include "trigger_check.h"
 
 /* Set while transactions_returned updates a sale, so the sale may change. */
@@ -262,25 +263,6 @@ numeric_compare(Numeric a, Numeric b)
 /* The keys a unique violation of a customer is reported by. */
 static const char *const customer_keys[] = {"external_id", "id"};
 
-/*
- * check_row_company refuses (42501, "permission denied for company") a row
- * the current user writes for a company it may not change, as the rules of
- * segments and channels do; rows segext writes as the table owner pass.
- */
-static void
-check_row_company(Relation rel, HeapTuple tuple)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	bool		isnull;
-	Datum		company;
-
-	if (GetUserId() == rel->rd_rel->relowner)
-		return;
-	company = heap_getattr(tuple, SPI_fnumber(desc, "company_id"), desc, &isnull);
-	if (!isnull)
-		segext_check_company_access((SegextObjectId *) DatumGetPointer(company));
-}
-
 PG_FUNCTION_INFO_V1(customers_check);
 /*
  * customers_check validates the labels of a customer and gives it segext's
@@ -306,7 +288,7 @@ customers_check(PG_FUNCTION_ARGS)
 		tuple = segext_keep_maintained(rel, trigdata->tg_trigtuple, trigdata->tg_newtuple, "customer");
 	else
 		tuple = segext_keep_maintained(rel, NULL, trigdata->tg_trigtuple, "customer");
-	check_row_company(rel, tuple);
+	segext_check_company_of_new_row(rel, tuple);
 	segext_remember_row_keys(rel, tuple, customer_keys, lengthof(customer_keys));
 
 	col = SPI_fnumber(desc, "labels");
@@ -326,53 +308,34 @@ customers_check(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tuple);
 }
 
-PG_FUNCTION_INFO_V1(transactions_check);
-/*
- * transactions_check validates a transaction before it is written: items,
- * the sign of amount, and for a return the sale it refers to (locked, so
- * concurrent returns of one sale queue up).  It fills the derived item arrays
- * and keeps returned_amount, company_id and id out of users' hands.
- */
-Datum
-transactions_check(PG_FUNCTION_ARGS)
+/* The columns transactions_check sets in the row it lets through. */
+typedef struct RowChanges
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	HeapTuple	tuple;
-	HeapTuple	old = NULL;
-	bool		isnull;
-	Datum		items;
-	Datum		amount;
-	Datum		returns_id;
-	bool		is_return;
-	Numeric		zero = int64_to_numeric(0);
+	int			n;
 	int			cols[4];
 	Datum		vals[4];
-	bool		nulls[4] = {false, false, false, false};
-	int			ncols = 0;
-	bool		items_changed = true;
+	bool		nulls[4];
+} RowChanges;
 
-	(void) segext_check_trigger_call(fcinfo, "transactions_check",
-									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW);
-	desc = RelationGetDescr(trigdata->tg_relation);
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		old = trigdata->tg_trigtuple;
-		tuple = segext_keep_maintained(trigdata->tg_relation, old, trigdata->tg_newtuple,
-									   "transaction");
-	}
-	else
-		tuple = segext_keep_maintained(trigdata->tg_relation, NULL, trigdata->tg_trigtuple,
-									   "transaction");
-	check_row_company(trigdata->tg_relation, tuple);
+/* change_column adds a column value to the changes of a row. */
+static void
+change_column(RowChanges *changes, TupleDesc desc, const char *column, Datum value, bool isnull)
+{
+	changes->cols[changes->n] = SPI_fnumber(desc, column);
+	changes->vals[changes->n] = value;
+	changes->nulls[changes->n] = isnull;
+	changes->n++;
+}
 
-	amount = heap_getattr(tuple, SPI_fnumber(desc, "amount"), desc, &isnull);
-	returns_id = heap_getattr(tuple, SPI_fnumber(desc, "returns_id"), desc, &is_return);
-	is_return = !is_return;
-	if (isnull)
-		PG_RETURN_POINTER(tuple);	/* NOT NULL constraint reports it */
+/*
+ * check_amount_sign refuses (23514) a sale whose amount is not greater
+ * than zero and a return whose amount is not less than zero.
+ */
+static void
+check_amount_sign(Datum amount, bool is_return)
+{
+	Numeric		zero = int64_to_numeric(0);
 
-	/* Sign of amount. */
 	if (!is_return && numeric_compare(DatumGetNumeric(amount), zero) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
@@ -387,9 +350,20 @@ transactions_check(PG_FUNCTION_ARGS)
 				 errdetail("A transaction with \"returns_id\" is a return, and its amount is %s.",
 						   numeric_normalize(DatumGetNumeric(amount))),
 				 errhint("Give a return the negative of the amount returned.")));
+}
 
-	/* Items and their derived arrays. */
-	items = heap_getattr(tuple, SPI_fnumber(desc, "items"), desc, &isnull);
+/*
+ * derive_item_columns checks the items of a new row or of an update that
+ * changes them and sets the lower-cased item arrays from them; an update
+ * that leaves them keeps the stored arrays (old is NULL on insert).
+ */
+static void
+derive_item_columns(TupleDesc desc, HeapTuple tuple, HeapTuple old, RowChanges *changes)
+{
+	bool		isnull;
+	Datum		items = heap_getattr(tuple, SPI_fnumber(desc, "items"), desc, &isnull);
+	bool		items_changed = true;
+
 	if (old != NULL)
 	{
 		bool		oldnull;
@@ -405,12 +379,9 @@ transactions_check(PG_FUNCTION_ARGS)
 		List	   *labels = NIL;
 
 		check_items(DatumGetJsonbP(items), &skus, &makers, &labels);
-		cols[ncols] = SPI_fnumber(desc, "item_skus");
-		vals[ncols++] = text_list_to_array(skus);
-		cols[ncols] = SPI_fnumber(desc, "item_makers");
-		vals[ncols++] = text_list_to_array(makers);
-		cols[ncols] = SPI_fnumber(desc, "item_labels");
-		vals[ncols++] = text_list_to_array(labels);
+		change_column(changes, desc, "item_skus", text_list_to_array(skus), false);
+		change_column(changes, desc, "item_makers", text_list_to_array(makers), false);
+		change_column(changes, desc, "item_labels", text_list_to_array(labels), false);
 	}
 	else if (old != NULL)
 	{
@@ -418,127 +389,202 @@ transactions_check(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < 3; i++)
 		{
-			cols[ncols] = SPI_fnumber(desc, names[i]);
-			vals[ncols] = heap_getattr(old, cols[ncols], desc, &nulls[ncols]);
-			ncols++;
+			Datum		value = heap_getattr(old, SPI_fnumber(desc, names[i]), desc, &isnull);
+
+			change_column(changes, desc, names[i], value, isnull);
 		}
 	}
+}
 
-	/* returned_amount: 0 for a new row, kept on update unless we adjust it. */
+/*
+ * keep_returned_amount gives a new row a returned_amount of 0 and keeps
+ * the stored one on update, unless transactions_returned is adjusting it.
+ */
+static void
+keep_returned_amount(TupleDesc desc, HeapTuple old, RowChanges *changes)
+{
+	int			col = SPI_fnumber(desc, "returned_amount");
+	bool		isnull;
+
 	if (old == NULL)
 	{
-		cols[ncols] = SPI_fnumber(desc, "returned_amount");
 		/* zero with the column's scale, as a typed-in 0 would be stored */
-		vals[ncols] = DirectFunctionCall2(numeric, NumericGetDatum(zero),
-										  Int32GetDatum(TupleDescAttr(desc, cols[ncols] - 1)->atttypmod));
-		ncols++;
+		change_column(changes, desc, "returned_amount",
+					  DirectFunctionCall2(numeric, NumericGetDatum(int64_to_numeric(0)),
+										  Int32GetDatum(TupleDescAttr(desc, col - 1)->atttypmod)),
+					  false);
 	}
 	else if (!updating_returned)
 	{
-		cols[ncols] = SPI_fnumber(desc, "returned_amount");
-		vals[ncols] = heap_getattr(old, cols[ncols], desc, &nulls[ncols]);
-		ncols++;
+		Datum		value = heap_getattr(old, col, desc, &isnull);
+
+		change_column(changes, desc, "returned_amount", value, isnull);
 	}
+}
 
-	/* A return: the sale it refers to must exist, be a sale, of this customer. */
-	if (is_return)
+/*
+ * check_returned_sale checks the sale a return refers to (locked, so that
+ * concurrent returns of one sale queue up): it must exist, be a sale, of
+ * the return's customer, with at least the returned amount left of it.
+ */
+static void
+check_returned_sale(TupleDesc desc, HeapTuple tuple, HeapTuple old, Datum returns_id,
+					Datum amount)
+{
+	bool		isnull;
+	Datum		company = heap_getattr(tuple, SPI_fnumber(desc, "company_id"), desc, &isnull);
+	Datum		customer = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &isnull);
+	Datum		args[2];
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = company;
+	args[1] = returns_id;
+	ret = SPI_execute_plan(segext_kept_plan(&sale_lookup_plan,
+											"SELECT customer_id, returns_id IS NOT NULL, "
+											"amount OPERATOR(pg_catalog.-) returned_amount "
+											"FROM segext.transactions "
+											"WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
+											"FOR NO KEY UPDATE", 2, key_argtypes, 0),
+						   args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	segext_objectid_to_hex(DatumGetSegextObjectIdP(returns_id), hex);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("return refers to sale \"%s\", which does not exist", hex),
+				 errdetail("Transaction \"%s\" is not a transaction of this company.", hex),
+				 errhint("Set \"returns_id\" to the id of the customer's sale being returned.")));
+	else
 	{
-		Datum		company = heap_getattr(tuple, SPI_fnumber(desc, "company_id"), desc, &isnull);
-		Datum		customer = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &isnull);
-		Datum		args[2];
-		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-		int			ret;
+		HeapTuple	sale = SPI_tuptable->vals[0];
+		TupleDesc	sdesc = SPI_tuptable->tupdesc;
+		Datum		sale_customer = SPI_getbinval(sale, sdesc, 1, &isnull);
+		bool		sale_is_return = DatumGetBool(SPI_getbinval(sale, sdesc, 2, &isnull));
+		Numeric		remaining = DatumGetNumeric(SPI_getbinval(sale, sdesc, 3, &isnull));
+		Numeric		returned = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, amount));
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		args[0] = company;
-		args[1] = returns_id;
-		ret = SPI_execute_plan(segext_kept_plan(&sale_lookup_plan,
-												"SELECT customer_id, returns_id IS NOT NULL, "
-												"amount OPERATOR(pg_catalog.-) returned_amount "
-												"FROM segext.transactions "
-												"WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
-												"FOR NO KEY UPDATE", 2, key_argtypes, 0),
-							   args, NULL, false, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		segext_objectid_to_hex(DatumGetSegextObjectIdP(returns_id), hex);
-		if (SPI_processed == 0)
+		if (!segext_objectid_equal(DatumGetSegextObjectIdP(sale_customer), DatumGetSegextObjectIdP(customer)))
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("return refers to sale \"%s\", which does not exist", hex),
-					 errdetail("Transaction \"%s\" is not a transaction of this company.", hex),
-					 errhint("Set \"returns_id\" to the id of the customer's sale being returned.")));
-		else
-		{
-			HeapTuple	sale = SPI_tuptable->vals[0];
-			TupleDesc	sdesc = SPI_tuptable->tupdesc;
-			Datum		sale_customer = SPI_getbinval(sale, sdesc, 1, &isnull);
-			bool		sale_is_return = DatumGetBool(SPI_getbinval(sale, sdesc, 2, &isnull));
-			Numeric		remaining = DatumGetNumeric(SPI_getbinval(sale, sdesc, 3, &isnull));
-			Numeric		returned = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, amount));
+					 errmsg("return refers to sale \"%s\" of another customer", hex),
+					 errdetail("Sale \"%s\" belongs to a different customer than the return.", hex),
+					 errhint("A return must refer to a sale of the same customer.")));
+		if (sale_is_return)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("return refers to transaction \"%s\", which is a return", hex),
+					 errdetail("Transaction \"%s\" is itself a return; only a sale can be returned.", hex),
+					 errhint("Set \"returns_id\" to the original sale.")));
 
-			if (!segext_objectid_equal(DatumGetSegextObjectIdP(sale_customer), DatumGetSegextObjectIdP(customer)))
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("return refers to sale \"%s\" of another customer", hex),
-						 errdetail("Sale \"%s\" belongs to a different customer than the return.", hex),
-						 errhint("A return must refer to a sale of the same customer.")));
-			if (sale_is_return)
-				ereport(ERROR,
-						(errcode(ERRCODE_CHECK_VIOLATION),
-						 errmsg("return refers to transaction \"%s\", which is a return", hex),
-						 errdetail("Transaction \"%s\" is itself a return; only a sale can be returned.", hex),
-						 errhint("Set \"returns_id\" to the original sale.")));
-			/*
-			 * An existing key means INSERT ... ON CONFLICT DO UPDATE, where
-			 * this return's amount is already in the sale's returned amount
-			 * and the update path adjusts it; a plain INSERT fails on the key.
-			 */
-			if (old == NULL && numeric_compare(returned, remaining) > 0 &&
-				!transaction_exists(company,
-									heap_getattr(tuple, SPI_fnumber(desc, "id"), desc, &isnull)))
-				ereport(ERROR,
-						(errcode(ERRCODE_CHECK_VIOLATION),
-						 errmsg("return of %s exceeds what is left of sale \"%s\"",
-								numeric_normalize(returned), hex),
-						 errdetail("Only %s of sale \"%s\" has not been returned yet.",
-								   numeric_normalize(remaining), hex),
-						 errhint("Return at most the remaining amount of the sale.")));
-		}
-		SPI_finish();
+		/*
+		 * An existing key means INSERT ... ON CONFLICT DO UPDATE, where this
+		 * return's amount is already in the sale's returned amount and the
+		 * update path adjusts it; a plain INSERT fails on the key.
+		 */
+		if (old == NULL && numeric_compare(returned, remaining) > 0 &&
+			!transaction_exists(company,
+								heap_getattr(tuple, SPI_fnumber(desc, "id"), desc, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("return of %s exceeds what is left of sale \"%s\"",
+							numeric_normalize(returned), hex),
+					 errdetail("Only %s of sale \"%s\" has not been returned yet.",
+							   numeric_normalize(remaining), hex),
+					 errhint("Return at most the remaining amount of the sale.")));
 	}
+	SPI_finish();
+}
 
-	/* A sale with returns keeps its customer and at least the returned amount. */
-	if (old != NULL && !is_return)
+/*
+ * check_sale_keeps_returns refuses an update of a sale with returns that
+ * moves it to another customer or lowers its amount below the amount
+ * returned.
+ */
+static void
+check_sale_keeps_returns(TupleDesc desc, HeapTuple tuple, HeapTuple old, Datum amount)
+{
+	bool		n1,
+				n2;
+	Numeric		returned = DatumGetNumeric(heap_getattr(old, SPI_fnumber(desc, "returned_amount"), desc, &n1));
+	Datum		oldcust = heap_getattr(old, SPI_fnumber(desc, "customer_id"), desc, &n1);
+	Datum		newcust = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &n2);
+
+	if (updating_returned)
+		returned = DatumGetNumeric(heap_getattr(tuple, SPI_fnumber(desc, "returned_amount"), desc, &n1));
+	if (numeric_compare(returned, int64_to_numeric(0)) > 0 &&
+		!segext_objectid_equal(DatumGetSegextObjectIdP(oldcust), DatumGetSegextObjectIdP(newcust)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("cannot move a sale with returns to another customer"),
+				 errdetail("The sale has returns of %s, which belong to its customer.",
+						   numeric_normalize(returned)),
+				 errhint("Delete the returns first.")));
+	if (numeric_compare(returned, DatumGetNumeric(amount)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("sale amount %s is less than its returned amount %s",
+						numeric_normalize(DatumGetNumeric(amount)), numeric_normalize(returned)),
+				 errdetail("Returns of %s refer to this sale.", numeric_normalize(returned)),
+				 errhint("Keep the sale amount at least the returned amount, or delete returns first.")));
+}
+
+PG_FUNCTION_INFO_V1(transactions_check);
+/*
+ * transactions_check validates a transaction before it is written: items,
+ * the sign of amount (checked here alone, so that the error names the
+ * amount and the fix), and for a return the sale it refers to.  It fills the
+ * derived item arrays and keeps returned_amount, company_id and id out of
+ * users' hands.
+ */
+Datum
+transactions_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	HeapTuple	old = NULL;
+	bool		isnull;
+	Datum		amount;
+	Datum		returns_id;
+	bool		is_return;
+	RowChanges	changes;
+
+	(void) segext_check_trigger_call(fcinfo, "transactions_check",
+									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		bool		n1,
-					n2;
-		Numeric		returned = DatumGetNumeric(heap_getattr(old, SPI_fnumber(desc, "returned_amount"), desc, &n1));
-		Datum		oldcust = heap_getattr(old, SPI_fnumber(desc, "customer_id"), desc, &n1);
-		Datum		newcust = heap_getattr(tuple, SPI_fnumber(desc, "customer_id"), desc, &n2);
-
-		if (updating_returned)
-			returned = DatumGetNumeric(heap_getattr(tuple, SPI_fnumber(desc, "returned_amount"), desc, &n1));
-		if (numeric_compare(returned, zero) > 0 &&
-			!segext_objectid_equal(DatumGetSegextObjectIdP(oldcust), DatumGetSegextObjectIdP(newcust)))
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("cannot move a sale with returns to another customer"),
-					 errdetail("The sale has returns of %s, which belong to its customer.",
-							   numeric_normalize(returned)),
-					 errhint("Delete the returns first.")));
-		if (numeric_compare(returned, DatumGetNumeric(amount)) > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("sale amount %s is less than its returned amount %s",
-							numeric_normalize(DatumGetNumeric(amount)), numeric_normalize(returned)),
-					 errdetail("Returns of %s refer to this sale.", numeric_normalize(returned)),
-					 errhint("Keep the sale amount at least the returned amount, or delete returns first.")));
+		old = trigdata->tg_trigtuple;
+		tuple = segext_keep_maintained(trigdata->tg_relation, old, trigdata->tg_newtuple,
+									   "transaction");
 	}
+	else
+		tuple = segext_keep_maintained(trigdata->tg_relation, NULL, trigdata->tg_trigtuple,
+									   "transaction");
+	segext_check_company_of_new_row(trigdata->tg_relation, tuple);
 
-	if (ncols > 0)
-		tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, vals, nulls);
+	amount = heap_getattr(tuple, SPI_fnumber(desc, "amount"), desc, &isnull);
+	returns_id = heap_getattr(tuple, SPI_fnumber(desc, "returns_id"), desc, &is_return);
+	is_return = !is_return;
+	if (isnull)
+		PG_RETURN_POINTER(tuple);	/* NOT NULL constraint reports it */
+
+	check_amount_sign(amount, is_return);
+	memset(&changes, 0, sizeof(changes));
+	derive_item_columns(desc, tuple, old, &changes);
+	keep_returned_amount(desc, old, &changes);
+	if (is_return)
+		check_returned_sale(desc, tuple, old, returns_id, amount);
+	if (old != NULL && !is_return)
+		check_sale_keeps_returns(desc, tuple, old, amount);
+
+	if (changes.n > 0)
+		tuple = heap_modify_tuple_by_cols(tuple, desc, changes.n, changes.cols, changes.vals,
+										  changes.nulls);
 	PG_RETURN_POINTER(tuple);
 }
 

@@ -55,12 +55,12 @@ CREATE TABLE segext.transactions (
     PRIMARY KEY (company_id, id),
     FOREIGN KEY (company_id, customer_id) REFERENCES segext.customers (company_id, id) ON DELETE CASCADE,
     FOREIGN KEY (company_id, returns_id) REFERENCES segext.transactions (company_id, id),
+    -- the sign of amount is the transactions_check trigger's rule alone: its
+    -- error names the amount and how to record a sale or a return
     CHECK (CASE WHEN returns_id IS NULL
-                THEN amount OPERATOR(pg_catalog.>) 0
-                     AND returned_amount OPERATOR(pg_catalog.>=) 0
+                THEN returned_amount OPERATOR(pg_catalog.>=) 0
                      AND returned_amount OPERATOR(pg_catalog.<=) amount
-                ELSE amount OPERATOR(pg_catalog.<) 0
-                     AND returned_amount OPERATOR(pg_catalog.=) 0 END)
+                ELSE returned_amount OPERATOR(pg_catalog.=) 0 END)
 );
 COMMENT ON TABLE segext.transactions IS 'sales (amount > 0) and returns (amount < 0, returns_id = the sale returned)';
 COMMENT ON COLUMN segext.transactions.amount IS 'sale amount (> 0), or minus the amount returned (< 0) for a return';
