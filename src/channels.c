@@ -20,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "unique_detail.h"
 #include "channels.h"
 #include "rules.h"
 #include "segments.h"

@@ -55,6 +55,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "module_init.h"
 
 #include <ctype.h>
 

@@ -42,6 +42,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "module_init.h"
 #include "objectid.h"
 
 #include "access/heapam.h"

@@ -29,6 +29,9 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "tenancy.h"
+#include "module_init.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "module_init.h"
 #include "role_switch.h"
 
 #include "catalog/namespace.h"

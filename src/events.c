@@ -27,6 +27,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "tenancy.h"
+#include "module_init.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"

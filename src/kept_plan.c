@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
 #include "kept_plan.h"
 #include "objectid.h"
 

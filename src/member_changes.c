@@ -39,6 +39,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "module_init.h"
 #include "kept_plan.h"
 #include "role_switch.h"
 

@@ -67,6 +67,9 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "tenancy.h"
+#include "segments.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -28,6 +28,12 @@ extern int64 segext_reevaluate_customers(const SegextObjectId *company, Datum *i
  */
 extern void segext_reevaluate_every_company(void);
 
+/*
+ * Lock every segment of a company in the lock order, segment 0 first, then
+ * by id, with the caller's SPI connection.
+ */
+extern void segext_lock_company_segments(const SegextObjectId *company);
+
 /* Register the relcache callback of the compiled segments (from _PG_init). */
 extern void segext_membership_init(void);
 

@@ -44,6 +44,9 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "tenancy.h"
+#include "unique_detail.h"
 #include "rules.h"
 #include "objectid.h"
 

@@ -7,6 +7,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "module_init.h"
 #include "membership.h"
 
 #include "commands/trigger.h"

@@ -46,6 +46,7 @@
 #include "segment_cache.h"
 
 #include "segext.h"
+#include "module_init.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"

@@ -17,6 +17,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "unique_detail.h"
+#include "membership.h"
 #include "companies.h"
 #include "criteria.h"
 #include "objectid.h"

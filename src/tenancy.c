@@ -50,6 +50,9 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "citus.h"
+#include "tenancy.h"
+#include "module_init.h"
 #include "objectid.h"
 
 #include "access/genam.h"

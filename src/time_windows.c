@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "tenancy.h"
 #include "role_switch.h"
 
 #include "access/htup_details.h"

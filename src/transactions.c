@@ -9,6 +9,7 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "unique_detail.h"
 
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"

@@ -14,6 +14,8 @@
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
+#include "module_init.h"
+#include "unique_detail.h"
 
 #include "access/xact.h"
 #include "executor/spi.h"

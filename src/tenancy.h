@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenancy.h
+ *	  The current company and who may read or change a company's rows
+ *	  (tenancy.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGEXT_TENANCY_H
+#define SEGEXT_TENANCY_H
+
+#include "postgres.h"
+
+struct SegextObjectId;
+
+/*
+ * Raise 42501 unless the current user may change (access) or read
+ * (read_access) the rows of the company.
+ */
+extern void segext_check_company_access(const struct SegextObjectId *company);
+extern void segext_check_company_read_access(const struct SegextObjectId *company);
+
+/*
+ * Raise 22023 (with hint) unless a company with this id is visible to the
+ * current user; the caller is connected to SPI.
+ */
+extern void segext_company_must_be_visible(const struct SegextObjectId *company, const char *hint);
+
+/*
+ * Raise the error of an unusable company input: an ungranted
+ * segext.company_id (42501) or a malformed claim of a gateway session
+ * (22P02).
+ */
+extern void segext_require_current_company(void);
+
+#endif							/* SEGEXT_TENANCY_H */
