@@ -1,5 +1,6 @@
 -- 35: business rules of companies, segment groups, segments, channels and the
--- channel segment mix (C trigger functions in src/rules.c), company creation,
+-- channel segment mix (C trigger functions in src/companies.c, src/segment_groups.c,
+-- src/segments.c and src/channels.c), company creation,
 -- segment reordering and the current company (src/tenancy.c).
 
 -- Indexes the rules and foreign keys look up by.

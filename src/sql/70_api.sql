@@ -13,7 +13,7 @@
 -- private tables, where the C rule triggers live, and the check option
 -- refuses a row of another company.  So is channels: its segment_mix is a
 -- column of segext.channels that the rules keep in step with the rows of
--- segext.channel_segments both ways (src/rules.c).
+-- segext.channel_segments both ways (src/channels.c).
 
 -- Segment criteria print as JSON in json_agg/to_json (what PostgREST builds
 -- its bodies with): those functions use a type's cast to json when it has one.
