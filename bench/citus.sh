@@ -149,4 +149,5 @@ tasks "sale INSERT" "INSERT INTO segext.transactions (company_id, customer_id, a
 tasks "segext_api.segments" "SELECT * FROM segext_api.segments"
 tasks "segext_api.customers" "SELECT * FROM segext_api.customers"
 tasks "segext_api.report_segment_sizes" "SELECT * FROM segext_api.report_segment_sizes"
-tasks "membership outbox read (per write)" "SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"
+tasks "membership outbox read (per one-company write)" "SELECT n.first_id, n.last_id FROM segext.membership_notices AS n WHERE n.company_id = '$co'"
+tasks "membership outbox read (other writes)" "SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"

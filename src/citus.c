@@ -130,6 +130,9 @@ static int	citus_loaded = -1;	/* -1 unknown, 0 no, 1 yes */
 static HTAB *shards_by_oid = NULL;
 static HTAB *shards_by_group = NULL;
 static HTAB *reference_tables = NULL;
+static HTAB *distributed_tables = NULL;
+static Oid	written_company_fn = InvalidOid;
+static Oid	objectid_eq_op = InvalidOid;
 static bool map_stale = false;
 static bool segext_distributed = false;	/* segext.companies is distributed */
 static Oid	current_company_fn = InvalidOid;
@@ -146,12 +149,29 @@ static int32 plans_group = 0;
 static ShardStatement shard_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	shard_statement_depth = 0;
 
-/* A write of segext's tables this node started, whose notifications it sends at its end. */
+/* The most companies a statement's outbox read names one by one. */
+#define MAX_WRITTEN_COMPANIES 8
+
+/*
+ * A write of segext's tables this node started, whose notifications it
+ * sends at its end: from the shard groups of the companies it wrote when
+ * segext.written_company() named them all while it ran, else from all.
+ */
 typedef struct NotifyingStatement
 {
 	QueryDesc  *query;
 	SubTransactionId subxact;	/* the subtransaction it started in */
+	int			ncompanies;		/* companies named by segext.written_company() */
+	bool		unknown;		/* more than MAX_WRITTEN_COMPANIES, or a nested write went untracked */
+	SegextObjectId companies[MAX_WRITTEN_COMPANIES];
 } NotifyingStatement;
+
+/* A hash-distributed table of segext and its distribution column. */
+typedef struct DistributedTable
+{
+	Oid			table;			/* key */
+	AttrNumber	column;
+} DistributedTable;
 
 static NotifyingStatement notifying_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	notifying_statement_depth = 0;
@@ -171,6 +191,7 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
 static void let_citus_write_through_view(Query *parse);
+static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
 static PlannedStmt *citus_planner(Query *parse, const char *query_string,
@@ -391,7 +412,7 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 	}
 	SPI_finish();
 	if (routed)
-		segext_membership_notices_send();
+		segext_membership_notices_send(company, 1);
 	return routed;
 }
 
@@ -421,10 +442,14 @@ shard_map_build(void)
 		hash_destroy(shards_by_group);
 	if (reference_tables != NULL)
 		hash_destroy(reference_tables);
-	shards_by_oid = shards_by_group = reference_tables = NULL;
+	if (distributed_tables != NULL)
+		hash_destroy(distributed_tables);
+	shards_by_oid = shards_by_group = reference_tables = distributed_tables = NULL;
 	map_stale = false;
 	segext_distributed = false;
 	current_company_fn = InvalidOid;
+	written_company_fn = InvalidOid;
+	objectid_eq_op = InvalidOid;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
@@ -441,6 +466,11 @@ shard_map_build(void)
 	ctl.entrysize = sizeof(ReferenceTable);
 	ctl.hcxt = TopMemoryContext;
 	reference_tables = hash_create("segext reference tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(DistributedTable);
+	ctl.hcxt = TopMemoryContext;
+	distributed_tables = hash_create("segext distributed tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	nsp = get_namespace_oid("segext", true);
 	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)) ||
@@ -455,7 +485,9 @@ shard_map_build(void)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, "
-						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n' "
+						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n', "
+						  "CASE WHEN p.partmethod OPERATOR(pg_catalog.=) 'h' "
+						  "THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END "
 						  "FROM pg_catalog.pg_dist_partition AS p "
 						  "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 						  "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid "
@@ -481,6 +513,13 @@ shard_map_build(void)
 
 			if (table_name == NULL)
 				continue;
+			if (!reference)
+			{
+				char	   *column = SPI_getvalue(tuple, desc, 5);
+				DistributedTable *dist = hash_search(distributed_tables, &table, HASH_ENTER, NULL);
+
+				dist->column = column != NULL ? get_attnum(table, column) : InvalidAttrNumber;
+			}
 			snprintf(name, sizeof(name), "%s_" INT64_FORMAT, table_name, shardid);
 			shard = get_relname_relid(name, nsp);
 			if (!OidIsValid(shard))
@@ -507,6 +546,16 @@ shard_map_build(void)
 											 CStringGetDatum("current_company_id"),
 											 PointerGetDatum(buildoidvector(NULL, 0)),
 											 ObjectIdGetDatum(nsp));
+		{
+			Oid			objectid = segext_objectid_type();
+
+			written_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+												 CStringGetDatum("written_company"),
+												 PointerGetDatum(buildoidvector(&objectid, 1)),
+												 ObjectIdGetDatum(nsp));
+			objectid_eq_op = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
+											  objectid, objectid);
+		}
 		{
 			Oid			companies = get_relname_relid("companies", nsp);
 			Oid			types[1] = {REGCLASSOID};
@@ -640,20 +689,25 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
 		if (segext_distributed)
-			let_citus_write_through_view(parse);
-		if (segext_distributed && OidIsValid(current_company_fn) &&
-			calls_function((Node *) parse, current_company_fn))
 		{
-			Const	   *company = current_company_const();
+			bool		holds_company = false;
 			PlannedStmt *result;
 
-			parse = (Query *) company_mutator((Node *) parse, company);
-			company_plans = true;
+			let_citus_write_through_view(parse);
+			if (OidIsValid(current_company_fn) && calls_function((Node *) parse, current_company_fn))
+			{
+				parse = (Query *) company_mutator((Node *) parse, current_company_const());
+				company_plans = true;
+				holds_company = true;
+			}
+			if (segext_membership_notices_wanted())
+				mark_written_company(parse);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
 				result = standard_planner(parse, query_string, cursor_options, bound_params);
-			result->transientPlan = true;
+			if (holds_company)
+				result->transientPlan = true;
 			return result;
 		}
 	}
@@ -733,6 +787,181 @@ let_citus_write_through_view(Query *parse)
 			}
 		}
 	}
+}
+
+/* is_company_value tells whether an expression is a constant or a parameter of the statement. */
+static bool
+is_company_value(Node *node)
+{
+	return node != NULL &&
+		(IsA(node, Const) || (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN));
+}
+
+/* written_company_call wraps a company in a call of segext.written_company(). */
+static Expr *
+written_company_call(Node *company)
+{
+	return (Expr *) makeFuncExpr(written_company_fn, segext_objectid_type(), list_make1(company),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * mark_inserted_company wraps the company of every row of an INSERT ...
+ * VALUES in segext.written_company() when each is a constant or a
+ * parameter (all of them or none).
+ */
+static void
+mark_inserted_company(Query *parse, AttrNumber column)
+{
+	ListCell   *lc;
+
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Var		   *var;
+		RangeTblEntry *values;
+		ListCell   *row;
+
+		if (tle->resjunk || tle->resno != column)
+			continue;
+		if (is_company_value((Node *) tle->expr))
+		{
+			tle->expr = written_company_call((Node *) tle->expr);
+			return;
+		}
+		/* a multi-row VALUES: a column of its range table entry */
+		if (!IsA(tle->expr, Var))
+			return;
+		var = (Var *) tle->expr;
+		if (var->varlevelsup != 0 || var->varno <= 0 || var->varno > list_length(parse->rtable))
+			return;
+		values = rt_fetch(var->varno, parse->rtable);
+		if (values->rtekind != RTE_VALUES || var->varattno <= 0)
+			return;
+		foreach(row, values->values_lists)
+		{
+			List	   *cells = lfirst(row);
+
+			if (var->varattno > list_length(cells) ||
+				!is_company_value(list_nth(cells, var->varattno - 1)))
+				return;
+		}
+		foreach(row, values->values_lists)
+		{
+			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
+
+			lfirst(cell) = written_company_call(lfirst(cell));
+		}
+		return;
+	}
+}
+
+/*
+ * qualified_company returns the constant or parameter that a condition of
+ * an UPDATE or DELETE (a conjunct of its WHERE or of its target's security
+ * conditions: a view's, a policy's) holds the target's distribution column
+ * equal to, or NULL.
+ */
+static Node *
+qualified_company(Query *parse, RangeTblEntry *target, AttrNumber column)
+{
+	List	   *conjuncts = NIL;
+	ListCell   *lc;
+
+	if (parse->jointree != NULL && parse->jointree->quals != NULL)
+		conjuncts = make_ands_implicit((Expr *) parse->jointree->quals);
+	foreach(lc, target->securityQuals)
+		conjuncts = list_concat(conjuncts, make_ands_implicit((Expr *) lfirst(lc)));
+	foreach(lc, conjuncts)
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+
+		if (!IsA(op, OpExpr) || op->opno != objectid_eq_op || list_length(op->args) != 2)
+			continue;
+		for (int side = 0; side < 2; side++)
+		{
+			Var		   *var = (Var *) list_nth(op->args, side);
+			Node	   *value = (Node *) list_nth(op->args, 1 - side);
+
+			if (IsA(var, Var) && var->varno == parse->resultRelation && var->varlevelsup == 0 &&
+				var->varattno == column && is_company_value(value))
+				return value;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * mark_written_company makes a write this node starts of one of segext's
+ * distributed tables name the company of its rows while it runs, when the
+ * statement fixes it by a constant or a parameter: the company of each row
+ * of an INSERT ... VALUES is wrapped in segext.written_company(), an UPDATE
+ * or DELETE whose condition holds the company equal to one gets the
+ * condition segext.written_company(that) IS NOT NULL.  Citus evaluates the
+ * call on this node before it routes the statement, which then reads the
+ * outbox of those companies only (citus_executor_end).  Other writes are
+ * left as they are and read the outbox of every shard.
+ */
+static void
+mark_written_company(Query *parse)
+{
+	RangeTblEntry *target;
+	DistributedTable *table;
+
+	if (!OidIsValid(written_company_fn) || !OidIsValid(objectid_eq_op) || distributed_tables == NULL)
+		return;
+	if ((parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		 parse->commandType != CMD_DELETE) || parse->hasModifyingCTE ||
+		parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION)
+		return;
+	table = hash_search(distributed_tables, &target->relid, HASH_FIND, NULL);
+	if (table == NULL || table->column == InvalidAttrNumber)
+		return;
+	if (parse->commandType == CMD_INSERT)
+		mark_inserted_company(parse, table->column);
+	else
+	{
+		Node	   *company = qualified_company(parse, target, table->column);
+		NullTest   *named;
+
+		if (company == NULL)
+			return;
+		named = makeNode(NullTest);
+		named->arg = written_company_call(copyObject(company));
+		named->nulltesttype = IS_NOT_NULL;
+		named->argisrow = false;
+		named->location = -1;
+		parse->jointree->quals = make_and_qual(parse->jointree->quals, (Node *) named);
+	}
+}
+
+PG_FUNCTION_INFO_V1(segext_written_company);
+/*
+ * segext_written_company returns its argument, a company whose rows the
+ * statement being run writes, after noting it for the statement's outbox
+ * read when this node started the statement (elsewhere it only returns it).
+ */
+Datum
+segext_written_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+
+	if (notifying_statement_depth > 0 && !have_group)
+	{
+		NotifyingStatement *statement = &notifying_statements[notifying_statement_depth - 1];
+		bool		known = false;
+
+		for (int i = 0; i < statement->ncompanies && !known; i++)
+			known = memcmp(&statement->companies[i], company, sizeof(SegextObjectId)) == 0;
+		if (!known && statement->ncompanies < MAX_WRITTEN_COMPANIES)
+			statement->companies[statement->ncompanies++] = *company;
+		else if (!known)
+			statement->unknown = true;
+	}
+	PG_RETURN_SEGEXT_OBJECTID_P(company);
 }
 
 /* calls_function_walker finds a call of the function *(Oid *) context. */
@@ -846,11 +1075,22 @@ citus_executor_start(QueryDesc *query, int eflags)
 		{
 			invalidate_segments_written(query);
 			if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && segext_membership_notices_wanted() &&
-				notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH && writes_segext_table(query))
+				writes_segext_table(query))
 			{
-				notifying_statements[notifying_statement_depth].query = query;
-				notifying_statements[notifying_statement_depth].subxact = GetCurrentSubTransactionId();
-				notifying_statement_depth++;
+				if (notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH)
+				{
+					NotifyingStatement *statement = &notifying_statements[notifying_statement_depth++];
+
+					statement->query = query;
+					statement->subxact = GetCurrentSubTransactionId();
+					statement->ncompanies = 0;
+					statement->unknown = false;
+				}
+				else
+				{
+					/* its companies would be taken for the enclosing statement's */
+					notifying_statements[notifying_statement_depth - 1].unknown = true;
+				}
 				/* the workers keep the outbox rows until this node reads them */
 				segext_citus_coordinate();
 			}
@@ -988,8 +1228,12 @@ citus_executor_end(QueryDesc *query)
 	}
 	if (notifying_statement_depth > 0 && notifying_statements[notifying_statement_depth - 1].query == query)
 	{
-		notifying_statement_depth--;
-		segext_membership_notices_send();
+		NotifyingStatement statement = notifying_statements[--notifying_statement_depth];
+
+		if (statement.unknown || statement.ncompanies == 0)
+			segext_membership_notices_send(NULL, 0);
+		else
+			segext_membership_notices_send(statement.companies, statement.ncompanies);
 	}
 }
 
