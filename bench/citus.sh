@@ -69,9 +69,7 @@ done
 log "one node loaded in $(( $(date +%s) - started ))s; copying to Citus"
 started=$(date +%s)
 # multi-row INSERTs, one per company (the statements Citus routes to one
-# shard group; INSERT ... SELECT and COPY through the coordinator fail on
-# segext's tables: "could not run distributed query with complex table
-# expressions", README "Scale out on Citus")
+# shard group, with the companies' triggers run there)
 copy() {
     q "$one" -c "SELECT 'INSERT INTO $2 VALUES ' || pg_catalog.string_agg(pg_catalog.format($3), ',') || ';'
                  FROM ($1) AS r GROUP BY r.company_id ORDER BY r.company_id" | q "$CITUS_DB" >/dev/null
