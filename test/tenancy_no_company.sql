@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
-SELECT plan(9);
+SELECT plan(10);
 
 SELECT segext.create_company('no company') AS c \gset
 INSERT INTO segext.customers (company_id, id) VALUES (:'c', '0000000000000000000000a1');
@@ -32,6 +32,8 @@ SELECT throws_ok($$INSERT INTO segext_api.transactions (customer_id, amount) VAL
                  '42501', 'no current company', 'transactions through the view: no current company');
 SELECT throws_ok($$INSERT INTO segext.segments (name) VALUES ('s')$$, '42501', 'no current company',
                  'segments directly: no current company');
+SELECT throws_ok($$SELECT segext_api.reorder_segments(ARRAY[2])$$, '42501', 'no current company for this API call',
+                 'the segment order of the API: the no current company error of every API action');
 SELECT set_config('segext.company_id', :'c', true);
 SELECT throws_ok($$INSERT INTO segext.segments (company_id, name) VALUES (NULL, 's')$$, '42501', NULL,
                  'an explicit NULL company_id with a current company: row level security refuses it');

@@ -247,16 +247,8 @@ CREATE FUNCTION segext_api.reorder_segments(numbers pg_catalog.int4[]) RETURNS v
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
-    DECLARE
-        company segext.objectid := segext.current_company_id();
     BEGIN
-        IF company IS NULL THEN
-            RAISE EXCEPTION 'no current company for reordering segments'
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
-                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
-        END IF;
-        PERFORM segext.reorder_segments(company, numbers);
+        PERFORM segext.reorder_segments(segext.api_company(), numbers);
     END
     $$;
 COMMENT ON FUNCTION segext_api.reorder_segments(pg_catalog.int4[]) IS 'sets the position of the current company''s listed user segments to their 0-based index in numbers; built-ins 0 and 1 are refused (403)';
