@@ -2263,6 +2263,7 @@ PG_FUNCTION_INFO_V1(segext_preview_criteria);
 Datum
 segext_preview_criteria(PG_FUNCTION_ARGS)
 {
+	static SegextKeptPlan company_plan;
 	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
 	int32		sample = PG_GETARG_INT32(1);
 	SegextObjectId company;
@@ -2289,8 +2290,9 @@ segext_preview_criteria(PG_FUNCTION_ARGS)
 	ps.ids = palloc(sizeof(SegextObjectId) * Max(sample, 1));
 
 	SPI_connect();
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
+	if (SPI_execute_plan(segext_kept_plan(&company_plan, "SELECT segext.current_company_id()", 0, NULL, 0),
+						 NULL, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed");
 	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		ereport(ERROR,
