@@ -15,9 +15,9 @@ UPGRADE_SCRIPT = $(EXTENSION)--$(PREVIOUS_VERSION)--$(EXTVERSION).sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
 DATA = $(sort $(wildcard src/sql/released/$(EXTENSION)--*.sql))
 
-# pg_regress: every sql/NAME.sql with expected/NAME.out.
-REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=$(EXTENSION)
+# pg_regress: every test/regress/sql/NAME.sql with test/regress/expected/NAME.out.
+REGRESS = $(patsubst test/regress/sql/%.sql,%,$(sort $(wildcard test/regress/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test/regress --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/NAME.spec with test/isolation/expected/NAME.out.
 ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))

@@ -30,10 +30,10 @@ sync_sources() {
     local f
     mkdir -p "$build_dir"
     tar -C "$SEGEXT_ROOT" -cf - --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-        Makefile segext.control src sql expected test/isolation | tar -C "$build_dir" -xf -
+        Makefile segext.control src test/regress test/isolation | tar -C "$build_dir" -xf -
     while IFS= read -r f; do
         [ -e "$SEGEXT_ROOT/$f" ] || rm -f "$build_dir/$f"
-    done < <(cd "$build_dir" && find src sql expected test/isolation -type f \
+    done < <(cd "$build_dir" && find src test/regress test/isolation -type f \
                  ! -name '*.o' ! -name '*.so' ! -name '*.bc')
 }
 

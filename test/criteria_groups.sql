@@ -171,8 +171,7 @@ SELECT is(ARRAY(SELECT segext.event_criteria_usable(criteria) FROM segext.segmen
 
 -- Data for the meaning: 60 customers of one company with sales of every
 -- sort, and a second company that must never show up.
-CREATE FUNCTION pg_temp.rnd(n int) RETURNS int LANGUAGE sql AS $$ SELECT floor(random() * n)::int $$;
-CREATE FUNCTION pg_temp.pick(a text[]) RETURNS text LANGUAGE sql AS $$ SELECT a[1 + pg_temp.rnd(cardinality(a))] $$;
+\ir helpers/random_pick.sql
 CREATE FUNCTION pg_temp.cust(i int) RETURNS segext.objectid LANGUAGE sql AS
 $$ SELECT lpad(to_hex(i), 24, '0')::segext.objectid $$;
 SELECT segext.create_company('groups A') AS a \gset

@@ -19,13 +19,7 @@ SELECT plan(33);
 \ir helpers/member_mismatch.sql
 SELECT pg_catalog.setseed(0.4242);
 
--- rnd(n): a random integer in [0, n).
-CREATE FUNCTION pg_temp.rnd(n pg_catalog.int4) RETURNS pg_catalog.int4 LANGUAGE sql AS
-$$ SELECT pg_catalog.floor(pg_catalog.random() * n)::pg_catalog.int4 $$;
-
--- pick(a): a random element of a text array.
-CREATE FUNCTION pg_temp.pick(a pg_catalog.text[]) RETURNS pg_catalog.text LANGUAGE sql AS
-$$ SELECT a[1 + pg_temp.rnd(pg_catalog.cardinality(a))] $$;
+\ir helpers/random_pick.sql
 
 -- cust(k, i): the id of customer i of company k.
 CREATE FUNCTION pg_temp.cust(k pg_catalog.int4, i pg_catalog.int4) RETURNS segext.objectid LANGUAGE sql AS

@@ -228,8 +228,7 @@ SELECT is((pg_temp.ex('0000000000000000000000e2', '0000000000000000000000a3'))[2
 
 -- Seeded random trees and parts: the answer equals the stored membership,
 -- and every group's flag follows from its children's.
-CREATE FUNCTION pg_temp.rnd(n int) RETURNS int LANGUAGE sql AS $$ SELECT pg_catalog.floor(pg_catalog.random() * n)::int $$;
-CREATE FUNCTION pg_temp.pick(a text[]) RETURNS text LANGUAGE sql AS $$ SELECT a[1 + pg_temp.rnd(pg_catalog.cardinality(a))] $$;
+\ir helpers/random_pick.sql
 CREATE TEMP TABLE leaves (i serial, leaf text);
 INSERT INTO leaves (leaf) SELECT criterion FROM kinds;
 INSERT INTO leaves (leaf) VALUES

@@ -11,16 +11,7 @@ SET LOCAL search_path = segext, public;
 SELECT plan(21);
 
 SELECT segext.create_company('membership items') AS c \gset
-CREATE FUNCTION pg_temp.now_members(seg pg_catalog.text) RETURNS pg_catalog.text[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg(c.first_name ORDER BY c.first_name), '{}')
-    FROM segext.segments s CROSS JOIN LATERAL segext.segment_members(s.id) m
-    JOIN segext.customers c ON c.company_id OPERATOR(pg_catalog.=) s.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
-    WHERE s.name = seg $$;
-CREATE FUNCTION pg_temp.stored_members(seg pg_catalog.text) RETURNS pg_catalog.text[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg(c.first_name ORDER BY c.first_name), '{}')
-    FROM segext.segments s JOIN segext.memberships m ON m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
-    JOIN segext.customers c ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
-    WHERE s.name = seg $$;
+\ir helpers/member_names.sql
 
 INSERT INTO segext.customers (company_id, id, first_name, active, labels) VALUES
     (:'c', '0000000000000000000000c1', 'ann', true, '[{"key": "Tier", "value": "Gold"}]'),

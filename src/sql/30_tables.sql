@@ -36,6 +36,7 @@ CREATE TABLE segext.segments (
     org_id          pg_catalog.int4,
     created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    criteria        segext.criteria,
     PRIMARY KEY (company_id, id),
     UNIQUE (company_id, number),
     UNIQUE (company_id, name),
@@ -43,6 +44,7 @@ CREATE TABLE segext.segments (
     FOREIGN KEY (company_id, group_id) REFERENCES segext.segment_groups (company_id, id)
 );
 COMMENT ON TABLE segext.segments IS 'segments: 0 "All" and 1 "Default" are built in, user segments are numbered 2-65535';
+COMMENT ON COLUMN segext.segments.criteria IS 'segment condition (in_segment criteria name other segments of the company by id); NULL for a manual segment whose members are assigned explicitly';
 
 CREATE TABLE segext.channels (
     company_id      segext.objectid NOT NULL REFERENCES segext.companies (id) ON DELETE CASCADE,

@@ -1,6 +1,7 @@
 -- 74: actions of the public API (PostgREST /rpc/...), always for the current
 -- company: activate, deactivate, refresh, members of a segment, manual
--- members, classify, the preview of criteria and the explanations.  They
+-- members, classify, the preview of criteria, the explanations and the
+-- segment order.  They
 -- check the segment id against the current company first (PT404, which
 -- PostgREST answers 404, for an unknown id or another company's), refuse
 -- built-ins where the seeds do (PT403), then call
@@ -222,3 +223,22 @@ CREATE FUNCTION segext_api.explain_classify(event pg_catalog.jsonb)
     END
     $$;
 COMMENT ON FUNCTION segext_api.explain_classify(pg_catalog.jsonb) IS 'why classify gives an event (a JSON object of fields) of the current company its segment: for each segment tried in order up to the chosen one, one row per node of its criteria with the event''s value, and a row with path "segment" saying whether it matched; a last row for Default (1) when none did';
+
+-- Segment order (Infinity PUT .../segments/order).
+CREATE FUNCTION segext_api.reorder_segments(numbers pg_catalog.int4[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        company segext.objectid := segext.current_company_id();
+    BEGIN
+        IF company IS NULL THEN
+            RAISE EXCEPTION 'no current company for reordering segments'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
+                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
+        END IF;
+        PERFORM segext.reorder_segments(company, numbers);
+    END
+    $$;
+COMMENT ON FUNCTION segext_api.reorder_segments(pg_catalog.int4[]) IS 'sets the position of the current company''s listed user segments to their 0-based index in numbers; built-ins 0 and 1 are refused (403)';

@@ -1,8 +1,50 @@
 -- 76: reporting views for BI tools (segext_reader over libpq, or PostgREST):
--- segment sizes over time and membership history, read from
--- segext.membership_history, and each channel's forecast segment mix against
--- the actual mix of the customers it brought.  Security invoker, current
--- company only, like every segext_api view.
+-- current segment sizes and each channel's forecast mix; segment sizes over
+-- time and membership history, read from segext.membership_history; and each
+-- channel's forecast segment mix against the actual mix of the customers it
+-- brought.  Security invoker, current company only, like every segext_api
+-- view.
+
+-- Current segment sizes and each channel's forecast mix.
+CREATE VIEW segext_api.report_segment_sizes WITH (security_invoker = true) AS
+    SELECT s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
+           s.active, g.id AS group_id, g.name AS group_name,
+           (SELECT COALESCE(pg_catalog.sum(m.delta), 0)::pg_catalog.int8 FROM segext.segment_member_counts AS m
+             WHERE m.company_id OPERATOR(pg_catalog.=) s.company_id AND m.segment_id OPERATOR(pg_catalog.=) s.id
+               AND m.company_id OPERATOR(pg_catalog.=) segext.current_company_id()) AS customers_count,
+           pg_catalog.now() AS measured_at
+      FROM segext.segments s
+      JOIN segext.segment_groups g
+        ON g.company_id OPERATOR(pg_catalog.=) s.company_id AND g.id OPERATOR(pg_catalog.=) s.group_id
+     WHERE s.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.report_segment_sizes IS 'reporting: current size of every segment of the current company, with its group';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_id IS 'ObjectId of the segment';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_number IS 'segment number';
+COMMENT ON COLUMN segext_api.report_segment_sizes.segment_name IS 'segment name';
+COMMENT ON COLUMN segext_api.report_segment_sizes.active IS 'whether the segment is active';
+COMMENT ON COLUMN segext_api.report_segment_sizes.group_id IS 'segment group number';
+COMMENT ON COLUMN segext_api.report_segment_sizes.group_name IS 'segment group name';
+COMMENT ON COLUMN segext_api.report_segment_sizes.customers_count IS 'number of current members at the query''s snapshot';
+COMMENT ON COLUMN segext_api.report_segment_sizes.measured_at IS 'time of the reading (start of the transaction)';
+
+CREATE VIEW segext_api.report_channel_forecast WITH (security_invoker = true) AS
+    SELECT c.id AS channel_id, c.name AS channel_name, c.commission,
+           s.id AS segment_id, s.number AS segment_number, s.name AS segment_name,
+           m.distribution
+      FROM segext.channels c
+      JOIN segext.channel_segments m
+        ON m.company_id OPERATOR(pg_catalog.=) c.company_id AND m.channel_id OPERATOR(pg_catalog.=) c.id
+      JOIN segext.segments s
+        ON s.company_id OPERATOR(pg_catalog.=) m.company_id AND s.id OPERATOR(pg_catalog.=) m.segment_id
+     WHERE c.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.report_channel_forecast IS 'reporting: forecast segment mix of every channel of the current company, one row per channel and segment';
+COMMENT ON COLUMN segext_api.report_channel_forecast.channel_id IS 'ObjectId of the channel';
+COMMENT ON COLUMN segext_api.report_channel_forecast.channel_name IS 'channel name';
+COMMENT ON COLUMN segext_api.report_channel_forecast.commission IS 'commission rate of the channel';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_id IS 'ObjectId of the segment';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_number IS 'segment number';
+COMMENT ON COLUMN segext_api.report_channel_forecast.segment_name IS 'segment name';
+COMMENT ON COLUMN segext_api.report_channel_forecast.distribution IS 'forecast share of the channel''s customers in the segment';
 
 -- Days are calendar days in the session's time zone.  size is the running sum
 -- of entered - exited: membership only changes through segext.memberships,

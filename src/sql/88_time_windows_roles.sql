@@ -1,5 +1,5 @@
 -- 88: privileges and row level security of the time window rechecks
--- (55_time_windows.sql), in the shape of 85_customers_rls.sql.  Only segext
+-- (55_time_windows.sql), in the shape of 82_customers_roles.sql.  Only segext
 -- writes segext.time_window_checks (recheck_time_windows, as the table's
 -- owner); members of segext_admin may also correct or delete its rows.
 

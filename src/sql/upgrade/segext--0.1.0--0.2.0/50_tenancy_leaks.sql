@@ -1,5 +1,5 @@
 -- 0.2.0 upgrade part (mirrors 50_membership.sql and
--- 85_customers_rls.sql): what one company could learn of another, or do to
+-- 82_customers_roles.sql): what one company could learn of another, or do to
 -- it, through NOTIFY, membership writes and ids another company also uses.
 
 -- NOTIFY on segext_membership carries only the range of history ids written
@@ -92,7 +92,7 @@ $$ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION segext.segment_customers(segext.objectid, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.int4)
     IS 'members of a segment of the current company (Open Loyalty GET /api/segment/<segment>/customers): case-insensitive substring filters, sort (name, firstName, lastName, email, phone, since, createdAt), direction, limit/offset and the total count';
 
--- Privileges (85_customers_rls.sql).
+-- Privileges (82_customers_roles.sql).
 REVOKE EXECUTE ON FUNCTION segext.memberships_guard() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION segext.segment_company_id(segext.objectid) TO segext_reader;

@@ -1,5 +1,5 @@
 -- 0.1.0 -> 0.2.0, tenancy: companies are granted, not claimed
--- (src/sql/78_company_roles.sql, 80_roles.sql, 85_api_grants.sql).  Existing
+-- (src/sql/78_company_roles.sql, 80_roles.sql, 89_api_grants.sql).  Existing
 -- logins keep their table privileges but see no company until a member of
 -- segext_admin grants them one with segext.grant_company; PostgREST's
 -- authenticator must be made a member of segext_gateway (deploy/roles.sql).

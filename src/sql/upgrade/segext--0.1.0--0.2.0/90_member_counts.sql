@@ -1,6 +1,7 @@
--- 0.2.0 upgrade part (mirrors 50_membership.sql, 70_api.sql, 35_rules.sql,
--- 80_roles.sql and 85_customers_rls.sql): member counts move off the segment
--- rows into segext.segment_member_counts.  Sorts after every part that
+-- 0.2.0 upgrade part (mirrors 50_membership.sql, 70_api.sql,
+-- 76_api_reports.sql, 35_rules.sql, 80_roles.sql and 82_customers_roles.sql):
+-- member counts move off the segment rows into segext.segment_member_counts.
+-- Sorts after every part that
 -- redefines memberships_changed or enable_tenant_policies.
 
 CREATE TABLE segext.segment_member_counts (

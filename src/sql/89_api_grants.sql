@@ -1,4 +1,4 @@
--- 85: privileges on the API for the segext roles (created in 80_roles.sql).
+-- 89: privileges on the API for the segext roles (created in 80_roles.sql).
 -- segext_reader reads (BI tools); segext_writer, a member of segext_reader,
 -- also writes through the views; segext_admin is a member of segext_writer.
 -- The views are security_invoker: the privileges on the private tables and

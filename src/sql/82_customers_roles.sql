@@ -1,5 +1,6 @@
--- 85: privileges and row level security of customers, transactions and
--- membership (history and counts are written by a SECURITY DEFINER trigger), in the shape of 80_roles.sql: a row is visible and changeable
+-- 82: privileges and row level security of customers, transactions and
+-- membership (history and counts are written by a SECURITY DEFINER
+-- trigger), in the shape of 80_roles.sql: a row is visible and changeable
 -- when it belongs to the current company, or to anyone when the user is a
 -- member of segext_admin.
 
