@@ -7,7 +7,8 @@
 # start_cluster          stages a private copy of the PostgreSQL 15 server
 #                        with segext installed into it, then initdb and start
 #                        a throwaway cluster in a temporary directory, owned by
-#                        the postgres OS user, listening on a Unix socket only.
+#                        the postgres OS user (by the current user when not
+#                        root), listening on a Unix socket only.
 # stop_cluster           stops it and removes the directory (also on exit).
 # prepare_citus          makes Citus available to the staged server when the
 #                        vendored build script is there (sets SEGEXT_CITUS).
@@ -18,6 +19,8 @@
 #                        python3-jsonschema, jq) when missing.
 # ensure_odbc            apt-get installs unixODBC's isql (unixodbc) and
 #                        psqlODBC (odbc-postgresql) when either is missing.
+# ensure_node            apt-get installs node and npm (nodejs, npm) when
+#                        either is missing.
 # load_pg_cron           makes the running throwaway cluster load pg_cron
 #                        (shared_preload_libraries, a restart) with
 #                        cron.database_name = SEGEXT_CRON_DB, which it creates.
@@ -27,6 +30,10 @@
 # SEGEXT_STAGE_PACKAGE, when set, names a postgresql-15-segext .deb whose
 # files stage_server unpacks instead (test/scripts/package.sh); and
 # SEGEXT_SERVER_ENV holds NAME=VALUE words put into the server's environment.
+#
+# As a user other than root, nothing is installed: a step that would need
+# apt-get says which packages are missing (and fails only when they are
+# needed), and the cluster belongs to the current user.
 #
 # The system's PostgreSQL installation is never modified: segext is installed
 # into the staged copy (make install DESTDIR=...), which a PostgreSQL server
@@ -45,21 +52,49 @@ SEGEXT_CRON_DB=${SEGEXT_CRON_DB:-segext_cron}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# run_as_root runs a command as root (directly when already root).
+# run_as_root runs a command as root (directly when already root, else with
+# sudo when sudo works without a password).
 run_as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+# can_install tells whether apt-get can be run (as root, or with sudo without
+# a password).
+can_install() {
+    [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }
+}
+
+# apt_install PACKAGE...: apt-get installs the packages, or, when it cannot
+# be run, says which are missing and fails.
+apt_install() {
+    if ! can_install; then
+        log "not root (and no password-less sudo): cannot install $*; install them as root"
+        return 1
+    fi
+    run_as_root apt-get update -qq
+    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # install_prerequisites installs what building and testing segext needs.
 install_prerequisites() {
+    local packages="make gcc libc6-dev libasan8 libubsan1
+        postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib
+        postgresql-server-dev-$PG_MAJOR libpq-dev
+        postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
+        postgresql-$PG_MAJOR-cron unixodbc odbc-postgresql $SEGEXT_PACKAGING_TOOLS"
+    if ! can_install; then
+        local pkg missing=
+        for pkg in $packages; do
+            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+        done
+        if [ -n "$missing" ]; then
+            log "not root (and no password-less sudo): skipping apt-get; missing:$missing"
+        fi
+        return 0
+    fi
     log "installing prerequisites (apt-get)"
-    run_as_root apt-get update -qq
-    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        make gcc libc6-dev libasan8 libubsan1 \
-        postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-contrib \
-        postgresql-server-dev-$PG_MAJOR libpq-dev \
-        postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-        postgresql-$PG_MAJOR-cron unixodbc odbc-postgresql $SEGEXT_PACKAGING_TOOLS >/dev/null
+    # shellcheck disable=SC2086  # a list of package names
+    apt_install $packages
 }
 
 # The Debian packages that the packaging tests (test/scripts/package.sh,
@@ -75,9 +110,8 @@ ensure_packaging_tools() {
     done
     [ -z "$missing" ] && return 0
     log "installing packaging tools (apt-get):$missing"
-    run_as_root apt-get update -qq
     # shellcheck disable=SC2086  # a list of package names
-    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    apt_install $missing || true
 }
 
 # ensure_pg_cron installs pg_cron when the server lacks it (also when the
@@ -85,8 +119,7 @@ ensure_packaging_tools() {
 ensure_pg_cron() {
     [ -f /usr/lib/postgresql/$PG_MAJOR/lib/pg_cron.so ] && return 0
     log "installing pg_cron (apt-get)"
-    run_as_root apt-get update -qq
-    run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$PG_MAJOR-cron >/dev/null
+    apt_install postgresql-$PG_MAJOR-cron
 }
 
 # ensure_odbc installs unixODBC and psqlODBC when either is missing (also
@@ -94,8 +127,15 @@ ensure_pg_cron() {
 ensure_odbc() {
     command -v isql >/dev/null && dpkg -s odbc-postgresql >/dev/null 2>&1 && return 0
     log "installing unixodbc and odbc-postgresql (apt-get)"
-    run_as_root apt-get update -qq &&
-        run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc odbc-postgresql >/dev/null
+    apt_install unixodbc odbc-postgresql
+}
+
+# ensure_node installs node and npm when either is missing (also when the
+# other prerequisites are skipped); fails when they cannot be.
+ensure_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    log "installing nodejs and npm (apt-get)"
+    apt_install nodejs npm
 }
 
 # build_extension compiles segext with warnings as errors.
@@ -169,7 +209,9 @@ start_cluster() {
     stage_server "$SEGEXT_TMP/stage"
     SEGEXT_PG_BIN=$SEGEXT_TMP/stage/usr/lib/postgresql/$PG_MAJOR/bin
     mkdir -p "$SEGEXT_TMP/data" "$SEGEXT_TMP/socket"
-    chown -R postgres:postgres "$SEGEXT_TMP/data" "$SEGEXT_TMP/socket"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres:postgres "$SEGEXT_TMP/data" "$SEGEXT_TMP/socket"
+    fi
     log "starting a throwaway cluster in $SEGEXT_TMP"
     as_postgres "$SEGEXT_PG_BIN/initdb" -D "$SEGEXT_TMP/data" -U postgres \
         --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
@@ -197,12 +239,14 @@ load_pg_cron() {
     export SEGEXT_CRON_DB
 }
 
-# as_postgres runs a command as the postgres OS user (initdb refuses root).
+# as_postgres runs a command as the owner of the throwaway cluster: the
+# postgres OS user when running as root (initdb refuses root), else the
+# current user.
 as_postgres() {
-    if [ "$(id -un)" = postgres ]; then
+    if [ "$(id -u)" -ne 0 ]; then
         "$@"
     else
-        run_as_root runuser -u postgres -- "$@"
+        runuser -u postgres -- "$@"
     fi
 }
 

@@ -65,10 +65,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#if PG_VERSION_NUM >= 150000
 #include "common/hmac.h"
 #include "common/sha2.h"
-#endif
 
 /* Length of a token: company, level, three numbers, the HMAC. */
 #define TOKEN_MAC_HEX_LEN	(PG_SHA256_DIGEST_LENGTH * 2)
@@ -167,8 +165,6 @@ segext_company_token(void)
 {
 	return company_token_setting != NULL ? company_token_setting : "";
 }
-
-#if PG_VERSION_NUM >= 150000
 
 /*
  * read_secret reads the cluster's secret from the local copy of
@@ -425,7 +421,7 @@ segext_company_token_send(const SegextObjectId *company, char source, bool writa
 		return;					/* the workers decide "none" themselves */
 	if (entry != NULL && entry->has_company == (company != NULL) &&
 		(company == NULL ||
-		 (memcmp(&entry->company, company, sizeof(SegextObjectId)) == 0 &&
+		 (segext_objectid_equal(&entry->company, company) &&
 		  entry->source == source && entry->writable == writable)))
 		return;
 	if (!read_secret())
@@ -488,20 +484,3 @@ segext_company_token_send(const SegextObjectId *company, char source, bool writa
 	AtEOXact_GUC(true, nestlevel);
 	sent_subxact = Max(sent_subxact, GetCurrentSubTransactionId());
 }
-
-#else
-
-/* segext_company_token_verify: no company tokens before PostgreSQL 15. */
-bool
-segext_company_token_verify(SegextObjectId *company, char *source, bool *writable)
-{
-	return false;
-}
-
-/* segext_company_token_send: no company tokens before PostgreSQL 15. */
-void
-segext_company_token_send(const SegextObjectId *company, char source, bool writable)
-{
-}
-
-#endif

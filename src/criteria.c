@@ -544,13 +544,6 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 	store_items(b, c, items, n, with_value, false);
 }
 
-/* id_cmp orders 12-byte ids. */
-static int
-id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
-}
-
 /* get_customer_list reads a non-empty array of objectid strings. */
 static void
 get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
@@ -558,7 +551,7 @@ get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 	JsonbContainer *arr = get_list(b, obj, "customers",
 								   "a non-empty array of objectid strings");
 	int			n = JsonContainerSize(arr);
-	unsigned char *ids = palloc(SEGEXT_OBJECTID_LEN * n);
+	SegextObjectId *ids = palloc(sizeof(SegextObjectId) * n);
 	int			i,
 				out = 0;
 
@@ -568,15 +561,13 @@ get_customer_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 
 		if (e->type != jbvString ||
 			!segext_objectid_from_hex(e->val.string.val, e->val.string.len,
-									  (SegextObjectId *) (ids + i * SEGEXT_OBJECTID_LEN)))
+									  &ids[i]))
 			crit_error(b, "\"customers\" item %d is not an objectid (24 hexadecimal digits)", i + 1);
 	}
-	qsort(ids, n, SEGEXT_OBJECTID_LEN, id_cmp);
+	qsort(ids, n, sizeof(SegextObjectId), segext_objectid_qsort_cmp);
 	for (i = 0; i < n; i++)
-		if (out == 0 || memcmp(ids + (out - 1) * SEGEXT_OBJECTID_LEN,
-							   ids + i * SEGEXT_OBJECTID_LEN, SEGEXT_OBJECTID_LEN) != 0)
-			memmove(ids + (out++) * SEGEXT_OBJECTID_LEN, ids + i * SEGEXT_OBJECTID_LEN,
-					SEGEXT_OBJECTID_LEN);
+		if (out == 0 || !segext_objectid_equal(&ids[out - 1], &ids[i]))
+			ids[out++] = ids[i];
 	c->items = b->data.len;
 	c->nitems = out;
 	appendBinaryStringInfo(&b->data, (char *) ids, SEGEXT_OBJECTID_LEN * out);
@@ -2108,37 +2099,6 @@ segext_scaled_to_cstring(int64 v)
 	else
 		append_scaled(&out, v);
 	return out.data;
-}
-
-/* segext_criteria_field_names lists distinct field names in order. */
-List *
-segext_criteria_field_names(const SegextCriteria *criteria)
-{
-	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(criteria);
-	List	   *names = NIL;
-	uint32		i;
-
-	for (i = 0; i < criteria->ncriteria; i++)
-	{
-		const char *name;
-		ListCell   *lc;
-		bool		seen = false;
-
-		if (crits[i].kind != SEGEXT_CRIT_FIELD)
-			continue;
-		name = SEGEXT_CRIT_STRING(criteria, crits[i].str);
-		foreach(lc, names)
-		{
-			if (strcmp((const char *) lfirst(lc), name) == 0)
-			{
-				seen = true;
-				break;
-			}
-		}
-		if (!seen)
-			names = lappend(names, pstrdup(name));
-	}
-	return names;
 }
 
 PG_FUNCTION_INFO_V1(criteria_in);

@@ -241,12 +241,6 @@ extern const char *segext_field_op_name(int op);
 extern char *segext_scaled_to_cstring(int64 v);
 
 /*
- * Distinct field names referenced by field criteria, in order of first
- * appearance: a List of palloc'd NUL-terminated strings.
- */
-extern List *segext_criteria_field_names(const SegextCriteria *criteria);
-
-/*
  * A segment named by an in_segment criterion: by its id, or by its number
  * (as written, before the criteria are saved into a company's segment).
  */

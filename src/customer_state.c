@@ -74,6 +74,7 @@
 #include "evaluate.h"
 #include "kept_plan.h"
 #include "objectid.h"
+#include "trigger_check.h"
 
 /* Format version of figures (first byte after the varlena header). */
 #define FIGURES_VERSION		1
@@ -1252,7 +1253,7 @@ delta_for_key(Accum *acc, const StateKey *key)
 			bool		known = false;
 
 			for (int i = 0; i < acc->ncompanies && !known; i++)
-				known = memcmp(&acc->companies[i], &key->company, SEGEXT_OBJECTID_LEN) == 0;
+				known = segext_objectid_equal(&acc->companies[i], &key->company);
 			if (!known)
 			{
 				segext_lock_company_state(&key->company, ShareLock);
@@ -1436,7 +1437,9 @@ cmp_delta(const void *x, const void *y)
 	const Delta *a = *(Delta *const *) x;
 	const Delta *b = *(Delta *const *) y;
 
-	return memcmp(&a->key, &b->key, sizeof(StateKey));
+	int			c = segext_objectid_cmp(&a->key.company, &b->key.company);
+
+	return c != 0 ? c : segext_objectid_cmp(&a->key.customer, &b->key.customer);
 }
 
 /*
@@ -1456,7 +1459,7 @@ accum_flush(Accum *acc)
 	static SegextKeptPlan insert_plan;
 	static SegextKeptPlan update_plan;
 	static SegextKeptPlan delete_plan;
-	static const Oid upsert_types[6] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY,
+	static const Oid upsert_types[6] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
 	long		ndeltas = hash_get_num_entries(acc->deltas);
 	Delta	  **sorted;
@@ -1518,7 +1521,7 @@ accum_flush(Accum *acc)
 		if (nrows == 1)
 		{
 			/* one customer: update its row in place when it has one */
-			static const Oid update_types[6] = {KEPT_OBJECTID, KEPT_OBJECTID,
+			static const Oid update_types[6] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID,
 			INT8OID, INT8OID, INT8OID, BYTEAOID};
 			Datum		one[6];
 			char		one_nulls[7] = "      ";
@@ -1610,8 +1613,8 @@ accum_flush(Accum *acc)
 			{
 				int			end = start + 1;
 
-				while (end < nrows && memcmp(DatumGetPointer(cols[0][end]), DatumGetPointer(cols[0][start]),
-											 SEGEXT_OBJECTID_LEN) == 0)
+				while (end < nrows && segext_objectid_equal(DatumGetSegextObjectIdP(cols[0][end]),
+														  DatumGetSegextObjectIdP(cols[0][start])))
 					end++;
 				(void) segext_reevaluate_customers(DatumGetSegextObjectIdP(cols[0][start]),
 												   &cols[1][start], end - start);
@@ -1741,19 +1744,12 @@ PG_FUNCTION_INFO_V1(segext_transactions_state);
 Datum
 segext_transactions_state(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "transactions_state",
+													  SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	TupleDesc	desc;
 	int			attnos[TC_NCOLS];
 	Accum		acc;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", "transactions_state")));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER for each statement", "transactions_state")));
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
 		StateSpi	spi;
@@ -1816,7 +1812,7 @@ segext_customers_state(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	static SegextKeptPlan delete_plan;
-	static const Oid types[2] = {KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY};
 	TupleDesc	desc;
 	TupleTableSlot *slot;
 	int			a_company,
@@ -1829,16 +1825,9 @@ segext_customers_state(PG_FUNCTION_ARGS)
 	Oid			idtype = segext_objectid_type();
 	StateSpi	spi;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", "customers_state")));
-	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || trigdata->tg_oldtable == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER DELETE for each statement with an old table",
-						"customers_state")));
+	(void) segext_check_trigger_call(fcinfo, "customers_state",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT |
+									 SEGEXT_TRIGGER_DELETE | SEGEXT_TRIGGER_OLD_TABLE);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	a_company = SPI_fnumber(desc, "company_id");
 	a_id = SPI_fnumber(desc, "id");
@@ -1976,7 +1965,7 @@ segext_rebuild_company_states(const SegextObjectId *company)
 		}
 		/* between two customers every delta is complete: each row is written once */
 		if (!nulls[TC_CUSTOMER] &&
-			memcmp(DatumGetPointer(values[TC_CUSTOMER]), &last_customer, SEGEXT_OBJECTID_LEN) != 0)
+			!segext_objectid_equal(DatumGetSegextObjectIdP(values[TC_CUSTOMER]), &last_customer))
 		{
 			if (MemoryContextMemAllocated(acc.cxt, true) > acc.flush_bytes)
 				accum_flush(&acc);

@@ -33,15 +33,45 @@ typedef struct Decimal
 	int64		exp;			/* value = 0.digits * 10^exp */
 } Decimal;
 
+/* The key of the slot hash: a kind and bytes (a pair's bytes hold a NUL). */
+typedef struct SlotKey
+{
+	int			kind;
+	int			len;
+	const char *str;
+} SlotKey;
+
 /* One entry of the slot hash: kind + bytes -> slot. */
 typedef struct SlotEntry
 {
+	SlotKey		key;			/* hash key */
 	uint32		hash;
-	int			kind;			/* -1 when the entry is empty */
-	char	   *str;
-	int			len;
+	char		status;			/* simplehash slot status */
 	int			slot;
 } SlotEntry;
+
+static uint32 slot_hash(int kind, const char *str, int len);
+
+/* slot_key_equal says whether two slot keys are the same kind and bytes. */
+static inline bool
+slot_key_equal(SlotKey a, SlotKey b)
+{
+	return a.kind == b.kind && a.len == b.len && memcmp(a.str, b.str, a.len) == 0;
+}
+
+/* A simplehash table of slots. */
+#define SH_PREFIX slothash
+#define SH_ELEMENT_TYPE SlotEntry
+#define SH_KEY_TYPE SlotKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) slot_hash((k).kind, (k).str, (k).len)
+#define SH_EQUAL(tb, a, b) slot_key_equal(a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* The criteria value behind one handle and the slots of its criteria. */
 typedef struct CompiledCriteria
@@ -54,9 +84,7 @@ typedef struct CompiledCriteria
 /* Compiled requirements of a list of criteria values. */
 struct SegextRequirements
 {
-	SlotEntry  *table;			/* open addressing, power-of-2 size */
-	int			table_size;
-	int			table_used;
+	slothash_hash *table;
 	int			nslots[SEGEXT_SLOT_NKINDS];
 	SegextPeriod *periods;
 	int			maxperiods;
@@ -793,64 +821,22 @@ slot_hash(int kind, const char *str, int len)
 	return hash_combine(murmurhash32((uint32) kind), hash_bytes((const unsigned char *) str, len));
 }
 
-/* slot_find returns the table entry for (kind, str), empty if absent. */
-static SlotEntry *
-slot_find(const SegextRequirements *reqs, int kind, const char *str, int len,
-		  uint32 hash)
-{
-	uint32		mask = reqs->table_size - 1;
-	uint32		i = hash & mask;
-
-	for (;;)
-	{
-		SlotEntry  *e = &reqs->table[i];
-
-		if (e->kind < 0)
-			return e;
-		if (e->hash == hash && e->kind == kind && e->len == len &&
-			memcmp(e->str, str, len) == 0)
-			return e;
-		i = (i + 1) & mask;
-	}
-}
-
-/* slot_grow doubles the hash table. */
-static void
-slot_grow(SegextRequirements *reqs)
-{
-	SlotEntry  *old = reqs->table;
-	int			oldsize = reqs->table_size;
-	int			i;
-
-	reqs->table_size *= 2;
-	reqs->table = palloc(sizeof(SlotEntry) * reqs->table_size);
-	for (i = 0; i < reqs->table_size; i++)
-		reqs->table[i].kind = -1;
-	for (i = 0; i < oldsize; i++)
-		if (old[i].kind >= 0)
-			*slot_find(reqs, old[i].kind, old[i].str, old[i].len, old[i].hash) = old[i];
-	pfree(old);
-}
-
 /* slot_intern returns the slot of (kind, str), assigning a new one. */
 static int
 slot_intern(SegextRequirements *reqs, int kind, const char *str, int len)
 {
-	uint32		hash = slot_hash(kind, str, len);
+	SlotKey		key = {kind, len, str};
 	SlotEntry  *e;
+	bool		found;
 
-	if ((reqs->table_used + 1) * 2 > reqs->table_size)
-		slot_grow(reqs);
-	e = slot_find(reqs, kind, str, len, hash);
-	if (e->kind < 0)
+	e = slothash_insert(reqs->table, key, &found);
+	if (!found)
 	{
-		e->hash = hash;
-		e->kind = kind;
-		e->str = palloc(len);
-		memcpy(e->str, str, len);	/* pair keys contain a NUL */
-		e->len = len;
+		char	   *copy = MemoryContextAlloc(reqs->table->ctx, len);
+
+		memcpy(copy, str, len); /* pair keys contain a NUL */
+		e->key.str = copy;
 		e->slot = reqs->nslots[kind]++;
-		reqs->table_used++;
 	}
 	return e->slot;
 }
@@ -873,12 +859,8 @@ SegextRequirements *
 segext_requirements_create(void)
 {
 	SegextRequirements *reqs = palloc0(sizeof(SegextRequirements));
-	int			i;
 
-	reqs->table_size = 64;
-	reqs->table = palloc(sizeof(SlotEntry) * reqs->table_size);
-	for (i = 0; i < reqs->table_size; i++)
-		reqs->table[i].kind = -1;
+	reqs->table = slothash_create(CurrentMemoryContext, 32, NULL);
 	reqs->maxperiods = 4;
 	reqs->periods = palloc(sizeof(SegextPeriod) * reqs->maxperiods);
 	reqs->maxcompiled = 8;
@@ -1093,9 +1075,10 @@ int
 segext_requirements_slot(const SegextRequirements *reqs, SegextSlotKind kind,
 						 const char *str, int len)
 {
-	SlotEntry  *e = slot_find(reqs, kind, str, len, slot_hash(kind, str, len));
+	SlotKey		key = {kind, len, str};
+	SlotEntry  *e = slothash_lookup(reqs->table, key);
 
-	return e->kind < 0 ? -1 : e->slot;
+	return e == NULL ? -1 : e->slot;
 }
 
 /* segext_requirements_pair_slot finds the slot of a key/value pair, or -1. */
@@ -1110,14 +1093,6 @@ segext_requirements_pair_slot(const SegextRequirements *reqs, SegextSlotKind kin
 
 	pfree(k);
 	return slot;
-}
-
-/* segext_requirements_periods returns the resolved purchase periods. */
-const SegextPeriod *
-segext_requirements_periods(const SegextRequirements *reqs, int *nperiods)
-{
-	*nperiods = reqs->nslots[SEGEXT_SLOT_PERIOD];
-	return reqs->periods;
 }
 
 /* --- Facts --- */
@@ -1233,13 +1208,6 @@ any_bit(const SegextCustomerFacts *facts, int kind, const int *slots, int n)
 		if (SEGEXT_FACTS_TEST(facts, kind, slots[i]))
 			return true;
 	return false;
-}
-
-/* id_compare orders 12-byte ids (as stored in customer_list). */
-static int
-id_compare(const void *a, const void *b)
-{
-	return memcmp(a, b, SEGEXT_OBJECTID_LEN);
 }
 
 /* date_text prints a date in the session's DateStyle. */
@@ -1454,7 +1422,7 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 			}
 		case SEGEXT_CRIT_CUSTOMER_LIST:
 			matched = bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
-							  SEGEXT_OBJECTID_LEN, id_compare) != NULL;
+							  SEGEXT_OBJECTID_LEN, segext_objectid_qsort_cmp) != NULL;
 			if (ex != NULL)
 				explain_note(ex, pstrdup(matched ? "listed" : "not listed"),
 							 psprintf("to be one of the %u listed customers", c->nitems));
@@ -1562,9 +1530,6 @@ segext_amount_from_numeric(Numeric num)
 }
 
 /* --- SQL entry points --- */
-
-/* The objectid text input function (src/objectid.c). */
-extern Datum objectid_in(PG_FUNCTION_ARGS);
 
 /* JsonbFields is the lookup argument over a jsonb object's top-level keys. */
 typedef struct JsonbFields
@@ -1834,10 +1799,7 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(key, "id") == 0)
 		{
-			Datum		id = DirectFunctionCall1(objectid_in,
-												 CStringGetDatum(facts_string(v, key)));
-
-			memcpy(&facts->id, DatumGetPointer(id), SEGEXT_OBJECTID_LEN);
+			segext_objectid_parse(facts_string(v, key), &facts->id);
 		}
 		else if (strcmp(key, "transaction_count") == 0)
 			facts->transaction_count = facts_int(v, key);
@@ -1924,10 +1886,10 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 				}
 				else
 				{
-					Datum		id = DirectFunctionCall1(objectid_in,
-														 CStringGetDatum(facts_string(sv, key)));
+					SegextObjectId id;
 
-					slot = segext_requirements_segment_slot(reqs, (SegextObjectId *) DatumGetPointer(id));
+					segext_objectid_parse(facts_string(sv, key), &id);
+					slot = segext_requirements_segment_slot(reqs, &id);
 				}
 				if (slot >= 0)
 					SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_SEGMENT, slot);

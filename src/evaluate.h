@@ -218,10 +218,6 @@ extern int	segext_requirements_segment_slot(const SegextRequirements *reqs,
 extern int	segext_requirements_segment_number_slot(const SegextRequirements *reqs,
 													int32 number);
 
-/* The purchase periods, indexed by SEGEXT_SLOT_PERIOD slot. */
-extern const SegextPeriod *segext_requirements_periods(const SegextRequirements *reqs,
-													   int *nperiods);
-
 /* Allocate facts sized for reqs (current memory context), already reset. */
 extern SegextCustomerFacts *segext_facts_create(const SegextRequirements *reqs);
 

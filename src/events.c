@@ -56,6 +56,7 @@
 #include "evaluate.h"
 #include "objectid.h"
 #include "segment_cache.h"
+#include "trigger_check.h"
 
 /* Slots of the pointer cache of field names (a power of two). */
 #define FIELD_PTR_CACHE 256
@@ -657,23 +658,9 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 	FieldTable *fields;
 	HeapTuple	stamped;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("stamp_event: must be called as trigger")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("stamp_event: must be fired before the event")));
-	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("stamp_event: must be fired for each row")));
-	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("stamp_event: must be fired on INSERT"),
-				 errdetail("An event is stamped once, when it is inserted; later changes to it or to the segments never rewrite its stamp.")));
+	/* an event is stamped once, when it is inserted */
+	(void) segext_check_trigger_call(fcinfo, "stamp_event",
+									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT);
 
 	st = stamp_trigger_get(trigdata);
 	tuple = trigdata->tg_trigtuple;
@@ -696,7 +683,7 @@ segext_stamp_event(PG_FUNCTION_ARGS)
 	if (st->have_memo && st->memo_generation == segext_segment_cache_generation &&
 		st->memo_lxid == MyProc->lxid && st->memo_userid == GetUserId() &&
 		st->memo_statement == GetCurrentStatementStartTimestamp() &&
-		memcmp(&st->memo_company, &company, sizeof(company)) == 0)
+		segext_objectid_equal(&st->memo_company, &company))
 		list = st->memo_list;
 	else
 	{

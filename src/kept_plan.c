@@ -18,7 +18,7 @@
 
 /*
  * segext_kept_plan returns the kept plan of sql with nargs parameters of
- * argtypes (KEPT_OBJECTID and KEPT_OBJECTID_ARRAY for segext's type),
+ * argtypes (KEPT_ARG_OBJECTID and KEPT_ARG_OBJECTID_ARRAY for segext's type),
  * preparing it with cursor_options on first use (a custom plan instead of a
  * generic one where Citus is installed: citus.c).
  */
@@ -37,8 +37,8 @@ segext_kept_plan(SegextKeptPlan *kp, const char *sql, int nargs,
 	kp->plan = NULL;
 	Assert(nargs <= FUNC_MAX_ARGS);
 	for (int i = 0; i < nargs; i++)
-		types[i] = argtypes[i] == KEPT_OBJECTID ? idtype :
-			argtypes[i] == KEPT_OBJECTID_ARRAY ? get_array_type(idtype) : argtypes[i];
+		types[i] = argtypes[i] == KEPT_ARG_OBJECTID ? idtype :
+			argtypes[i] == KEPT_ARG_OBJECTID_ARRAY ? get_array_type(idtype) : argtypes[i];
 	plan = SPI_prepare_cursor(sql, nargs, types, segext_plan_cursor_options(cursor_options));
 	if (plan == NULL)
 		elog(ERROR, "could not prepare segext query \"%s\": %s", sql,

@@ -12,11 +12,13 @@
 #include "executor/spi.h"
 
 /*
- * In the argument types of a kept plan, these stand for segext.objectid and
- * segext.objectid[], whose OIDs change when the extension is created again.
+ * Placeholders, in the argument types given to segext_kept_plan, for
+ * segext.objectid and segext.objectid[], whose OIDs change when the extension
+ * is created again; segext_kept_plan puts the current OIDs in their place
+ * (InvalidOid and anyarray are never real argument types of a kept plan).
  */
-#define KEPT_OBJECTID		InvalidOid
-#define KEPT_OBJECTID_ARRAY	ANYARRAYOID
+#define KEPT_ARG_OBJECTID		InvalidOid
+#define KEPT_ARG_OBJECTID_ARRAY	ANYARRAYOID
 
 /* A statement kept for the backend's life, with the objectid type it used. */
 typedef struct SegextKeptPlan

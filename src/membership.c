@@ -105,6 +105,7 @@
 #include "membership.h"
 #include "role_switch.h"
 #include "objectid.h"
+#include "trigger_check.h"
 
 /* One segment the engine knows about. */
 typedef struct Segment
@@ -143,7 +144,7 @@ hash_objectid(const SegextObjectId *id)
 #define SH_KEY_TYPE SegextObjectId
 #define SH_KEY id
 #define SH_HASH_KEY(tb, key) hash_objectid(&(key))
-#define SH_EQUAL(tb, a, b) (memcmp(&(a), &(b), SEGEXT_OBJECTID_LEN) == 0)
+#define SH_EQUAL(tb, a, b) segext_objectid_equal(&(a), &(b))
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
@@ -308,7 +309,7 @@ static void
 check_definitions_unchanged(const SegextObjectId *company)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	static const char *sql = "SELECT s.xmin FROM segext.segments AS s "
 		"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
 		"UNION ALL SELECT m.xmin FROM segext.segment_member_counts AS m "
@@ -370,11 +371,11 @@ refers_to_any(const Engine *e, const Segment *s, const SegextObjectId *targets, 
 	for (int k = 0; k < s->nrefs; k++)
 	{
 		for (int t = 0; t < ntargets; t++)
-			if (memcmp(&s->refs[k].id, &targets[t], SEGEXT_OBJECTID_LEN) == 0)
+			if (segext_objectid_equal(&s->refs[k].id, &targets[t]))
 				return true;
 		for (int j = 0; j < e->nsegs; j++)
 			if (e->segs[j].target && e->segs[j].number > 1 &&
-				memcmp(&s->refs[k].id, &e->segs[j].id, SEGEXT_OBJECTID_LEN) == 0)
+				segext_objectid_equal(&s->refs[k].id, &e->segs[j].id))
 				return true;
 	}
 	return false;
@@ -453,7 +454,7 @@ order_visit(const Segment *segs, int nsegs, int i, char *state, int *order, int 
 			int			j = -1;
 
 			for (int m = 0; m < nsegs && j < 0; m++)
-				if (memcmp(&segs[m].id, &segs[i].refs[k].id, SEGEXT_OBJECTID_LEN) == 0)
+				if (segext_objectid_equal(&segs[m].id, &segs[i].refs[k].id))
 					j = m;
 			if (j >= 0)
 				order_visit(segs, nsegs, j, state, order, norder, e);
@@ -497,7 +498,7 @@ static void
 load_segments_for(Engine *e, const SegextObjectId *targets, int ntargets, bool dependencies_only)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	MemoryContext old;
@@ -535,7 +536,7 @@ load_segments_for(Engine *e, const SegextObjectId *targets, int ntargets, bool d
 			e->idx_default = i;
 		s->target = ntargets == 0 || s->number <= 1;
 		for (int t = 0; t < ntargets && !s->target; t++)
-			s->target = memcmp(&s->id, &targets[t], SEGEXT_OBJECTID_LEN) == 0;
+			s->target = segext_objectid_equal(&s->id, &targets[t]);
 		if (!s->manual && s->number > 1)
 		{
 			s->criteria = (SegextCriteria *) PG_DETOAST_DATUM_COPY(crit);
@@ -756,7 +757,7 @@ static int
 segment_index(const Engine *e, const SegextObjectId *id)
 {
 	for (int i = 0; i < e->nsegs; i++)
-		if (memcmp(&e->segs[i].id, id, SEGEXT_OBJECTID_LEN) == 0)
+		if (segext_objectid_equal(&e->segs[i].id, id))
 			return i;
 	return -1;
 }
@@ -777,7 +778,7 @@ set_old_bits(Engine *e, SPITupleTable *tuptable, uint64 n, bool manual_only)
 		SegextObjectId *sid = DatumGetSegextObjectIdP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 1, &isnull));
 
 		CHECK_FOR_INTERRUPTS();
-		if (r == 0 || memcmp(sid, &cur_id, SEGEXT_OBJECTID_LEN) != 0)
+		if (r == 0 || !segext_objectid_equal(sid, &cur_id))
 		{
 			cur = segment_index(e, sid);
 			if (cur >= 0 && manual_only && !e->segs[cur].manual)
@@ -801,7 +802,7 @@ load_memberships(Engine *e, bool manual_only)
 {
 	static SegextKeptPlan company_plan;
 	static SegextKeptPlan customers_plan;
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	Datum		args[2];
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -963,7 +964,7 @@ static void
 lock_customer_rows(Engine *e)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	Datum		args[2];
 	int			ret;
 
@@ -990,7 +991,7 @@ static void
 query_customers(Engine *e, MemberCallback cb, void *arg)
 {
 	static SegextKeptPlan plans[2][2];	/* [only][active only] */
-	static const Oid types[2] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY};
+	static const Oid types[2] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY};
 	StateReceiver sr;
 	SPIExecuteOptions opts;
 	SegextKeptPlan *kept = &plans[e->only != NULL][!e->all_customers];
@@ -1125,7 +1126,7 @@ apply_diff(Engine *e, Diff *d, bool entered)
 {
 	static SegextKeptPlan insert_plan;
 	static SegextKeptPlan delete_plan;
-	static const Oid argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID_ARRAY, KEPT_OBJECTID_ARRAY};
+	static const Oid argtypes[3] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY};
 	const char *sql;
 	SegextKeptPlan *kept;
 	Datum		args[3];
@@ -1197,7 +1198,7 @@ segment_row(const SegextObjectId *segment, SegextObjectId *company, int *number,
 			Datum *criteria, bool *manual, bool *active, char **name)
 {
 	static SegextKeptPlan row_plan;
-	static const Oid argtypes[1] = {KEPT_OBJECTID};
+	static const Oid argtypes[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
 	int			ret;
 	bool		isnull;
@@ -1419,7 +1420,11 @@ static void delete_rows_of_keys(const char *table, const char *column, const Com
 static int
 cmp_company_key(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(CompanyKey));
+	const CompanyKey *x = a;
+	const CompanyKey *y = b;
+	int			c = segext_objectid_cmp(&x->company, &y->company);
+
+	return c != 0 ? c : segext_objectid_cmp(&x->id, &y->id);
 }
 
 /*
@@ -1479,7 +1484,8 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 	bool		deleting;
 	Tuplestorestate *rows;
 
-	segext_require_after_statement_trigger(fcinfo, "customers_membership");
+	(void) segext_check_trigger_call(fcinfo, "customers_membership",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	deleting = TRIGGER_FIRED_BY_DELETE(trigdata->tg_event);
 	rows = deleting ? trigdata->tg_oldtable : trigdata->tg_newtable;
 	if (rows == NULL)
@@ -1495,7 +1501,7 @@ segext_customers_membership(PG_FUNCTION_ARGS)
 		int			end = start;
 		Datum	   *ids;
 
-		while (end < n && memcmp(&keys[end].company, &keys[start].company, SEGEXT_OBJECTID_LEN) == 0)
+		while (end < n && segext_objectid_equal(&keys[end].company, &keys[start].company))
 			end++;
 		segext_lock_company_state(&keys[start].company, ShareLock);
 		if (deleting)
@@ -1577,7 +1583,7 @@ static bool
 company_exists(const SegextObjectId *company)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1] = {PointerGetDatum(company)};
 
 	if (SPI_execute_plan(segext_kept_plan(&plan, "SELECT FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1",
@@ -1653,7 +1659,8 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 	int			start = 0;
 	int			dstart = 0;
 
-	segext_require_after_statement_trigger(fcinfo, "segments_membership");
+	(void) segext_check_trigger_call(fcinfo, "segments_membership",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (trigdata->tg_oldtable != NULL)
 		nold = read_segment_versions(trigdata->tg_oldtable, desc, &olds);
@@ -1700,24 +1707,24 @@ segext_segments_membership(PG_FUNCTION_ARGS)
 		int			ntargets = 0;
 
 		while (end < nchanged &&
-			   memcmp(&changed[end].company, &changed[start].company, SEGEXT_OBJECTID_LEN) == 0)
+			   segext_objectid_equal(&changed[end].company, &changed[start].company))
 			end++;
 		targets = palloc(sizeof(SegextObjectId) * (end - start));
 		for (int i = start; i < end; i++)
 		{
 			/* the zero id names no segment: the built-ins only */
-			if (ntargets == 0 || memcmp(&targets[ntargets - 1], &changed[i].id, SEGEXT_OBJECTID_LEN) != 0)
+			if (ntargets == 0 || !segext_objectid_equal(&targets[ntargets - 1], &changed[i].id))
 				targets[ntargets++] = changed[i].id;
 		}
 		segext_lock_company_state(&changed[start].company, ExclusiveLock);
 		while (dstart < ndeleted &&
-			   memcmp(&deleted[dstart].company, &changed[start].company, SEGEXT_OBJECTID_LEN) < 0)
+			   segext_objectid_cmp(&deleted[dstart].company, &changed[start].company) < 0)
 			dstart++;
 		{
 			int			dend = dstart;
 
 			while (dend < ndeleted &&
-				   memcmp(&deleted[dend].company, &changed[start].company, SEGEXT_OBJECTID_LEN) == 0)
+				   segext_objectid_equal(&deleted[dend].company, &changed[start].company))
 				dend++;
 			if (dend > dstart)
 				delete_rows_of_segments(&deleted[dstart], dend - dstart);
@@ -2197,14 +2204,14 @@ preview_member(Engine *e, const SegextObjectId *customer, bits8 *new_bits,
 	ps->count++;
 	if (ps->sample == 0 ||
 		(ps->nids == ps->sample &&
-		 memcmp(customer, &ps->ids[ps->nids - 1], SEGEXT_OBJECTID_LEN) >= 0))
+		 segext_objectid_cmp(customer, &ps->ids[ps->nids - 1]) >= 0))
 		return;
 	hi = ps->nids;
 	while (lo < hi)
 	{
 		int			mid = (lo + hi) / 2;
 
-		if (memcmp(&ps->ids[mid], customer, SEGEXT_OBJECTID_LEN) < 0)
+		if (segext_objectid_cmp(&ps->ids[mid], customer) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -2775,13 +2782,9 @@ PG_FUNCTION_INFO_V1(segext_memberships_guard);
 Datum
 segext_memberships_guard(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "memberships_guard",
+													  SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_STATEMENT);
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("memberships_guard: must be fired before the statement")));
 	if (GetUserId() == trigdata->tg_relation->rd_rel->relowner || superuser())
 		return PointerGetDatum(NULL);
 	ereport(ERROR,

@@ -63,15 +63,9 @@ typedef struct ObjectIdSortState
 #define OBJECTID_ABBREV_EQUAL	UINT64CONST(1)
 #define OBJECTID_ABBREV_ABOVE	UINT64CONST(2)
 
-static int	objectid_internal_cmp(const SegextObjectId *a, const SegextObjectId *b);
-static void objectid_parse(const char *str, SegextObjectId *id);
-
 static int	objectid_fast_cmp(Datum x, Datum y, SortSupport ssup);
 static Datum objectid_abbrev_convert(Datum original, SortSupport ssup);
 static bool objectid_abbrev_abort(int memtupcount, SortSupport ssup);
-#if PG_VERSION_NUM < 150000
-static int	objectid_abbrev_cmp(Datum x, Datum y, SortSupport ssup);
-#endif
 
 /* hex_digit_value returns the value of one hex digit, or -1. */
 static inline int
@@ -111,11 +105,11 @@ segext_objectid_from_hex(const char *str, int len, SegextObjectId *id)
 }
 
 /*
- * objectid_parse reads exactly 24 hex digits (either case) into *id or
+ * segext_objectid_parse reads exactly 24 hex digits (either case) into *id or
  * raises 22P02; it is the one parser behind every text entry point.
  */
-static void
-objectid_parse(const char *str, SegextObjectId *id)
+void
+segext_objectid_parse(const char *str, SegextObjectId *id)
 {
 	if (!segext_objectid_from_hex(str, strlen(str), id))
 		ereport(ERROR,
@@ -148,7 +142,7 @@ objectid_in(PG_FUNCTION_ARGS)
 	char	   *str = PG_GETARG_CSTRING(0);
 	SegextObjectId *id = palloc(sizeof(SegextObjectId));
 
-	objectid_parse(str, id);
+	segext_objectid_parse(str, id);
 	PG_RETURN_SEGEXT_OBJECTID_P(id);
 }
 
@@ -217,7 +211,7 @@ text_to_objectid(PG_FUNCTION_ARGS)
 	char	   *str = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SegextObjectId *id = palloc(sizeof(SegextObjectId));
 
-	objectid_parse(str, id);
+	segext_objectid_parse(str, id);
 	PG_RETURN_SEGEXT_OBJECTID_P(id);
 }
 
@@ -254,50 +248,15 @@ bytea_to_objectid(PG_FUNCTION_ARGS)
 	PG_RETURN_SEGEXT_OBJECTID_P(id);
 }
 
-/* objectid_load_be64 reads 8 bytes at p as a big-endian unsigned integer. */
-static inline uint64
-objectid_load_be64(const unsigned char *p)
+/* segext_objectid_qsort_cmp orders two ObjectIds for qsort and bsearch. */
+int
+segext_objectid_qsort_cmp(const void *a, const void *b)
 {
-	uint64		v;
-
-	memcpy(&v, p, sizeof(v));
-	return pg_ntoh64(v);
-}
-
-/* objectid_load_be32 reads 4 bytes at p as a big-endian unsigned integer. */
-static inline uint32
-objectid_load_be32(const unsigned char *p)
-{
-	uint32		v;
-
-	memcpy(&v, p, sizeof(v));
-	return pg_ntoh32(v);
-}
-
-/*
- * objectid_internal_cmp is the one comparison: byte order, which is creation
- * order.  It compares two big-endian words rather than calling memcmp, which
- * gives the same order with no library call.
- */
-static int
-objectid_internal_cmp(const SegextObjectId *a, const SegextObjectId *b)
-{
-	uint64		a8 = objectid_load_be64(a->data);
-	uint64		b8 = objectid_load_be64(b->data);
-	uint32		a4;
-	uint32		b4;
-
-	if (a8 != b8)
-		return a8 < b8 ? -1 : 1;
-	a4 = objectid_load_be32(a->data + 8);
-	b4 = objectid_load_be32(b->data + 8);
-	if (a4 != b4)
-		return a4 < b4 ? -1 : 1;
-	return 0;
+	return segext_objectid_cmp((const SegextObjectId *) a, (const SegextObjectId *) b);
 }
 
 #define OBJECTID_CMP_ARGS \
-	objectid_internal_cmp(PG_GETARG_SEGEXT_OBJECTID_P(0), PG_GETARG_SEGEXT_OBJECTID_P(1))
+	segext_objectid_cmp(PG_GETARG_SEGEXT_OBJECTID_P(0), PG_GETARG_SEGEXT_OBJECTID_P(1))
 
 PG_FUNCTION_INFO_V1(objectid_eq);
 /* objectid_eq implements =. */
@@ -359,7 +318,7 @@ objectid_cmp(PG_FUNCTION_ARGS)
 static int
 objectid_fast_cmp(Datum x, Datum y, SortSupport ssup)
 {
-	return objectid_internal_cmp(DatumGetSegextObjectIdP(x), DatumGetSegextObjectIdP(y));
+	return segext_objectid_cmp(DatumGetSegextObjectIdP(x), DatumGetSegextObjectIdP(y));
 }
 
 PG_FUNCTION_INFO_V1(objectid_sortsupport);
@@ -388,11 +347,7 @@ objectid_sortsupport(PG_FUNCTION_ARGS)
 		initHyperLogLog(&state->abbr_card, 10);
 
 		ssup->ssup_extra = state;
-#if PG_VERSION_NUM >= 150000
 		ssup->comparator = ssup_datum_unsigned_cmp;
-#else
-		ssup->comparator = objectid_abbrev_cmp;
-#endif
 		ssup->abbrev_converter = objectid_abbrev_convert;
 		ssup->abbrev_abort = objectid_abbrev_abort;
 		ssup->abbrev_full_comparator = objectid_fast_cmp;
@@ -401,19 +356,6 @@ objectid_sortsupport(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_VOID();
 }
-
-#if PG_VERSION_NUM < 150000
-/* objectid_abbrev_cmp compares two abbreviated keys as unsigned integers. */
-static int
-objectid_abbrev_cmp(Datum x, Datum y, SortSupport ssup)
-{
-	if (x > y)
-		return 1;
-	if (x < y)
-		return -1;
-	return 0;
-}
-#endif
 
 /*
  * objectid_abbrev_convert maps an ObjectId to an integer whose unsigned
@@ -438,9 +380,9 @@ objectid_abbrev_convert(Datum original, SortSupport ssup)
 	Datum		res;
 
 #if SIZEOF_DATUM == 8
-	uint64		seconds = objectid_load_be32(id->data);
+	uint64		seconds = segext_objectid_load_be32(id->data);
 	uint64		random = ((uint64) id->data[4] << 32) |
-		((uint64) objectid_load_be32(id->data + 5));
+		((uint64) segext_objectid_load_be32(id->data + 5));
 	uint64		random_high = random >> OBJECTID_ABBREV_RANDOM_LOW_BITS;
 	uint64		random_low = random &
 		((UINT64CONST(1) << OBJECTID_ABBREV_RANDOM_LOW_BITS) - 1);
@@ -464,7 +406,7 @@ objectid_abbrev_convert(Datum original, SortSupport ssup)
 	res = (Datum) abbrev;
 #else
 	/* Datum holds only the timestamp. */
-	res = (Datum) objectid_load_be32(id->data);
+	res = (Datum) segext_objectid_load_be32(id->data);
 #endif
 
 	state->input_count += 1;

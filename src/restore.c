@@ -20,6 +20,7 @@
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "tcop/cmdtag.h"
 #include "tcop/pquery.h"
 #include "utils/guc.h"
@@ -51,22 +52,6 @@ restore_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		switched_to_replica = false;
 }
 
-/* require_statement_trigger refuses a call other than as an INSERT statement trigger. */
-static void
-require_statement_trigger(FunctionCallInfo fcinfo, const char *name, bool before)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
-		(before ? !TRIGGER_FIRED_BEFORE(trigdata->tg_event) : !TRIGGER_FIRED_AFTER(trigdata->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired %s INSERT FOR EACH STATEMENT",
-						name, before ? "BEFORE" : "AFTER")));
-}
-
 /*
  * statement_is_restore says whether the running statement loads a dump: a
  * COPY by a superuser, with row_security off, while triggers are on.
@@ -90,7 +75,9 @@ segext_restore_load_begin(PG_FUNCTION_ARGS)
 {
 	Relation	rel;
 
-	require_statement_trigger(fcinfo, "restore_load_begin", true);
+	(void) segext_check_trigger_call(fcinfo, "restore_load_begin",
+									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_STATEMENT |
+									 SEGEXT_TRIGGER_INSERT);
 	if (!statement_is_restore())
 		return PointerGetDatum(NULL);
 	rel = ((TriggerData *) fcinfo->context)->tg_relation;
@@ -120,7 +107,9 @@ PG_FUNCTION_INFO_V1(segext_restore_load_end);
 Datum
 segext_restore_load_end(PG_FUNCTION_ARGS)
 {
-	require_statement_trigger(fcinfo, "restore_load_end", false);
+	(void) segext_check_trigger_call(fcinfo, "restore_load_end",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT |
+									 SEGEXT_TRIGGER_INSERT);
 	if (!switched_to_replica)
 		return PointerGetDatum(NULL);
 	switched_to_replica = false;

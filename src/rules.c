@@ -68,6 +68,7 @@
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -129,95 +130,93 @@ typedef enum RulesQuery
 	RQ_COUNT
 } RulesQuery;
 
-/*
- * SQL text and argument types of each query: 'o' objectid, 'i' int4,
- * 'l' int8, 'a' int4[], 'j' jsonb.
- */
+/* SQL text and argument types of each query (as segext_kept_plan takes them). */
 typedef struct RulesQueryDef
 {
 	const char *sql;
-	const char *args;
+	int			nargs;
+	Oid			argtypes[4];
 } RulesQueryDef;
 
 static const RulesQueryDef rules_queries[RQ_COUNT] = {
 	[RQ_LOCK_COMPANY] = {
 		"SELECT max_segments, max_channels, name FROM segext.companies"
-		" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
+		" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_COUNT_USER_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND number OPERATOR(pg_catalog.>=) 2", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND number OPERATOR(pg_catalog.>=) 2", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_NEXT_SEGMENT_NUMBER] = {
 		"SELECT COALESCE(pg_catalog.max(number), 1) OPERATOR(pg_catalog.+) 1 FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_FREE_SEGMENT_NUMBER] = {
 		"SELECT g.n FROM pg_catalog.generate_series(2, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) g.n)"
-		" ORDER BY g.n LIMIT 1", "o"
+		" ORDER BY g.n LIMIT 1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_SEGMENT_IN_MIX] = {
 		"SELECT c.name, pg_catalog.count(*) OVER ()::pg_catalog.int4 FROM segext.channel_segments cs"
 		" JOIN segext.channels c ON c.company_id OPERATOR(pg_catalog.=) cs.company_id"
 		" AND c.id OPERATOR(pg_catalog.=) cs.channel_id"
 		" WHERE cs.company_id OPERATOR(pg_catalog.=) $1 AND cs.segment_id OPERATOR(pg_catalog.=) $2"
-		" ORDER BY c.name LIMIT 1", "oo"
+		" ORDER BY c.name LIMIT 1", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_COUNT_CHANNELS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_NEXT_GROUP_ID] = {
 		"SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1 FROM segext.segment_groups"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_FREE_GROUP_ID] = {
 		"SELECT g.n FROM pg_catalog.generate_series(1, 65535) AS g(n)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segment_groups sg"
 		" WHERE sg.company_id OPERATOR(pg_catalog.=) $1 AND sg.id OPERATOR(pg_catalog.=) g.n)"
-		" ORDER BY g.n LIMIT 1", "o"
+		" ORDER BY g.n LIMIT 1", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_GROUP_SEGMENTS] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, pg_catalog.min(name) FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", "oi"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND group_id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, INT4OID}
 	},
 	[RQ_SEGMENT_BY_ID] = {
 		"SELECT number, name FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_CHANNEL_NAME] = {
 		"SELECT name FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_LOCK_CHANNEL] = {
 		"SELECT name FROM segext.channels"
 		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2"
-		" FOR NO KEY UPDATE", "oo"
+		" FOR NO KEY UPDATE", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_MIX_SUM] = {
 		"SELECT pg_catalog.count(*)::pg_catalog.int4, COALESCE(pg_catalog.sum(distribution), 0)::pg_catalog.text,"
 		" COALESCE(pg_catalog.sum(distribution), 0) OPERATOR(pg_catalog.=) 1 FROM segext.channel_segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	/* a segment being deleted (locked FOR UPDATE) is passed over */
 	[RQ_MIX_DEFAULT] = {
 		"INSERT INTO segext.channel_segments (company_id, channel_id, segment_id, distribution)"
 		" SELECT $1, $2, s.id, 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.>=) 1"
-		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", "oo"
+		" ORDER BY s.number OPERATOR(pg_catalog.=) 1, s.position, s.number LIMIT 1 FOR KEY SHARE SKIP LOCKED", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 	[RQ_BUILTIN_GROUP] = {
-		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", "o"
+		"INSERT INTO segext.segment_groups (company_id, id, name) VALUES ($1, 0, 'Ungrouped')", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_BUILTIN_SEGMENTS] = {
 		"INSERT INTO segext.segments (company_id, number, name, description, position, group_id)"
 		" VALUES ($1, 0, 'All', 'Every active customer', 0, 0),"
-		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", "o"
+		" ($1, 1, 'Default', 'Customers in no other active segment', 0, 0)", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_REORDER_LOCK] = {
-		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", "o"
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", 1, {KEPT_ARG_OBJECTID}
 	},
 	/* the segments named by a mix being written, as its foreign keys lock them */
 	[RQ_LOCK_MIX_SEGMENTS] = {
@@ -225,22 +224,22 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" AND s.id::pg_catalog.text OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.lower(e.v OPERATOR(pg_catalog.->>) 'segment_id')"
 		" FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof($2) OPERATOR(pg_catalog.=) 'array' THEN $2 ELSE '[]'::pg_catalog.jsonb END) AS e(v)"
 		" WHERE pg_catalog.jsonb_typeof(e.v) OPERATOR(pg_catalog.=) 'object')"
-		" ORDER BY s.number OPERATOR(pg_catalog.<>) 0, s.id FOR KEY SHARE", "oj"
+		" ORDER BY s.number OPERATOR(pg_catalog.<>) 0, s.id FOR KEY SHARE", 2, {KEPT_ARG_OBJECTID, JSONBOID}
 	},
 	[RQ_REORDER_MISSING] = {
 		"SELECT u.n FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE NOT EXISTS (SELECT 1 FROM segext.segments s"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n)"
-		" ORDER BY u.i LIMIT 1", "oa"
+		" ORDER BY u.i LIMIT 1", 2, {KEPT_ARG_OBJECTID, INT4ARRAYOID}
 	},
 	[RQ_REORDER_UPDATE] = {
 		"UPDATE segext.segments AS s SET position = (u.i OPERATOR(pg_catalog.-) 1)::pg_catalog.int4"
 		" FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(n, i)"
 		" WHERE s.company_id OPERATOR(pg_catalog.=) $1 AND s.number OPERATOR(pg_catalog.=) u.n"
-		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", "oa"
+		" AND s.position OPERATOR(pg_catalog.<>) (u.i OPERATOR(pg_catalog.-) 1)", 2, {KEPT_ARG_OBJECTID, INT4ARRAYOID}
 	},
 	[RQ_MIX_TYPE] = {
-		"SELECT pg_catalog.jsonb_typeof($1)", "j"
+		"SELECT pg_catalog.jsonb_typeof($1)", 1, {JSONBOID}
 	},
 	/* the first bad element: index, problem (NULL: a malformed segment id) */
 	[RQ_MIX_BAD_ELEMENT] = {
@@ -266,15 +265,15 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" OR e.v OPERATOR(pg_catalog.-) 'segment_id'::pg_catalog.text"
 		" OPERATOR(pg_catalog.-) 'distribution'::pg_catalog.text OPERATOR(pg_catalog.<>) '{}'"
 		" OR e.v OPERATOR(pg_catalog.->>) 'segment_id' OPERATOR(pg_catalog.!~) '^[0-9a-fA-F]{24}$'"
-		" ORDER BY e.i LIMIT 1", "j"
+		" ORDER BY e.i LIMIT 1", 1, {JSONBOID}
 	},
 	[RQ_MIX_CANONICAL] = {
 		"SELECT " MIX_JSON_OF("m") " FROM pg_catalog.jsonb_to_recordset($1)"
-		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)", "j"
+		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)", 1, {JSONBOID}
 	},
 	[RQ_MIX_STORED] = {
 		"SELECT segment_mix FROM segext.channels"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", "oo"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2", 2, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID}
 	},
 
 	/*
@@ -292,15 +291,15 @@ static const RulesQueryDef rules_queries[RQ_COUNT] = {
 		" SELECT $1, $2, m.segment_id, m.distribution"
 		" FROM pg_catalog.jsonb_to_recordset($3)"
 		" AS m(segment_id segext.objectid, distribution pg_catalog.numeric)"
-		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", "ooj"
+		" WHERE (SELECT pg_catalog.count(*) FROM old) OPERATOR(pg_catalog.>=) 0", 3, {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID, JSONBOID}
 	},
 	/* every segment of a company with its criteria, for the in_segment rules */
 	[RQ_SEGMENT_GRAPH] = {
 		"SELECT id, number, name, criteria FROM segext.segments"
-		" WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY number", "o"
+		" WHERE company_id OPERATOR(pg_catalog.=) $1 ORDER BY number", 1, {KEPT_ARG_OBJECTID}
 	},
 	[RQ_COMPANY_NAME] = {
-		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1", "o"
+		"SELECT name FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1", 1, {KEPT_ARG_OBJECTID}
 	},
 };
 
@@ -329,7 +328,7 @@ static void rules_spi_begin(RulesSpi *spi, Oid owner);
 static void rules_spi_end(RulesSpi *spi);
 static Datum rules_result(int col, bool *isnull);
 static TriggerData *rules_trigger_data(FunctionCallInfo fcinfo, const char *name,
-									   bool before);
+									   int required);
 static Datum column_value(Relation rel, HeapTuple tuple, const char *column,
 						  bool *isnull);
 static char *column_text(Relation rel, HeapTuple tuple, const char *column);
@@ -360,17 +359,9 @@ static const char *const channel_keys[] = {"name", "id"};
 static SPIPlanPtr
 rules_plan(RulesQuery query)
 {
-	const char *args = rules_queries[query].args;
-	int			nargs = strlen(args);
-	Oid			argtypes[4];
+	const RulesQueryDef *def = &rules_queries[query];
 
-	Assert(nargs <= lengthof(argtypes));
-	for (int i = 0; i < nargs; i++)
-		argtypes[i] = args[i] == 'o' ? KEPT_OBJECTID :
-			args[i] == 'i' ? INT4OID :
-			args[i] == 'l' ? INT8OID :
-			args[i] == 'j' ? JSONBOID : INT4ARRAYOID;
-	return segext_kept_plan(&rules_plans[query], rules_queries[query].sql, nargs, argtypes, 0);
+	return segext_kept_plan(&rules_plans[query], def->sql, def->nargs, def->argtypes, 0);
 }
 
 /*
@@ -471,28 +462,14 @@ rules_result(int col, bool *isnull)
 }
 
 /*
- * rules_trigger_data checks that a rule function was fired as a row trigger
- * at the expected time and returns its trigger data.
+ * rules_trigger_data checks that a rule function was fired as required
+ * (segext_check_trigger_call) and returns its trigger data.
  */
 static TriggerData *
-rules_trigger_data(FunctionCallInfo fcinfo, const char *name, bool before)
+rules_trigger_data(FunctionCallInfo fcinfo, const char *name, int required)
 {
-	TriggerData *trigdata;
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, name, required);
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: not fired by trigger manager", name)));
-	trigdata = (TriggerData *) fcinfo->context;
-	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: must be fired for each row", name)));
-	if (before != (TRIGGER_FIRED_BEFORE(trigdata->tg_event) != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s: must be fired %s the event", name,
-						before ? "before" : "after")));
 	/* a deferred trigger on a Citus shard plans against its shard group */
 	segext_citus_trigger_group(trigdata->tg_relation);
 	return trigdata;
@@ -635,7 +612,7 @@ segext_keep_maintained(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 static bool
 objectid_equal(Datum a, Datum b)
 {
-	return memcmp(DatumGetPointer(a), DatumGetPointer(b), SEGEXT_OBJECTID_LEN) == 0;
+	return segext_objectid_equal(DatumGetSegextObjectIdP(a), DatumGetSegextObjectIdP(b));
 }
 
 /*
@@ -802,11 +779,7 @@ numeric_is_special(Datum value)
 {
 	Numeric		num = DatumGetNumeric(value);
 
-#if PG_VERSION_NUM >= 140000
-	if (numeric_is_inf(num))
-		return true;
-#endif
-	return numeric_is_nan(num);
+	return numeric_is_inf(num) || numeric_is_nan(num);
 }
 
 /* check_commission refuses a negative, NaN or infinite commission. */
@@ -859,7 +832,7 @@ static bool
 creating_builtins_of(Datum company)
 {
 	return builtins_active &&
-		memcmp(DatumGetPointer(company), &builtins_company, SEGEXT_OBJECTID_LEN) == 0;
+		segext_objectid_equal(DatumGetSegextObjectIdP(company), &builtins_company);
 }
 
 PG_FUNCTION_INFO_V1(segext_companies_rules);
@@ -877,19 +850,13 @@ segext_companies_rules(PG_FUNCTION_ARGS)
 	if (CALLED_AS_TRIGGER(fcinfo) &&
 		TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
 	{
-		trigdata = rules_trigger_data(fcinfo, "companies_rules", false);
-		if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("companies_rules: must be fired after insert")));
+		trigdata = rules_trigger_data(fcinfo, "companies_rules",
+									  SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT);
 		companies_builtins(trigdata->tg_relation, trigdata->tg_trigtuple);
 		return PointerGetDatum(NULL);
 	}
-	trigdata = rules_trigger_data(fcinfo, "companies_rules", true);
-	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("companies_rules: must be fired before update")));
+	trigdata = rules_trigger_data(fcinfo, "companies_rules",
+								  SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_UPDATE);
 	return PointerGetDatum(segext_keep_maintained(trigdata->tg_relation,
 												  trigdata->tg_trigtuple,
 												  trigdata->tg_newtuple, "company"));
@@ -954,10 +921,10 @@ read_ref_graph(Datum company, bool latest, MemoryContext cxt, RefGraph *g)
 static RefNode *
 ref_node_by_id(RefGraph *g, const SegextObjectId *id)
 {
-	if (g->self != NULL && memcmp(&g->self->id, id, SEGEXT_OBJECTID_LEN) == 0)
+	if (g->self != NULL && segext_objectid_equal(&g->self->id, id))
 		return g->self;
 	for (int i = 0; i < g->n; i++)
-		if (memcmp(&g->nodes[i].id, id, SEGEXT_OBJECTID_LEN) == 0)
+		if (segext_objectid_equal(&g->nodes[i].id, id))
 			return &g->nodes[i];
 	return NULL;
 }
@@ -1142,7 +1109,7 @@ check_criteria_refs(Relation rel, HeapTuple tuple)
 	rules_spi_end(&spi);
 	/* the saved row stands for its stored version, if any */
 	for (int i = 0; i < g.n; i++)
-		if (memcmp(&g.nodes[i].id, &self.id, SEGEXT_OBJECTID_LEN) == 0)
+		if (segext_objectid_equal(&g.nodes[i].id, &self.id))
 			g.nodes[i].number = -1;
 	g.self = &self;
 	resolved = check_segment_refs(&g, c);
@@ -1409,7 +1376,8 @@ PG_FUNCTION_INFO_V1(segext_segments_rules);
 Datum
 segext_segments_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segments_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 
@@ -1431,9 +1399,7 @@ segext_segments_rules(PG_FUNCTION_ARGS)
 		segments_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("segments_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "segments_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1605,7 +1571,8 @@ PG_FUNCTION_INFO_V1(segext_segment_groups_rules);
 Datum
 segext_segment_groups_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "segment_groups_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "segment_groups_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -1622,9 +1589,7 @@ segext_segment_groups_rules(PG_FUNCTION_ARGS)
 		groups_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("segment_groups_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "segment_groups_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1809,7 +1774,8 @@ PG_FUNCTION_INFO_V1(segext_channels_rules);
 Datum
 segext_channels_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channels_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE | SEGEXT_TRIGGER_DELETE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 
@@ -1834,9 +1800,7 @@ segext_channels_rules(PG_FUNCTION_ARGS)
 		channels_before_delete(rel, trigdata->tg_trigtuple);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("channels_rules: must be fired for INSERT, UPDATE or DELETE")));
+	elog(ERROR, "channels_rules fired for an event it does not handle");
 	return (Datum) 0;
 }
 
@@ -1850,7 +1814,8 @@ PG_FUNCTION_INFO_V1(segext_channel_segments_rules);
 Datum
 segext_channel_segments_rules(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_segments_rules", true);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_segments_rules",
+											   SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW | SEGEXT_TRIGGER_INSERT | SEGEXT_TRIGGER_UPDATE);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 	bool		isnull;
@@ -1858,14 +1823,8 @@ segext_channel_segments_rules(PG_FUNCTION_ARGS)
 	Datum		distribution;
 	RulesSpi	spi;
 
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		tuple = trigdata->tg_trigtuple;
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		tuple = trigdata->tg_newtuple;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("channel_segments_rules: must be fired for INSERT or UPDATE")));
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
 
 	args[0] = column_value(rel, tuple, "company_id", &isnull);
 	if (isnull)
@@ -1961,7 +1920,8 @@ PG_FUNCTION_INFO_V1(segext_channel_mix_check);
 Datum
 segext_channel_mix_check(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_check", false);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_check",
+											   SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW);
 	Relation	rel = trigdata->tg_relation;
 	bool		is_mix = SPI_fnumber(RelationGetDescr(rel), "channel_id") > 0;
 	const char *channel_column = is_mix ? "channel_id" : "id";
@@ -1995,7 +1955,8 @@ PG_FUNCTION_INFO_V1(segext_channel_mix_write);
 Datum
 segext_channel_mix_write(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_write", false);
+	TriggerData *trigdata = rules_trigger_data(fcinfo, "channel_mix_write",
+											   SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW);
 	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newtuple : trigdata->tg_trigtuple;
@@ -2046,13 +2007,8 @@ segext_channel_mix_sync(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	RulesSpi	spi;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(((TriggerData *) fcinfo->context)->tg_event) ||
-		!TRIGGER_FIRED_AFTER(((TriggerData *) fcinfo->context)->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("channel_mix_sync: must be fired after the statement")));
-	trigdata = (TriggerData *) fcinfo->context;
+	trigdata = segext_check_trigger_call(fcinfo, "channel_mix_sync",
+										 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_STATEMENT);
 	if (syncing_mix)
 		return PointerGetDatum(NULL);
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * segext.h
- *	  Shared declarations of the segext extension: SQLSTATEs, module init
- *	  functions and PostgreSQL version shims, kept in one place.
+ *	  Shared declarations of the segext extension: the version policy,
+ *	  SQLSTATEs and module init functions, kept in one place.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,12 +16,14 @@
 #include "utils/relcache.h"
 
 /*
- * segext supports PostgreSQL 15: its install script needs 15 (views with
- * security_invoker).  The C keeps compiling from 13 on, behind the
- * PG_VERSION_NUM shims below, and refuses anything older.
+ * Version policy: segext supports PostgreSQL 15 only, the one major version
+ * it is built and tested on (its install script needs 15: views with
+ * security_invoker).  The C has no branches for other major versions and
+ * refuses to build for them; the one PG_VERSION_NUM test left picks the name
+ * a 15 minor release gives to a function.
  */
-#if PG_VERSION_NUM < 130000
-#error "segext's C needs PostgreSQL 13 or later; segext supports PostgreSQL 15"
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
+#error "segext supports PostgreSQL 15 only"
 #endif
 
 /*
@@ -69,7 +71,7 @@ extern bool segext_citus_initiating(void);
  * in the outbox of this distributed transaction (member_changes.c).
  */
 extern bool segext_membership_notices_wanted(void);
-extern void segext_membership_notices_send(void);
+extern void segext_membership_notices_send(const struct SegextObjectId *companies, int ncompanies);
 
 /*
  * The current company handed from a Citus coordinator to its workers
@@ -144,16 +146,14 @@ extern void segext_lock_company_segments(const struct SegextObjectId *company);
 extern struct SegextCriteria *segext_resolve_segment_refs(const struct SegextObjectId *company,
 														  struct SegextCriteria *criteria);
 
-/* Raise unless the function runs as an AFTER statement trigger (segext.c). */
-extern void segext_require_after_statement_trigger(FunctionCallInfo fcinfo, const char *name);
-
-/* Set-returning functions in materialize mode: one name on every version. */
+/*
+ * Set-returning functions in materialize mode: 15.0 names the function
+ * SetSingleFuncCall, 15.1 and later InitMaterializedSRF.
+ */
 #if PG_VERSION_NUM >= 150001
 #define segext_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
-#elif PG_VERSION_NUM >= 150000
-#define segext_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
 #else
-extern void segext_init_materialized_srf(FunctionCallInfo fcinfo);
+#define segext_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
 #endif
 
 #endif							/* SEGEXT_H */

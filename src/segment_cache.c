@@ -53,6 +53,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -71,14 +72,47 @@
  * (column, prefix) for begins values, and the segments whose part in that
  * column it satisfies.
  */
+typedef struct DispatchKey
+{
+	int			column_key;		/* 2 * column + (1 for a prefix) */
+	int			len;
+	const char *value;			/* points into a cached criteria value */
+} DispatchKey;
+
 typedef struct DispatchEntry
 {
-	uint32		hash;
-	int			key;			/* 2 * column + (1 for a prefix); -1: empty */
-	const char *value;			/* points into a cached criteria value */
-	int			len;
+	DispatchKey key;			/* hash key */
+	uint32		hash;			/* dispatch_hash of the key */
+	char		status;			/* simplehash slot status */
 	uint64	   *segments;		/* bitmap, nwords words */
 } DispatchEntry;
+
+static inline uint32 dispatch_hash(int key, const char *value, int len);
+
+/* dispatch_key_equal says whether two dispatch keys are the same. */
+static inline bool
+dispatch_key_equal(DispatchKey a, DispatchKey b)
+{
+	return a.column_key == b.column_key && a.len == b.len &&
+		memcmp(a.value, b.value, a.len) == 0;
+}
+
+/*
+ * A simplehash table of dispatch entries; probes pass the hash, which
+ * segext_segment_candidates computes for every prefix in one pass.
+ */
+#define SH_PREFIX dispatchhash
+#define SH_ELEMENT_TYPE DispatchEntry
+#define SH_KEY_TYPE DispatchKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) dispatch_hash((k).column_key, (k).value, (k).len)
+#define SH_EQUAL(tb, a, b) dispatch_key_equal(a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /*
  * A column of the dispatch index: the n-th indexable part on one field of
@@ -101,9 +135,7 @@ struct SegextDispatchIndex
 	int			nwords;
 	int			ncolumns;
 	DispatchColumn *columns;
-	int			table_size;		/* power of 2, at most half full */
-	int			table_used;
-	DispatchEntry *table;
+	dispatchhash_hash *table;
 	uint64	   *all;			/* bitmap of every segment */
 };
 
@@ -500,61 +532,18 @@ dispatch_hash(int key, const char *value, int len)
 	return murmurhash32(h);
 }
 
-/* dispatch_find returns the entry of (key, value), or an empty one. */
-static inline DispatchEntry *
-dispatch_find(const SegextDispatchIndex *index, int key, const char *value,
-			  int len, uint32 hash)
-{
-	uint32		mask = index->table_size - 1;
-	uint32		i = hash & mask;
-
-	for (;;)
-	{
-		DispatchEntry *e = &index->table[i];
-
-		if (e->key < 0)
-			return e;
-		if (e->hash == hash && e->key == key && e->len == len &&
-			memcmp(e->value, value, len) == 0)
-			return e;
-		i = (i + 1) & mask;
-	}
-}
-
 /* dispatch_add marks segment seg under (key, value). */
 static void
 dispatch_add(SegextDispatchIndex *index, int key, const char *value, int len,
 			 int seg)
 {
-	uint32		hash = dispatch_hash(key, value, len);
+	DispatchKey dkey = {key, len, value};
 	DispatchEntry *e;
+	bool		found;
 
-	if ((index->table_used + 1) * 2 > index->table_size)
-	{
-		DispatchEntry *old = index->table;
-		int			oldsize = index->table_size;
-		int			i;
-
-		index->table_size = oldsize * 2;
-		index->table = palloc(sizeof(DispatchEntry) * index->table_size);
-		for (i = 0; i < index->table_size; i++)
-			index->table[i].key = -1;
-		for (i = 0; i < oldsize; i++)
-			if (old[i].key >= 0)
-				*dispatch_find(index, old[i].key, old[i].value, old[i].len,
-							   old[i].hash) = old[i];
-		pfree(old);
-	}
-	e = dispatch_find(index, key, value, len, hash);
-	if (e->key < 0)
-	{
-		e->hash = hash;
-		e->key = key;
-		e->value = value;
-		e->len = len;
-		e->segments = palloc0(sizeof(uint64) * index->nwords);
-		index->table_used++;
-	}
+	e = dispatchhash_insert(index->table, dkey, &found);
+	if (!found)
+		e->segments = MemoryContextAllocZero(index->table->ctx, sizeof(uint64) * index->nwords);
 	e->segments[seg / 64] |= UINT64CONST(1) << (seg % 64);
 }
 
@@ -666,7 +655,6 @@ dispatch_build(const SegextSegmentList *list)
 	SegextDispatchIndex *index = palloc0(sizeof(SegextDispatchIndex));
 	int			maxparts = 0;
 	int			s;
-	int			i;
 
 	for (s = 0; s < list->nsegments; s++)
 		maxparts += list->segments[s].criteria->nparts;
@@ -676,10 +664,7 @@ dispatch_build(const SegextSegmentList *list)
 	for (s = 0; s < list->nsegments; s++)
 		index->all[s / 64] |= UINT64CONST(1) << (s % 64);
 	index->columns = palloc0(sizeof(DispatchColumn) * (maxparts + 1));
-	index->table_size = 16;
-	index->table = palloc(sizeof(DispatchEntry) * index->table_size);
-	for (i = 0; i < index->table_size; i++)
-		index->table[i].key = -1;
+	index->table = dispatchhash_create(CurrentMemoryContext, 16, NULL);
 
 	for (s = 0; s < list->nsegments; s++)
 	{
@@ -749,10 +734,11 @@ static inline void
 dispatch_probe(const SegextDispatchIndex *index, int key, const char *value,
 			   int len, uint32 hash, uint64 *acc)
 {
-	DispatchEntry *e = dispatch_find(index, key, value, len, hash);
+	DispatchKey dkey = {key, len, value};
+	DispatchEntry *e = dispatchhash_lookup_hash(index->table, dkey, hash);
 	int			w;
 
-	if (e->key < 0)
+	if (e == NULL)
 		return;
 	for (w = 0; w < index->nwords; w++)
 		acc[w] |= e->segments[w];
@@ -826,12 +812,7 @@ PG_FUNCTION_INFO_V1(segext_segment_cache_invalidate);
 Datum
 segext_segment_cache_invalidate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("segment_cache_invalidate: must be called as trigger")));
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "segment_cache_invalidate", 0);
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 

@@ -65,6 +65,7 @@
 #include "commands/trigger.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "trigger_check.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -578,7 +579,7 @@ single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
 			memcpy(company, DatumGetPointer(row_company), sizeof(SegextObjectId));
 			found = 1;
 		}
-		else if (memcmp(company, DatumGetPointer(row_company), sizeof(SegextObjectId)) != 0)
+		else if (!segext_objectid_equal(company, DatumGetSegextObjectIdP(row_company)))
 			found = 2;
 	}
 	systable_endscan(scan);
@@ -1015,7 +1016,7 @@ check_company(const SegextObjectId *company, bool write)
 	if (current->admin)
 		return;
 	if (company != NULL && current->source != COMPANY_SOURCE_NONE &&
-		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0 &&
+		segext_objectid_equal(&current->company, company) &&
 		(!write || current->writable))
 		return;
 	role = GetUserNameFromId(GetUserId(), false);
@@ -1033,7 +1034,7 @@ check_company(const SegextObjectId *company, bool write)
 	}
 	segext_objectid_to_hex(company, hex);
 	if (current->source != COMPANY_SOURCE_NONE &&
-		memcmp(&current->company, company, sizeof(SegextObjectId)) == 0)
+		segext_objectid_equal(&current->company, company))
 	{
 		if (!write || current->writable)
 			return;
@@ -1085,12 +1086,7 @@ PG_FUNCTION_INFO_V1(segext_company_roles_invalidate);
 Datum
 segext_company_roles_invalidate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("company_roles_invalidate: must be called as trigger")));
+	TriggerData *trigdata = segext_check_trigger_call(fcinfo, "company_roles_invalidate", 0);
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 

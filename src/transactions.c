@@ -27,6 +27,7 @@
 
 #include "kept_plan.h"
 #include "objectid.h"
+#include "trigger_check.h"
 
 /* Set while transactions_returned updates a sale, so the sale may change. */
 static bool updating_returned = false;
@@ -37,9 +38,8 @@ static SegextKeptPlan sale_adjust_plan;
 static SegextKeptPlan key_exists_plan;
 
 /* The argument types of the queries on a transaction's key. */
-static const Oid key_argtypes[3] = {KEPT_OBJECTID, KEPT_OBJECTID, NUMERICOID};
+static const Oid key_argtypes[3] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID, NUMERICOID};
 
-static void check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before);
 static char *jsonb_string(JsonbValue *v);
 static void check_labels(JsonbValue *labels, const char *owner, int itemno,
 						 List **derived);
@@ -49,27 +49,6 @@ static int	cmp_cstring(const ListCell *a, const ListCell *b);
 static int	numeric_compare(Numeric a, Numeric b);
 static void adjust_returned(Datum company, Datum sale, Datum delta, bool adding);
 static bool transaction_exists(Datum company, Datum id);
-
-/*
- * check_trigger_call refuses to run a row trigger that was attached the wrong
- * way, as contrib/tcn does.
- */
-static void
-check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager", name)));
-	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		(before != TRIGGER_FIRED_BEFORE(trigdata->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired %s for each row", name,
-						before ? "BEFORE" : "AFTER")));
-}
 
 /* jsonb_string returns the C string of a jsonb string value, or NULL. */
 static char *
@@ -319,7 +298,8 @@ customers_check(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		labels;
 
-	check_trigger_call(fcinfo, "customers_check", true);
+	(void) segext_check_trigger_call(fcinfo, "customers_check",
+									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW);
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
@@ -372,7 +352,8 @@ transactions_check(PG_FUNCTION_ARGS)
 	int			ncols = 0;
 	bool		items_changed = true;
 
-	check_trigger_call(fcinfo, "transactions_check", true);
+	(void) segext_check_trigger_call(fcinfo, "transactions_check",
+									 SEGEXT_TRIGGER_BEFORE | SEGEXT_TRIGGER_ROW);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -497,7 +478,7 @@ transactions_check(PG_FUNCTION_ARGS)
 			Numeric		remaining = DatumGetNumeric(SPI_getbinval(sale, sdesc, 3, &isnull));
 			Numeric		returned = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, amount));
 
-			if (memcmp(DatumGetPointer(sale_customer), DatumGetPointer(customer), SEGEXT_OBJECTID_LEN) != 0)
+			if (!segext_objectid_equal(DatumGetSegextObjectIdP(sale_customer), DatumGetSegextObjectIdP(customer)))
 				ereport(ERROR,
 						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 						 errmsg("return refers to sale \"%s\" of another customer", hex),
@@ -540,7 +521,7 @@ transactions_check(PG_FUNCTION_ARGS)
 		if (updating_returned)
 			returned = DatumGetNumeric(heap_getattr(tuple, SPI_fnumber(desc, "returned_amount"), desc, &n1));
 		if (numeric_compare(returned, zero) > 0 &&
-			memcmp(DatumGetPointer(oldcust), DatumGetPointer(newcust), SEGEXT_OBJECTID_LEN) != 0)
+			!segext_objectid_equal(DatumGetSegextObjectIdP(oldcust), DatumGetSegextObjectIdP(newcust)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("cannot move a sale with returns to another customer"),
@@ -651,7 +632,8 @@ transactions_returned(PG_FUNCTION_ARGS)
 				c_amount,
 				c_returns;
 
-	check_trigger_call(fcinfo, "transactions_returned", false);
+	(void) segext_check_trigger_call(fcinfo, "transactions_returned",
+									 SEGEXT_TRIGGER_AFTER | SEGEXT_TRIGGER_ROW);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		newtup = trigdata->tg_trigtuple;

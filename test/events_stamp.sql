@@ -157,12 +157,12 @@ SELECT throws_ok($$INSERT INTO public.stamp_bad (company_id) VALUES ('e0e0e0e0e0
 DROP TRIGGER t ON public.stamp_bad;
 CREATE TRIGGER t AFTER INSERT ON public.stamp_bad FOR EACH ROW EXECUTE FUNCTION segext.stamp_event('company_id', 'seg', 'grp');
 SELECT throws_ok($$INSERT INTO public.stamp_bad (company_id) VALUES ('e0e0e0e0e0e0e0e0e0e0e0e0')$$,
-    '39P01', 'stamp_event: must be fired before the event', 'an AFTER trigger is refused when fired');
+    '39P01', 'function "stamp_event" must be fired BEFORE ROW', 'an AFTER trigger is refused when fired');
 DROP TRIGGER t ON public.stamp_bad;
 CREATE TRIGGER t BEFORE UPDATE ON public.stamp_bad FOR EACH ROW EXECUTE FUNCTION segext.stamp_event('company_id', 'seg', 'grp');
 INSERT INTO public.stamp_bad (company_id) VALUES ('e0e0e0e0e0e0e0e0e0e0e0e0');
 SELECT throws_ok($$UPDATE public.stamp_bad SET name = 'x'$$,
-    '39P01', 'stamp_event: must be fired on INSERT', 'an UPDATE trigger is refused when fired');
+    '39P01', 'function "stamp_event" must be fired for INSERT', 'an UPDATE trigger is refused when fired');
 DROP TRIGGER t ON public.stamp_bad;
 ALTER EVENT TRIGGER segext_check_event_trigger ENABLE;
 

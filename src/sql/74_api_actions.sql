@@ -100,6 +100,28 @@ CREATE FUNCTION segext_api.refresh() RETURNS pg_catalog.int8
     $$;
 COMMENT ON FUNCTION segext_api.refresh() IS 'refreshes every active segment of the current company in one pass; returns the number of members that entered or left';
 
+-- The current members of the current company's segments, one row per segment
+-- and customer.  segment_customers returns its rows, so that GraphQL gateways
+-- (PostGraphile) can sort and filter the function's result like the view.
+CREATE VIEW segext_api.segment_members WITH (security_invoker = true) AS
+    SELECT m.segment_id, c.id AS customer_id, c.external_id, c.first_name, c.last_name,
+           c.email, c.phone, c.active, m.since, c.created_at
+      FROM segext.memberships m
+      JOIN segext.customers c
+        ON c.company_id OPERATOR(pg_catalog.=) m.company_id AND c.id OPERATOR(pg_catalog.=) m.customer_id
+     WHERE m.company_id OPERATOR(pg_catalog.=) segext.current_company_id();
+COMMENT ON VIEW segext_api.segment_members IS 'current members of the current company''s segments, one row per segment and customer (the rows of segment_customers)';
+COMMENT ON COLUMN segext_api.segment_members.segment_id IS 'ObjectId of the segment';
+COMMENT ON COLUMN segext_api.segment_members.customer_id IS 'ObjectId of the customer';
+COMMENT ON COLUMN segext_api.segment_members.external_id IS 'the customer''s external id';
+COMMENT ON COLUMN segext_api.segment_members.first_name IS 'the customer''s first name';
+COMMENT ON COLUMN segext_api.segment_members.last_name IS 'the customer''s last name';
+COMMENT ON COLUMN segext_api.segment_members.email IS 'the customer''s email address';
+COMMENT ON COLUMN segext_api.segment_members.phone IS 'the customer''s phone number';
+COMMENT ON COLUMN segext_api.segment_members.active IS 'whether the customer is active';
+COMMENT ON COLUMN segext_api.segment_members.since IS 'when the customer entered the segment';
+COMMENT ON COLUMN segext_api.segment_members.created_at IS 'when the customer was created';
+
 -- Members of a segment: a set-returning SQL function that the planner inlines,
 -- so PostgREST's filters, order, limit/offset and exact count apply to it (and
 -- reach the scan).  The segment check has no reference to the rows, so it is a
@@ -110,11 +132,7 @@ CREATE FUNCTION segext_api.segment_customers(
         last_name pg_catalog.text DEFAULT NULL,
         phone pg_catalog.text DEFAULT NULL,
         email pg_catalog.text DEFAULT NULL)
-    RETURNS TABLE (segment_id segext.objectid, customer_id segext.objectid,
-                   external_id pg_catalog.text, first_name pg_catalog.text,
-                   last_name pg_catalog.text, email pg_catalog.text, phone pg_catalog.text,
-                   active pg_catalog.bool, since pg_catalog.timestamptz,
-                   created_at pg_catalog.timestamptz)
+    RETURNS SETOF segext_api.segment_members
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT m.segment_id, c.id, c.external_id, c.first_name, c.last_name, c.email, c.phone,

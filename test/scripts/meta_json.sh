@@ -66,8 +66,8 @@ broken = {
     "bad range operator": put(["prereqs", "runtime", "requires", "PostgreSQL"], "=> 15.0.0"),
     "tag with a slash": put(["tags"], ["a/b"]),
     "tag of 256 characters": put(["tags"], ["t" * 256]),
-    "repository type upper case": put(["resources", "repository", "type"], "Git"),
-    "homepage not a URI": put(["resources", "homepage"], "segext home"),
+    "repository type upper case": put(["resources"], {"repository": {"url": "https://example.org/r.git", "type": "Git"}}),
+    "homepage not a URI": put(["resources"], {"homepage": "segext home"}),
 }
 accepted = []
 for name, change in broken.items():
