@@ -1103,7 +1103,7 @@ void
 segext_company_must_be_visible(const SegextObjectId *company, const char *hint)
 {
 	static SegextKeptPlan plan;
-	static const Oid types[1] = {KEPT_OBJECTID};
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
 	bool		isnull;
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
