@@ -95,6 +95,20 @@ typedef struct ShardEntry
 	int32		group;			/* the shard group: the shard's smallest hash value */
 } ShardEntry;
 
+/* A shard of one of segext's tables on this node, by its shard id. */
+typedef struct ShardName
+{
+	int64		shardid;		/* key */
+	char		table[NAMEDATALEN]; /* the name of its table */
+} ShardName;
+
+/*
+ * What an error raised for a Citus connection from another node carries at
+ * the end of its DETAIL: the fields Citus does not pass on.
+ */
+#define RELAY_SEPARATOR '\x1f'
+#define RELAY_MARK "\n\x1fsegext relayed"
+
 /* One of segext's reference tables and its local placement. */
 typedef struct ReferenceTable
 {
@@ -130,6 +144,10 @@ static int	citus_loaded = -1;	/* -1 unknown, 0 no, 1 yes */
 static HTAB *shards_by_oid = NULL;
 static HTAB *shards_by_group = NULL;
 static HTAB *reference_tables = NULL;
+static HTAB *distributed_tables = NULL;
+static HTAB *shards_by_id = NULL;
+static Oid	written_company_fn = InvalidOid;
+static Oid	objectid_eq_op = InvalidOid;
 static bool map_stale = false;
 static bool segext_distributed = false;	/* segext.companies is distributed */
 static Oid	current_company_fn = InvalidOid;
@@ -138,6 +156,7 @@ static bool map_building = false;
 static Oid	last_unknown_relid = InvalidOid;
 
 static bool have_group = false;
+static bool touched_shards = false;	/* this transaction ran a statement on a shard group */
 static int32 current_group = 0;
 static bool plans_rewritten = false;	/* a plan was made for current_group */
 static bool plans_group_valid = false;
@@ -146,12 +165,29 @@ static int32 plans_group = 0;
 static ShardStatement shard_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	shard_statement_depth = 0;
 
-/* A write of segext's tables this node started, whose notifications it sends at its end. */
+/* The most companies a statement's outbox read names one by one. */
+#define MAX_WRITTEN_COMPANIES 8
+
+/*
+ * A write of segext's tables this node started, whose notifications it
+ * sends at its end: from the shard groups of the companies it wrote when
+ * segext.written_company() named them all while it ran, else from all.
+ */
 typedef struct NotifyingStatement
 {
 	QueryDesc  *query;
 	SubTransactionId subxact;	/* the subtransaction it started in */
+	int			ncompanies;		/* companies named by segext.written_company() */
+	bool		unknown;		/* more than MAX_WRITTEN_COMPANIES, or a nested write went untracked */
+	SegextObjectId companies[MAX_WRITTEN_COMPANIES];
 } NotifyingStatement;
+
+/* A hash-distributed table of segext and its distribution column. */
+typedef struct DistributedTable
+{
+	Oid			table;			/* key */
+	AttrNumber	column;
+} DistributedTable;
 
 static NotifyingStatement notifying_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	notifying_statement_depth = 0;
@@ -160,8 +196,11 @@ static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
+static ExecutorRun_hook_type prev_executor_run = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 static bool citus_is_loaded(void);
+static void citus_error_hook(ErrorData *edata);
 static void shard_map_build(void);
 static bool shard_map_lookup(Oid relid, ShardEntry **entry);
 static void group_enter(bool has, int32 group);
@@ -171,12 +210,16 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
 static void let_citus_write_through_view(Query *parse);
+static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
 static PlannedStmt *citus_planner(Query *parse, const char *query_string,
 								  int cursor_options, ParamListInfo bound_params);
 static void citus_executor_start(QueryDesc *query, int eflags);
 static void citus_executor_end(QueryDesc *query);
+static void citus_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
+							   bool execute_once);
+static void rethrow_relayed_error(MemoryContext context);
 static void invalidate_segments_written(QueryDesc *query);
 static bool writes_segext_table(QueryDesc *query);
 static void citus_xact_callback(XactEvent event, void *arg);
@@ -213,8 +256,12 @@ segext_citus_init(void)
 	ExecutorStart_hook = citus_executor_start;
 	prev_executor_end = ExecutorEnd_hook;
 	ExecutorEnd_hook = citus_executor_end;
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = citus_executor_run;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = citus_process_utility;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = citus_error_hook;
 	RegisterXactCallback(citus_xact_callback, NULL);
 	RegisterSubXactCallback(citus_subxact_callback, NULL);
 }
@@ -391,8 +438,209 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 	}
 	SPI_finish();
 	if (routed)
-		segext_membership_notices_send();
+		segext_membership_notices_send(company, 1);
 	return routed;
+}
+
+/*
+ * shard_id_of returns the shard id that a name of a shard's object ends
+ * with ("<name>_<shard id>") when it is a known shard of segext's tables
+ * whose table name starts the name, or 0; sets *base_len to the length of
+ * the name without the suffix.
+ */
+static int64
+shard_id_of(const char *name, size_t len, size_t *base_len)
+{
+	size_t		digits = 0;
+	int64		shardid = 0;
+	ShardName  *entry;
+
+	while (digits < len && isdigit((unsigned char) name[len - 1 - digits]))
+		digits++;
+	if (digits == 0 || digits > 18 || digits + 1 >= len || name[len - 1 - digits] != '_')
+		return 0;
+	for (size_t i = len - digits; i < len; i++)
+		shardid = shardid * 10 + (name[i] - '0');
+	entry = hash_search(shards_by_id, &shardid, HASH_FIND, NULL);
+	if (entry == NULL || strncmp(name, entry->table, strlen(entry->table)) != 0)
+		return 0;
+	*base_len = len - digits - 1;
+	return shardid;
+}
+
+/* unshard_name returns a name of a shard's object without its shard id, or the name. */
+static char *
+unshard_name(char *name)
+{
+	size_t		base_len;
+
+	if (name == NULL || shard_id_of(name, strlen(name), &base_len) == 0)
+		return name;
+	return pnstrdup(name, base_len);
+}
+
+/*
+ * unshard_text returns a message with every quoted name of a shard's object
+ * ("customers_102008", "customers_pkey_102008") replaced by the name of
+ * the table's object, or the text itself.
+ */
+static char *
+unshard_text(char *text)
+{
+	StringInfoData out;
+	const char *p;
+	bool		changed = false;
+
+	if (text == NULL || strchr(text, '"') == NULL)
+		return text;
+	initStringInfo(&out);
+	p = text;
+	while (*p != '\0')
+	{
+		const char *close;
+		size_t		base_len;
+
+		if (*p != '"' || (close = strchr(p + 1, '"')) == NULL)
+		{
+			appendStringInfoChar(&out, *p++);
+			continue;
+		}
+		if (shard_id_of(p + 1, close - p - 1, &base_len) != 0)
+		{
+			appendStringInfoChar(&out, '"');
+			appendBinaryStringInfo(&out, p + 1, base_len);
+			changed = true;
+		}
+		else
+			appendBinaryStringInfo(&out, p, close - p);
+		p = close;
+		appendStringInfoChar(&out, *p++);
+	}
+	return changed ? out.data : text;
+}
+
+/* citus_internal_session tells whether Citus opened this session from another node. */
+static bool
+citus_internal_session(void)
+{
+	return application_name != NULL &&
+		strncmp(application_name, "citus_internal", strlen("citus_internal")) == 0;
+}
+
+/*
+ * relay_field appends one field of an error to the trailer, as the unit
+ * separator and the value (its own separators and line breaks replaced).
+ */
+static void
+relay_field(StringInfo trailer, const char *value)
+{
+	appendStringInfoChar(trailer, RELAY_SEPARATOR);
+	for (const char *p = value != NULL ? value : ""; *p != '\0'; p++)
+		appendStringInfoChar(trailer, *p == RELAY_SEPARATOR ? ' ' : *p);
+}
+
+/*
+ * relay_error adds to the DETAIL of an error that a Citus connection from
+ * another node receives a trailer with the fields that Citus does not pass
+ * on to the client (the SQLSTATE and HINT through its COPY path; the names
+ * of the constraint, table, schema, column and type always): the node that
+ * started the statement puts them back (restore_relayed_error).
+ */
+static void
+relay_error(ErrorData *edata)
+{
+	StringInfoData trailer;
+	char		code[6];
+
+	initStringInfo(&trailer);
+	if (edata->detail != NULL)
+		appendStringInfoString(&trailer, edata->detail);
+	appendStringInfoString(&trailer, RELAY_MARK);
+	memcpy(code, unpack_sql_state(edata->sqlerrcode), sizeof(code));
+	relay_field(&trailer, code);
+	relay_field(&trailer, edata->hint);
+	relay_field(&trailer, edata->constraint_name);
+	relay_field(&trailer, edata->table_name);
+	relay_field(&trailer, edata->schema_name);
+	relay_field(&trailer, edata->column_name);
+	relay_field(&trailer, edata->datatype_name);
+	edata->detail = trailer.data;
+}
+
+/* relayed_field returns the next field of a trailer and advances *p past it. */
+static char *
+relayed_field(const char **p)
+{
+	const char *start;
+	const char *end;
+
+	if (**p != RELAY_SEPARATOR)
+		return NULL;
+	start = *p + 1;
+	end = strchr(start, RELAY_SEPARATOR);
+	if (end == NULL)
+		end = start + strlen(start);
+	*p = end;
+	return end > start ? pnstrdup(start, end - start) : NULL;
+}
+
+/*
+ * restore_relayed_error takes the trailer of relay_error off the DETAIL of
+ * an error a worker raised and gives the error its SQLSTATE (where Citus
+ * made it XX000), its HINT and its object names back.
+ */
+static void
+restore_relayed_error(ErrorData *edata)
+{
+	char	   *mark;
+	const char *p;
+	char	   *code;
+	char	   *hint;
+
+	if (edata->detail == NULL || (mark = strstr(edata->detail, RELAY_MARK)) == NULL)
+		return;
+	p = mark + strlen(RELAY_MARK);
+	code = relayed_field(&p);
+	hint = relayed_field(&p);
+	if (code != NULL && strlen(code) == 5 && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR)
+		edata->sqlerrcode = MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
+	if (edata->hint == NULL)
+		edata->hint = hint;
+	edata->constraint_name = relayed_field(&p);
+	edata->table_name = relayed_field(&p);
+	edata->schema_name = relayed_field(&p);
+	edata->column_name = relayed_field(&p);
+	edata->datatype_name = relayed_field(&p);
+	*mark = '\0';
+	if (edata->detail[0] == '\0')
+		edata->detail = NULL;
+}
+
+/*
+ * citus_error_hook gives an error the names of segext's tables and
+ * constraints where it names their shards, passes to a Citus connection
+ * from another node what Citus would drop of it, and puts that back on the
+ * node that receives it.
+ */
+static void
+citus_error_hook(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && citus_loaded == 1)
+	{
+		if (shards_by_id != NULL && edata->schema_name != NULL && strcmp(edata->schema_name, "segext") == 0)
+		{
+			edata->message = unshard_text(edata->message);
+			edata->detail = unshard_text(edata->detail);
+			edata->hint = unshard_text(edata->hint);
+			edata->constraint_name = unshard_name(edata->constraint_name);
+			edata->table_name = unshard_name(edata->table_name);
+		}
+		restore_relayed_error(edata);
+		if (edata->output_to_client && touched_shards && citus_internal_session())
+			relay_error(edata);
+	}
+	if (prev_emit_log_hook != NULL)
+		prev_emit_log_hook(edata);
 }
 
 /* citus_is_loaded tells whether the Citus library is loaded in this server. */
@@ -421,10 +669,16 @@ shard_map_build(void)
 		hash_destroy(shards_by_group);
 	if (reference_tables != NULL)
 		hash_destroy(reference_tables);
-	shards_by_oid = shards_by_group = reference_tables = NULL;
+	if (distributed_tables != NULL)
+		hash_destroy(distributed_tables);
+	if (shards_by_id != NULL)
+		hash_destroy(shards_by_id);
+	shards_by_oid = shards_by_group = reference_tables = distributed_tables = shards_by_id = NULL;
 	map_stale = false;
 	segext_distributed = false;
 	current_company_fn = InvalidOid;
+	written_company_fn = InvalidOid;
+	objectid_eq_op = InvalidOid;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
@@ -441,6 +695,16 @@ shard_map_build(void)
 	ctl.entrysize = sizeof(ReferenceTable);
 	ctl.hcxt = TopMemoryContext;
 	reference_tables = hash_create("segext reference tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(DistributedTable);
+	ctl.hcxt = TopMemoryContext;
+	distributed_tables = hash_create("segext distributed tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(ShardName);
+	ctl.hcxt = TopMemoryContext;
+	shards_by_id = hash_create("segext shard names", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	nsp = get_namespace_oid("segext", true);
 	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)) ||
@@ -455,7 +719,9 @@ shard_map_build(void)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		ret = SPI_execute("SELECT p.logicalrelid::pg_catalog.oid, s.shardid, "
-						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n' "
+						  "COALESCE(s.shardminvalue::pg_catalog.int4, 0), p.partmethod OPERATOR(pg_catalog.=) 'n', "
+						  "CASE WHEN p.partmethod OPERATOR(pg_catalog.=) 'h' "
+						  "THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END "
 						  "FROM pg_catalog.pg_dist_partition AS p "
 						  "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 						  "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid "
@@ -481,10 +747,22 @@ shard_map_build(void)
 
 			if (table_name == NULL)
 				continue;
+			if (!reference)
+			{
+				char	   *column = SPI_getvalue(tuple, desc, 5);
+				DistributedTable *dist = hash_search(distributed_tables, &table, HASH_ENTER, NULL);
+
+				dist->column = column != NULL ? get_attnum(table, column) : InvalidAttrNumber;
+			}
 			snprintf(name, sizeof(name), "%s_" INT64_FORMAT, table_name, shardid);
 			shard = get_relname_relid(name, nsp);
 			if (!OidIsValid(shard))
 				continue;		/* the shard is on another node */
+			{
+				ShardName  *named = hash_search(shards_by_id, &shardid, HASH_ENTER, NULL);
+
+				strlcpy(named->table, table_name, NAMEDATALEN);
+			}
 			entry = hash_search(shards_by_oid, &shard, HASH_ENTER, NULL);
 			entry->table = table;
 			entry->reference = reference;
@@ -507,6 +785,16 @@ shard_map_build(void)
 											 CStringGetDatum("current_company_id"),
 											 PointerGetDatum(buildoidvector(NULL, 0)),
 											 ObjectIdGetDatum(nsp));
+		{
+			Oid			objectid = segext_objectid_type();
+
+			written_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+												 CStringGetDatum("written_company"),
+												 PointerGetDatum(buildoidvector(&objectid, 1)),
+												 ObjectIdGetDatum(nsp));
+			objectid_eq_op = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
+											  objectid, objectid);
+		}
 		{
 			Oid			companies = get_relname_relid("companies", nsp);
 			Oid			types[1] = {REGCLASSOID};
@@ -571,6 +859,8 @@ group_enter(bool has, int32 group)
 {
 	have_group = has;
 	current_group = group;
+	if (has)
+		touched_shards = true;
 	if (plans_rewritten && (!has || !plans_group_valid || plans_group != group))
 	{
 		ResetPlanCache();
@@ -640,20 +930,25 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
 		if (segext_distributed)
-			let_citus_write_through_view(parse);
-		if (segext_distributed && OidIsValid(current_company_fn) &&
-			calls_function((Node *) parse, current_company_fn))
 		{
-			Const	   *company = current_company_const();
+			bool		holds_company = false;
 			PlannedStmt *result;
 
-			parse = (Query *) company_mutator((Node *) parse, company);
-			company_plans = true;
+			let_citus_write_through_view(parse);
+			if (OidIsValid(current_company_fn) && calls_function((Node *) parse, current_company_fn))
+			{
+				parse = (Query *) company_mutator((Node *) parse, current_company_const());
+				company_plans = true;
+				holds_company = true;
+			}
+			if (segext_membership_notices_wanted())
+				mark_written_company(parse);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
 				result = standard_planner(parse, query_string, cursor_options, bound_params);
-			result->transientPlan = true;
+			if (holds_company)
+				result->transientPlan = true;
 			return result;
 		}
 	}
@@ -733,6 +1028,181 @@ let_citus_write_through_view(Query *parse)
 			}
 		}
 	}
+}
+
+/* is_company_value tells whether an expression is a constant or a parameter of the statement. */
+static bool
+is_company_value(Node *node)
+{
+	return node != NULL &&
+		(IsA(node, Const) || (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN));
+}
+
+/* written_company_call wraps a company in a call of segext.written_company(). */
+static Expr *
+written_company_call(Node *company)
+{
+	return (Expr *) makeFuncExpr(written_company_fn, segext_objectid_type(), list_make1(company),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * mark_inserted_company wraps the company of every row of an INSERT ...
+ * VALUES in segext.written_company() when each is a constant or a
+ * parameter (all of them or none).
+ */
+static void
+mark_inserted_company(Query *parse, AttrNumber column)
+{
+	ListCell   *lc;
+
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Var		   *var;
+		RangeTblEntry *values;
+		ListCell   *row;
+
+		if (tle->resjunk || tle->resno != column)
+			continue;
+		if (is_company_value((Node *) tle->expr))
+		{
+			tle->expr = written_company_call((Node *) tle->expr);
+			return;
+		}
+		/* a multi-row VALUES: a column of its range table entry */
+		if (!IsA(tle->expr, Var))
+			return;
+		var = (Var *) tle->expr;
+		if (var->varlevelsup != 0 || var->varno <= 0 || var->varno > list_length(parse->rtable))
+			return;
+		values = rt_fetch(var->varno, parse->rtable);
+		if (values->rtekind != RTE_VALUES || var->varattno <= 0)
+			return;
+		foreach(row, values->values_lists)
+		{
+			List	   *cells = lfirst(row);
+
+			if (var->varattno > list_length(cells) ||
+				!is_company_value(list_nth(cells, var->varattno - 1)))
+				return;
+		}
+		foreach(row, values->values_lists)
+		{
+			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
+
+			lfirst(cell) = written_company_call(lfirst(cell));
+		}
+		return;
+	}
+}
+
+/*
+ * qualified_company returns the constant or parameter that a condition of
+ * an UPDATE or DELETE (a conjunct of its WHERE or of its target's security
+ * conditions: a view's, a policy's) holds the target's distribution column
+ * equal to, or NULL.
+ */
+static Node *
+qualified_company(Query *parse, RangeTblEntry *target, AttrNumber column)
+{
+	List	   *conjuncts = NIL;
+	ListCell   *lc;
+
+	if (parse->jointree != NULL && parse->jointree->quals != NULL)
+		conjuncts = make_ands_implicit((Expr *) parse->jointree->quals);
+	foreach(lc, target->securityQuals)
+		conjuncts = list_concat(conjuncts, make_ands_implicit((Expr *) lfirst(lc)));
+	foreach(lc, conjuncts)
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+
+		if (!IsA(op, OpExpr) || op->opno != objectid_eq_op || list_length(op->args) != 2)
+			continue;
+		for (int side = 0; side < 2; side++)
+		{
+			Var		   *var = (Var *) list_nth(op->args, side);
+			Node	   *value = (Node *) list_nth(op->args, 1 - side);
+
+			if (IsA(var, Var) && var->varno == parse->resultRelation && var->varlevelsup == 0 &&
+				var->varattno == column && is_company_value(value))
+				return value;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * mark_written_company makes a write this node starts of one of segext's
+ * distributed tables name the company of its rows while it runs, when the
+ * statement fixes it by a constant or a parameter: the company of each row
+ * of an INSERT ... VALUES is wrapped in segext.written_company(), an UPDATE
+ * or DELETE whose condition holds the company equal to one gets the
+ * condition segext.written_company(that) IS NOT NULL.  Citus evaluates the
+ * call on this node before it routes the statement, which then reads the
+ * outbox of those companies only (citus_executor_end).  Other writes are
+ * left as they are and read the outbox of every shard.
+ */
+static void
+mark_written_company(Query *parse)
+{
+	RangeTblEntry *target;
+	DistributedTable *table;
+
+	if (!OidIsValid(written_company_fn) || !OidIsValid(objectid_eq_op) || distributed_tables == NULL)
+		return;
+	if ((parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		 parse->commandType != CMD_DELETE) || parse->hasModifyingCTE ||
+		parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION)
+		return;
+	table = hash_search(distributed_tables, &target->relid, HASH_FIND, NULL);
+	if (table == NULL || table->column == InvalidAttrNumber)
+		return;
+	if (parse->commandType == CMD_INSERT)
+		mark_inserted_company(parse, table->column);
+	else
+	{
+		Node	   *company = qualified_company(parse, target, table->column);
+		NullTest   *named;
+
+		if (company == NULL)
+			return;
+		named = makeNode(NullTest);
+		named->arg = written_company_call(copyObject(company));
+		named->nulltesttype = IS_NOT_NULL;
+		named->argisrow = false;
+		named->location = -1;
+		parse->jointree->quals = make_and_qual(parse->jointree->quals, (Node *) named);
+	}
+}
+
+PG_FUNCTION_INFO_V1(segext_written_company);
+/*
+ * segext_written_company returns its argument, a company whose rows the
+ * statement being run writes, after noting it for the statement's outbox
+ * read when this node started the statement (elsewhere it only returns it).
+ */
+Datum
+segext_written_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_GETARG_SEGEXT_OBJECTID_P(0);
+
+	if (notifying_statement_depth > 0 && !have_group)
+	{
+		NotifyingStatement *statement = &notifying_statements[notifying_statement_depth - 1];
+		bool		known = false;
+
+		for (int i = 0; i < statement->ncompanies && !known; i++)
+			known = segext_objectid_equal(&statement->companies[i], company);
+		if (!known && statement->ncompanies < MAX_WRITTEN_COMPANIES)
+			statement->companies[statement->ncompanies++] = *company;
+		else if (!known)
+			statement->unknown = true;
+	}
+	PG_RETURN_SEGEXT_OBJECTID_P(company);
 }
 
 /* calls_function_walker finds a call of the function *(Oid *) context. */
@@ -846,11 +1316,22 @@ citus_executor_start(QueryDesc *query, int eflags)
 		{
 			invalidate_segments_written(query);
 			if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && segext_membership_notices_wanted() &&
-				notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH && writes_segext_table(query))
+				writes_segext_table(query))
 			{
-				notifying_statements[notifying_statement_depth].query = query;
-				notifying_statements[notifying_statement_depth].subxact = GetCurrentSubTransactionId();
-				notifying_statement_depth++;
+				if (notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH)
+				{
+					NotifyingStatement *statement = &notifying_statements[notifying_statement_depth++];
+
+					statement->query = query;
+					statement->subxact = GetCurrentSubTransactionId();
+					statement->ncompanies = 0;
+					statement->unknown = false;
+				}
+				else
+				{
+					/* its companies would be taken for the enclosing statement's */
+					notifying_statements[notifying_statement_depth - 1].unknown = true;
+				}
 				/* the workers keep the outbox rows until this node reads them */
 				segext_citus_coordinate();
 			}
@@ -875,6 +1356,7 @@ citus_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	volatile bool entered = false;
+	MemoryContext caller_context = CurrentMemoryContext;
 	bool		had_group = have_group;
 	int32		previous_group = current_group;
 
@@ -898,12 +1380,17 @@ citus_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (entered)
 			group_enter(had_group, previous_group);
+		if (IsA(parsetree, CopyStmt) && !entered)
+			rethrow_relayed_error(caller_context);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (entered)
+		group_enter(had_group, previous_group);
 }
 
 /*
@@ -969,6 +1456,54 @@ writes_segext_table(QueryDesc *query)
 }
 
 /*
+ * citus_executor_run runs a statement; an error that a worker relayed
+ * (relay_error) is raised again whole, so that an exception handler on
+ * this node sees the SQLSTATE and fields the client gets.
+ */
+static void
+citus_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		if (prev_executor_run != NULL)
+			prev_executor_run(query, direction, count, execute_once);
+		else
+			standard_ExecutorRun(query, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		if (citus_loaded == 1 && !have_group)
+			rethrow_relayed_error(caller_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * rethrow_relayed_error raises the error being handled again with the
+ * fields a worker relayed put back (restore_relayed_error); returns when it
+ * carries none.
+ */
+static void
+rethrow_relayed_error(MemoryContext context)
+{
+	MemoryContext old = MemoryContextSwitchTo(context);
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->detail == NULL || strstr(edata->detail, RELAY_MARK) == NULL)
+	{
+		FreeErrorData(edata);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	FlushErrorState();
+	restore_relayed_error(edata);
+	ReThrowError(edata);
+}
+
+/*
  * citus_executor_end restores the group that was current before a statement
  * on a shard, and sends the membership notifications of a write of segext's
  * tables this node started.
@@ -988,8 +1523,12 @@ citus_executor_end(QueryDesc *query)
 	}
 	if (notifying_statement_depth > 0 && notifying_statements[notifying_statement_depth - 1].query == query)
 	{
-		notifying_statement_depth--;
-		segext_membership_notices_send();
+		NotifyingStatement statement = notifying_statements[--notifying_statement_depth];
+
+		if (statement.unknown || statement.ncompanies == 0)
+			segext_membership_notices_send(NULL, 0);
+		else
+			segext_membership_notices_send(statement.companies, statement.ncompanies);
 	}
 }
 
@@ -1003,6 +1542,7 @@ citus_xact_callback(XactEvent event, void *arg)
 	{
 		shard_statement_depth = 0;
 		notifying_statement_depth = 0;
+		touched_shards = false;
 		if (have_group || plans_rewritten)
 			group_enter(false, 0);
 		last_unknown_relid = InvalidOid;

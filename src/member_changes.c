@@ -40,6 +40,7 @@
  */
 #include "segext.h"
 #include "kept_plan.h"
+#include "objectid.h"
 #include "role_switch.h"
 
 #include "access/table.h"
@@ -236,16 +237,18 @@ segext_membership_notices_wanted(void)
 /*
  * segext_membership_notices_send sends the NOTIFY of every range that the
  * triggers on the shards wrote into segext.membership_notices in this
- * distributed transaction (on the node that started the statement, as the
- * role that ran it, so that Citus reads each placement through the
- * connection that wrote it).
+ * distributed transaction, for the given companies (one routed task each)
+ * or, with companies NULL, for all (one task per shard); on the node that
+ * started the statement, as the role that ran it, so that Citus reads each
+ * placement through the connection that wrote it.
  */
 void
-segext_membership_notices_send(void)
+segext_membership_notices_send(const SegextObjectId *companies, int ncompanies)
 {
 	Oid			nsp;
 	Oid			notices;
-	int			ret;
+	Oid			types[1];
+	int			reads = companies != NULL ? ncompanies : 1;
 
 	if (!notify_membership)
 		return;
@@ -257,17 +260,32 @@ segext_membership_notices_send(void)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"
-					  " ORDER BY n.first_id", false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	types[0] = segext_objectid_type();
+	for (int r = 0; r < reads; r++)
 	{
-		bool		isnull;
-		int64		first_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		int64		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		int			ret;
 
-		notify_range(first_id, last_id);
+		if (companies != NULL)
+		{
+			Datum		values[1] = {PointerGetDatum(&companies[r])};
+
+			ret = SPI_execute_with_args("SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"
+										" WHERE n.company_id OPERATOR(pg_catalog.=) $1"
+										" ORDER BY n.first_id", 1, types, values, NULL, false, 0);
+		}
+		else
+			ret = SPI_execute("SELECT n.first_id, n.last_id FROM segext.membership_notices AS n"
+							  " ORDER BY n.first_id", false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		first_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			int64		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+			notify_range(first_id, last_id);
+		}
 	}
 	SPI_finish();
 }

@@ -71,7 +71,7 @@ extern bool segext_citus_initiating(void);
  * in the outbox of this distributed transaction (member_changes.c).
  */
 extern bool segext_membership_notices_wanted(void);
-extern void segext_membership_notices_send(void);
+extern void segext_membership_notices_send(const struct SegextObjectId *companies, int ncompanies);
 
 /*
  * The current company handed from a Citus coordinator to its workers

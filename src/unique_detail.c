@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/elog.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 /* Longest key value kept for the DETAIL (longer ones are cut). */
@@ -87,7 +88,13 @@ segext_remember_row_keys(Relation rel, HeapTuple tuple, const char *const *colum
 		}
 	}
 	remembered.ncolumns = ncolumns;
-	strlcpy(remembered.table, RelationGetRelationName(rel), NAMEDATALEN);
+	/* on a Citus shard: its table's name, which errors name (citus.c) */
+	{
+		Oid			table = segext_citus_shard_table(RelationGetRelid(rel));
+		char	   *name = OidIsValid(table) ? get_rel_name(table) : NULL;
+
+		strlcpy(remembered.table, name != NULL ? name : RelationGetRelationName(rel), NAMEDATALEN);
+	}
 	remembered.lxid = MyProc->lxid;
 	remembered.command = GetCurrentCommandId(false);
 	remembered.valid = true;

@@ -72,6 +72,15 @@ CREATE POLICY membership_notices_read ON segext.membership_notices FOR SELECT US
 COMMENT ON POLICY membership_notices_read ON segext.membership_notices IS 'every role reads the outbox: it sees only the uncommitted rows of its own transaction';
 SELECT pg_catalog.pg_extension_config_dump('segext.membership_notices', '');
 
+-- What a write of segext's distributed tables started on the coordinator
+-- wraps the company of its rows in (src/citus.c), so that the coordinator
+-- learns which companies the statement writes when Citus evaluates it
+-- before routing, and reads the outbox of those companies' shard groups
+-- only.  It returns its argument; nothing else uses it.
+CREATE FUNCTION segext.written_company(company segext.objectid) RETURNS segext.objectid
+    AS 'MODULE_PATHNAME', 'segext_written_company' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION segext.written_company(segext.objectid) IS 'returns its argument, a company a statement started on a Citus coordinator writes, after noting it for the statement''s read of the membership outbox (added to such statements by segext; of no use to call)';
+
 CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
