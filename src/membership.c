@@ -2273,7 +2273,6 @@ PG_FUNCTION_INFO_V1(segext_preview_criteria);
 Datum
 segext_preview_criteria(PG_FUNCTION_ARGS)
 {
-	static SegextKeptPlan company_plan;
 	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
 	int32		sample = PG_GETARG_INT32(1);
 	SegextObjectId company;
@@ -2284,7 +2283,6 @@ segext_preview_criteria(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	Datum	   *ids;
-	bool		isnull;
 
 	if (sample < 0 || sample > PREVIEW_MAX_SAMPLE)
 		ereport(ERROR,
@@ -2299,20 +2297,9 @@ segext_preview_criteria(PG_FUNCTION_ARGS)
 	ps.sample = sample;
 	ps.ids = palloc(sizeof(SegextObjectId) * Max(sample, 1));
 
-	SPI_connect();
-	if (SPI_execute_plan(segext_kept_plan(&company_plan, "SELECT segext.current_company_id()", 0, NULL, 0),
-						 NULL, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed");
-	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("no current company"),
-				 errdetail("Criteria are previewed for the current company, and neither a JWT claim of a gateway session nor the setting \"segext.company_id\" names one, nor is role \"%s\" granted exactly one company.",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a \"company_id\" claim through a gateway.")));
-	memcpy(&company, DatumGetPointer(values[0]), SEGEXT_OBJECTID_LEN);
+	segext_require_company(&company);
 	segext_check_company_read_access(&company);
+	SPI_connect();
 	segext_company_must_be_visible(&company, "Set segext.company_id to the id of an existing company.");
 
 	/* the criteria as an active segment of their own, above the built-ins */

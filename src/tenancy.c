@@ -1000,6 +1000,51 @@ tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * raise_no_current_company raises 42501 "no current company": nothing names
+ * the company the statement acts for.
+ */
+static void
+raise_no_current_company(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("no current company"),
+			 errdetail("Neither a JWT claim of a gateway session nor the setting \"segext.company_id\" names a company, and role \"%s\" is not granted exactly one company.",
+					   GetUserNameFromId(GetUserId(), false)),
+			 errhint("SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a \"company_id\" claim through a gateway.")));
+}
+
+/*
+ * segext_require_company sets *company to the current company, or raises the
+ * error of an unusable company input or 42501 "no current company".
+ */
+void
+segext_require_company(SegextObjectId *company)
+{
+	const CurrentCompany *current = current_company();
+
+	raise_refusal(current);
+	if (current->source == COMPANY_SOURCE_NONE)
+		raise_no_current_company();
+	*company = current->company;
+}
+
+PG_FUNCTION_INFO_V1(segext_api_company);
+
+/*
+ * segext_api_company returns the current company of an API call, or raises
+ * 42501 "no current company".
+ */
+Datum
+segext_api_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = (SegextObjectId *) palloc(sizeof(SegextObjectId));
+
+	segext_require_company(company);
+	PG_RETURN_POINTER(company);
+}
+
+/*
  * check_company raises 42501 unless the current user may read (write
  * false) or change (write true) the rows of the company: it is the current
  * company (reached through a writer grant, a trusted claim or as an admin
@@ -1027,12 +1072,7 @@ check_company(const SegextObjectId *company, bool write)
 	{
 		/* else row level security or the NOT NULL constraint reports it */
 		if (current->source == COMPANY_SOURCE_NONE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("no current company"),
-					 errdetail("Neither a JWT claim of a gateway session nor the setting \"segext.company_id\" names a company, role \"%s\" is not granted exactly one company, and the row gives none.",
-							   role),
-					 errhint("SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a \"company_id\" claim through a gateway.")));
+			raise_no_current_company();
 		company = &current->company;
 	}
 	segext_objectid_to_hex(company, hex);

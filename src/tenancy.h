@@ -33,4 +33,10 @@ extern void segext_company_must_be_visible(const struct SegextObjectId *company,
  */
 extern void segext_require_current_company(void);
 
+/*
+ * Set *company to the current company, or raise the error of an unusable
+ * company input or 42501 "no current company".
+ */
+extern void segext_require_company(struct SegextObjectId *company);
+
 #endif							/* SEGEXT_TENANCY_H */

@@ -9,7 +9,8 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segext;
-SELECT plan(10);
+\ir helpers/errors.sql
+SELECT plan(12);
 
 SELECT segext.create_company('no company') AS c \gset
 INSERT INTO segext.customers (company_id, id) VALUES (:'c', '0000000000000000000000a1');
@@ -32,8 +33,17 @@ SELECT throws_ok($$INSERT INTO segext_api.transactions (customer_id, amount) VAL
                  '42501', 'no current company', 'transactions through the view: no current company');
 SELECT throws_ok($$INSERT INTO segext.segments (name) VALUES ('s')$$, '42501', 'no current company',
                  'segments directly: no current company');
-SELECT throws_ok($$SELECT segext_api.reorder_segments(ARRAY[2])$$, '42501', 'no current company for this API call',
+SELECT throws_ok($$SELECT segext_api.reorder_segments(ARRAY[2])$$, '42501', 'no current company',
                  'the segment order of the API: the no current company error of every API action');
+-- One error, whatever needed the company: a row, an API action, a preview.
+SELECT is(public.rules_error($$SELECT segext_api.reorder_segments(ARRAY[2])$$),
+          public.rules_error($$INSERT INTO segext.segments (name) VALUES ('s')$$),
+          'an API action and a row give the same error, DETAIL and HINT');
+SELECT is(public.rules_error($$SELECT * FROM segext.preview_criteria('[{"type": "transaction_count", "min": 1, "max": 10}]')$$),
+          ARRAY['42501', 'no current company',
+                'Neither a JWT claim of a gateway session nor the setting "segext.company_id" names a company, and role "no_company_writer" is not granted exactly one company.',
+                'SET segext.company_id to a company granted to the role (segext.grant_company), or send a JWT carrying a "company_id" claim through a gateway.'],
+          'a preview gives it too, with the role named');
 SELECT set_config('segext.company_id', :'c', true);
 SELECT throws_ok($$INSERT INTO segext.segments (company_id, name) VALUES (NULL, 's')$$, '42501', NULL,
                  'an explicit NULL company_id with a current company: row level security refuses it');

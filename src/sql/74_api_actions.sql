@@ -9,22 +9,9 @@
 -- All are security invoker: the caller's rights and row level security hold.
 
 CREATE FUNCTION segext.api_company() RETURNS segext.objectid
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    DECLARE
-        company segext.objectid := segext.current_company_id();
-    BEGIN
-        IF company IS NULL THEN
-            RAISE EXCEPTION 'no current company for this API call'
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = 'Neither the JWT claim "company_id" nor the setting "segext.company_id" names a company.',
-                      HINT = 'Send a JWT carrying a "company_id" claim, or SET segext.company_id to the company''s id.';
-        END IF;
-        RETURN company;
-    END
-    $$;
-COMMENT ON FUNCTION segext.api_company() IS 'the current company for an API call; raises 42501 when there is none';
+    AS 'MODULE_PATHNAME', 'segext_api_company'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segext.api_company() IS 'the current company for an API call; raises 42501 "no current company" when there is none';
 
 CREATE FUNCTION segext.api_segment(segment_id segext.objectid, action pg_catalog.text)
     RETURNS pg_catalog.bool
