@@ -89,6 +89,8 @@
 #include "utils/plancache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "access/table.h"
+#include "utils/rls.h"
 
 /* A local shard of one of segext's hash-distributed tables. */
 typedef struct ShardEntry
@@ -151,6 +153,7 @@ static HTAB *reference_tables = NULL;
 static HTAB *distributed_tables = NULL;
 static HTAB *shards_by_id = NULL;
 static Oid	written_company_fn = InvalidOid;
+static Oid	view_checked_company_fn = InvalidOid;
 static Oid	objectid_eq_op = InvalidOid;
 static bool map_stale = false;
 static bool segext_distributed = false;	/* segext.companies is distributed */
@@ -230,7 +233,9 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
-static void let_citus_write_through_view(Query *parse);
+static Oid	let_citus_write_through_view(Query *parse);
+static void check_null_company(Query *parse);
+static void check_view_company(Query *parse, Oid view);
 static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
@@ -702,6 +707,7 @@ shard_map_build(void)
 	segext_distributed = false;
 	current_company_fn = InvalidOid;
 	written_company_fn = InvalidOid;
+	view_checked_company_fn = InvalidOid;
 	objectid_eq_op = InvalidOid;
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -811,11 +817,16 @@ shard_map_build(void)
 											 ObjectIdGetDatum(nsp));
 		{
 			Oid			objectid = segext_objectid_type();
+			Oid			checked_args[2] = {objectid, REGCLASSOID};
 
 			written_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 												 CStringGetDatum("written_company"),
 												 PointerGetDatum(buildoidvector(&objectid, 1)),
 												 ObjectIdGetDatum(nsp));
+			view_checked_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+													  CStringGetDatum("view_checked_company"),
+													  PointerGetDatum(buildoidvector(checked_args, 2)),
+													  ObjectIdGetDatum(nsp));
 			objectid_eq_op = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
 											  objectid, objectid);
 		}
@@ -958,15 +969,19 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 			bool		holds_company = false;
 			PlannedStmt *result;
 
-			let_citus_write_through_view(parse);
+			Oid			view = let_citus_write_through_view(parse);
+
 			if (OidIsValid(current_company_fn) && calls_function((Node *) parse, current_company_fn))
 			{
 				parse = (Query *) company_mutator((Node *) parse, current_company_const());
 				company_plans = true;
 				holds_company = true;
 			}
+			check_null_company(parse);
 			if (segext_membership_notices_wanted())
 				mark_written_company(parse);
+			if (OidIsValid(view))
+				check_view_company(parse, view);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
@@ -985,15 +1000,14 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
  * let_citus_write_through_view lets Citus plan a write through one of
  * segext_api's views.  PostgreSQL has already rewritten it into a write of
  * the view's table, with the view's conditions (Citus does not evaluate its
- * CHECK OPTION: the shards' row level security holds the rows to the
- * company); the view stays first in the range table, only for its
+ * CHECK OPTION: check_view_company adds it for an INSERT); the view stays first in the range table, only for its
  * privileges to be checked,
  * and Citus refuses a statement holding it ("cannot modify views when the
  * query contains citus tables").  So the view's privileges are checked
  * here, as the executor would, and the view's entry is replaced by the
- * table's.
+ * table's.  Returns the view, or InvalidOid for any other statement.
  */
-static void
+static Oid
 let_citus_write_through_view(Query *parse)
 {
 	RangeTblEntry *first;
@@ -1003,14 +1017,14 @@ let_citus_write_through_view(Query *parse)
 
 	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
 		parse->commandType != CMD_DELETE)
-		return;
+		return InvalidOid;
 	if (parse->rtable == NIL || parse->resultRelation <= 1)
-		return;
+		return InvalidOid;
 	first = linitial_node(RangeTblEntry, parse->rtable);
 	if (first->rtekind != RTE_RELATION || first->relkind != RELKIND_VIEW || first->inFromCl)
-		return;
+		return InvalidOid;
 	if (get_rel_namespace(first->relid) != get_namespace_oid("segext_api", true))
-		return;
+		return InvalidOid;
 	(void) ExecCheckRTPerms(list_make1(first), true);
 
 	/*
@@ -1052,6 +1066,193 @@ let_citus_write_through_view(Query *parse)
 			}
 		}
 	}
+	return first->relid;
+}
+
+/*
+ * inserted_company_entry returns the target entry of an INSERT that gives
+ * the company of its rows (the distribution column of its table, one of
+ * segext's, set in *column, else InvalidAttrNumber), or NULL.
+ */
+static TargetEntry *
+inserted_company_entry(Query *parse, RangeTblEntry **target, AttrNumber *column)
+{
+	DistributedTable *table;
+	ListCell   *lc;
+
+	*column = InvalidAttrNumber;
+	if (parse->commandType != CMD_INSERT || distributed_tables == NULL ||
+		parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return NULL;
+	*target = rt_fetch(parse->resultRelation, parse->rtable);
+	if ((*target)->rtekind != RTE_RELATION)
+		return NULL;
+	table = hash_search(distributed_tables, &(*target)->relid, HASH_FIND, NULL);
+	if (table == NULL || table->column == InvalidAttrNumber)
+		return NULL;
+	*column = table->column;
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && tle->resno == table->column)
+			return tle;
+	}
+	return NULL;
+}
+
+/*
+ * check_null_company raises for an INSERT of a row without a company what
+ * one node raises (Citus would refuse it first with 22004 "cannot perform
+ * an INSERT with NULL in the partition column"): 42501 "no current
+ * company" when none is current (the rules' trigger), 42501 of row level
+ * security for a role it holds to the current company, else 23502 of the
+ * NOT NULL constraint.
+ */
+static void
+check_null_company(Query *parse)
+{
+	RangeTblEntry *target;
+	AttrNumber	column;
+	TargetEntry *tle = inserted_company_entry(parse, &target, &column);
+	Oid			admin;
+	Relation	rel;
+
+	/* no entry: the column has no default, the row no company */
+	if (column == InvalidAttrNumber ||
+		(tle != NULL && (!IsA(tle->expr, Const) || !((Const *) tle->expr)->constisnull)))
+		return;
+	rel = table_open(target->relid, NoLock);
+	if (GetUserId() != rel->rd_rel->relowner)
+		segext_check_company_access(NULL);
+	admin = get_role_oid("segext_admin", true);
+	if (check_enable_rls(target->relid, InvalidOid, true) == RLS_ENABLED &&
+		!(OidIsValid(admin) && is_member_of_role(GetUserId(), admin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("new row violates row-level security policy for table \"%s\"",
+						RelationGetRelationName(rel))));
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+					NameStr(TupleDescAttr(RelationGetDescr(rel), column - 1)->attname),
+					RelationGetRelationName(rel)),
+			 errtablecol(rel, column)));
+}
+
+/* view_checked_call wraps a company in segext.view_checked_company(company, view). */
+static Node *
+view_checked_call(Node *company, Oid view)
+{
+	Const	   *view_const = makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+									   ObjectIdGetDatum(view), false, true);
+
+	return (Node *) makeFuncExpr(view_checked_company_fn, segext_objectid_type(),
+								 list_make2(company, view_const), InvalidOid, InvalidOid,
+								 COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * check_view_company makes an INSERT through a segext_api view WITH CHECK
+ * OPTION check the company of each row on this node, before Citus routes
+ * it (Citus drops the view's check): the company of its rows is wrapped in
+ * segext.view_checked_company(), in each row of a multi-row VALUES, in the
+ * SELECT of an INSERT ... SELECT.
+ */
+static void
+check_view_company(Query *parse, Oid view)
+{
+	RangeTblEntry *target;
+	AttrNumber	column;
+	TargetEntry *tle;
+	ListCell   *lc;
+	bool		checked = false;
+
+	if (!OidIsValid(view_checked_company_fn))
+		return;
+	foreach(lc, parse->withCheckOptions)
+		checked |= lfirst_node(WithCheckOption, lc)->kind == WCO_VIEW_CHECK;
+	if (!checked || (tle = inserted_company_entry(parse, &target, &column)) == NULL)
+		return;
+	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
+		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
+		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_VALUES &&
+		((Var *) tle->expr)->varattno > 0)
+	{
+		Var		   *var = (Var *) tle->expr;
+		ListCell   *row;
+
+		foreach(row, rt_fetch(var->varno, parse->rtable)->values_lists)
+		{
+			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
+
+			lfirst(cell) = view_checked_call(lfirst(cell), view);
+		}
+		return;
+	}
+
+	/*
+	 * INSERT ... SELECT: Citus takes the SELECT's column for a Var of it, so
+	 * the check goes there (not into a set operation's).
+	 */
+	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
+		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
+		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_SUBQUERY &&
+		((Var *) tle->expr)->varattno > 0)
+	{
+		Query	   *select = rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->subquery;
+		TargetEntry *column_entry;
+
+		if (select->setOperations == NULL &&
+			((Var *) tle->expr)->varattno <= list_length(select->targetList))
+		{
+			column_entry = list_nth_node(TargetEntry, select->targetList, ((Var *) tle->expr)->varattno - 1);
+			column_entry->expr = (Expr *) view_checked_call((Node *) column_entry->expr, view);
+			return;
+		}
+	}
+	tle->expr = (Expr *) view_checked_call((Node *) tle->expr, view);
+}
+
+PG_FUNCTION_INFO_V1(segext_view_checked_company);
+/*
+ * segext_view_checked_company returns the company of a row inserted through
+ * a segext_api view after the checks one node makes (the rules' trigger,
+ * then the view's CHECK OPTION): 42501 when the role may not write the
+ * company or none is current, 44000 when it is not the current company.
+ */
+Datum
+segext_view_checked_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_ARGISNULL(0) ? NULL : PG_GETARG_SEGEXT_OBJECTID_P(0);
+	Oid			view = PG_GETARG_OID(1);
+	Const	   *current;
+
+	segext_check_company_access(company);
+	if (company == NULL)
+		PG_RETURN_NULL();
+	if (shards_by_oid == NULL || map_stale)
+		shard_map_build();
+	if (!OidIsValid(current_company_fn))
+		elog(ERROR, "function segext.current_company_id() not found");
+	current = current_company_const();
+	if (current->constisnull ||
+		!segext_objectid_equal(DatumGetSegextObjectIdP(current->constvalue), company))
+	{
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+		char		current_hex[SEGEXT_OBJECTID_HEX_LEN + 1] = "";
+
+		segext_objectid_to_hex(company, hex);
+		if (!current->constisnull)
+			segext_objectid_to_hex(DatumGetSegextObjectIdP(current->constvalue), current_hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_WITH_CHECK_OPTION_VIOLATION),
+				 errmsg("new row violates check option for view \"%s\"", get_rel_name(view)),
+				 current->constisnull ?
+				 errdetail("Failing row has company_id %s; no company is current.", hex) :
+				 errdetail("Failing row has company_id %s, not the current company %s.", hex, current_hex)));
+	}
+	PG_RETURN_SEGEXT_OBJECTID_P(company);
 }
 
 /* is_company_value tells whether an expression is a constant or a parameter of the statement. */
