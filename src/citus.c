@@ -1214,6 +1214,9 @@ check_view_company(Query *parse, Oid view)
 	tle->expr = (Expr *) view_checked_call((Node *) tle->expr, view);
 }
 
+/* segext.current_company_id() (tenancy.c) */
+extern Datum segext_current_company_id(PG_FUNCTION_ARGS);
+
 PG_FUNCTION_INFO_V1(segext_view_checked_company);
 /*
  * segext_view_checked_company returns the company of a row inserted through
@@ -1226,29 +1229,27 @@ segext_view_checked_company(PG_FUNCTION_ARGS)
 {
 	SegextObjectId *company = PG_ARGISNULL(0) ? NULL : PG_GETARG_SEGEXT_OBJECTID_P(0);
 	Oid			view = PG_GETARG_OID(1);
-	Const	   *current;
+	LOCAL_FCINFO(current_fcinfo, 0);
+	Datum		current;
 
 	segext_check_company_access(company);
 	if (company == NULL)
 		PG_RETURN_NULL();
-	if (shards_by_oid == NULL || map_stale)
-		shard_map_build();
-	if (!OidIsValid(current_company_fn))
-		elog(ERROR, "function segext.current_company_id() not found");
-	current = current_company_const();
-	if (current->constisnull ||
-		!segext_objectid_equal(DatumGetSegextObjectIdP(current->constvalue), company))
+	InitFunctionCallInfoData(*current_fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	current = segext_current_company_id(current_fcinfo);
+	if (current_fcinfo->isnull ||
+		!segext_objectid_equal(DatumGetSegextObjectIdP(current), company))
 	{
 		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 		char		current_hex[SEGEXT_OBJECTID_HEX_LEN + 1] = "";
 
 		segext_objectid_to_hex(company, hex);
-		if (!current->constisnull)
-			segext_objectid_to_hex(DatumGetSegextObjectIdP(current->constvalue), current_hex);
+		if (!current_fcinfo->isnull)
+			segext_objectid_to_hex(DatumGetSegextObjectIdP(current), current_hex);
 		ereport(ERROR,
 				(errcode(ERRCODE_WITH_CHECK_OPTION_VIOLATION),
 				 errmsg("new row violates check option for view \"%s\"", get_rel_name(view)),
-				 current->constisnull ?
+				 current_fcinfo->isnull ?
 				 errdetail("Failing row has company_id %s; no company is current.", hex) :
 				 errdetail("Failing row has company_id %s, not the current company %s.", hex, current_hex)));
 	}
