@@ -25,7 +25,9 @@ build_dir=$SEGEXT_ROOT/.build/sanitize
 
 # sync_sources copies what the build and the regression suites read into
 # build_dir, keeping modification times so make rebuilds only what changed,
-# and removes sources that no longer exist in the repository.
+# and removes every file that is neither in the repository nor made by the
+# build or the suites (so a moved test directory leaves no stale copy that
+# pg_regress would read first).
 sync_sources() {
     local f
     mkdir -p "$build_dir"
@@ -33,8 +35,9 @@ sync_sources() {
         Makefile segext.control src test/regress test/isolation | tar -C "$build_dir" -xf -
     while IFS= read -r f; do
         [ -e "$SEGEXT_ROOT/$f" ] || rm -f "$build_dir/$f"
-    done < <(cd "$build_dir" && find src test/regress test/isolation -type f \
-                 ! -name '*.o' ! -name '*.so' ! -name '*.bc')
+    done < <(cd "$build_dir" && find . \( -path ./results -o -path ./output_iso -o -path ./log \) -prune \
+                 -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' ! -path './segext--*.sql' \
+                 ! -name 'regression.*' -print)
 }
 
 # build_sanitized builds the instrumented segext, one build at a time.

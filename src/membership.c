@@ -1972,69 +1972,133 @@ has_segment_refs(const void *criteria)
 	return segext_criteria_segment_refs((const SegextCriteria *) criteria, &n) != NULL;
 }
 
+/* Customers listed by customer lists: pointers into a criteria value. */
+typedef struct ListedIds
+{
+	int			n;
+	const SegextObjectId **ids;
+} ListedIds;
+
+/* listed_add appends the customers of one customer_list criterion. */
+static void
+listed_add(const SegextCriteria *c, const SegextCriterion *cr, ListedIds *out)
+{
+	const SegextObjectId *listed = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + cr->items);
+
+	out->ids = out->ids == NULL ? palloc(sizeof(SegextObjectId *) * Max(cr->nitems, 1)) :
+		repalloc(out->ids, sizeof(SegextObjectId *) * (out->n + cr->nitems));
+	for (uint32 k = 0; k < cr->nitems; k++)
+		out->ids[out->n++] = &listed[k];
+}
+
+/* listed_concat appends the customers of more to out. */
+static void
+listed_concat(ListedIds *out, const ListedIds *more)
+{
+	if (more->n == 0)
+		return;
+	out->ids = out->ids == NULL ? palloc(sizeof(SegextObjectId *) * more->n) :
+		repalloc(out->ids, sizeof(SegextObjectId *) * (out->n + more->n));
+	memcpy(out->ids + out->n, more->ids, sizeof(SegextObjectId *) * more->n);
+	out->n += more->n;
+}
+
 /*
- * listed_candidates returns, when a part of the criteria is made only of
- * customer lists (or, in a tree, the root is an "all" group with a customer
- * list among its children), the customers listed there (an objectid[]; the
- * segment's members are among them, since that part or child must match),
- * else NULL.
+ * node_candidates says whether only listed customers can match the subtree
+ * rooted at node i, and then fills out (empty on entry) with them: a customer list its own
+ * customers, "all" the fewest of any bounded child, "any" the customers of
+ * all its children when every child is bounded; "not" and the other
+ * criteria are not bounded.
+ */
+static bool
+node_candidates(const SegextCriteria *c, uint32 i, ListedIds *out)
+{
+	const SegextNode *nodes = SEGEXT_CRITERIA_NODES(c);
+	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+	uint32		end = SEGEXT_NODE_END(nodes, i);
+	bool		bounded = false;
+
+	check_stack_depth();
+	switch (nodes[i].kind)
+	{
+		case SEGEXT_NODE_CRITERION:
+			if (crits[nodes[i].arg].kind != SEGEXT_CRIT_CUSTOMER_LIST)
+				return false;
+			listed_add(c, &crits[nodes[i].arg], out);
+			return true;
+		case SEGEXT_NODE_ALL:
+			for (uint32 k = i + 1; k < end; k = SEGEXT_NODE_END(nodes, k))
+			{
+				ListedIds	child = {0, NULL};
+
+				if (node_candidates(c, k, &child) && (!bounded || child.n < out->n))
+				{
+					*out = child;
+					bounded = true;
+				}
+			}
+			return bounded;
+		case SEGEXT_NODE_ANY:
+			for (uint32 k = i + 1; k < end; k = SEGEXT_NODE_END(nodes, k))
+			{
+				ListedIds	child = {0, NULL};
+
+				if (!node_candidates(c, k, &child))
+					return false;
+				listed_concat(out, &child);
+				bounded = true;
+			}
+			return bounded;
+		default:
+			return false;
+	}
+}
+
+/*
+ * listed_candidates returns, when only customers named by customer lists
+ * can match the criteria, the fewest such customers it finds (an objectid[],
+ * possibly with repeats; the members are among them), else NULL.  In parts
+ * (all must match), a part made only of customer lists names the customers
+ * of its lists; in a tree, see node_candidates.  segment_members and
+ * preview_criteria read only these customers.
  */
 static ArrayType *
 listed_candidates(const SegextCriteria *c)
 {
-	const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
-	const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
-	uint32		start = 0;
+	ListedIds	best = {0, NULL};
+	bool		bounded = false;
+	Datum	   *ids;
 
-	/* a tree: a customer list that its root "all" group holds directly */
 	if (c->nnodes > 0)
+		bounded = node_candidates(c, 0, &best);
+	else
 	{
-		const SegextNode *nodes = SEGEXT_CRITERIA_NODES(c);
+		const SegextCriterion *crits = SEGEXT_CRITERIA_CRIT(c);
+		const uint32 *ends = SEGEXT_CRITERIA_PART_END(c);
+		uint32		start = 0;
 
-		if (nodes[0].kind != SEGEXT_NODE_ALL)
-			return NULL;
-		for (uint32 i = 1; i < nodes[0].arg; i = SEGEXT_NODE_END(nodes, i))
+		for (int p = 0; p < c->nparts; start = ends[p], p++)
 		{
-			const SegextCriterion *cr = &crits[nodes[i].arg];
-			Datum	   *ids;
+			ListedIds	part = {0, NULL};
+			bool		lists_only = ends[p] > start;
 
-			if (nodes[i].kind != SEGEXT_NODE_CRITERION || cr->kind != SEGEXT_CRIT_CUSTOMER_LIST)
+			for (uint32 j = start; j < ends[p] && lists_only; j++)
+				lists_only = crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
+			if (!lists_only)
 				continue;
-			ids = palloc(sizeof(Datum) * Max(cr->nitems, 1));
-			for (uint32 k = 0; k < cr->nitems; k++)
-				ids[k] = PointerGetDatum(SEGEXT_CRITERIA_DATA(c) + cr->items + k * SEGEXT_OBJECTID_LEN);
-			return construct_array(ids, cr->nitems, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
-		}
-		return NULL;
-	}
-
-	for (int p = 0; p < c->nparts; p++)
-	{
-		bool		lists_only = ends[p] > start;
-		int			n = 0;
-
-		for (uint32 j = start; j < ends[p]; j++)
-		{
-			lists_only &= crits[j].kind == SEGEXT_CRIT_CUSTOMER_LIST;
-			n += crits[j].nitems;
-		}
-		if (lists_only)
-		{
-			Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
-
-			n = 0;
 			for (uint32 j = start; j < ends[p]; j++)
-			{
-				const SegextObjectId *listed = (const SegextObjectId *) (SEGEXT_CRITERIA_DATA(c) + crits[j].items);
-
-				for (uint32 k = 0; k < crits[j].nitems; k++)
-					ids[n++] = PointerGetDatum(&listed[k]);
-			}
-			return construct_array(ids, n, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
+				listed_add(c, &crits[j], &part);
+			if (!bounded || part.n < best.n)
+				best = part;
+			bounded = true;
 		}
-		start = ends[p];
 	}
-	return NULL;
+	if (!bounded)
+		return NULL;
+	ids = palloc(sizeof(Datum) * Max(best.n, 1));
+	for (int k = 0; k < best.n; k++)
+		ids[k] = PointerGetDatum(best.ids[k]);
+	return construct_array(ids, best.n, segext_objectid_type(), SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR);
 }
 
 PG_FUNCTION_INFO_V1(segext_segment_members);
@@ -2043,8 +2107,8 @@ PG_FUNCTION_INFO_V1(segext_segment_members);
  * and returns its members (segment 0: active customers; 1: active customers
  * in no other active segment; a manual segment: its explicit active
  * members); no transaction is read and nothing is written.  A segment
- * with a part made only of customer lists (or a tree whose root "all" holds
- * a customer list) reads only the customers listed.
+ * that only customers named by its customer lists can match reads only
+ * those customers (listed_candidates).
  */
 Datum
 segext_segment_members(PG_FUNCTION_ARGS)
@@ -2206,6 +2270,7 @@ PG_FUNCTION_INFO_V1(segext_preview_criteria);
 Datum
 segext_preview_criteria(PG_FUNCTION_ARGS)
 {
+	static SegextKeptPlan company_plan;
 	SegextCriteria *criteria = PG_GETARG_SEGEXT_CRITERIA_P(0);
 	int32		sample = PG_GETARG_INT32(1);
 	SegextObjectId company;
@@ -2232,8 +2297,9 @@ segext_preview_criteria(PG_FUNCTION_ARGS)
 	ps.ids = palloc(sizeof(SegextObjectId) * Max(sample, 1));
 
 	SPI_connect();
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
+	if (SPI_execute_plan(segext_kept_plan(&company_plan, "SELECT segext.current_company_id()", 0, NULL, 0),
+						 NULL, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed");
 	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		ereport(ERROR,

@@ -51,6 +51,7 @@
  */
 #include "segext.h"
 #include "objectid.h"
+#include "kept_plan.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -1101,18 +1102,21 @@ segext_company_roles_invalidate(PG_FUNCTION_ARGS)
 void
 segext_company_must_be_visible(const SegextObjectId *company, const char *hint)
 {
+	static SegextKeptPlan plan;
+	static const Oid types[1] = {KEPT_ARG_OBJECTID};
 	Datum		args[1];
-	Oid			types[1];
+	bool		isnull;
 	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
-	if (SPI_execute("SELECT segext.current_company_id()", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed");
-	types[0] = segext_objectid_type();
 	args[0] = PointerGetDatum(company);
-	if (SPI_execute_with_args("SELECT FROM segext.companies WHERE id OPERATOR(pg_catalog.=) $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed");
-	if (SPI_processed > 0)
+	/* one statement prepared once; its columns are evaluated in order */
+	if (SPI_execute_plan(segext_kept_plan(&plan,
+										  "SELECT segext.current_company_id(), EXISTS (SELECT FROM segext.companies "
+										  "WHERE id OPERATOR(pg_catalog.=) $1)",
+										  1, types, 0),
+						 args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute_plan failed");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
 		return;
 	segext_objectid_to_hex(company, hex);
 	ereport(ERROR,
