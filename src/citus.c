@@ -45,6 +45,18 @@
  *	  Such plans are transient (planned again in the next transaction) and
  *	  dropped when segext.company_id changes.
  *
+ *	  Writes through the views.  Citus drops the CHECK OPTION of segext_api's
+ *	  views: an INSERT through one wraps the company of its rows in
+ *	  segext.view_checked_company(), which Citus evaluates on the
+ *	  coordinator, and a row without a company gets the errors of one node
+ *	  before Citus refuses its NULL distribution column.
+ *
+ *	  Grants of deleted companies.  segext.company_roles is a reference
+ *	  table, without the foreign key to companies whose cascade deletes the
+ *	  grants of a deleted company on one node: after a DELETE of companies
+ *	  that it starts, the coordinator deletes the grants of the companies the
+ *	  statement's role saw before it and no longer sees.
+ *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
  *	  shard to its table so that the caches keyed by segext's tables (the
