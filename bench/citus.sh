@@ -17,8 +17,10 @@
 # triggers run on the shards).  Then ROUNDS
 # (5) interleaved rounds, each timing on one node, then on Citus, per
 # company: SELECT count(*) FROM segext.segment_members(...) of each
-# segment, SELECT segext.refresh_company(...), and one sale INSERT
-# (segext.company_id set, autocommit, psql \timing).  Prints per operation
+# segment, SELECT segext.refresh_company(...), the floor (a plain read of
+# the company's transactions: count and sum of amount, the rows a refresh
+# reads) and one sale INSERT (segext.company_id set, autocommit, psql
+# \timing).  Prints per operation
 # the sum of a round's calls on each side and the ratio Citus / one node:
 # median and range over the rounds; then the tasks (EXPLAIN's "Task Count")
 # of each API call on Citus.  Results: bench/README.md.
@@ -104,6 +106,8 @@ script() {
         echo "SET segext.company_id = '$co';"
         echo "\\echo refresh_company"
         echo "SELECT segext.refresh_company('$co');"
+        echo "\\echo floor"
+        echo "SELECT count(*), sum(amount) FROM segext.transactions WHERE company_id = '$co';"
         echo "\\echo sale"
         echo "INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id) VALUES ('$co', '$(printf '%024x' 7)', 12.50, 'POS-007');"
     done
@@ -115,7 +119,7 @@ for r in $(seq 1 "$ROUNDS"); do
     for side in one citus; do
         db=$one; [ "$side" = citus ] && db=$CITUS_DB
         q "$db" -f "$stage/round.sql" | awk -v side="$side" -v r="$r" '
-            /^(segment_members|refresh_company|sale)$/ { op = $1 }
+            /^(segment_members|refresh_company|floor|sale)$/ { op = $1 }
             /^Time:/ { if (op != "") { sum[op] += $2; op = "" } }
             END { for (o in sum) printf "%d %s %s %.1f\n", r, side, o, sum[o] }' >>"$results"
     done
@@ -124,7 +128,7 @@ echo "rounds: $ROUNDS; companies: $COMPANIES; customers: $CUSTOMERS; transaction
 printf '%-16s %12s %12s %8s %14s\n' operation "one ms" "citus ms" ratio "ratio range"
 # median VALUES...: the middle value (the lower middle of an even count).
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
-for op in segment_members refresh_company sale; do
+for op in segment_members refresh_company floor sale; do
     rows=$(awk -v op="$op" '$3 == op { t[$1, $2] = $4; n = ($1 > n ? $1 : n) }
         END { for (r = 1; r <= n; r++) printf "%s %s %.3f\n", t[r, "one"], t[r, "citus"], t[r, "citus"] / t[r, "one"] }' "$results")
     ones=$(cut -d' ' -f1 <<<"$rows") citus=$(cut -d' ' -f2 <<<"$rows") ratios=$(cut -d' ' -f3 <<<"$rows" | sort -g)

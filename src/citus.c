@@ -45,6 +45,18 @@
  *	  Such plans are transient (planned again in the next transaction) and
  *	  dropped when segext.company_id changes.
  *
+ *	  Writes through the views.  Citus drops the CHECK OPTION of segext_api's
+ *	  views: an INSERT through one wraps the company of its rows in
+ *	  segext.view_checked_company(), which Citus evaluates on the
+ *	  coordinator, and a row without a company gets the errors of one node
+ *	  before Citus refuses its NULL distribution column.
+ *
+ *	  Grants of deleted companies.  segext.company_roles is a reference
+ *	  table, without the foreign key to companies whose cascade deletes the
+ *	  grants of a deleted company on one node: after a DELETE of companies
+ *	  that it starts, the coordinator deletes the grants of the companies the
+ *	  statement's role saw before it and no longer sees.
+ *
  *	  Invalidations.  A trigger on a shard invalidates the shard's relcache
  *	  entry, not the distributed table's: segext_citus_shard_table maps a
  *	  shard to its table so that the caches keyed by segext's tables (the
@@ -68,10 +80,13 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "objectid.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -86,7 +101,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "access/table.h"
+#include "utils/rls.h"
 
 /* A local shard of one of segext's hash-distributed tables. */
 typedef struct ShardEntry
@@ -149,6 +167,7 @@ static HTAB *reference_tables = NULL;
 static HTAB *distributed_tables = NULL;
 static HTAB *shards_by_id = NULL;
 static Oid	written_company_fn = InvalidOid;
+static Oid	view_checked_company_fn = InvalidOid;
 static Oid	objectid_eq_op = InvalidOid;
 static bool map_stale = false;
 static bool segext_distributed = false;	/* segext.companies is distributed */
@@ -194,6 +213,23 @@ typedef struct DistributedTable
 static NotifyingStatement notifying_statements[MAX_SHARD_STATEMENT_DEPTH];
 static int	notifying_statement_depth = 0;
 
+/*
+ * A DELETE of segext.companies this node started, and the companies with
+ * grants that its role saw before it ran: those it no longer sees at its
+ * end were deleted, and their grants go with them (company_roles is a
+ * reference table, which Citus does not let reference companies).
+ */
+typedef struct DeletingStatement
+{
+	QueryDesc  *query;
+	SubTransactionId subxact;	/* the subtransaction it started in */
+	ArrayType  *granted;		/* objectid[], in TopTransactionContext */
+} DeletingStatement;
+
+static DeletingStatement deleting_statements[MAX_SHARD_STATEMENT_DEPTH];
+static int	deleting_statement_depth = 0;
+static bool deleting_grants = false;	/* the grants of deleted companies are being deleted */
+
 static planner_hook_type prev_planner_hook = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -211,7 +247,9 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
 static bool calls_function(Node *node, Oid fn);
-static void let_citus_write_through_view(Query *parse);
+static Oid	let_citus_write_through_view(Query *parse);
+static void check_null_company(Query *parse);
+static void check_view_company(Query *parse, Oid view);
 static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
 static Node *company_mutator(Node *node, void *context);
@@ -224,6 +262,9 @@ static void citus_executor_run(QueryDesc *query, ScanDirection direction, uint64
 static void rethrow_relayed_error(MemoryContext context);
 static void invalidate_segments_written(QueryDesc *query);
 static bool writes_segext_table(QueryDesc *query);
+static bool deletes_companies(QueryDesc *query);
+static ArrayType *granted_companies_seen(ArrayType *companies);
+static void delete_grants_of_deleted(ArrayType *granted);
 static void citus_xact_callback(XactEvent event, void *arg);
 static void citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 								   SubTransactionId parent, void *arg);
@@ -680,6 +721,7 @@ shard_map_build(void)
 	segext_distributed = false;
 	current_company_fn = InvalidOid;
 	written_company_fn = InvalidOid;
+	view_checked_company_fn = InvalidOid;
 	objectid_eq_op = InvalidOid;
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -789,11 +831,16 @@ shard_map_build(void)
 											 ObjectIdGetDatum(nsp));
 		{
 			Oid			objectid = segext_objectid_type();
+			Oid			checked_args[2] = {objectid, REGCLASSOID};
 
 			written_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 												 CStringGetDatum("written_company"),
 												 PointerGetDatum(buildoidvector(&objectid, 1)),
 												 ObjectIdGetDatum(nsp));
+			view_checked_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+													  CStringGetDatum("view_checked_company"),
+													  PointerGetDatum(buildoidvector(checked_args, 2)),
+													  ObjectIdGetDatum(nsp));
 			objectid_eq_op = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
 											  objectid, objectid);
 		}
@@ -936,15 +983,19 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 			bool		holds_company = false;
 			PlannedStmt *result;
 
-			let_citus_write_through_view(parse);
+			Oid			view = let_citus_write_through_view(parse);
+
 			if (OidIsValid(current_company_fn) && calls_function((Node *) parse, current_company_fn))
 			{
 				parse = (Query *) company_mutator((Node *) parse, current_company_const());
 				company_plans = true;
 				holds_company = true;
 			}
+			check_null_company(parse);
 			if (segext_membership_notices_wanted())
 				mark_written_company(parse);
+			if (OidIsValid(view))
+				check_view_company(parse, view);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
@@ -963,15 +1014,14 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
  * let_citus_write_through_view lets Citus plan a write through one of
  * segext_api's views.  PostgreSQL has already rewritten it into a write of
  * the view's table, with the view's conditions (Citus does not evaluate its
- * CHECK OPTION: the shards' row level security holds the rows to the
- * company); the view stays first in the range table, only for its
+ * CHECK OPTION: check_view_company adds it for an INSERT); the view stays first in the range table, only for its
  * privileges to be checked,
  * and Citus refuses a statement holding it ("cannot modify views when the
  * query contains citus tables").  So the view's privileges are checked
  * here, as the executor would, and the view's entry is replaced by the
- * table's.
+ * table's.  Returns the view, or InvalidOid for any other statement.
  */
-static void
+static Oid
 let_citus_write_through_view(Query *parse)
 {
 	RangeTblEntry *first;
@@ -981,14 +1031,14 @@ let_citus_write_through_view(Query *parse)
 
 	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
 		parse->commandType != CMD_DELETE)
-		return;
+		return InvalidOid;
 	if (parse->rtable == NIL || parse->resultRelation <= 1)
-		return;
+		return InvalidOid;
 	first = linitial_node(RangeTblEntry, parse->rtable);
 	if (first->rtekind != RTE_RELATION || first->relkind != RELKIND_VIEW || first->inFromCl)
-		return;
+		return InvalidOid;
 	if (get_rel_namespace(first->relid) != get_namespace_oid("segext_api", true))
-		return;
+		return InvalidOid;
 	(void) ExecCheckRTPerms(list_make1(first), true);
 
 	/*
@@ -1030,6 +1080,194 @@ let_citus_write_through_view(Query *parse)
 			}
 		}
 	}
+	return first->relid;
+}
+
+/*
+ * inserted_company_entry returns the target entry of an INSERT that gives
+ * the company of its rows (the distribution column of its table, one of
+ * segext's, set in *column, else InvalidAttrNumber), or NULL.
+ */
+static TargetEntry *
+inserted_company_entry(Query *parse, RangeTblEntry **target, AttrNumber *column)
+{
+	DistributedTable *table;
+	ListCell   *lc;
+
+	*column = InvalidAttrNumber;
+	if (parse->commandType != CMD_INSERT || distributed_tables == NULL ||
+		parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return NULL;
+	*target = rt_fetch(parse->resultRelation, parse->rtable);
+	if ((*target)->rtekind != RTE_RELATION)
+		return NULL;
+	table = hash_search(distributed_tables, &(*target)->relid, HASH_FIND, NULL);
+	if (table == NULL || table->column == InvalidAttrNumber)
+		return NULL;
+	*column = table->column;
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && tle->resno == table->column)
+			return tle;
+	}
+	return NULL;
+}
+
+/*
+ * check_null_company raises for an INSERT of a row without a company what
+ * one node raises (Citus would refuse it first with 22004 "cannot perform
+ * an INSERT with NULL in the partition column"): 42501 "no current
+ * company" when none is current (the rules' trigger), 42501 of row level
+ * security for a role it holds to the current company, else 23502 of the
+ * NOT NULL constraint.
+ */
+static void
+check_null_company(Query *parse)
+{
+	RangeTblEntry *target;
+	AttrNumber	column;
+	TargetEntry *tle = inserted_company_entry(parse, &target, &column);
+	Oid			admin;
+	Relation	rel;
+
+	/* no entry: the column has no default, the row no company */
+	if (column == InvalidAttrNumber ||
+		(tle != NULL && (!IsA(tle->expr, Const) || !((Const *) tle->expr)->constisnull)))
+		return;
+	rel = table_open(target->relid, NoLock);
+	if (GetUserId() != rel->rd_rel->relowner)
+		segext_check_company_access(NULL);
+	admin = get_role_oid("segext_admin", true);
+	if (check_enable_rls(target->relid, InvalidOid, true) == RLS_ENABLED &&
+		!(OidIsValid(admin) && is_member_of_role(GetUserId(), admin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("new row violates row-level security policy for table \"%s\"",
+						RelationGetRelationName(rel))));
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+					NameStr(TupleDescAttr(RelationGetDescr(rel), column - 1)->attname),
+					RelationGetRelationName(rel)),
+			 errtablecol(rel, column)));
+}
+
+/* view_checked_call wraps a company in segext.view_checked_company(company, view). */
+static Node *
+view_checked_call(Node *company, Oid view)
+{
+	Const	   *view_const = makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+									   ObjectIdGetDatum(view), false, true);
+
+	return (Node *) makeFuncExpr(view_checked_company_fn, segext_objectid_type(),
+								 list_make2(company, view_const), InvalidOid, InvalidOid,
+								 COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * check_view_company makes an INSERT through a segext_api view WITH CHECK
+ * OPTION check the company of each row on this node, before Citus routes
+ * it (Citus drops the view's check): the company of its rows is wrapped in
+ * segext.view_checked_company(), in each row of a multi-row VALUES, in the
+ * SELECT of an INSERT ... SELECT.
+ */
+static void
+check_view_company(Query *parse, Oid view)
+{
+	RangeTblEntry *target;
+	AttrNumber	column;
+	TargetEntry *tle;
+	ListCell   *lc;
+	bool		checked = false;
+
+	if (!OidIsValid(view_checked_company_fn))
+		return;
+	foreach(lc, parse->withCheckOptions)
+		checked |= lfirst_node(WithCheckOption, lc)->kind == WCO_VIEW_CHECK;
+	if (!checked || (tle = inserted_company_entry(parse, &target, &column)) == NULL)
+		return;
+	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
+		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
+		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_VALUES &&
+		((Var *) tle->expr)->varattno > 0)
+	{
+		Var		   *var = (Var *) tle->expr;
+		ListCell   *row;
+
+		foreach(row, rt_fetch(var->varno, parse->rtable)->values_lists)
+		{
+			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
+
+			lfirst(cell) = view_checked_call(lfirst(cell), view);
+		}
+		return;
+	}
+
+	/*
+	 * INSERT ... SELECT: Citus takes the SELECT's column for a Var of it, so
+	 * the check goes there (not into a set operation's).
+	 */
+	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
+		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
+		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_SUBQUERY &&
+		((Var *) tle->expr)->varattno > 0)
+	{
+		Query	   *select = rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->subquery;
+		TargetEntry *column_entry;
+
+		if (select->setOperations == NULL &&
+			((Var *) tle->expr)->varattno <= list_length(select->targetList))
+		{
+			column_entry = list_nth_node(TargetEntry, select->targetList, ((Var *) tle->expr)->varattno - 1);
+			column_entry->expr = (Expr *) view_checked_call((Node *) column_entry->expr, view);
+			return;
+		}
+	}
+	tle->expr = (Expr *) view_checked_call((Node *) tle->expr, view);
+}
+
+/* segext.current_company_id() (tenancy.c) */
+extern Datum segext_current_company_id(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(segext_view_checked_company);
+/*
+ * segext_view_checked_company returns the company of a row inserted through
+ * a segext_api view after the checks one node makes (the rules' trigger,
+ * then the view's CHECK OPTION): 42501 when the role may not write the
+ * company or none is current, 44000 when it is not the current company.
+ */
+Datum
+segext_view_checked_company(PG_FUNCTION_ARGS)
+{
+	SegextObjectId *company = PG_ARGISNULL(0) ? NULL : PG_GETARG_SEGEXT_OBJECTID_P(0);
+	Oid			view = PG_GETARG_OID(1);
+	LOCAL_FCINFO(current_fcinfo, 0);
+	Datum		current;
+
+	segext_check_company_access(company);
+	if (company == NULL)
+		PG_RETURN_NULL();
+	InitFunctionCallInfoData(*current_fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	current = segext_current_company_id(current_fcinfo);
+	if (current_fcinfo->isnull ||
+		!segext_objectid_equal(DatumGetSegextObjectIdP(current), company))
+	{
+		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+		char		current_hex[SEGEXT_OBJECTID_HEX_LEN + 1] = "";
+
+		segext_objectid_to_hex(company, hex);
+		if (!current_fcinfo->isnull)
+			segext_objectid_to_hex(DatumGetSegextObjectIdP(current), current_hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_WITH_CHECK_OPTION_VIOLATION),
+				 errmsg("new row violates check option for view \"%s\"", get_rel_name(view)),
+				 current_fcinfo->isnull ?
+				 errdetail("Failing row has company_id %s; no company is current.", hex) :
+				 errdetail("Failing row has company_id %s, not the current company %s.", hex, current_hex)));
+	}
+	PG_RETURN_SEGEXT_OBJECTID_P(company);
 }
 
 /* is_company_value tells whether an expression is a constant or a parameter of the statement. */
@@ -1318,7 +1556,7 @@ citus_executor_start(QueryDesc *query, int eflags)
 		{
 			invalidate_segments_written(query);
 			if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && segext_membership_notices_wanted() &&
-				writes_segext_table(query))
+				!deleting_grants && writes_segext_table(query))
 			{
 				if (notifying_statement_depth < MAX_SHARD_STATEMENT_DEPTH)
 				{
@@ -1336,6 +1574,20 @@ citus_executor_start(QueryDesc *query, int eflags)
 				}
 				/* the workers keep the outbox rows until this node reads them */
 				segext_citus_coordinate();
+			}
+			if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !deleting_grants &&
+				deleting_statement_depth < MAX_SHARD_STATEMENT_DEPTH && deletes_companies(query))
+			{
+				ArrayType  *granted = granted_companies_seen(NULL);
+
+				if (granted != NULL)
+				{
+					DeletingStatement *statement = &deleting_statements[deleting_statement_depth++];
+
+					statement->query = query;
+					statement->subxact = GetCurrentSubTransactionId();
+					statement->granted = granted;
+				}
 			}
 		}
 	}
@@ -1458,6 +1710,199 @@ writes_segext_table(QueryDesc *query)
 }
 
 /*
+ * deletes_companies tells whether a statement this node starts deletes rows
+ * of segext.companies, itself or in a writable CTE: its range table asks
+ * for the DELETE privilege on the table (Citus's plan of a routed statement
+ * keeps the range table, not the statement's kind).
+ */
+static bool
+deletes_companies(QueryDesc *query)
+{
+	ListCell   *lc;
+	Oid			nsp;
+	Oid			companies;
+
+	nsp = get_namespace_oid("segext", true);
+	companies = OidIsValid(nsp) ? get_relname_relid("companies", nsp) : InvalidOid;
+	if (!OidIsValid(companies))
+		return false;
+	foreach(lc, query->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == companies &&
+			(rte->requiredPerms & ACL_DELETE) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* relation_owner returns the role that owns a relation. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * granted_companies_seen returns, as an objectid[] in TopTransactionContext,
+ * the companies of the given ones (with companies NULL: of those that have
+ * grants in segext.company_roles, read as the table's owner) that the
+ * current role sees in segext.companies, or NULL when there are none or the
+ * role may not read the table.  The current role reads companies as the
+ * DELETE that it runs does: Citus lets only it read the placements it
+ * wrote in this transaction.
+ */
+static ArrayType *
+granted_companies_seen(ArrayType *companies)
+{
+	Oid			nsp = get_namespace_oid("segext", true);
+	Oid			companies_table = OidIsValid(nsp) ? get_relname_relid("companies", nsp) : InvalidOid;
+	Oid			grants_table = OidIsValid(nsp) ? get_relname_relid("company_roles", nsp) : InvalidOid;
+	Oid			objectid = segext_objectid_type();
+	Oid			array_type = get_array_type(objectid);
+	Oid			types[1];
+	Datum		values[1];
+	ArrayType  *seen = NULL;
+	int			ret;
+
+	if (!OidIsValid(companies_table) || !OidIsValid(grants_table) || !OidIsValid(array_type) ||
+		pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK ||
+		pg_class_aclcheck(companies_table, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (companies == NULL)
+	{
+		Oid			save_userid;
+		int			save_sec_context;
+		bool		isnull;
+
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(relation_owner(grants_table), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		ret = SPI_execute("SELECT pg_catalog.array_agg(DISTINCT g.company_id) FROM segext.company_roles AS g",
+						  true, 0);
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+		{
+			SPI_finish();
+			return NULL;
+		}
+	}
+	else
+		values[0] = PointerGetDatum(companies);
+	types[0] = array_type;
+	ret = SPI_execute_with_args("SELECT pg_catalog.array_agg(c.id) FROM segext.companies AS c"
+								" WHERE c.id OPERATOR(pg_catalog.=) ANY ($1)",
+								1, types, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	{
+		bool		isnull;
+		Datum		found = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+			seen = DatumGetArrayTypePCopy(found);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	SPI_finish();
+	return seen;
+}
+
+/*
+ * delete_grants_of_deleted deletes, as the owner of segext.company_roles,
+ * the grants of the companies of granted that the current role no longer
+ * sees: what the foreign key's ON DELETE CASCADE does on one node.
+ */
+static void
+delete_grants_of_deleted(ArrayType *granted)
+{
+	bool		snapshot_pushed = !ActiveSnapshotSet();
+	ArrayType  *remaining;
+	Datum	   *companies;
+	int			ncompanies;
+	Datum	   *kept = NULL;
+	int			nkept = 0;
+	int			ndeleted = 0;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Oid			objectid = segext_objectid_type();
+	Oid			types[1];
+	Datum		values[1];
+	Oid			nsp = get_namespace_oid("segext", true);
+	Oid			grants_table = OidIsValid(nsp) ? get_relname_relid("company_roles", nsp) : InvalidOid;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	if (!OidIsValid(grants_table))
+		return;
+	/* the end of a statement run by a portal (a writable CTE) has none */
+	if (snapshot_pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	remaining = granted_companies_seen(granted);
+	get_typlenbyvalalign(objectid, &typlen, &typbyval, &typalign);
+	deconstruct_array(granted, objectid, typlen, typbyval, typalign, &companies, NULL, &ncompanies);
+	if (remaining != NULL)
+		deconstruct_array(remaining, objectid, typlen, typbyval, typalign, &kept, NULL, &nkept);
+	for (int i = 0; i < ncompanies; i++)
+	{
+		bool		still = false;
+
+		for (int k = 0; k < nkept && !still; k++)
+			still = segext_objectid_equal(DatumGetSegextObjectIdP(companies[i]),
+										  DatumGetSegextObjectIdP(kept[k]));
+		if (!still)
+			companies[ndeleted++] = companies[i];
+	}
+	if (ndeleted == 0)
+	{
+		if (snapshot_pushed)
+			PopActiveSnapshot();
+		return;
+	}
+	types[0] = get_array_type(objectid);
+	values[0] = PointerGetDatum(construct_array(companies, ndeleted, objectid, typlen, typbyval, typalign));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(relation_owner(grants_table), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	deleting_grants = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args("DELETE FROM segext.company_roles AS g"
+									" WHERE g.company_id OPERATOR(pg_catalog.=) ANY ($1)",
+									1, types, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	}
+	PG_FINALLY();
+	{
+		deleting_grants = false;
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	if (snapshot_pushed)
+		PopActiveSnapshot();
+}
+
+/*
  * citus_executor_run runs a statement; an error that a worker relayed
  * (relay_error) is raised again whole, so that an exception handler on
  * this node sees the SQLSTATE and fields the client gets.
@@ -1507,8 +1952,9 @@ rethrow_relayed_error(MemoryContext context)
 
 /*
  * citus_executor_end restores the group that was current before a statement
- * on a shard, and sends the membership notifications of a write of segext's
- * tables this node started.
+ * on a shard, sends the membership notifications of a write of segext's
+ * tables this node started, and deletes the grants of the companies a
+ * DELETE it started removed.
  */
 static void
 citus_executor_end(QueryDesc *query)
@@ -1532,6 +1978,12 @@ citus_executor_end(QueryDesc *query)
 		else
 			segext_membership_notices_send(statement.companies, statement.ncompanies);
 	}
+	if (deleting_statement_depth > 0 && deleting_statements[deleting_statement_depth - 1].query == query)
+	{
+		DeletingStatement statement = deleting_statements[--deleting_statement_depth];
+
+		delete_grants_of_deleted(statement.granted);
+	}
 }
 
 /* citus_xact_callback forgets the statements on shards when a transaction ends. */
@@ -1544,6 +1996,8 @@ citus_xact_callback(XactEvent event, void *arg)
 	{
 		shard_statement_depth = 0;
 		notifying_statement_depth = 0;
+		deleting_statement_depth = 0;
+		deleting_grants = false;
 		touched_shards = false;
 		if (have_group || plans_rewritten)
 			group_enter(false, 0);
@@ -1570,4 +2024,8 @@ citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 	while (notifying_statement_depth > 0 &&
 		   notifying_statements[notifying_statement_depth - 1].subxact == subxact)
 		notifying_statement_depth--;
+	while (deleting_statement_depth > 0 &&
+		   deleting_statements[deleting_statement_depth - 1].subxact == subxact)
+		deleting_statement_depth--;
+	deleting_grants = false;
 }
