@@ -69,6 +69,7 @@
 #include "segext.h"
 #include "citus.h"
 #include "module_init.h"
+#include "tenancy.h"
 
 #include <ctype.h>
 
@@ -695,6 +696,19 @@ citus_is_loaded(void)
 	return citus_loaded == 1;
 }
 
+/* shard_map_create makes one of the maps of shard_map_build, in TopMemoryContext. */
+static HTAB *
+shard_map_create(const char *name, long size, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = TopMemoryContext;
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /*
  * shard_map_build reads the local shards of segext's hash-distributed tables
  * from Citus's metadata into the two maps (empty where there are none).
@@ -702,7 +716,6 @@ citus_is_loaded(void)
 static void
 shard_map_build(void)
 {
-	HASHCTL		ctl;
 	Oid			nsp;
 	int			ret;
 
@@ -724,31 +737,11 @@ shard_map_build(void)
 	view_checked_company_fn = InvalidOid;
 	objectid_eq_op = InvalidOid;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(ShardEntry);
-	ctl.hcxt = TopMemoryContext;
-	shards_by_oid = hash_create("segext shards", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(GroupKey);
-	ctl.entrysize = sizeof(GroupEntry);
-	ctl.hcxt = TopMemoryContext;
-	shards_by_group = hash_create("segext shard groups", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(ReferenceTable);
-	ctl.hcxt = TopMemoryContext;
-	reference_tables = hash_create("segext reference tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(DistributedTable);
-	ctl.hcxt = TopMemoryContext;
-	distributed_tables = hash_create("segext distributed tables", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(ShardName);
-	ctl.hcxt = TopMemoryContext;
-	shards_by_id = hash_create("segext shard names", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	shards_by_oid = shard_map_create("segext shards", 256, sizeof(Oid), sizeof(ShardEntry));
+	shards_by_group = shard_map_create("segext shard groups", 256, sizeof(GroupKey), sizeof(GroupEntry));
+	reference_tables = shard_map_create("segext reference tables", 32, sizeof(Oid), sizeof(ReferenceTable));
+	distributed_tables = shard_map_create("segext distributed tables", 32, sizeof(Oid), sizeof(DistributedTable));
+	shards_by_id = shard_map_create("segext shard names", 256, sizeof(int64), sizeof(ShardName));
 
 	nsp = get_namespace_oid("segext", true);
 	if (!OidIsValid(nsp) || !OidIsValid(get_extension_oid("citus", true)) ||
