@@ -7,26 +7,13 @@
 # to the same members, and the rules must still hold.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-helpers=$here/../helpers
-root=$(cd "$here/../.." && pwd)
-released=$(sed -n 's/^PREVIOUS_VERSION = //p' "$root/Makefile")
-current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$root/segext.control")
-old=segext_upgrade_old_$$
-new=segext_upgrade_new_$$
-work=$(mktemp -d /tmp/segext_upgrade.XXXXXX)
-cleanup() {
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $new" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() { echo "upgrade: $*" >&2; exit 1; }
+helpers=$(cd "$(dirname "$0")/../helpers" && pwd)
+source "$helpers/upgrade_check.sh"
 source "$helpers/released_library.sh"
+upgrade_check_setup upgrade
 
 [ "$released" != "$current" ] || fail "the released version ($released) equals the current one"
-createdb "$old"
-createdb "$new"
+
 # load_released_data makes the released version's database: its install
 # script, two companies, more customers, sales and criteria segments, refreshed.
 load_released_data() {
@@ -74,18 +61,8 @@ psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "SELECT s.company_id, s.id, (SELE
 psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -c "$members_query" >"$work/members_before"
 ! awk -F'|' '$2 == 0' "$work/before" | grep -v membership_history | grep -q . || fail "an empty released table: $(cat "$work/before")"
 
-psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "ALTER EXTENSION segext UPDATE TO '$current'"
-psql -X -q -v ON_ERROR_STOP=1 -d "$new" -c "CREATE EXTENSION segext"
-
 # The catalog of the updated database equals a fresh install's.
-psql -X -q -v ON_ERROR_STOP=1 -d "$old" -f "$helpers/describe_extension.sql" >"$work/catalog_updated"
-psql -X -q -v ON_ERROR_STOP=1 -d "$new" -f "$helpers/describe_extension.sql" >"$work/catalog_fresh"
-facts=$(grep -c . "$work/catalog_fresh")
-[ "$facts" -gt 300 ] || fail "the catalog description has only $facts lines"
-if ! diff -u "$work/catalog_fresh" "$work/catalog_updated" >"$work/catalog.diff"; then
-    cat "$work/catalog.diff"
-    fail "the catalog after ALTER EXTENSION UPDATE differs from a fresh install (- fresh, + updated)"
-fi
+update_and_compare_catalog
 
 # Every released table keeps its rows.
 psql -X -q -At -v ON_ERROR_STOP=1 -d "$old" -f "$work/digest.sql" >"$work/after"

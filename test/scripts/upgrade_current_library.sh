@@ -8,23 +8,9 @@
 # (test/helpers/describe_extension.sql).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-helpers=$here/../helpers
-root=$(cd "$here/../.." && pwd)
-released=$(sed -n 's/^PREVIOUS_VERSION = //p' "$root/Makefile")
-current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$root/segext.control")
-old=segext_current_lib_old_$$
-new=segext_current_lib_new_$$
-work=$(mktemp -d /tmp/segext_current_lib.XXXXXX)
-cleanup() {
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $new" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "upgrade_current_library: $*" >&2; exit 1; }
+source "$(dirname "$0")/../helpers/upgrade_check.sh"
+upgrade_check_setup upgrade_current_library
 
-createdb "$old"
-createdb "$new"
 psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "CREATE EXTENSION segext VERSION '$released'" ||
     fail "CREATE EXTENSION segext VERSION '$released' failed with the current library"
 [ "$(psql -X -At -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'segext'")" = "$released" ] ||
@@ -38,15 +24,7 @@ grep -q '^ERROR:  55000: extension "segext" must be updated before segext.custom
 grep -q '^HINT:  Run ALTER EXTENSION segext UPDATE in this database.$' <<<"$out" ||
     fail "no hint to update: $out"
 
-psql -X -q -v ON_ERROR_STOP=1 -d "$old" -c "ALTER EXTENSION segext UPDATE TO '$current'"
-psql -X -q -v ON_ERROR_STOP=1 -d "$new" -c "CREATE EXTENSION segext"
-psql -X -q -v ON_ERROR_STOP=1 -d "$old" -f "$helpers/describe_extension.sql" >"$work/catalog_updated"
-psql -X -q -v ON_ERROR_STOP=1 -d "$new" -f "$helpers/describe_extension.sql" >"$work/catalog_fresh"
-facts=$(grep -c . "$work/catalog_fresh")
-[ "$facts" -gt 300 ] || fail "the catalog description has only $facts lines"
-if ! diff -u "$work/catalog_fresh" "$work/catalog_updated"; then
-    fail "the catalog after ALTER EXTENSION UPDATE differs from a fresh install (- fresh, + updated)"
-fi
+update_and_compare_catalog
 
 # The updated database works: a company gets its built-ins and a customer
 # its membership of segment 0 "All".
