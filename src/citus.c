@@ -1076,6 +1076,39 @@ let_citus_write_through_view(Query *parse)
 	return first->relid;
 }
 
+/* target_entry_of_column returns the (not junk) target entry that sets a column, or NULL. */
+static TargetEntry *
+target_entry_of_column(Query *parse, AttrNumber column)
+{
+	ListCell   *lc;
+
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && tle->resno == column)
+			return tle;
+	}
+	return NULL;
+}
+
+/*
+ * column_source returns the range table entry of kind rtekind whose column
+ * an expression of the query is (a Var of this query level), or NULL.
+ */
+static RangeTblEntry *
+column_source(Query *parse, Expr *expr, RTEKind rtekind)
+{
+	Var		   *var = (Var *) expr;
+	RangeTblEntry *rte;
+
+	if (!IsA(var, Var) || var->varlevelsup != 0 || var->varattno <= 0 ||
+		var->varno <= 0 || var->varno > list_length(parse->rtable))
+		return NULL;
+	rte = rt_fetch(var->varno, parse->rtable);
+	return rte->rtekind == rtekind ? rte : NULL;
+}
+
 /*
  * inserted_company_entry returns the target entry of an INSERT that gives
  * the company of its rows (the distribution column of its table, one of
@@ -1085,7 +1118,6 @@ static TargetEntry *
 inserted_company_entry(Query *parse, RangeTblEntry **target, AttrNumber *column)
 {
 	DistributedTable *table;
-	ListCell   *lc;
 
 	*column = InvalidAttrNumber;
 	if (parse->commandType != CMD_INSERT || distributed_tables == NULL ||
@@ -1098,14 +1130,7 @@ inserted_company_entry(Query *parse, RangeTblEntry **target, AttrNumber *column)
 	if (table == NULL || table->column == InvalidAttrNumber)
 		return NULL;
 	*column = table->column;
-	foreach(lc, parse->targetList)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-		if (!tle->resjunk && tle->resno == table->column)
-			return tle;
-	}
-	return NULL;
+	return target_entry_of_column(parse, table->column);
 }
 
 /*
@@ -1170,6 +1195,7 @@ static void
 check_view_company(Query *parse, Oid view)
 {
 	RangeTblEntry *target;
+	RangeTblEntry *source;
 	AttrNumber	column;
 	TargetEntry *tle;
 	ListCell   *lc;
@@ -1181,17 +1207,14 @@ check_view_company(Query *parse, Oid view)
 		checked |= lfirst_node(WithCheckOption, lc)->kind == WCO_VIEW_CHECK;
 	if (!checked || (tle = inserted_company_entry(parse, &target, &column)) == NULL)
 		return;
-	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
-		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
-		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_VALUES &&
-		((Var *) tle->expr)->varattno > 0)
+	if ((source = column_source(parse, tle->expr, RTE_VALUES)) != NULL)
 	{
-		Var		   *var = (Var *) tle->expr;
+		AttrNumber	attno = ((Var *) tle->expr)->varattno;
 		ListCell   *row;
 
-		foreach(row, rt_fetch(var->varno, parse->rtable)->values_lists)
+		foreach(row, source->values_lists)
 		{
-			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
+			ListCell   *cell = list_nth_cell(lfirst(row), attno - 1);
 
 			lfirst(cell) = view_checked_call(lfirst(cell), view);
 		}
@@ -1202,27 +1225,21 @@ check_view_company(Query *parse, Oid view)
 	 * INSERT ... SELECT: Citus takes the SELECT's column for a Var of it, so
 	 * the check goes there (not into a set operation's).
 	 */
-	if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varlevelsup == 0 &&
-		((Var *) tle->expr)->varno > 0 && ((Var *) tle->expr)->varno <= list_length(parse->rtable) &&
-		rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->rtekind == RTE_SUBQUERY &&
-		((Var *) tle->expr)->varattno > 0)
+	if ((source = column_source(parse, tle->expr, RTE_SUBQUERY)) != NULL)
 	{
-		Query	   *select = rt_fetch(((Var *) tle->expr)->varno, parse->rtable)->subquery;
+		AttrNumber	attno = ((Var *) tle->expr)->varattno;
+		Query	   *select = source->subquery;
 		TargetEntry *column_entry;
 
-		if (select->setOperations == NULL &&
-			((Var *) tle->expr)->varattno <= list_length(select->targetList))
+		if (select->setOperations == NULL && attno <= list_length(select->targetList))
 		{
-			column_entry = list_nth_node(TargetEntry, select->targetList, ((Var *) tle->expr)->varattno - 1);
+			column_entry = list_nth_node(TargetEntry, select->targetList, attno - 1);
 			column_entry->expr = (Expr *) view_checked_call((Node *) column_entry->expr, view);
 			return;
 		}
 	}
 	tle->expr = (Expr *) view_checked_call((Node *) tle->expr, view);
 }
-
-/* segext.current_company_id() (tenancy.c) */
-extern Datum segext_current_company_id(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(segext_view_checked_company);
 /*
@@ -1236,27 +1253,25 @@ segext_view_checked_company(PG_FUNCTION_ARGS)
 {
 	SegextObjectId *company = PG_ARGISNULL(0) ? NULL : PG_GETARG_SEGEXT_OBJECTID_P(0);
 	Oid			view = PG_GETARG_OID(1);
-	LOCAL_FCINFO(current_fcinfo, 0);
-	Datum		current;
+	SegextObjectId current;
+	bool		has_current;
 
 	segext_check_company_access(company);
 	if (company == NULL)
 		PG_RETURN_NULL();
-	InitFunctionCallInfoData(*current_fcinfo, NULL, 0, InvalidOid, NULL, NULL);
-	current = segext_current_company_id(current_fcinfo);
-	if (current_fcinfo->isnull ||
-		!segext_objectid_equal(DatumGetSegextObjectIdP(current), company))
+	has_current = segext_get_current_company(&current);
+	if (!has_current || !segext_objectid_equal(&current, company))
 	{
 		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 		char		current_hex[SEGEXT_OBJECTID_HEX_LEN + 1] = "";
 
 		segext_objectid_to_hex(company, hex);
-		if (!current_fcinfo->isnull)
-			segext_objectid_to_hex(DatumGetSegextObjectIdP(current), current_hex);
+		if (has_current)
+			segext_objectid_to_hex(&current, current_hex);
 		ereport(ERROR,
 				(errcode(ERRCODE_WITH_CHECK_OPTION_VIOLATION),
 				 errmsg("new row violates check option for view \"%s\"", get_rel_name(view)),
-				 current_fcinfo->isnull ?
+				 !has_current ?
 				 errdetail("Failing row has company_id %s; no company is current.", hex) :
 				 errdetail("Failing row has company_id %s, not the current company %s.", hex, current_hex)));
 	}
@@ -1287,46 +1302,34 @@ written_company_call(Node *company)
 static void
 mark_inserted_company(Query *parse, AttrNumber column)
 {
-	ListCell   *lc;
+	TargetEntry *tle = target_entry_of_column(parse, column);
+	RangeTblEntry *values;
+	AttrNumber	attno;
+	ListCell   *row;
 
-	foreach(lc, parse->targetList)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Var		   *var;
-		RangeTblEntry *values;
-		ListCell   *row;
-
-		if (tle->resjunk || tle->resno != column)
-			continue;
-		if (is_company_value((Node *) tle->expr))
-		{
-			tle->expr = written_company_call((Node *) tle->expr);
-			return;
-		}
-		/* a multi-row VALUES: a column of its range table entry */
-		if (!IsA(tle->expr, Var))
-			return;
-		var = (Var *) tle->expr;
-		if (var->varlevelsup != 0 || var->varno <= 0 || var->varno > list_length(parse->rtable))
-			return;
-		values = rt_fetch(var->varno, parse->rtable);
-		if (values->rtekind != RTE_VALUES || var->varattno <= 0)
-			return;
-		foreach(row, values->values_lists)
-		{
-			List	   *cells = lfirst(row);
-
-			if (var->varattno > list_length(cells) ||
-				!is_company_value(list_nth(cells, var->varattno - 1)))
-				return;
-		}
-		foreach(row, values->values_lists)
-		{
-			ListCell   *cell = list_nth_cell(lfirst(row), var->varattno - 1);
-
-			lfirst(cell) = written_company_call(lfirst(cell));
-		}
+	if (tle == NULL)
 		return;
+	if (is_company_value((Node *) tle->expr))
+	{
+		tle->expr = written_company_call((Node *) tle->expr);
+		return;
+	}
+	/* a multi-row VALUES: a column of its range table entry */
+	if ((values = column_source(parse, tle->expr, RTE_VALUES)) == NULL)
+		return;
+	attno = ((Var *) tle->expr)->varattno;
+	foreach(row, values->values_lists)
+	{
+		List	   *cells = lfirst(row);
+
+		if (attno > list_length(cells) || !is_company_value(list_nth(cells, attno - 1)))
+			return;
+	}
+	foreach(row, values->values_lists)
+	{
+		ListCell   *cell = list_nth_cell(lfirst(row), attno - 1);
+
+		lfirst(cell) = written_company_call(lfirst(cell));
 	}
 }
 
@@ -1462,18 +1465,12 @@ calls_function(Node *node, Oid fn)
 static Const *
 current_company_const(void)
 {
-	LOCAL_FCINFO(fcinfo, 0);
-	FmgrInfo	flinfo;
-	Datum		value;
+	SegextObjectId *company = (SegextObjectId *) palloc(sizeof(SegextObjectId));
 	Oid			type = segext_objectid_type();
 
-	fmgr_info(current_company_fn, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
-	value = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
+	if (!segext_get_current_company(company))
 		return makeConst(type, -1, InvalidOid, SEGEXT_OBJECTID_LEN, (Datum) 0, true, false);
-	return makeConst(type, -1, InvalidOid, SEGEXT_OBJECTID_LEN,
-					 datumCopy(value, false, SEGEXT_OBJECTID_LEN), false, false);
+	return makeConst(type, -1, InvalidOid, SEGEXT_OBJECTID_LEN, PointerGetDatum(company), false, false);
 }
 
 /* company_mutator replaces the calls of segext.current_company_id() by the constant. */

@@ -1015,6 +1015,21 @@ raise_no_current_company(void)
 }
 
 /*
+ * segext_get_current_company sets *company to the current company and
+ * returns true, or returns false when none is current.
+ */
+bool
+segext_get_current_company(SegextObjectId *company)
+{
+	const CurrentCompany *current = current_company();
+
+	if (current->source == COMPANY_SOURCE_NONE)
+		return false;
+	*company = current->company;
+	return true;
+}
+
+/*
  * segext_require_company sets *company to the current company, or raises the
  * error of an unusable company input or 42501 "no current company".
  */

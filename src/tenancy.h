@@ -33,6 +33,9 @@ extern void segext_company_must_be_visible(const struct SegextObjectId *company,
  */
 extern void segext_require_current_company(void);
 
+/* Set *company to the current company and return true, or return false when none is current. */
+extern bool segext_get_current_company(struct SegextObjectId *company);
+
 /*
  * Set *company to the current company, or raise the error of an unusable
  * company input or 42501 "no current company".
