@@ -907,17 +907,6 @@ raise_refusal(const CurrentCompany *current)
 }
 
 /*
- * segext_require_current_company raises the error of an unusable company
- * input (an ungranted segext.company_id, a malformed claim of a gateway
- * session); it does nothing when the inputs are usable or name no company.
- */
-void
-segext_require_current_company(void)
-{
-	raise_refusal(current_company());
-}
-
-/*
  * query_reads_segext says whether a plan reads or writes a relation of
  * schema segext (directly or through a segext_api view).
  */
@@ -977,7 +966,7 @@ tenancy_executor_start(QueryDesc *queryDesc, int eflags)
 		if ((cached == NULL || cached->refusal != COMPANY_REFUSAL_NONE || citus_may_be_loaded()) &&
 			query_reads_segext(queryDesc->plannedstmt))
 		{
-			segext_require_current_company();
+			raise_refusal(current_company());
 			/* on a Citus coordinator: the workers get the same company */
 			if (segext_citus_initiating())
 			{

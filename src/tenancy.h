@@ -26,13 +26,6 @@ extern void segext_check_company_read_access(const struct SegextObjectId *compan
  */
 extern void segext_company_must_be_visible(const struct SegextObjectId *company, const char *hint);
 
-/*
- * Raise the error of an unusable company input: an ungranted
- * segext.company_id (42501) or a malformed claim of a gateway session
- * (22P02).
- */
-extern void segext_require_current_company(void);
-
 /* Set *company to the current company and return true, or return false when none is current. */
 extern bool segext_get_current_company(struct SegextObjectId *company);
 
