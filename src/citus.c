@@ -247,9 +247,11 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 								  ProcessUtilityContext context, ParamListInfo params,
 								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
+static void rewrite_write_of_shard(Query *parse);
 static bool calls_function(Node *node, Oid fn);
 static Oid	let_citus_write_through_view(Query *parse);
 static void check_null_company(Query *parse);
+static bool return_rows_of_insert_select(Query *parse);
 static void check_view_company(Query *parse, Oid view);
 static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
@@ -948,6 +950,45 @@ rewrite_walker(Node *node, void *context)
 }
 
 /*
+ * rewrite_write_of_shard plans a write of a local shard of segext's tables
+ * that is not made inside a statement on a shard against the shards of the
+ * shard's group: Citus sends the second step of an INSERT ... SELECT
+ * through the coordinator (with RETURNING or ON CONFLICT) as an INSERT into
+ * the shard whose RETURNING still names segext's distributed tables (a
+ * subquery of a view's column, such as segext_api.segments's
+ * customers_count), which Citus would plan as a distributed statement
+ * nested in a statement on a shard ("cannot execute a distributed query
+ * from a query on a shard").  Every row written lives in the shard's group.
+ */
+static void
+rewrite_write_of_shard(Query *parse)
+{
+	RangeTblEntry *target;
+	ShardEntry *entry;
+	bool		rewritten = false;
+	int32		previous_group = current_group;
+
+	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		parse->commandType != CMD_DELETE)
+		return;
+	if (parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION || !shard_map_lookup(target->relid, &entry))
+		return;
+	current_group = entry->group;
+	rewrite_walker((Node *) parse, &rewritten);
+	current_group = previous_group;
+	if (rewritten)
+	{
+		/* the statement's executor start enters this group: its plans stay */
+		plans_rewritten = true;
+		plans_group_valid = true;
+		plans_group = entry->group;
+	}
+}
+
+/*
  * citus_planner plans a statement made inside a statement on a shard of
  * segext's tables against the shards of the same group.
  */
@@ -971,9 +1012,11 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	{
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
+		rewrite_write_of_shard(parse);
 		if (segext_distributed)
 		{
 			bool		holds_company = false;
+			bool		returns_rows;
 			PlannedStmt *result;
 
 			Oid			view = let_citus_write_through_view(parse);
@@ -989,12 +1032,20 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 				mark_written_company(parse);
 			if (OidIsValid(view))
 				check_view_company(parse, view);
+			returns_rows = return_rows_of_insert_select(parse);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
 				result = standard_planner(parse, query_string, cursor_options, bound_params);
 			if (holds_company)
 				result->transientPlan = true;
+			if (returns_rows)
+			{
+				/* the rows the plan returns are not the statement's result */
+				result->hasReturning = false;
+				/* whether row level security applies depends on the role */
+				result->dependsOnRole = true;
+			}
 			return result;
 		}
 	}
@@ -1170,6 +1221,49 @@ check_null_company(Query *parse)
 					NameStr(TupleDescAttr(RelationGetDescr(rel), column - 1)->attname),
 					RelationGetRelationName(rel)),
 			 errtablecol(rel, column)));
+}
+
+/*
+ * return_rows_of_insert_select gives an INSERT ... SELECT into one of
+ * segext's distributed tables without RETURNING or ON CONFLICT a RETURNING
+ * list of one constant when row level security applies to the role, and
+ * returns true then (the caller hides it from the plan's result).  Citus
+ * runs the SELECT of such an INSERT on the coordinator when it reads no
+ * distributed table (a function such as json_populate_recordset) and
+ * copies its rows into the shards with COPY, which PostgreSQL refuses under
+ * row level security (0A000 "COPY FROM not supported with row-level
+ * security"); with RETURNING it sends them as intermediate results of the
+ * company's shard group instead and inserts them there with INSERT ...
+ * SELECT, as the role, under the policies, triggers and constraints of one
+ * node.
+ */
+static bool
+return_rows_of_insert_select(Query *parse)
+{
+	RangeTblEntry *target;
+	RangeTblRef *source;
+	TargetEntry *returned;
+
+	if (parse->commandType != CMD_INSERT || parse->returningList != NIL ||
+		parse->onConflict != NULL || distributed_tables == NULL)
+		return false;
+	if (parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return false;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION ||
+		hash_search(distributed_tables, &target->relid, HASH_FIND, NULL) == NULL)
+		return false;
+	/* INSERT ... SELECT: the SELECT is the one entry of the FROM list */
+	if (parse->jointree == NULL || list_length(parse->jointree->fromlist) != 1)
+		return false;
+	source = (RangeTblRef *) linitial(parse->jointree->fromlist);
+	if (!IsA(source, RangeTblRef) || rt_fetch(source->rtindex, parse->rtable)->rtekind != RTE_SUBQUERY)
+		return false;
+	if (check_enable_rls(target->relid, InvalidOid, true) != RLS_ENABLED)
+		return false;
+	returned = makeTargetEntry((Expr *) makeBoolConst(true, false), 1, pstrdup("inserted"), false);
+	parse->returningList = list_make1(returned);
+	return true;
 }
 
 /* view_checked_call wraps a company in segext.view_checked_company(company, view). */
