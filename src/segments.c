@@ -18,7 +18,7 @@
  */
 #include "segext.h"
 #include "unique_detail.h"
-#include "membership.h"
+#include "segment_locks.h"
 #include "companies.h"
 #include "criteria.h"
 #include "objectid.h"
