@@ -241,6 +241,81 @@ facts_timestamp(JsonbValue *v, const char *key)
 	return DatumGetTimestampTz(facts_datetime(v, key, false));
 }
 
+/* facts_pos_counts sets the POS counts from an object of POS id: count. */
+static void
+facts_pos_counts(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+				 JsonbValue *v, const char *key)
+{
+	JsonbIterator *pit;
+	JsonbValue	pk;
+	JsonbIteratorToken ptok;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		facts_error(key, "an object of POS id: count");
+	pit = JsonbIteratorInit(v->val.binary.data);
+	while ((ptok = JsonbIteratorNext(&pit, &pk, true)) != WJB_DONE)
+	{
+		JsonbValue *cv;
+		int			slot;
+
+		if (ptok != WJB_KEY)
+			continue;
+		cv = getKeyJsonValueFromContainer(v->val.binary.data, pk.val.string.val,
+										  pk.val.string.len, NULL);
+		slot = segext_requirements_slot(reqs, SEGEXT_SLOT_POS,
+										pk.val.string.val, pk.val.string.len);
+		if (slot >= 0)
+			facts->pos_count[slot] = facts_int(cv, key);
+		else
+			(void) facts_int(cv, key);
+	}
+}
+
+/* facts_purchases records the times of counted sales from an array of timestamps. */
+static void
+facts_purchases(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+				JsonbValue *v, const char *key, TimestampTz now)
+{
+	JsonbContainer *arr = facts_array(v, key);
+	int			i;
+
+	for (i = 0; i < (int) JsonContainerSize(arr); i++)
+		segext_facts_add_purchase(reqs, facts,
+								  facts_timestamp(getIthJsonbValueFromContainer(arr, i), key),
+								  now);
+}
+
+/* facts_segments sets the bits of the segments (numbers or ids) the customer is a member of. */
+static void
+facts_segments(const SegextRequirements *reqs, SegextCustomerFacts *facts,
+			   JsonbValue *v, const char *key)
+{
+	JsonbContainer *arr = facts_array(v, key);
+
+	for (int i = 0; i < (int) JsonContainerSize(arr); i++)
+	{
+		JsonbValue *sv = getIthJsonbValueFromContainer(arr, i);
+		int			slot;
+
+		if (sv->type == jbvNumeric)
+		{
+			int64		number = facts_int(sv, key);
+
+			slot = number > PG_INT32_MAX ? -1 :
+				segext_requirements_segment_number_slot(reqs, (int32) number);
+		}
+		else
+		{
+			SegextObjectId id;
+
+			segext_objectid_parse(facts_string(sv, key), &id);
+			slot = segext_requirements_segment_slot(reqs, &id);
+		}
+		if (slot >= 0)
+			SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_SEGMENT, slot);
+	}
+}
+
 PG_FUNCTION_INFO_V1(criteria_match_facts);
 /*
  * criteria_match_facts (preview/debug) fills SegextCustomerFacts from a
@@ -311,31 +386,7 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 			facts->registration_date = facts_date(v, key);
 		}
 		else if (strcmp(key, "pos_counts") == 0)
-		{
-			JsonbIterator *pit;
-			JsonbValue	pk;
-			JsonbIteratorToken ptok;
-
-			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-				facts_error(key, "an object of POS id: count");
-			pit = JsonbIteratorInit(v->val.binary.data);
-			while ((ptok = JsonbIteratorNext(&pit, &pk, true)) != WJB_DONE)
-			{
-				JsonbValue *cv;
-				int			slot;
-
-				if (ptok != WJB_KEY)
-					continue;
-				cv = getKeyJsonValueFromContainer(v->val.binary.data, pk.val.string.val,
-												  pk.val.string.len, NULL);
-				slot = segext_requirements_slot(reqs, SEGEXT_SLOT_POS,
-												pk.val.string.val, pk.val.string.len);
-				if (slot >= 0)
-					facts->pos_count[slot] = facts_int(cv, key);
-				else
-					(void) facts_int(cv, key);
-			}
-		}
+			facts_pos_counts(reqs, facts, v, key);
 		else if (strcmp(key, "skus") == 0)
 			facts_strings(reqs, facts, v, key, SEGEXT_SLOT_SKU);
 		else if (strcmp(key, "makers") == 0)
@@ -345,42 +396,9 @@ criteria_match_facts(PG_FUNCTION_ARGS)
 		else if (strcmp(key, "labels") == 0)
 			facts_labels(reqs, facts, v, key, SEGEXT_SLOT_LABEL_KEY, SEGEXT_SLOT_LABEL);
 		else if (strcmp(key, "purchases") == 0)
-		{
-			JsonbContainer *arr = facts_array(v, key);
-			int			i;
-
-			for (i = 0; i < (int) JsonContainerSize(arr); i++)
-				segext_facts_add_purchase(reqs, facts,
-										  facts_timestamp(getIthJsonbValueFromContainer(arr, i), key),
-										  time.now);
-		}
+			facts_purchases(reqs, facts, v, key, time.now);
 		else if (strcmp(key, "segments") == 0)
-		{
-			JsonbContainer *arr = facts_array(v, key);
-
-			for (int i = 0; i < (int) JsonContainerSize(arr); i++)
-			{
-				JsonbValue *sv = getIthJsonbValueFromContainer(arr, i);
-				int			slot;
-
-				if (sv->type == jbvNumeric)
-				{
-					int64		number = facts_int(sv, key);
-
-					slot = number > PG_INT32_MAX ? -1 :
-						segext_requirements_segment_number_slot(reqs, (int32) number);
-				}
-				else
-				{
-					SegextObjectId id;
-
-					segext_objectid_parse(facts_string(sv, key), &id);
-					slot = segext_requirements_segment_slot(reqs, &id);
-				}
-				if (slot >= 0)
-					SEGEXT_FACTS_SET(facts, SEGEXT_SLOT_SEGMENT, slot);
-			}
-		}
+			facts_segments(reqs, facts, v, key);
 		else if (strcmp(key, "fields") == 0)
 		{
 			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))

@@ -128,6 +128,131 @@ note_list(SegextExplain *ex, const SegextCriteria *cr, const SegextCriterion *c,
 				 needs.data);
 }
 
+/* eval_average_amount decides average_amount: amount / count within lo..hi. */
+static bool
+eval_average_amount(const SegextCriterion *c, const SegextCustomerFacts *facts, int64 amount,
+					SegextExplain *ex)
+{
+	bool		matched;
+
+	if (facts->transaction_count <= 0)
+		matched = c->lo == 0;	/* the average is 0 */
+	else
+		matched = mul_le(c->lo, facts->transaction_count, amount, 1) &&
+			mul_le(amount, 1, c->hi, facts->transaction_count);
+	if (ex != NULL)
+	{
+		int64		n = facts->transaction_count;
+		char	   *value;
+
+		if (n <= 0)
+			value = pstrdup("0 (no purchases)");
+		else if (amount % n == 0)
+			value = segext_scaled_to_cstring(amount / n);
+		else
+			value = psprintf("%s (%s / " INT64_FORMAT ")",
+							 segext_scaled_to_cstring(amount / n),
+							 segext_scaled_to_cstring(amount), n);
+		eval_explain_note(ex, value, psprintf("%s..%s", segext_scaled_to_cstring(c->lo),
+										 segext_scaled_to_cstring(c->hi)));
+	}
+	return matched;
+}
+
+/* eval_bought_in_pos decides bought_in_pos: a counted sale at one of the POS ids. */
+static bool
+eval_bought_in_pos(const SegextCriteria *cr, const SegextCriterion *c,
+				   const SegextCustomerFacts *facts, const int *slots, int nslots,
+				   SegextExplain *ex)
+{
+	bool		matched;
+	int			i;
+
+	matched = false;
+	for (i = 0; i < nslots && !matched; i++)
+		if (facts->pos_count[slots[i]] > 0)
+			matched = true;
+	if (ex != NULL)
+	{
+		StringInfoData has;
+		StringInfoData needs;
+
+		initStringInfo(&has);
+		initStringInfo(&needs);
+		appendStringInfoString(&needs, "a purchase at ");
+		for (i = 0; i < nslots; i++)
+		{
+			char	   *pos = list_item_text(cr, c, i, false);
+
+			appendStringInfo(&needs, "%s%s", i > 0 ? " or " : "", pos);
+			appendStringInfo(&has, "%s%s: " INT64_FORMAT, i > 0 ? ", " : "", pos,
+							 facts->pos_count[slots[i]]);
+		}
+		eval_explain_note(ex, psprintf("purchases at %s", has.data), needs.data);
+	}
+	return matched;
+}
+
+/* eval_last_purchase decides last_purchase_n_days_before: a sale since today - n days. */
+static bool
+eval_last_purchase(const SegextCriterion *c, const SegextCustomerFacts *facts,
+				   const SegextEvalTime *time, SegextExplain *ex)
+{
+	TimestampTz start = eval_resolve_bound((int64) time->today - c->lo, true, false);
+	bool		matched;
+
+	matched = facts->has_last_purchase && facts->last_purchase <= time->now &&
+		facts->last_purchase >= start;
+	if (ex != NULL)
+		eval_explain_note(ex, facts->has_last_purchase ?
+					 psprintf("last purchase %s", timestamp_text(facts->last_purchase)) :
+					 pstrdup("no purchase"),
+					 psprintf("a purchase from %s to %s", timestamp_text(start),
+							  timestamp_text(time->now)));
+	return matched;
+}
+
+/* eval_percent_in_pos decides percent_in_pos: the share of counted sales at one POS. */
+static bool
+eval_percent_in_pos(const SegextCriteria *cr, const SegextCriterion *c,
+					const SegextCustomerFacts *facts, const int *slots, SegextExplain *ex)
+{
+	bool		matched;
+
+	/* pos / count >= percent / SCALE */
+	matched = facts->transaction_count > 0 &&
+		mul_le(c->lo, facts->transaction_count,
+			   facts->pos_count[slots[0]], SEGEXT_AMOUNT_SCALE);
+	if (ex != NULL)
+		eval_explain_note(ex, facts->transaction_count <= 0 ? pstrdup("no purchases") :
+					 psprintf(INT64_FORMAT " of " INT64_FORMAT " purchases at %s",
+							  facts->pos_count[slots[0]], facts->transaction_count,
+							  eval_json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)),
+					 psprintf("a share of at least %s at %s", segext_scaled_to_cstring(c->lo),
+							  eval_json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)));
+	return matched;
+}
+
+/* eval_anniversary decides anniversary: a birthday or registration day in the window. */
+static bool
+eval_anniversary(const SegextCriterion *c, const SegextCustomerFacts *facts,
+				 const SegextEvalTime *time, SegextExplain *ex)
+{
+	bool		birthday = c->op == SEGEXT_ANNIVERSARY_BIRTHDAY;
+	bool		known = birthday ? facts->has_birth_date : facts->has_registration;
+	DateADT		date = birthday ? facts->birth_date : facts->registration_date;
+	bool		matched;
+
+	matched = known && anniversary_in_window(date, time->today, c->lo);
+	if (ex != NULL)
+		eval_explain_note(ex, known ? psprintf("%s %s", birthday ? "born" : "registered", date_text(date)) :
+					 pstrdup(birthday ? "no birth date" : "no registration date"),
+					 c->lo >= 366 ? pstrdup("any known date (a window of 366 days or more)") :
+					 psprintf("an anniversary from %s to %s", date_text(time->today),
+							  date_text(time->today + (DateADT) c->lo - 1)));
+	return matched;
+}
+
 /*
  * eval_customer_criterion evaluates one criterion against the facts; ex,
  * when not NULL, gets the customer's value that decided it.  Each kind is
@@ -144,7 +269,6 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 	int			nslots = cc->slot_start[index + 1] - cc->slot_start[index];
 	int64		amount = Max(facts->amount, 0);
 	bool		matched;
-	int			i;
 
 	switch (c->kind)
 	{
@@ -164,52 +288,9 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 									  segext_scaled_to_cstring(c->hi)));
 			return matched;
 		case SEGEXT_CRIT_AVERAGE_AMOUNT:
-			if (facts->transaction_count <= 0)
-				matched = c->lo == 0;	/* the average is 0 */
-			else
-				matched = mul_le(c->lo, facts->transaction_count, amount, 1) &&
-					mul_le(amount, 1, c->hi, facts->transaction_count);
-			if (ex != NULL)
-			{
-				int64		n = facts->transaction_count;
-				char	   *value;
-
-				if (n <= 0)
-					value = pstrdup("0 (no purchases)");
-				else if (amount % n == 0)
-					value = segext_scaled_to_cstring(amount / n);
-				else
-					value = psprintf("%s (%s / " INT64_FORMAT ")",
-									 segext_scaled_to_cstring(amount / n),
-									 segext_scaled_to_cstring(amount), n);
-				eval_explain_note(ex, value, psprintf("%s..%s", segext_scaled_to_cstring(c->lo),
-												 segext_scaled_to_cstring(c->hi)));
-			}
-			return matched;
+			return eval_average_amount(c, facts, amount, ex);
 		case SEGEXT_CRIT_BOUGHT_IN_POS:
-			matched = false;
-			for (i = 0; i < nslots && !matched; i++)
-				if (facts->pos_count[slots[i]] > 0)
-					matched = true;
-			if (ex != NULL)
-			{
-				StringInfoData has;
-				StringInfoData needs;
-
-				initStringInfo(&has);
-				initStringInfo(&needs);
-				appendStringInfoString(&needs, "a purchase at ");
-				for (i = 0; i < nslots; i++)
-				{
-					char	   *pos = list_item_text(cr, c, i, false);
-
-					appendStringInfo(&needs, "%s%s", i > 0 ? " or " : "", pos);
-					appendStringInfo(&has, "%s%s: " INT64_FORMAT, i > 0 ? ", " : "", pos,
-									 facts->pos_count[slots[i]]);
-				}
-				eval_explain_note(ex, psprintf("purchases at %s", has.data), needs.data);
-			}
-			return matched;
+			return eval_bought_in_pos(cr, c, facts, slots, nslots, ex);
 		case SEGEXT_CRIT_BOUGHT_SKUS:
 			matched = any_bit(facts, SEGEXT_SLOT_SKU, slots, nslots);
 			if (ex != NULL)
@@ -244,47 +325,11 @@ eval_customer_criterion(const CompiledCriteria *cc, int index,
 									  timestamp_text(eval_resolve_bound(c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0, true))));
 			return matched;
 		case SEGEXT_CRIT_LAST_PURCHASE:
-			{
-				TimestampTz start = eval_resolve_bound((int64) time->today - c->lo, true, false);
-
-				matched = facts->has_last_purchase && facts->last_purchase <= time->now &&
-					facts->last_purchase >= start;
-				if (ex != NULL)
-					eval_explain_note(ex, facts->has_last_purchase ?
-								 psprintf("last purchase %s", timestamp_text(facts->last_purchase)) :
-								 pstrdup("no purchase"),
-								 psprintf("a purchase from %s to %s", timestamp_text(start),
-										  timestamp_text(time->now)));
-				return matched;
-			}
+			return eval_last_purchase(c, facts, time, ex);
 		case SEGEXT_CRIT_PERCENT_IN_POS:
-			/* pos / count >= percent / SCALE */
-			matched = facts->transaction_count > 0 &&
-				mul_le(c->lo, facts->transaction_count,
-					   facts->pos_count[slots[0]], SEGEXT_AMOUNT_SCALE);
-			if (ex != NULL)
-				eval_explain_note(ex, facts->transaction_count <= 0 ? pstrdup("no purchases") :
-							 psprintf(INT64_FORMAT " of " INT64_FORMAT " purchases at %s",
-									  facts->pos_count[slots[0]], facts->transaction_count,
-									  eval_json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)),
-							 psprintf("a share of at least %s at %s", segext_scaled_to_cstring(c->lo),
-									  eval_json_quoted(SEGEXT_CRIT_STRING(cr, c->str), c->str.len)));
-			return matched;
+			return eval_percent_in_pos(cr, c, facts, slots, ex);
 		case SEGEXT_CRIT_ANNIVERSARY:
-			{
-				bool		birthday = c->op == SEGEXT_ANNIVERSARY_BIRTHDAY;
-				bool		known = birthday ? facts->has_birth_date : facts->has_registration;
-				DateADT		date = birthday ? facts->birth_date : facts->registration_date;
-
-				matched = known && anniversary_in_window(date, time->today, c->lo);
-				if (ex != NULL)
-					eval_explain_note(ex, known ? psprintf("%s %s", birthday ? "born" : "registered", date_text(date)) :
-								 pstrdup(birthday ? "no birth date" : "no registration date"),
-								 c->lo >= 366 ? pstrdup("any known date (a window of 366 days or more)") :
-								 psprintf("an anniversary from %s to %s", date_text(time->today),
-										  date_text(time->today + (DateADT) c->lo - 1)));
-				return matched;
-			}
+			return eval_anniversary(c, facts, time, ex);
 		case SEGEXT_CRIT_CUSTOMER_LIST:
 			matched = bsearch(&facts->id, SEGEXT_CRITERIA_DATA(cr) + c->items, c->nitems,
 							  SEGEXT_OBJECTID_LEN, segext_objectid_qsort_cmp) != NULL;

@@ -149,6 +149,128 @@ list_slots(SegextRequirements *reqs, const SegextCriteria *cr,
 	}
 }
 
+/* criterion_nslots returns how many slots a criterion refers to. */
+static int
+criterion_nslots(const SegextCriterion *c)
+{
+	switch (c->kind)
+	{
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+		case SEGEXT_CRIT_HAS_LABELS:
+		case SEGEXT_CRIT_LABELS_VALUES:
+			return c->nitems;
+		case SEGEXT_CRIT_PERCENT_IN_POS:
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+		case SEGEXT_CRIT_IN_SEGMENT:
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * period_slot returns the slot of a purchase_period criterion's period,
+ * resolved to timestamps, keeping a new period in reqs->periods.
+ */
+static int
+period_slot(SegextRequirements *reqs, const SegextCriterion *c)
+{
+	SegextPeriod p;
+	int			before;
+	int			slot;
+
+	p.from = eval_resolve_bound(c->lo, (c->flags & SEGEXT_CF_FROM_IS_DATE) != 0, false);
+	p.to = eval_resolve_bound(c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0, true);
+	before = reqs->nslots[SEGEXT_SLOT_PERIOD];
+	slot = slot_intern(reqs, SEGEXT_SLOT_PERIOD, (const char *) &p, sizeof(p));
+	if (slot == before)
+	{
+		if (reqs->nslots[SEGEXT_SLOT_PERIOD] > reqs->maxperiods)
+		{
+			reqs->maxperiods *= 2;
+			reqs->periods = repalloc(reqs->periods,
+									 sizeof(SegextPeriod) * reqs->maxperiods);
+		}
+		reqs->periods[slot] = p;
+	}
+	return slot;
+}
+
+/*
+ * add_criterion adds what one criterion needs to reqs: its SEGEXT_NEED_*
+ * flags, and its slots into out (criterion_nslots of them).
+ */
+static void
+add_criterion(SegextRequirements *reqs, const SegextCriteria *criteria,
+			  const SegextCriterion *c, int *out)
+{
+	switch (c->kind)
+	{
+		case SEGEXT_CRIT_FIELD:
+			reqs->needs |= SEGEXT_NEED_FIELDS;
+			break;
+		case SEGEXT_CRIT_TRANSACTION_COUNT:
+		case SEGEXT_CRIT_TRANSACTION_AMOUNT:
+		case SEGEXT_CRIT_AVERAGE_AMOUNT:
+		case SEGEXT_CRIT_LAST_PURCHASE:
+			reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+			break;
+		case SEGEXT_CRIT_BOUGHT_IN_POS:
+			reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_POS, false, out);
+			break;
+		case SEGEXT_CRIT_BOUGHT_SKUS:
+			reqs->needs |= SEGEXT_NEED_ITEMS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_SKU, false, out);
+			break;
+		case SEGEXT_CRIT_BOUGHT_MAKERS:
+			reqs->needs |= SEGEXT_NEED_ITEMS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_MAKER, false, out);
+			break;
+		case SEGEXT_CRIT_BOUGHT_LABELS:
+			reqs->needs |= SEGEXT_NEED_ITEMS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_ITEM_LABEL, true, out);
+			break;
+		case SEGEXT_CRIT_HAS_LABELS:
+			reqs->needs |= SEGEXT_NEED_LABELS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL_KEY, false, out);
+			break;
+		case SEGEXT_CRIT_LABELS_VALUES:
+			reqs->needs |= SEGEXT_NEED_LABELS;
+			list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL, true, out);
+			break;
+		case SEGEXT_CRIT_PERCENT_IN_POS:
+			reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+			out[0] = slot_intern(reqs, SEGEXT_SLOT_POS,
+								 SEGEXT_CRIT_STRING(criteria, c->str), c->str.len);
+			break;
+		case SEGEXT_CRIT_PURCHASE_PERIOD:
+			reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
+			out[0] = period_slot(reqs, c);
+			break;
+		case SEGEXT_CRIT_ANNIVERSARY:
+			reqs->needs |= (c->op == SEGEXT_ANNIVERSARY_BIRTHDAY) ?
+				SEGEXT_NEED_BIRTH_DATE : SEGEXT_NEED_REGISTRATION;
+			break;
+		case SEGEXT_CRIT_CUSTOMER_LIST:
+			reqs->needs |= SEGEXT_NEED_CUSTOMER_ID;
+			break;
+		case SEGEXT_CRIT_IN_SEGMENT:
+			reqs->needs |= SEGEXT_NEED_SEGMENTS;
+			if (c->flags & SEGEXT_CF_SEGMENT_NUMBER)
+				out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT, (const char *) &c->lo, sizeof(int64));
+			else
+				out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT,
+									 SEGEXT_CRITERIA_DATA(criteria) + c->items, SEGEXT_OBJECTID_LEN);
+			break;
+		default:
+			elog(ERROR, "unrecognized criterion kind %d", c->kind);
+	}
+}
+
 /* segext_requirements_add compiles one criteria value's slots. */
 int
 segext_requirements_add(SegextRequirements *reqs, const SegextCriteria *criteria)
@@ -169,114 +291,12 @@ segext_requirements_add(SegextRequirements *reqs, const SegextCriteria *criteria
 	for (i = 0; i < criteria->ncriteria; i++)
 	{
 		cc->slot_start[i] = total;
-		switch (crits[i].kind)
-		{
-			case SEGEXT_CRIT_BOUGHT_IN_POS:
-			case SEGEXT_CRIT_BOUGHT_SKUS:
-			case SEGEXT_CRIT_BOUGHT_MAKERS:
-			case SEGEXT_CRIT_BOUGHT_LABELS:
-			case SEGEXT_CRIT_HAS_LABELS:
-			case SEGEXT_CRIT_LABELS_VALUES:
-				total += crits[i].nitems;
-				break;
-			case SEGEXT_CRIT_PERCENT_IN_POS:
-			case SEGEXT_CRIT_PURCHASE_PERIOD:
-			case SEGEXT_CRIT_IN_SEGMENT:
-				total += 1;
-				break;
-			default:
-				break;
-		}
+		total += criterion_nslots(&crits[i]);
 	}
 	cc->slot_start[criteria->ncriteria] = total;
 	cc->slots = palloc(sizeof(int) * (total + 1));
-
 	for (i = 0; i < criteria->ncriteria; i++)
-	{
-		const SegextCriterion *c = &crits[i];
-		int		   *out = cc->slots + cc->slot_start[i];
-
-		switch (c->kind)
-		{
-			case SEGEXT_CRIT_FIELD:
-				reqs->needs |= SEGEXT_NEED_FIELDS;
-				break;
-			case SEGEXT_CRIT_TRANSACTION_COUNT:
-			case SEGEXT_CRIT_TRANSACTION_AMOUNT:
-			case SEGEXT_CRIT_AVERAGE_AMOUNT:
-			case SEGEXT_CRIT_LAST_PURCHASE:
-				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
-				break;
-			case SEGEXT_CRIT_BOUGHT_IN_POS:
-				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_POS, false, out);
-				break;
-			case SEGEXT_CRIT_BOUGHT_SKUS:
-				reqs->needs |= SEGEXT_NEED_ITEMS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_SKU, false, out);
-				break;
-			case SEGEXT_CRIT_BOUGHT_MAKERS:
-				reqs->needs |= SEGEXT_NEED_ITEMS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_MAKER, false, out);
-				break;
-			case SEGEXT_CRIT_BOUGHT_LABELS:
-				reqs->needs |= SEGEXT_NEED_ITEMS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_ITEM_LABEL, true, out);
-				break;
-			case SEGEXT_CRIT_HAS_LABELS:
-				reqs->needs |= SEGEXT_NEED_LABELS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL_KEY, false, out);
-				break;
-			case SEGEXT_CRIT_LABELS_VALUES:
-				reqs->needs |= SEGEXT_NEED_LABELS;
-				list_slots(reqs, criteria, c, SEGEXT_SLOT_LABEL, true, out);
-				break;
-			case SEGEXT_CRIT_PERCENT_IN_POS:
-				reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
-				out[0] = slot_intern(reqs, SEGEXT_SLOT_POS,
-									 SEGEXT_CRIT_STRING(criteria, c->str), c->str.len);
-				break;
-			case SEGEXT_CRIT_PURCHASE_PERIOD:
-				{
-					SegextPeriod p;
-					int			before;
-
-					reqs->needs |= SEGEXT_NEED_TRANSACTIONS;
-					p.from = eval_resolve_bound(c->lo, (c->flags & SEGEXT_CF_FROM_IS_DATE) != 0, false);
-					p.to = eval_resolve_bound(c->hi, (c->flags & SEGEXT_CF_TO_IS_DATE) != 0, true);
-					before = reqs->nslots[SEGEXT_SLOT_PERIOD];
-					out[0] = slot_intern(reqs, SEGEXT_SLOT_PERIOD, (const char *) &p, sizeof(p));
-					if (out[0] == before)
-					{
-						if (reqs->nslots[SEGEXT_SLOT_PERIOD] > reqs->maxperiods)
-						{
-							reqs->maxperiods *= 2;
-							reqs->periods = repalloc(reqs->periods,
-													 sizeof(SegextPeriod) * reqs->maxperiods);
-						}
-						reqs->periods[out[0]] = p;
-					}
-				}
-				break;
-			case SEGEXT_CRIT_ANNIVERSARY:
-				reqs->needs |= (c->op == SEGEXT_ANNIVERSARY_BIRTHDAY) ?
-					SEGEXT_NEED_BIRTH_DATE : SEGEXT_NEED_REGISTRATION;
-				break;
-			case SEGEXT_CRIT_CUSTOMER_LIST:
-				reqs->needs |= SEGEXT_NEED_CUSTOMER_ID;
-				break;
-			case SEGEXT_CRIT_IN_SEGMENT:
-				reqs->needs |= SEGEXT_NEED_SEGMENTS;
-				if (c->flags & SEGEXT_CF_SEGMENT_NUMBER)
-					out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT, (const char *) &c->lo, sizeof(int64));
-				else
-					out[0] = slot_intern(reqs, SEGEXT_SLOT_SEGMENT,
-										 SEGEXT_CRITERIA_DATA(criteria) + c->items, SEGEXT_OBJECTID_LEN);
-				break;
-			default:
-				elog(ERROR, "unrecognized criterion kind %d", c->kind);
-		}
-	}
+		add_criterion(reqs, criteria, &crits[i], cc->slots + cc->slot_start[i]);
 	return reqs->ncompiled++;
 }
 
