@@ -229,11 +229,7 @@ membership_segment_row(const SegextObjectId *segment, SegextObjectId *company, i
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	segext_objectid_to_hex(segment, hex);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("segment \"%s\" does not exist", hex),
-				 errdetail("No segment of the current company has id \"%s\".", hex),
-				 errhint("Pass the id of an existing segment.")));
+		segext_report_missing_segment(segment, 0, NULL, "Pass the id of an existing segment.");
 	if (SPI_processed > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
