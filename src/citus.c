@@ -245,7 +245,8 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 								  ProcessUtilityContext context, ParamListInfo params,
 								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
-static void rewrite_write_of_shard(Query *parse);
+static bool rewrite_write_of_shard(Query *parse);
+static bool is_distributed_table(Oid relid);
 static bool calls_function(Node *node, Oid fn);
 static Oid	let_citus_write_through_view(Query *parse);
 static void check_null_company(Query *parse);
@@ -489,11 +490,14 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
  * citus_error_hook gives an error the names of segext's tables and
  * constraints where it names their shards, passes to a Citus connection
  * from another node what Citus would drop of it, and puts that back on the
- * node that receives it.
+ * node that receives it; the count of a counted upsert's updates goes to
+ * citus_upsert.c, not to the log or the client.
  */
 static void
 citus_error_hook(ErrorData *edata)
 {
+	if (edata->elevel == WARNING && citus_loaded == 1 && segext_citus_upsert_message(edata))
+		return;
 	if (edata->elevel >= ERROR && citus_loaded == 1)
 	{
 		if (shards_by_id != NULL && edata->schema_name != NULL && strcmp(edata->schema_name, "segext") == 0)
@@ -791,8 +795,9 @@ rewrite_walker(Node *node, void *context)
  * customers_count), which Citus would plan as a distributed statement
  * nested in a statement on a shard ("cannot execute a distributed query
  * from a query on a shard").  Every row written lives in the shard's group.
+ * Returns whether the statement writes a local shard.
  */
-static void
+static bool
 rewrite_write_of_shard(Query *parse)
 {
 	RangeTblEntry *target;
@@ -802,12 +807,12 @@ rewrite_write_of_shard(Query *parse)
 
 	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
 		parse->commandType != CMD_DELETE)
-		return;
+		return false;
 	if (parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
-		return;
+		return false;
 	target = rt_fetch(parse->resultRelation, parse->rtable);
 	if (target->rtekind != RTE_RELATION || !shard_map_lookup(target->relid, &entry))
-		return;
+		return false;
 	current_group = entry->group;
 	rewrite_walker((Node *) parse, &rewritten);
 	current_group = previous_group;
@@ -818,6 +823,7 @@ rewrite_write_of_shard(Query *parse)
 		plans_group_valid = true;
 		plans_group = entry->group;
 	}
+	return true;
 }
 
 /*
@@ -842,9 +848,22 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	}
 	else if (!have_group && !map_building && citus_is_loaded() && IsTransactionState())
 	{
+		bool		counts_updates;
+
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
-		rewrite_write_of_shard(parse);
+		counts_updates = rewrite_write_of_shard(parse) && segext_citus_take_upsert_mark(parse);
+		if (counts_updates)
+		{
+			PlannedStmt *result;
+
+			if (prev_planner_hook != NULL)
+				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
+			else
+				result = standard_planner(parse, query_string, cursor_options, bound_params);
+			segext_citus_count_updates_of(query_string);
+			return result;
+		}
 		if (segext_distributed)
 		{
 			bool		holds_company = false;
@@ -865,6 +884,7 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 			if (OidIsValid(view))
 				check_view_company(parse, view);
 			returns_rows = return_rows_of_insert_select(parse);
+			segext_citus_mark_counted_upserts(parse, is_distributed_table);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
@@ -957,6 +977,13 @@ let_citus_write_through_view(Query *parse)
 		}
 	}
 	return first->relid;
+}
+
+/* is_distributed_table tells whether a table is one of segext's hash-distributed tables. */
+static bool
+is_distributed_table(Oid relid)
+{
+	return distributed_tables != NULL && hash_search(distributed_tables, &relid, HASH_FIND, NULL) != NULL;
 }
 
 /* target_entry_of_column returns the (not junk) target entry that sets a column, or NULL. */
@@ -1443,7 +1470,8 @@ segext_citus_initiating(void)
 
 /*
  * citus_executor_start makes the shard group of a statement on a shard of
- * segext's tables current while it runs (with its triggers).
+ * segext's tables current while it runs (with its triggers), and has a
+ * counted upsert on a shard count its updates.
  */
 static void
 citus_executor_start(QueryDesc *query, int eflags)
@@ -1507,6 +1535,8 @@ citus_executor_start(QueryDesc *query, int eflags)
 			}
 		}
 	}
+	if (citus_is_loaded())
+		segext_citus_upsert_start(query, eflags);
 	if (prev_executor_start != NULL)
 		prev_executor_start(query, eflags);
 	else
@@ -1845,14 +1875,17 @@ citus_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool
 }
 
 /*
- * citus_executor_end restores the group that was current before a statement
- * on a shard, sends the membership notifications of a write of segext's
- * tables this node started, and deletes the grants of the companies a
- * DELETE it started removed.
+ * citus_executor_end sends the count of rows a counted upsert on a shard
+ * updated, restores the group that was current before a statement on a
+ * shard, sends the membership notifications of a write of segext's tables
+ * this node started, and deletes the grants of the companies a DELETE it
+ * started removed.
  */
 static void
 citus_executor_end(QueryDesc *query)
 {
+	if (citus_loaded == 1)
+		segext_citus_upsert_end(query);
 	if (prev_executor_end != NULL)
 		prev_executor_end(query);
 	else
@@ -1893,6 +1926,7 @@ citus_xact_callback(XactEvent event, void *arg)
 		deleting_statement_depth = 0;
 		deleting_grants = false;
 		touched_shards = false;
+		segext_citus_upsert_abort(InvalidSubTransactionId);
 		if (have_group || plans_rewritten)
 			group_enter(false, 0);
 		last_unknown_relid = InvalidOid;
@@ -1922,4 +1956,5 @@ citus_subxact_callback(SubXactEvent event, SubTransactionId subxact,
 		   deleting_statements[deleting_statement_depth - 1].subxact == subxact)
 		deleting_statement_depth--;
 	deleting_grants = false;
+	segext_citus_upsert_abort(subxact);
 }

@@ -3,8 +3,9 @@
  * citus.h
  *	  segext on Citus: planning on the shards of segext's tables and
  *	  routing a company's functions (citus.c), the membership notifications
- *	  of shards (member_changes.c) and the current company handed from a
- *	  coordinator to its workers (company_token.c).
+ *	  of shards (member_changes.c), the current company handed from a
+ *	  coordinator to its workers (company_token.c) and PostgREST's count of
+ *	  upserted rows (citus_upsert.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -64,5 +65,21 @@ extern bool segext_company_token_verify(struct SegextObjectId *company, char *so
 										bool *writable);
 extern void segext_company_token_send(const struct SegextObjectId *company, char source,
 									  bool writable);
+
+/*
+ * PostgREST's count of inserted rows for an upsert through a coordinator:
+ * its decrement replaced by a mark on the node that starts the statement,
+ * the updates counted on the shard's node and taken off pgrst.inserted
+ * where the statement started (citus_upsert.c).
+ */
+struct QueryDesc;
+struct Query;
+extern void segext_citus_mark_counted_upserts(struct Query *parse, bool (*distributed) (Oid relid));
+extern bool segext_citus_take_upsert_mark(struct Query *parse);
+extern void segext_citus_count_updates_of(const char *query_string);
+extern void segext_citus_upsert_start(struct QueryDesc *query, int eflags);
+extern void segext_citus_upsert_end(struct QueryDesc *query);
+extern bool segext_citus_upsert_message(ErrorData *edata);
+extern void segext_citus_upsert_abort(SubTransactionId subxact);
 
 #endif							/* SEGEXT_CITUS_H */
