@@ -61,7 +61,6 @@ declare -A not_on_citus=(
     [criteria_in_segment.sql]='asserts with is() in statements reading one company, run whole on the worker: "You tried to run a test without a plan! Gotta have a plan"'
     [criteria_labels.sql]='INSERT INTO segext.transactions ... SELECT from a temporary table: "correlated subqueries are not supported when the FROM clause contains a set returning function"'
     [events_dispatch.sql]='joins a table of its own (not distributed) with segext tables: "direct joins between distributed and local tables are not supported"'
-    [api_reports.sql]='asserts with is() in statements reading one company, run whole on the worker: "You tried to run a test without a plan! Gotta have a plan"'
 )
 single_db=${CITUS_DB}_single
 create_citus_database "$single_db"
