@@ -78,7 +78,10 @@ SELECT ok(pg_catalog.has_table_privilege('segext_reader', 'segext_api.' || v, 'S
   FROM unnest(ARRAY['report_segment_size_history', 'report_membership_history', 'report_channel_mix']) v;
 
 SET LOCAL segext.company_id = 'bbbbbbbbbbbbbbbbbbbbbbbb';
-SELECT is((SELECT array_agg(DISTINCT segment_name) FROM segext_api.report_segment_size_history), ARRAY['All', 'Default'],
+-- read first, then asserted: Citus runs a statement that reads one company
+-- whole on a worker, where pgTAP has no plan
+SELECT array_agg(DISTINCT segment_name) AS b_names FROM segext_api.report_segment_size_history \gset
+SELECT is(:'b_names'::text[], ARRAY['All', 'Default'],
           'report_segment_size_history as B: B''s built-ins only');
 
 SELECT * FROM finish();

@@ -20,13 +20,21 @@ INSERT INTO segext.customers (company_id, id, first_name) VALUES
     (:'a', '0000000000000000000000a3', 'cid'), (:'b', '0000000000000000000000b1', 'dan');
 
 -- state(customer): the row of a customer as text (NULL when it has none).
-CREATE FUNCTION pg_temp.state(c pg_catalog.text) RETURNS pg_catalog.text LANGUAGE sql AS $$
-    SELECT s.transactions || '/' || s.sales || '/' || s.amount
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid $$;
+-- (The helpers reading segext's tables are PL/pgSQL planned with the
+-- arguments' values, which Citus can plan.)
+CREATE FUNCTION pg_temp.state(c pg_catalog.text) RETURNS pg_catalog.text LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    RETURN (SELECT s.transactions || '/' || s.sales || '/' || s.amount
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid);
+END $$;
 -- figures(customer): its figures as jsonb.
-CREATE FUNCTION pg_temp.figures(c pg_catalog.text) RETURNS pg_catalog.jsonb LANGUAGE sql AS $$
-    SELECT segext.customer_state_figures(s.figures)
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid $$;
+CREATE FUNCTION pg_temp.figures(c pg_catalog.text) RETURNS pg_catalog.jsonb LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    RETURN (SELECT segext.customer_state_figures(s.figures)
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) c::segext.objectid);
+END $$;
 -- matches_rebuild(): the kept states equal a rebuild of both companies.
 CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
 DECLARE

@@ -33,14 +33,19 @@ INSERT INTO segext.segments (company_id, name, criteria) VALUES
     (:'a', 'label', '[{"type": "bought_labels", "labels": [{"key": "k1", "value": "v2"}]}]');
 
 -- state(customer): the row of a customer as text (NULL when it has none).
-CREATE FUNCTION pg_temp.state(c pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$
-    SELECT s.transactions || '/' || s.sales || '/' || s.amount
-    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid $$;
+-- (PL/pgSQL planned with the argument's value, which Citus can plan.)
+CREATE FUNCTION pg_temp.state(c pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    RETURN (SELECT s.transactions || '/' || s.sales || '/' || s.amount
+    FROM segext.customer_states AS s WHERE s.customer_id OPERATOR(pg_catalog.=) pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid);
+END $$;
 -- matches_rebuild(): the kept states equal a rebuild of both companies, and
 -- the stored members and counts of every segment are true.
 CREATE FUNCTION pg_temp.matches_rebuild() RETURNS pg_catalog.bool LANGUAGE plpgsql AS $$
 DECLARE
     n pg_catalog.int8;
+    s segext.segments;
 BEGIN
     CREATE TEMP TABLE kept AS SELECT * FROM segext.customer_states;
     PERFORM segext.rebuild_customer_states(c.id) FROM segext.companies AS c;
@@ -51,14 +56,20 @@ BEGIN
     IF n OPERATOR(pg_catalog.<>) 0 THEN
         RETURN false;
     END IF;
-    -- the stored members of every segment equal an evaluation, counts equal rows
-    RETURN NOT EXISTS (
-        SELECT FROM segext.segments AS s
-        WHERE pg_temp.members_differ(s) OR pg_temp.count_differs(s));
+    -- the stored members of every segment equal an evaluation, counts equal
+    -- rows (each segment checked here, not where Citus keeps its row)
+    FOR s IN SELECT * FROM segext.segments LOOP
+        IF pg_temp.members_differ(s) OR pg_temp.count_differs(s) THEN
+            RETURN false;
+        END IF;
+    END LOOP;
+    RETURN true;
 END
 $$;
 -- sales(first, last, per_customer): INSERT ... SELECT of sales for customers first..last.
-CREATE FUNCTION pg_temp.sales(first pg_catalog.int4, last pg_catalog.int4, per_customer pg_catalog.int4) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION pg_temp.sales(first pg_catalog.int4, last pg_catalog.int4, per_customer pg_catalog.int4) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
     INSERT INTO segext.transactions (company_id, customer_id, occurred_at, amount, pos_id, items)
     SELECT (SELECT id FROM segext.companies WHERE name OPERATOR(pg_catalog.=) 'paths a'),
            pg_catalog.lpad(pg_catalog.to_hex(c), 24, '0')::segext.objectid,
@@ -67,7 +78,8 @@ CREATE FUNCTION pg_temp.sales(first pg_catalog.int4, last pg_catalog.int4, per_c
            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('sku', 'S' || ((c + j) % 11), 'maker', 'M' || (j % 3),
                'labels', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('key', 'k' || (j % 2), 'value', 'v' || (c % 3)))),
                pg_catalog.jsonb_build_object('sku', 'T' || (c % 13)))
-    FROM pg_catalog.generate_series(first, last) AS c, pg_catalog.generate_series(1, per_customer) AS j $$;
+    FROM pg_catalog.generate_series(first, last) AS c, pg_catalog.generate_series(1, per_customer) AS j;
+END $$;
 
 -- One customer per statement: insert of its row, then updates in place.
 INSERT INTO segext.transactions (company_id, id, customer_id, occurred_at, amount, pos_id, items)
@@ -98,7 +110,8 @@ SELECT ok(pg_temp.matches_rebuild(), 'after it the state equals a rebuild');
 -- Changes crossing the threshold: classes of customers spilled to files.
 SET LOCAL segext.test_state_flush_kb = 64;
 SELECT pg_temp.sales(3, 300, 20);
-SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a'), 300::pg_catalog.int8,
+SELECT pg_catalog.count(*) AS states FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a' \gset
+SELECT is(:states::pg_catalog.int8, 300::pg_catalog.int8,
     'a statement larger than the threshold: every customer has its row');
 SELECT ok(pg_temp.matches_rebuild(), 'after a statement spilled by class the state equals a rebuild');
 UPDATE segext.transactions SET amount = amount OPERATOR(pg_catalog.+) 1, pos_id = 'q'
@@ -119,7 +132,8 @@ ROLLBACK TO SAVEPOINT s;
 SELECT ok(pg_temp.matches_rebuild(), 'a rolled-back statement spilled by class leaves nothing');
 DELETE FROM segext.customers WHERE company_id OPERATOR(pg_catalog.=) :'a'
     AND id OPERATOR(pg_catalog.<=) '000000000000000000000064'::segext.objectid;
-SELECT is((SELECT pg_catalog.count(*) FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a'), 200::pg_catalog.int8,
+SELECT pg_catalog.count(*) AS states FROM segext.customer_states WHERE company_id OPERATOR(pg_catalog.=) :'a' \gset
+SELECT is(:states::pg_catalog.int8, 200::pg_catalog.int8,
     'deleting 100 customers with their transactions, spilled by class, leaves the others'' states');
 SELECT ok(pg_temp.matches_rebuild(), 'and the state equals a rebuild');
 

@@ -50,8 +50,9 @@ SELECT ok(NOT ('newyear' = ANY (pg_temp.now_members('jan1 out'))) OR :jan1 = 0, 
 SELECT ok(NOT ('sleeper' = ANY (pg_temp.now_members('jan1 in'))), 'inactive customers never match');
 SELECT ok('regleap' = ANY (pg_temp.now_members('reg in')), 'a 29 February registration has its anniversary on 28 February in common years');
 
+SELECT array_agg(name ORDER BY number) AS names FROM segext.segments WHERE company_id = :'c' AND number > 1 \gset
 SELECT is(pg_temp.stored_members(name), pg_temp.now_members(name), 'refresh agrees with segment_members: ' || name)
-FROM segext.segments WHERE company_id = :'c' AND number > 1 ORDER BY number;
+FROM unnest(:'names'::text[]) WITH ORDINALITY AS s (name, number) ORDER BY number;
 
 SELECT * FROM finish();
 ROLLBACK;

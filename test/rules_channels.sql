@@ -12,14 +12,17 @@ SET LOCAL search_path = segext, public;
 
 \ir helpers/errors.sql
 
--- mix returns a channel's mix as 'segment name=distribution' sorted by name.
-CREATE FUNCTION public.mix(company segext.objectid, channel text) RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(s.name || '=' || cs.distribution, ', ' ORDER BY s.name)
+-- mix returns a channel's mix as 'segment name=distribution' sorted by name
+-- (PL/pgSQL planned with the arguments' values, which Citus can plan).
+CREATE FUNCTION public.mix(company segext.objectid, channel text) RETURNS text LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    RETURN (SELECT string_agg(s.name || '=' || cs.distribution, ', ' ORDER BY s.name)
     FROM segext.channel_segments cs
     JOIN segext.channels c ON c.company_id OPERATOR(pg_catalog.=) cs.company_id AND c.id OPERATOR(pg_catalog.=) cs.channel_id
     JOIN segext.segments s ON s.company_id OPERATOR(pg_catalog.=) cs.company_id AND s.id OPERATOR(pg_catalog.=) cs.segment_id
-    WHERE cs.company_id OPERATOR(pg_catalog.=) company AND c.name = channel
-$$;
+    WHERE cs.company_id OPERATOR(pg_catalog.=) company AND c.name = channel);
+END $$;
 
 -- checked runs statements, then fires the deferred mix checks as a commit would.
 CREATE FUNCTION public.checked(sql text) RETURNS text LANGUAGE sql AS $$
