@@ -14,6 +14,7 @@
 #include "segext.h"
 #include "citus.h"
 #include "citus_errors.h"
+#include "citus_shard_map.h"
 
 #include <ctype.h>
 

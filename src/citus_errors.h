@@ -12,9 +12,6 @@
 
 #include "postgres.h"
 
-/* The table of a shard of segext's tables on this node by its id (citus.c). */
-extern const char *segext_citus_shard_id_table(int64 shardid);
-
 extern void segext_citus_unshard_error(ErrorData *edata);
 extern bool segext_citus_internal_session(void);
 extern void segext_citus_relay_error(ErrorData *edata);
