@@ -241,7 +241,7 @@ get_string_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 
 		if (e->type != jbvString || e->val.string.len == 0)
 			segext_criteria_error(b, "\"%s\" must be a non-empty array of strings (item %d is not a non-empty string)",
-					   key, i + 1);
+								  key, i + 1);
 		if (fold)
 			items[i].str = segext_fold_case(e->val.string.val, e->val.string.len);
 		else
@@ -282,7 +282,7 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 		if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
 			memchr(k->val.string.val, '\x1f', k->val.string.len) != NULL)
 			segext_criteria_error(b, "\"labels\" item %d: \"key\" must not contain the character U+001F, which separates the key from the value of a stored item label",
-					   i + 1);
+								  i + 1);
 		items[i].str = segext_fold_case(k->val.string.val, k->val.string.len);
 		items[i].len = strlen(items[i].str);
 		if (with_value)
@@ -293,7 +293,7 @@ get_label_list(CritBuild *b, SegextCriterion *c, JsonbContainer *obj,
 			if (b->kind == SEGEXT_CRIT_BOUGHT_LABELS &&
 				memchr(v->val.string.val, '\x1f', v->val.string.len) != NULL)
 				segext_criteria_error(b, "\"labels\" item %d: \"value\" must not contain the character U+001F, which separates the key from the value of a stored item label",
-						   i + 1);
+									  i + 1);
 			items[i].str2 = segext_fold_case(v->val.string.val, v->val.string.len);
 			items[i].len2 = strlen(items[i].str2);
 		}
@@ -479,10 +479,10 @@ get_bound(CritBuild *b, JsonbContainer *obj, const char *key, bool *is_date)
 	if (v->type != jbvString ||
 		!parse_iso_bound(v->val.string.val, v->val.string.len, &result, is_date, &in_range))
 		segext_criteria_error(b, "\"%s\" must be an ISO date (YYYY-MM-DD) or a timestamp with a time zone (YYYY-MM-DDTHH:MM:SSZ)",
-				   key);
+							  key);
 	if (!in_range)
 		segext_criteria_error(b, "\"%s\" must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC (\"%.*s\" is outside)",
-				   key, v->val.string.len, v->val.string.val);
+							  key, v->val.string.len, v->val.string.val);
 	return result;
 }
 
@@ -588,7 +588,7 @@ parse_field_criterion(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 					segext_criteria_error(b, "\"value\" is missing");
 				if (!is_array(vv) || JsonContainerSize(vv->val.binary.data) == 0)
 					segext_criteria_error(b, "\"value\" must be a non-empty array of strings or numbers for operator \"%s\"",
-							   segext_criteria_op_names[op]);
+										  segext_criteria_op_names[op]);
 				arr = vv->val.binary.data;
 				n = JsonContainerSize(arr);
 				items = palloc0(sizeof(BuildItem) * n);
@@ -616,60 +616,13 @@ parse_field_criterion(CritBuild *b, SegextCriterion *c, JsonbContainer *obj)
 	}
 }
 
-/* segext_criteria_parse_criterion validates one criterion object and appends its record. */
-void
-segext_criteria_parse_criterion(CritBuild *b, JsonbValue *v)
+/*
+ * parse_kind_params reads the parameters of a criterion of a kind other
+ * than field into its record.
+ */
+static void
+parse_kind_params(CritBuild *b, SegextCriterion *c, JsonbContainer *obj, int kind)
 {
-	JsonbContainer *obj;
-	JsonbValue *tv;
-	SegextCriterion *c;
-	int			kind;
-
-	b->kind = 0;
-	b->label = NULL;
-	if (!is_object(v))
-		segext_criteria_shape_error(psprintf("Part %d, criterion %d is not a JSON object.", b->part_no, b->crit_no));
-	obj = v->val.binary.data;
-	if (b->path == NULL && segext_criteria_group_kind(obj) != 0)
-		segext_criteria_error(b, "a group (\"all\", \"any\" or \"not\") cannot be a criterion of a part or of a flat array; write the whole condition as a tree whose root is a group");
-
-	if (b->ncrits == b->maxcrits)
-	{
-		b->maxcrits *= 2;
-		b->crits = repalloc(b->crits, sizeof(SegextCriterion) * b->maxcrits);
-	}
-	c = &b->crits[b->ncrits];
-	memset(c, 0, sizeof(SegextCriterion));
-
-	tv = object_get(obj, "type");
-	if (tv == NULL)
-	{
-		if (object_get(obj, "field") == NULL)
-			segext_criteria_error(b, "a criterion needs a \"type\" or a \"field\"");
-		parse_field_criterion(b, c, obj);
-		b->ncrits++;
-		return;
-	}
-	if (tv->type != jbvString)
-		segext_criteria_error(b, "\"type\" must be a string");
-	kind = segext_criteria_lookup_kind(tv->val.string.val, tv->val.string.len);
-	if (kind == 0)
-		segext_criteria_error(b, "unrecognized criterion type \"%.*s\"", tv->val.string.len,
-				   tv->val.string.val);
-	b->kind = kind;
-	b->label = psprintf("\"%s\"", segext_criteria_kinds[kind].name);
-	b->field_only = false;
-	{
-		const char *allowed[4];
-		int			i;
-
-		allowed[0] = "type";
-		for (i = 0; i < 3; i++)
-			allowed[i + 1] = segext_criteria_kinds[kind].params[i];
-		segext_criteria_check_keys(b, obj, allowed, 4, "criterionId", "");
-	}
-	c->kind = kind;
-
 	switch (kind)
 	{
 		case SEGEXT_CRIT_TRANSACTION_COUNT:
@@ -756,5 +709,62 @@ segext_criteria_parse_criterion(CritBuild *b, JsonbValue *v)
 			get_segment_ref(b, c, obj);
 			break;
 	}
+}
+
+/* segext_criteria_parse_criterion validates one criterion object and appends its record. */
+void
+segext_criteria_parse_criterion(CritBuild *b, JsonbValue *v)
+{
+	JsonbContainer *obj;
+	JsonbValue *tv;
+	SegextCriterion *c;
+	int			kind;
+
+	b->kind = 0;
+	b->label = NULL;
+	if (!is_object(v))
+		segext_criteria_shape_error(psprintf("Part %d, criterion %d is not a JSON object.", b->part_no, b->crit_no));
+	obj = v->val.binary.data;
+	if (b->path == NULL && segext_criteria_group_kind(obj) != 0)
+		segext_criteria_error(b, "a group (\"all\", \"any\" or \"not\") cannot be a criterion of a part or of a flat array; write the whole condition as a tree whose root is a group");
+
+	if (b->ncrits == b->maxcrits)
+	{
+		b->maxcrits *= 2;
+		b->crits = repalloc(b->crits, sizeof(SegextCriterion) * b->maxcrits);
+	}
+	c = &b->crits[b->ncrits];
+	memset(c, 0, sizeof(SegextCriterion));
+
+	tv = object_get(obj, "type");
+	if (tv == NULL)
+	{
+		if (object_get(obj, "field") == NULL)
+			segext_criteria_error(b, "a criterion needs a \"type\" or a \"field\"");
+		parse_field_criterion(b, c, obj);
+		b->ncrits++;
+		return;
+	}
+	if (tv->type != jbvString)
+		segext_criteria_error(b, "\"type\" must be a string");
+	kind = segext_criteria_lookup_kind(tv->val.string.val, tv->val.string.len);
+	if (kind == 0)
+		segext_criteria_error(b, "unrecognized criterion type \"%.*s\"", tv->val.string.len,
+							  tv->val.string.val);
+	b->kind = kind;
+	b->label = psprintf("\"%s\"", segext_criteria_kinds[kind].name);
+	b->field_only = false;
+	{
+		const char *allowed[4];
+		int			i;
+
+		allowed[0] = "type";
+		for (i = 0; i < 3; i++)
+			allowed[i + 1] = segext_criteria_kinds[kind].params[i];
+		segext_criteria_check_keys(b, obj, allowed, 4, "criterionId", "");
+	}
+	c->kind = kind;
+
+	parse_kind_params(b, c, obj, kind);
 	b->ncrits++;
 }

@@ -93,7 +93,7 @@ segext_criteria_error(CritBuild *b, const char *fmt,...)
  */
 void
 segext_criteria_check_keys(CritBuild *b, JsonbContainer *obj, const char *const *allowed,
-		   int nallowed, const char *ignored, const char *what)
+						   int nallowed, const char *ignored, const char *what)
 {
 	JsonbIterator *it = JsonbIteratorInit(obj);
 	JsonbValue	v;
@@ -112,7 +112,7 @@ segext_criteria_check_keys(CritBuild *b, JsonbContainer *obj, const char *const 
 			ok = true;
 		if (!ok)
 			segext_criteria_error(b, "unrecognized key \"%.*s\"%s", v.val.string.len,
-					   v.val.string.val, what);
+								  v.val.string.val, what);
 	}
 }
 
@@ -385,8 +385,8 @@ criteria_build_from_jsonb(Jsonb *jb)
 			parts_shape = is_part;
 		else if (is_part != parts_shape)
 			segext_criteria_shape_error(psprintf("Item %d is %s, but item 1 is %s; use one shape for the whole array.",
-								 i + 1, is_part ? "a part" : "a criterion",
-								 parts_shape ? "a part" : "a criterion"));
+										i + 1, is_part ? "a part" : "a criterion",
+										parts_shape ? "a part" : "a criterion"));
 		if (is_part)
 			parse_part(&b, v);
 		else

@@ -138,6 +138,45 @@ append_label_list(StringInfo out, const SegextCriteria *cr, const SegextCriterio
 static SegextSegmentResolver print_resolver = NULL;
 static void *print_resolver_arg = NULL;
 
+/* append_field_criterion writes the keys of a field criterion: field, op, value. */
+static void
+append_field_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c)
+{
+	bool		first = true;
+
+	append_key(out, &first, "field");
+	escape_json(out, SEGEXT_CRIT_STRING(cr, c->str));
+	append_key(out, &first, "op");
+	escape_json(out, segext_criteria_op_names[c->op]);
+	if (c->op == SEGEXT_OP_IN || c->op == SEGEXT_OP_NIN)
+	{
+		const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
+		const uint8 *flags = (const uint8 *) (items + c->nitems);
+		uint32		i;
+
+		append_key(out, &first, "value");
+		appendStringInfoChar(out, '[');
+		for (i = 0; i < c->nitems; i++)
+		{
+			if (i > 0)
+				appendStringInfoString(out, ", ");
+			if (flags[i])
+				appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, items[i]));
+			else
+				escape_json(out, SEGEXT_CRIT_STRING(cr, items[i]));
+		}
+		appendStringInfoChar(out, ']');
+	}
+	else if (c->op != SEGEXT_OP_EXISTS && c->op != SEGEXT_OP_NEXISTS)
+	{
+		append_key(out, &first, "value");
+		if (c->flags & SEGEXT_CF_VALUE_NUMBER)
+			appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, c->val));
+		else
+			escape_json(out, SEGEXT_CRIT_STRING(cr, c->val));
+	}
+}
+
 /* append_criterion writes one criterion as canonical JSON. */
 static void
 append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion *c)
@@ -147,37 +186,7 @@ append_criterion(StringInfo out, const SegextCriteria *cr, const SegextCriterion
 	appendStringInfoChar(out, '{');
 	if (c->kind == SEGEXT_CRIT_FIELD)
 	{
-		append_key(out, &first, "field");
-		escape_json(out, SEGEXT_CRIT_STRING(cr, c->str));
-		append_key(out, &first, "op");
-		escape_json(out, segext_criteria_op_names[c->op]);
-		if (c->op == SEGEXT_OP_IN || c->op == SEGEXT_OP_NIN)
-		{
-			const SegextString *items = SEGEXT_CRIT_ITEMS(cr, c);
-			const uint8 *flags = (const uint8 *) (items + c->nitems);
-			uint32		i;
-
-			append_key(out, &first, "value");
-			appendStringInfoChar(out, '[');
-			for (i = 0; i < c->nitems; i++)
-			{
-				if (i > 0)
-					appendStringInfoString(out, ", ");
-				if (flags[i])
-					appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, items[i]));
-				else
-					escape_json(out, SEGEXT_CRIT_STRING(cr, items[i]));
-			}
-			appendStringInfoChar(out, ']');
-		}
-		else if (c->op != SEGEXT_OP_EXISTS && c->op != SEGEXT_OP_NEXISTS)
-		{
-			append_key(out, &first, "value");
-			if (c->flags & SEGEXT_CF_VALUE_NUMBER)
-				appendStringInfoString(out, SEGEXT_CRIT_STRING(cr, c->val));
-			else
-				escape_json(out, SEGEXT_CRIT_STRING(cr, c->val));
-		}
+		append_field_criterion(out, cr, c);
 		appendStringInfoChar(out, '}');
 		return;
 	}

@@ -77,6 +77,86 @@ regex_class_seen(List **classes, const char *start, int len)
 	*classes = lappend(*classes, text);
 }
 
+/* What the start of a pattern asks for (regex_directors). */
+typedef enum RegexSyntax
+{
+	REGEX_ADVANCED,				/* an ARE follows */
+	REGEX_LITERAL,				/* the rest is a literal string */
+	REGEX_NOT_ADVANCED			/* basic or extended syntax */
+} RegexSyntax;
+
+/*
+ * regex_directors reads the ***= and ***: directors and leading embedded
+ * options at *p, moving *p past them and setting *expanded for the x
+ * option; for a literal rest it sets *size to its length (capped).
+ */
+static RegexSyntax
+regex_directors(const char **pp, const char *end, bool *expanded, int64 *size)
+{
+	const char *p = *pp;
+	const int64 cap = SEGEXT_REGEX_MAX_SIZE + 1;
+
+	if (end - p >= 4 && memcmp(p, "***=", 4) == 0)
+	{
+		*size = Min(end - p - 4, cap);	/* the rest is a literal string */
+		return REGEX_LITERAL;
+	}
+	if (end - p >= 4 && memcmp(p, "***:", 4) == 0)
+		p += 4;
+	if (end - p >= 3 && p[0] == '(' && p[1] == '?' && isalpha((unsigned char) p[2]))
+	{
+		for (p += 2; p < end && *p != ')'; p++)
+		{
+			if (*p == 'b' || *p == 'e')
+				return REGEX_NOT_ADVANCED;
+			if (*p == 'q')
+			{
+				*size = Min(end - p, cap);	/* the rest is a literal string */
+				return REGEX_LITERAL;
+			}
+			if (*p == 'x')
+				*expanded = true;
+			else if (*p == 't')
+				*expanded = false;
+		}
+		if (p < end)
+			p++;
+	}
+	*pp = p;
+	return REGEX_ADVANCED;
+}
+
+/*
+ * regex_skip_bracket moves from the '[' of a bracket expression to its
+ * closing ']' (or the end of the pattern), past [:class:], [.coll.] and
+ * [=equiv=] and escapes.
+ */
+static const char *
+regex_skip_bracket(const char *p, const char *end)
+{
+	p++;
+	if (p < end && *p == '^')
+		p++;
+	if (p < end && *p == ']')
+		p++;
+	while (p < end && *p != ']')
+	{
+		if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '='))
+		{
+			char		close = p[1];
+
+			for (p += 2; p + 1 < end && !(p[0] == close && p[1] == ']'); p++)
+				;
+			p = Min(p + 2, end);
+		}
+		else if (*p == '\\')
+			p = Min(p + 2, end);
+		else
+			p++;
+	}
+	return p;
+}
+
 /*
  * regex_measure counts the quantifier and alternation operators of an ARE
  * pattern and measures its size with bounded repetitions multiplied out: a
@@ -95,39 +175,23 @@ regex_measure(const char *pat, int len, int *operators, int64 *size)
 	const char *p = pat;
 	const char *end = pat + len;
 	const int64 cap = SEGEXT_REGEX_MAX_SIZE + 1;
-	RegexFrame *stack = palloc0(sizeof(RegexFrame) * (len + 1));
+	RegexFrame *stack;
 	List	   *classes = NIL;
 	int			depth = 0;
 	bool		expanded = false;
 
 	*operators = 0;
 	*size = 0;
-	if (len >= 4 && memcmp(p, "***=", 4) == 0)
+	switch (regex_directors(&p, end, &expanded, size))
 	{
-		*size = Min(len - 4, cap);	/* the rest is a literal string */
-		return true;
+		case REGEX_LITERAL:
+			return true;
+		case REGEX_NOT_ADVANCED:
+			return false;
+		case REGEX_ADVANCED:
+			break;
 	}
-	if (len >= 4 && memcmp(p, "***:", 4) == 0)
-		p += 4;
-	if (end - p >= 3 && p[0] == '(' && p[1] == '?' && isalpha((unsigned char) p[2]))
-	{
-		for (p += 2; p < end && *p != ')'; p++)
-		{
-			if (*p == 'b' || *p == 'e')
-				return false;
-			if (*p == 'q')
-			{
-				*size = Min(end - p, cap);	/* the rest is a literal string */
-				return true;
-			}
-			if (*p == 'x')
-				expanded = true;
-			else if (*p == 't')
-				expanded = false;
-		}
-		if (p < end)
-			p++;
-	}
+	stack = palloc0(sizeof(RegexFrame) * (len + 1));
 
 	for (; p < end; p++)
 	{
@@ -156,26 +220,7 @@ regex_measure(const char *pat, int len, int *operators, int64 *size)
 				}
 				break;
 			case '[':
-				p++;
-				if (p < end && *p == '^')
-					p++;
-				if (p < end && *p == ']')
-					p++;
-				while (p < end && *p != ']')
-				{
-					if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '='))
-					{
-						char		close = p[1];
-
-						for (p += 2; p + 1 < end && !(p[0] == close && p[1] == ']'); p++)
-							;
-						p = Min(p + 2, end);
-					}
-					else if (*p == '\\')
-						p = Min(p + 2, end);
-					else
-						p++;
-				}
+				p = regex_skip_bracket(p, end);
 				kind = 1;
 				break;
 			case '(':
@@ -258,15 +303,15 @@ segext_criteria_check_regex(CritBuild *b, const char *pat, int len)
 
 	if (len > SEGEXT_REGEX_MAX_BYTES)
 		segext_criteria_error(b, "\"value\" is a regular expression of %d bytes, more than the limit of %d",
-				   len, SEGEXT_REGEX_MAX_BYTES);
+							  len, SEGEXT_REGEX_MAX_BYTES);
 	if (!regex_measure(pat, len, &operators, &size))
 		segext_criteria_error(b, "\"value\" is a regular expression that asks for basic or extended syntax; only advanced syntax (ARE) is accepted");
 	if (operators > SEGEXT_REGEX_MAX_OPERATORS)
 		segext_criteria_error(b, "\"value\" is a regular expression with %d quantifiers and alternations (* + ? { |), more than the limit of %d",
-				   operators, SEGEXT_REGEX_MAX_OPERATORS);
+							  operators, SEGEXT_REGEX_MAX_OPERATORS);
 	if (size > SEGEXT_REGEX_MAX_SIZE)
 		segext_criteria_error(b, "\"value\" is a regular expression whose size, with bounded repetitions multiplied out and each character class counted once per distinct class, is more than the limit of %d",
-				   SEGEXT_REGEX_MAX_SIZE);
+							  SEGEXT_REGEX_MAX_SIZE);
 
 	wpat = palloc((len + 1) * sizeof(pg_wchar));
 	wlen = pg_mb2wchar_with_len(pat, wpat, len);
