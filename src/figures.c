@@ -103,7 +103,7 @@ segext_figures_add_time(Figures *f, TimestampTz at, int64 count)
 /* segext_figures_add_entry appends a value of multiset k with a (signed) count. */
 void
 segext_figures_add_entry(Figures *f, int k, const char *a, int alen,
-				  const char *b, int blen, int64 count)
+						 const char *b, int blen, int64 count)
 {
 	FigEntry   *e;
 

@@ -569,53 +569,41 @@ cmp_delta(const void *x, const void *y)
 	return c != 0 ? c : segext_objectid_cmp(&a->key.customer, &b->key.customer);
 }
 
-/*
- * segext_accum_flush writes the deltas to segext.customer_states (in SPI, as the
- * table's owner): one upsert adding them, in (company, customer) order (a
- * single customer with a row: an update of that row, which needs no
- * arrays and no speculative insertion), then, when rows were taken off,
- * one delete of the rows left empty.
- * Customers deleted by the statement get no row: the cascade from a deleted
- * customer to its transactions is applied after the customers trigger has
- * deleted the customer's state.
- */
-void
-segext_accum_flush(Accum *acc)
+/* The state rows a flush writes: one per changed customer, in (company, customer) order. */
+typedef struct FlushRows
 {
-	static SegextKeptPlan upsert_plan;
-	static SegextKeptPlan insert_plan;
-	static SegextKeptPlan update_plan;
-	static SegextKeptPlan delete_plan;
-	static const Oid upsert_types[6] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY,
-	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
+	int			nrows;
+	Datum	   *cols[6];		/* company, customer, transactions, sales,
+								 * amount, figures */
+	bool	   *fig_nulls;
+} FlushRows;
+
+/*
+ * flush_collect sorts the deltas by (company, customer) and replays each
+ * delta's log into its row's figures, leaving out the customers the
+ * statement changed nothing of (in acc->rowcxt).
+ */
+static void
+flush_collect(Accum *acc, FlushRows *rows)
+{
 	long		ndeltas = hash_get_num_entries(acc->deltas);
 	Delta	  **sorted;
 	HASH_SEQ_STATUS seq;
 	Delta	   *d;
 	int			n = 0;
 	int			nrows = 0;
-	Datum	   *cols[6];
-	bool	   *fig_nulls;
-	Datum		args[6];
-	Oid			idtype = segext_objectid_type();
-	int			dims[1];
-	int			lbs[1] = {1};
-	int			ret;
-	MemoryContext old;
+	Datum	   *const *cols = rows->cols;
 	MemoryContext foldcxt;
 
-	if (ndeltas == 0)
-		return;
-	old = MemoryContextSwitchTo(acc->rowcxt);
 	sorted = palloc(sizeof(Delta *) * ndeltas);
 	hash_seq_init(&seq, acc->deltas);
 	while ((d = hash_seq_search(&seq)) != NULL)
 		sorted[n++] = d;
 	qsort(sorted, n, sizeof(Delta *), cmp_delta);
 	for (int c = 0; c < 6; c++)
-		cols[c] = palloc(sizeof(Datum) * n);
+		rows->cols[c] = palloc(sizeof(Datum) * n);
 	foldcxt = AllocSetContextCreate(acc->rowcxt, "segext customer state fold", ALLOCSET_DEFAULT_SIZES);
-	fig_nulls = palloc(sizeof(bool) * n);
+	rows->fig_nulls = palloc(sizeof(bool) * n);
 	for (int i = 0; i < n; i++)
 	{
 		bytea	   *fig;
@@ -636,67 +624,80 @@ segext_accum_flush(Accum *acc)
 		cols[3][nrows] = Int64GetDatum(d->sales);
 		cols[4][nrows] = Int64GetDatum(d->amount);
 		cols[5][nrows] = PointerGetDatum(fig);
-		fig_nulls[nrows] = fig == NULL;
+		rows->fig_nulls[nrows] = fig == NULL;
 		nrows++;
 	}
-	if (nrows > 0)
-	{
-		StateSpi	spi;
-		bool		updated = false;
+	rows->nrows = nrows;
+}
 
-		segext_state_spi_begin(&spi);
-		if (nrows == 1)
-		{
-			/* one customer: update its row in place when it has one */
-			static const Oid update_types[6] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID,
-			INT8OID, INT8OID, INT8OID, BYTEAOID};
-			Datum		one[6];
-			char		one_nulls[7] = "      ";
+/*
+ * flush_update_one adds the one row's change to its customer's state row in
+ * place (no arrays, no speculative insertion); false when the customer has
+ * no state row yet.
+ */
+static bool
+flush_update_one(const FlushRows *rows)
+{
+	static SegextKeptPlan update_plan;
+	static const Oid update_types[6] = {KEPT_ARG_OBJECTID, KEPT_ARG_OBJECTID,
+	INT8OID, INT8OID, INT8OID, BYTEAOID};
+	Datum		one[6];
+	char		one_nulls[7] = "      ";
+	int			ret;
 
-			for (int c = 0; c < 6; c++)
-				one[c] = cols[c][0];
-			if (fig_nulls[0])
-				one_nulls[5] = 'n';
-			ret = SPI_execute_plan(segext_kept_plan(&update_plan,
-													"UPDATE segext.customer_states AS s SET "
-													"transactions = s.transactions OPERATOR(pg_catalog.+) $3, "
-													"sales = s.sales OPERATOR(pg_catalog.+) $4, "
-													"amount = s.amount OPERATOR(pg_catalog.+) $5, "
-													"figures = segext.customer_state_merge(s.figures, $6) "
-													"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
-													"AND s.customer_id OPERATOR(pg_catalog.=) $2 "
-													"AND EXISTS (SELECT FROM segext.customers AS c "
-													"WHERE c.company_id OPERATOR(pg_catalog.=) $1 "
-													"AND c.id OPERATOR(pg_catalog.=) $2)",
-													6, update_types, CURSOR_OPT_GENERIC_PLAN),
-								   one, one_nulls, false, 0);
-			if (ret != SPI_OK_UPDATE)
-				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-			updated = SPI_processed > 0;
-		}
-		dims[0] = nrows;
-		args[0] = PointerGetDatum(construct_array(cols[0], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
-		args[1] = PointerGetDatum(construct_array(cols[1], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
-		for (int c = 2; c < 5; c++)
-			args[c] = PointerGetDatum(construct_array(cols[c], nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[5] = PointerGetDatum(construct_md_array(cols[5], fig_nulls, 1, dims, lbs,
-													 BYTEAOID, -1, false, TYPALIGN_INT));
-		if (acc->insert_only)
-			ret = SPI_execute_plan(segext_kept_plan(&insert_plan,
-													"INSERT INTO segext.customer_states "
-													"(company_id, customer_id, transactions, sales, amount, figures) "
-													"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
-													"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-													"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
-													"AS d(company_id, customer_id, transactions, sales, amount, figures) "
-													"WHERE EXISTS (SELECT FROM segext.customers AS c "
-													"WHERE c.company_id OPERATOR(pg_catalog.=) d.company_id "
-													"AND c.id OPERATOR(pg_catalog.=) d.customer_id)",
-													6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
-								   args, NULL, false, 0);
-		else if (!updated)
-			ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
-												"INSERT INTO segext.customer_states AS s "
+	for (int c = 0; c < 6; c++)
+		one[c] = rows->cols[c][0];
+	if (rows->fig_nulls[0])
+		one_nulls[5] = 'n';
+	ret = SPI_execute_plan(segext_kept_plan(&update_plan,
+											"UPDATE segext.customer_states AS s SET "
+											"transactions = s.transactions OPERATOR(pg_catalog.+) $3, "
+											"sales = s.sales OPERATOR(pg_catalog.+) $4, "
+											"amount = s.amount OPERATOR(pg_catalog.+) $5, "
+											"figures = segext.customer_state_merge(s.figures, $6) "
+											"WHERE s.company_id OPERATOR(pg_catalog.=) $1 "
+											"AND s.customer_id OPERATOR(pg_catalog.=) $2 "
+											"AND EXISTS (SELECT FROM segext.customers AS c "
+											"WHERE c.company_id OPERATOR(pg_catalog.=) $1 "
+											"AND c.id OPERATOR(pg_catalog.=) $2)",
+											6, update_types, CURSOR_OPT_GENERIC_PLAN),
+						   one, one_nulls, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	return SPI_processed > 0;
+}
+
+/*
+ * flush_write_rows writes the rows as arrays: an insert in a rebuild, else
+ * (unless flush_update_one already did) an upsert adding them to the state
+ * rows; then, when rows were taken off, deletes the state rows left empty.
+ */
+static void
+flush_write_rows(Accum *acc, const FlushRows *rows, bool updated)
+{
+	static SegextKeptPlan upsert_plan;
+	static SegextKeptPlan insert_plan;
+	static SegextKeptPlan delete_plan;
+	static const Oid upsert_types[6] = {KEPT_ARG_OBJECTID_ARRAY, KEPT_ARG_OBJECTID_ARRAY,
+	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID};
+	int			nrows = rows->nrows;
+	Datum	   *const *cols = rows->cols;
+	Datum		args[6];
+	Oid			idtype = segext_objectid_type();
+	int			dims[1];
+	int			lbs[1] = {1};
+	int			ret = 0;
+
+	dims[0] = nrows;
+	args[0] = PointerGetDatum(construct_array(cols[0], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	args[1] = PointerGetDatum(construct_array(cols[1], nrows, idtype, SEGEXT_OBJECTID_LEN, false, TYPALIGN_CHAR));
+	for (int c = 2; c < 5; c++)
+		args[c] = PointerGetDatum(construct_array(cols[c], nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[5] = PointerGetDatum(construct_md_array(cols[5], rows->fig_nulls, 1, dims, lbs,
+												 BYTEAOID, -1, false, TYPALIGN_INT));
+	if (acc->insert_only)
+		ret = SPI_execute_plan(segext_kept_plan(&insert_plan,
+												"INSERT INTO segext.customer_states "
 												"(company_id, customer_id, transactions, sales, amount, figures) "
 												"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
 												"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
@@ -704,50 +705,101 @@ segext_accum_flush(Accum *acc)
 												"AS d(company_id, customer_id, transactions, sales, amount, figures) "
 												"WHERE EXISTS (SELECT FROM segext.customers AS c "
 												"WHERE c.company_id OPERATOR(pg_catalog.=) d.company_id "
-												"AND c.id OPERATOR(pg_catalog.=) d.customer_id) "
-												"ON CONFLICT (company_id, customer_id) DO UPDATE SET "
-												"transactions = s.transactions OPERATOR(pg_catalog.+) excluded.transactions, "
-												"sales = s.sales OPERATOR(pg_catalog.+) excluded.sales, "
-												"amount = s.amount OPERATOR(pg_catalog.+) excluded.amount, "
-												"figures = segext.customer_state_merge(s.figures, excluded.figures)",
+												"AND c.id OPERATOR(pg_catalog.=) d.customer_id)",
 												6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
-								   args, NULL, false, 0);
-		if (!updated && ret != SPI_OK_INSERT)
+							   args, NULL, false, 0);
+	else if (!updated)
+		ret = SPI_execute_plan(segext_kept_plan(&upsert_plan,
+											"INSERT INTO segext.customer_states AS s "
+											"(company_id, customer_id, transactions, sales, amount, figures) "
+											"SELECT d.company_id, d.customer_id, d.transactions, d.sales, d.amount, d.figures "
+											"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+											"pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+											"AS d(company_id, customer_id, transactions, sales, amount, figures) "
+											"WHERE EXISTS (SELECT FROM segext.customers AS c "
+											"WHERE c.company_id OPERATOR(pg_catalog.=) d.company_id "
+											"AND c.id OPERATOR(pg_catalog.=) d.customer_id) "
+											"ON CONFLICT (company_id, customer_id) DO UPDATE SET "
+											"transactions = s.transactions OPERATOR(pg_catalog.+) excluded.transactions, "
+											"sales = s.sales OPERATOR(pg_catalog.+) excluded.sales, "
+											"amount = s.amount OPERATOR(pg_catalog.+) excluded.amount, "
+											"figures = segext.customer_state_merge(s.figures, excluded.figures)",
+											6, upsert_types, CURSOR_OPT_GENERIC_PLAN),
+							   args, NULL, false, 0);
+	if (!updated && ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	acc->written += SPI_processed;
+	acc->pass_flushed = true;
+	if (acc->removals)
+	{
+		ret = SPI_execute_plan(segext_kept_plan(&delete_plan,
+												"DELETE FROM segext.customer_states AS s "
+												"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
+												"WHERE s.company_id OPERATOR(pg_catalog.=) d.company_id "
+												"AND s.customer_id OPERATOR(pg_catalog.=) d.customer_id "
+												"AND s.transactions OPERATOR(pg_catalog.=) 0 "
+												"AND s.sales OPERATOR(pg_catalog.=) 0 "
+												"AND s.amount OPERATOR(pg_catalog.=) 0 AND s.figures IS NULL",
+												2, upsert_types, CURSOR_OPT_GENERIC_PLAN),
+							   args, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		acc->written += SPI_processed;
-		acc->pass_flushed = true;
-		if (acc->removals)
-		{
-			ret = SPI_execute_plan(segext_kept_plan(&delete_plan,
-													"DELETE FROM segext.customer_states AS s "
-													"USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(company_id, customer_id) "
-													"WHERE s.company_id OPERATOR(pg_catalog.=) d.company_id "
-													"AND s.customer_id OPERATOR(pg_catalog.=) d.customer_id "
-													"AND s.transactions OPERATOR(pg_catalog.=) 0 "
-													"AND s.sales OPERATOR(pg_catalog.=) 0 "
-													"AND s.amount OPERATOR(pg_catalog.=) 0 AND s.figures IS NULL",
-													2, upsert_types, CURSOR_OPT_GENERIC_PLAN),
-								   args, NULL, false, 0);
-			if (ret != SPI_OK_DELETE)
-				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		}
-		/* the members of the customers whose state changed, company by company */
+	}
+}
+
+/* flush_reevaluate re-evaluates the members of the flushed customers, company by company. */
+static void
+flush_reevaluate(const FlushRows *rows)
+{
+	int			nrows = rows->nrows;
+	Datum	   *const *cols = rows->cols;
+	int			start = 0;
+
+	while (start < nrows)
+	{
+		int			end = start + 1;
+
+		while (end < nrows && segext_objectid_equal(DatumGetSegextObjectIdP(cols[0][end]),
+												  DatumGetSegextObjectIdP(cols[0][start])))
+			end++;
+		(void) segext_reevaluate_customers(DatumGetSegextObjectIdP(cols[0][start]),
+										   &cols[1][start], end - start);
+		start = end;
+	}
+}
+
+/*
+ * segext_accum_flush writes the deltas to segext.customer_states (in SPI,
+ * as the table's owner): one upsert adding them, in (company, customer)
+ * order (a single customer with a row: an update of that row, which needs
+ * no arrays and no speculative insertion), then, when rows were taken off,
+ * one delete of the rows left empty; then, unless the caller flushes (a
+ * rebuild), the members of the customers whose state changed are re-evaluated.
+ * Customers deleted by the statement get no row: the cascade from a deleted
+ * customer to its transactions is applied after the customers trigger has
+ * deleted the customer's state.
+ */
+void
+segext_accum_flush(Accum *acc)
+{
+	FlushRows	rows;
+	MemoryContext old;
+
+	if (hash_get_num_entries(acc->deltas) == 0)
+		return;
+	old = MemoryContextSwitchTo(acc->rowcxt);
+	flush_collect(acc, &rows);
+	if (rows.nrows > 0)
+	{
+		StateSpi	spi;
+		bool		updated = false;
+
+		segext_state_spi_begin(&spi);
+		if (rows.nrows == 1)
+			updated = flush_update_one(&rows);
+		flush_write_rows(acc, &rows, updated);
 		if (!acc->flush_by_caller)
-		{
-			int			start = 0;
-
-			while (start < nrows)
-			{
-				int			end = start + 1;
-
-				while (end < nrows && segext_objectid_equal(DatumGetSegextObjectIdP(cols[0][end]),
-														  DatumGetSegextObjectIdP(cols[0][start])))
-					end++;
-				(void) segext_reevaluate_customers(DatumGetSegextObjectIdP(cols[0][start]),
-												   &cols[1][start], end - start);
-				start = end;
-			}
-		}
+			flush_reevaluate(&rows);
 		segext_state_spi_end(&spi);
 	}
 	MemoryContextSwitchTo(old);
