@@ -11,10 +11,10 @@
 # extension): the one node, same server, same settings.  Per company
 # (COMPANIES, default 20): CUSTOMERS customers (2,000), TRANSACTIONS
 # transactions (20,000) over 10 points of sale, and three segments
-# (1-5 purchases, 2,000-5,000 spent, bought at POS-007); generated on the
-# one node with its triggers, copied to the distributed database with one
-# multi-row INSERT per company and table through the coordinator (its
-# triggers run on the shards).  Then ROUNDS
+# (1-5 purchases, 2,000-5,000 spent, bought at POS-007), written on both
+# sides at once with their triggers (through the coordinator on Citus), the
+# values a hash of the row number, so both get the same rows; the members
+# of both sides are compared before timing.  Then ROUNDS
 # (5) interleaved rounds, each timing on one node, then on Citus, per
 # company: SELECT count(*) FROM segext.segment_members(...) of each
 # segment, SELECT segext.refresh_company(...), the floor (a plain read of
@@ -47,48 +47,55 @@ q "$CITUS_DB" -c "SELECT segext.distribute()" >/dev/null
 q postgres -c "CREATE DATABASE $one"
 q "$one" -c "CREATE EXTENSION segext"
 
-log "generating $COMPANIES companies x $CUSTOMERS customers x $TRANSACTIONS transactions on one node"
-started=$(date +%s)
-for c in $(seq 1 "$COMPANIES"); do
-    co=$(printf '650000000000000000%06x' "$c")
-    q "$one" <<SQL
-SELECT pg_catalog.setseed(0.42);
+# generate DB: every company's rows, written through DB's server with its
+# triggers (on Citus through the coordinator, which routes each company's
+# rows to its shard group).  The values are a hash of the row number, so the
+# two databases get the same data without copying it.
+generate() {
+    local db=$1 c co
+    for c in $(seq 1 "$COMPANIES"); do
+        co=$(printf '650000000000000000%06x' "$c")
+        q "$db" <<SQL
 INSERT INTO segext.companies (id, name) VALUES ('$co', 'bench $c');
-INSERT INTO segext.segments (company_id, name, criteria) VALUES
-    ('$co', 'occasional', '[{"type": "transaction_count", "min": 1, "max": 5}]'),
-    ('$co', 'big spenders', '[{"type": "transaction_amount", "fromAmount": 2000, "toAmount": 5000}]'),
-    ('$co', 'POS-007', '[{"type": "bought_in_pos", "posIds": ["POS-007"]}]');
+INSERT INTO segext.segments (company_id, id, name, criteria) VALUES
+    ('$co', '000000000000000000000002', 'occasional', '[{"type": "transaction_count", "min": 1, "max": 5}]'),
+    ('$co', '000000000000000000000003', 'big spenders', '[{"type": "transaction_amount", "fromAmount": 2000, "toAmount": 5000}]'),
+    ('$co', '000000000000000000000004', 'POS-007', '[{"type": "bought_in_pos", "posIds": ["POS-007"]}]');
 INSERT INTO segext.customers (company_id, id, first_name)
     SELECT '$co', pg_catalog.lpad(pg_catalog.to_hex(i), 24, '0')::segext.objectid, 'c' || i
     FROM pg_catalog.generate_series(1, $CUSTOMERS) AS i;
-INSERT INTO segext.transactions (company_id, customer_id, amount, pos_id, occurred_at)
-    SELECT '$co', pg_catalog.lpad(pg_catalog.to_hex(1 + (pg_catalog.random() * ($CUSTOMERS - 1))::int), 24, '0')::segext.objectid,
-           (1 + pg_catalog.random() * 400)::numeric(14,2), 'POS-' || pg_catalog.lpad((i % 10)::text, 3, '0'),
-           pg_catalog.now() - pg_catalog.random() * interval '700 days'
-    FROM pg_catalog.generate_series(1, $TRANSACTIONS) AS i;
+INSERT INTO segext.transactions (company_id, id, customer_id, amount, pos_id, occurred_at)
+    SELECT '$co', pg_catalog.lpad(pg_catalog.to_hex(i), 24, '0')::segext.objectid,
+           pg_catalog.lpad(pg_catalog.to_hex(1 + h.h1 % $CUSTOMERS), 24, '0')::segext.objectid,
+           (1 + (h.h2 % 40000) / 100.0)::numeric(14,2), 'POS-' || pg_catalog.lpad((i % 10)::text, 3, '0'),
+           timestamptz '2026-01-01 00:00+00' - (h.h3 % (700 * 86400)) * interval '1 second'
+    FROM pg_catalog.generate_series(1, $TRANSACTIONS) AS i,
+         LATERAL (SELECT pg_catalog.hashint8extended(i, $c) & 2147483647 AS h1,
+                         pg_catalog.hashint8extended(i, $c + 100000) & 2147483647 AS h2,
+                         pg_catalog.hashint8extended(i, $c + 200000) & 2147483647 AS h3) AS h;
 SQL
-done
-log "one node loaded in $(( $(date +%s) - started ))s; copying to Citus"
-started=$(date +%s)
-# multi-row INSERTs, one per company (the statements Citus routes to one
-# shard group, with the companies' triggers run there)
-copy() {
-    q "$one" -c "SELECT 'INSERT INTO $2 VALUES ' || pg_catalog.string_agg(pg_catalog.format($3), ',') || ';'
-                 FROM ($1) AS r GROUP BY r.company_id ORDER BY r.company_id" | q "$CITUS_DB" >/dev/null
+    done
 }
-q "$one" -c "COPY (SELECT id, name FROM segext.companies) TO STDOUT" | q "$CITUS_DB" -c "COPY segext.companies (id, name) FROM STDIN"
-copy "SELECT company_id, id, name, criteria FROM segext.segments WHERE criteria IS NOT NULL" \
-     "segext.segments (company_id, id, name, criteria)" "'(%L, %L, %L, %L)', r.company_id, r.id, r.name, r.criteria"
-copy "SELECT company_id, id, first_name FROM segext.customers" \
-     "segext.customers (company_id, id, first_name)" "'(%L, %L, %L)', r.company_id, r.id, r.first_name"
-copy "SELECT company_id, id, customer_id, occurred_at, amount, pos_id FROM segext.transactions" \
-     "segext.transactions (company_id, id, customer_id, occurred_at, amount, pos_id)" \
-     "'(%L, %L, %L, %L, %L, %L)', r.company_id, r.id, r.customer_id, r.occurred_at, r.amount, r.pos_id"
+log "generating $COMPANIES companies x $CUSTOMERS customers x $TRANSACTIONS transactions on both sides at once"
+started=$(date +%s)
+generate "$one" &
+one_pid=$!
+generate "$CITUS_DB"
 log "Citus loaded in $(( $(date +%s) - started ))s"
+wait "$one_pid"
+log "both loaded in $(( $(date +%s) - started ))s"
 for db in "$one" "$CITUS_DB"; do
     q "$db" -c "VACUUM ANALYZE" 2>/dev/null || q "$db" -c "ANALYZE"
-    q "$db" -c "SELECT count(*) || ' members' FROM segext.memberships"
 done
+# members DB: the members of every company, as a count and a digest (a sum of the hashes of
+# company, segment number and customer: segments 0 and 1 get ids of their own on each side).
+members() {
+    q "$1" -c "SELECT pg_catalog.count(*) || ' members, digest ' || pg_catalog.sum(pg_catalog.hashtext(m.company_id::text || s.number::text || m.customer_id::text)::int8)
+               FROM segext.memberships AS m JOIN segext.segments AS s ON s.company_id = m.company_id AND s.id = m.segment_id"
+}
+one_members=$(members "$one") citus_members=$(members "$CITUS_DB")
+log "one node: $one_members; Citus: $citus_members"
+[ "$one_members" = "$citus_members" ] || { echo "the two sides' members differ" >&2; exit 1; }
 
 # calls DB: the psql script of one round's calls, one \timing line per call, tagged.
 segs=$(q "$one" -c "SELECT company_id || ':' || id FROM segext.segments WHERE criteria IS NOT NULL ORDER BY company_id, name")

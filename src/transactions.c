@@ -264,14 +264,14 @@ numeric_compare(Numeric a, Numeric b)
 /* The keys a unique violation of a customer is reported by. */
 static const char *const customer_keys[] = {"external_id", "id"};
 
-PG_FUNCTION_INFO_V1(customers_check);
+PG_FUNCTION_INFO_V1(segext_customers_check);
 /*
- * customers_check validates the labels of a customer and gives it segext's
+ * segext_customers_check validates the labels of a customer and gives it segext's
  * created_at and updated_at; on update its company_id and id must not
  * change.
  */
 Datum
-customers_check(PG_FUNCTION_ARGS)
+segext_customers_check(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -533,16 +533,16 @@ check_sale_keeps_returns(TupleDesc desc, HeapTuple tuple, HeapTuple old, Datum a
 				 errhint("Keep the sale amount at least the returned amount, or delete returns first.")));
 }
 
-PG_FUNCTION_INFO_V1(transactions_check);
+PG_FUNCTION_INFO_V1(segext_transactions_check);
 /*
- * transactions_check validates a transaction before it is written: items,
+ * segext_transactions_check validates a transaction before it is written: items,
  * the sign of amount (checked here alone, so that the error names the
  * amount and the fix), and for a return the sale it refers to.  It fills the
  * derived item arrays and keeps returned_amount, company_id and id out of
  * users' hands.
  */
 Datum
-transactions_check(PG_FUNCTION_ARGS)
+segext_transactions_check(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -663,13 +663,13 @@ adjust_returned(Datum company, Datum sale, Datum delta, bool adding)
 	}
 }
 
-PG_FUNCTION_INFO_V1(transactions_returned);
+PG_FUNCTION_INFO_V1(segext_transactions_returned);
 /*
- * transactions_returned keeps returned_amount of sales current when a return
+ * segext_transactions_returned keeps returned_amount of sales current when a return
  * is inserted, changed or deleted.
  */
 Datum
-transactions_returned(PG_FUNCTION_ARGS)
+segext_transactions_returned(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;

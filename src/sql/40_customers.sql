@@ -87,21 +87,21 @@ CREATE INDEX transactions_labels_idx ON segext.transactions USING gin (item_labe
 COMMENT ON INDEX segext.transactions_labels_idx IS 'transactions containing an item label (lower-cased key U+001F value)';
 
 CREATE FUNCTION segext.customers_check() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'customers_check' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'segext_customers_check' LANGUAGE C;
 COMMENT ON FUNCTION segext.customers_check() IS 'trigger: validates customer labels and maintains updated_at';
 CREATE TRIGGER customers_check BEFORE INSERT OR UPDATE ON segext.customers
     FOR EACH ROW EXECUTE FUNCTION segext.customers_check();
 COMMENT ON TRIGGER customers_check ON segext.customers IS 'validates labels, maintains updated_at';
 
 CREATE FUNCTION segext.transactions_check() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'transactions_check' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'segext_transactions_check' LANGUAGE C;
 COMMENT ON FUNCTION segext.transactions_check() IS 'trigger: validates items and the sale a return refers to, fills the derived item arrays';
 CREATE TRIGGER transactions_check BEFORE INSERT OR UPDATE ON segext.transactions
     FOR EACH ROW EXECUTE FUNCTION segext.transactions_check();
 COMMENT ON TRIGGER transactions_check ON segext.transactions IS 'validates items, sign of amount and the returned sale';
 
 CREATE FUNCTION segext.transactions_returned() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'transactions_returned' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'segext_transactions_returned' LANGUAGE C;
 COMMENT ON FUNCTION segext.transactions_returned() IS 'trigger: keeps returned_amount of the sale a return refers to, refusing to return more than was sold';
 CREATE TRIGGER transactions_returned_insert AFTER INSERT ON segext.transactions
     FOR EACH ROW WHEN (NEW.returns_id IS NOT NULL) EXECUTE FUNCTION segext.transactions_returned();

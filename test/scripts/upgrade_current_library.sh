@@ -3,7 +3,8 @@
 # released version's install script: CREATE EXTENSION segext VERSION of the
 # released version works (every C symbol it names is there), the released
 # aggregate segext.customer_facts, which the current code no longer computes,
-# refuses with 55000 and the hint to update, and ALTER EXTENSION segext
+# and a trigger whose C symbol was renamed refuse with 55000 and the hint to
+# update, and ALTER EXTENSION segext
 # UPDATE then gives the catalog of a fresh install
 # (test/helpers/describe_extension.sql).
 set -euo pipefail
@@ -23,6 +24,13 @@ grep -q '^ERROR:  55000: extension "segext" must be updated before segext.custom
     fail "segext.customer_facts on $released objects: $out"
 grep -q '^HINT:  Run ALTER EXTENSION segext UPDATE in this database.$' <<<"$out" ||
     fail "no hint to update: $out"
+
+# A released trigger whose symbol the current code renamed refuses a write,
+# with the fix.
+out=$(psql -X -q -At -d "$old" -v VERBOSITY=verbose -c "INSERT INTO segext.customers (company_id, first_name)
+    VALUES ('000000000000000000000001', 'Ann')" 2>&1 || true)
+grep -q '^ERROR:  55000: extension "segext" must be updated before customers change$' <<<"$out" ||
+    fail "a customer written on $released objects: $out"
 
 update_and_compare_catalog
 
