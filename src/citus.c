@@ -62,12 +62,17 @@
  *	  shard to its table so that the caches keyed by segext's tables (the
  *	  compiled segments, the company grants) see the change (segext.c).
  *
+ *	  Errors.  The log hook gives the errors of shards the names of segext's
+ *	  objects and relays what Citus drops of a worker's error
+ *	  (citus_errors.c).
+ *
  *	  Nothing here runs unless Citus is loaded in the server.
  *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
 #include "citus.h"
+#include "citus_errors.h"
 #include "module_init.h"
 #include "tenancy.h"
 
@@ -122,13 +127,6 @@ typedef struct ShardName
 	int64		shardid;		/* key */
 	char		table[NAMEDATALEN]; /* the name of its table */
 } ShardName;
-
-/*
- * What an error raised for a Citus connection from another node carries at
- * the end of its DETAIL: the fields Citus does not pass on.
- */
-#define RELAY_SEPARATOR '\x1f'
-#define RELAY_MARK "\n\x1fsegext relayed"
 
 /* One of segext's reference tables and its local placement. */
 typedef struct ReferenceTable
@@ -247,9 +245,11 @@ static void citus_process_utility(PlannedStmt *pstmt, const char *queryString, b
 								  ProcessUtilityContext context, ParamListInfo params,
 								  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 static bool rewrite_walker(Node *node, void *context);
+static void rewrite_write_of_shard(Query *parse);
 static bool calls_function(Node *node, Oid fn);
 static Oid	let_citus_write_through_view(Query *parse);
 static void check_null_company(Query *parse);
+static bool return_rows_of_insert_select(Query *parse);
 static void check_view_company(Query *parse, Oid view);
 static void mark_written_company(Query *parse);
 static Const *current_company_const(void);
@@ -260,7 +260,6 @@ static void citus_executor_start(QueryDesc *query, int eflags);
 static void citus_executor_end(QueryDesc *query);
 static void citus_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
 							   bool execute_once);
-static void rethrow_relayed_error(MemoryContext context);
 static void invalidate_segments_written(QueryDesc *query);
 static bool writes_segext_table(QueryDesc *query);
 static bool deletes_companies(QueryDesc *query);
@@ -487,180 +486,6 @@ segext_citus_route(FunctionCallInfo fcinfo, const SegextObjectId *company, Datum
 }
 
 /*
- * shard_id_of returns the shard id that a name of a shard's object ends
- * with ("<name>_<shard id>") when it is a known shard of segext's tables
- * whose table name starts the name, or 0; sets *base_len to the length of
- * the name without the suffix.
- */
-static int64
-shard_id_of(const char *name, size_t len, size_t *base_len)
-{
-	size_t		digits = 0;
-	int64		shardid = 0;
-	ShardName  *entry;
-
-	while (digits < len && isdigit((unsigned char) name[len - 1 - digits]))
-		digits++;
-	if (digits == 0 || digits > 18 || digits + 1 >= len || name[len - 1 - digits] != '_')
-		return 0;
-	for (size_t i = len - digits; i < len; i++)
-		shardid = shardid * 10 + (name[i] - '0');
-	entry = hash_search(shards_by_id, &shardid, HASH_FIND, NULL);
-	if (entry == NULL || strncmp(name, entry->table, strlen(entry->table)) != 0)
-		return 0;
-	*base_len = len - digits - 1;
-	return shardid;
-}
-
-/* unshard_name returns a name of a shard's object without its shard id, or the name. */
-static char *
-unshard_name(char *name)
-{
-	size_t		base_len;
-
-	if (name == NULL || shard_id_of(name, strlen(name), &base_len) == 0)
-		return name;
-	return pnstrdup(name, base_len);
-}
-
-/*
- * unshard_text returns a message with every quoted name of a shard's object
- * ("customers_102008", "customers_pkey_102008") replaced by the name of
- * the table's object, or the text itself.
- */
-static char *
-unshard_text(char *text)
-{
-	StringInfoData out;
-	const char *p;
-	bool		changed = false;
-
-	if (text == NULL || strchr(text, '"') == NULL)
-		return text;
-	initStringInfo(&out);
-	p = text;
-	while (*p != '\0')
-	{
-		const char *close;
-		size_t		base_len;
-
-		if (*p != '"' || (close = strchr(p + 1, '"')) == NULL)
-		{
-			appendStringInfoChar(&out, *p++);
-			continue;
-		}
-		if (shard_id_of(p + 1, close - p - 1, &base_len) != 0)
-		{
-			appendStringInfoChar(&out, '"');
-			appendBinaryStringInfo(&out, p + 1, base_len);
-			changed = true;
-		}
-		else
-			appendBinaryStringInfo(&out, p, close - p);
-		p = close;
-		appendStringInfoChar(&out, *p++);
-	}
-	return changed ? out.data : text;
-}
-
-/* citus_internal_session tells whether Citus opened this session from another node. */
-static bool
-citus_internal_session(void)
-{
-	return application_name != NULL &&
-		strncmp(application_name, "citus_internal", strlen("citus_internal")) == 0;
-}
-
-/*
- * relay_field appends one field of an error to the trailer, as the unit
- * separator and the value (its own separators and line breaks replaced).
- */
-static void
-relay_field(StringInfo trailer, const char *value)
-{
-	appendStringInfoChar(trailer, RELAY_SEPARATOR);
-	for (const char *p = value != NULL ? value : ""; *p != '\0'; p++)
-		appendStringInfoChar(trailer, *p == RELAY_SEPARATOR ? ' ' : *p);
-}
-
-/*
- * relay_error adds to the DETAIL of an error that a Citus connection from
- * another node receives a trailer with the fields that Citus does not pass
- * on to the client (the SQLSTATE and HINT through its COPY path; the names
- * of the constraint, table, schema, column and type always): the node that
- * started the statement puts them back (restore_relayed_error).
- */
-static void
-relay_error(ErrorData *edata)
-{
-	StringInfoData trailer;
-	char		code[6];
-
-	initStringInfo(&trailer);
-	if (edata->detail != NULL)
-		appendStringInfoString(&trailer, edata->detail);
-	appendStringInfoString(&trailer, RELAY_MARK);
-	memcpy(code, unpack_sql_state(edata->sqlerrcode), sizeof(code));
-	relay_field(&trailer, code);
-	relay_field(&trailer, edata->hint);
-	relay_field(&trailer, edata->constraint_name);
-	relay_field(&trailer, edata->table_name);
-	relay_field(&trailer, edata->schema_name);
-	relay_field(&trailer, edata->column_name);
-	relay_field(&trailer, edata->datatype_name);
-	edata->detail = trailer.data;
-}
-
-/* relayed_field returns the next field of a trailer and advances *p past it. */
-static char *
-relayed_field(const char **p)
-{
-	const char *start;
-	const char *end;
-
-	if (**p != RELAY_SEPARATOR)
-		return NULL;
-	start = *p + 1;
-	end = strchr(start, RELAY_SEPARATOR);
-	if (end == NULL)
-		end = start + strlen(start);
-	*p = end;
-	return end > start ? pnstrdup(start, end - start) : NULL;
-}
-
-/*
- * restore_relayed_error takes the trailer of relay_error off the DETAIL of
- * an error a worker raised and gives the error its SQLSTATE (where Citus
- * made it XX000), its HINT and its object names back.
- */
-static void
-restore_relayed_error(ErrorData *edata)
-{
-	char	   *mark;
-	const char *p;
-	char	   *code;
-	char	   *hint;
-
-	if (edata->detail == NULL || (mark = strstr(edata->detail, RELAY_MARK)) == NULL)
-		return;
-	p = mark + strlen(RELAY_MARK);
-	code = relayed_field(&p);
-	hint = relayed_field(&p);
-	if (code != NULL && strlen(code) == 5 && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR)
-		edata->sqlerrcode = MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
-	if (edata->hint == NULL)
-		edata->hint = hint;
-	edata->constraint_name = relayed_field(&p);
-	edata->table_name = relayed_field(&p);
-	edata->schema_name = relayed_field(&p);
-	edata->column_name = relayed_field(&p);
-	edata->datatype_name = relayed_field(&p);
-	*mark = '\0';
-	if (edata->detail[0] == '\0')
-		edata->detail = NULL;
-}
-
-/*
  * citus_error_hook gives an error the names of segext's tables and
  * constraints where it names their shards, passes to a Citus connection
  * from another node what Citus would drop of it, and puts that back on the
@@ -672,19 +497,28 @@ citus_error_hook(ErrorData *edata)
 	if (edata->elevel >= ERROR && citus_loaded == 1)
 	{
 		if (shards_by_id != NULL && edata->schema_name != NULL && strcmp(edata->schema_name, "segext") == 0)
-		{
-			edata->message = unshard_text(edata->message);
-			edata->detail = unshard_text(edata->detail);
-			edata->hint = unshard_text(edata->hint);
-			edata->constraint_name = unshard_name(edata->constraint_name);
-			edata->table_name = unshard_name(edata->table_name);
-		}
-		restore_relayed_error(edata);
-		if (edata->output_to_client && touched_shards && citus_internal_session())
-			relay_error(edata);
+			segext_citus_unshard_error(edata);
+		segext_citus_restore_relayed_error(edata);
+		if (edata->output_to_client && touched_shards && segext_citus_internal_session())
+			segext_citus_relay_error(edata);
 	}
 	if (prev_emit_log_hook != NULL)
 		prev_emit_log_hook(edata);
+}
+
+/*
+ * segext_citus_shard_id_table returns the name of the table of a shard of
+ * segext's tables on this node by its shard id, or NULL.
+ */
+const char *
+segext_citus_shard_id_table(int64 shardid)
+{
+	ShardName  *entry;
+
+	if (shards_by_id == NULL)
+		return NULL;
+	entry = hash_search(shards_by_id, &shardid, HASH_FIND, NULL);
+	return entry != NULL ? entry->table : NULL;
 }
 
 /* citus_is_loaded tells whether the Citus library is loaded in this server. */
@@ -948,6 +782,45 @@ rewrite_walker(Node *node, void *context)
 }
 
 /*
+ * rewrite_write_of_shard plans a write of a local shard of segext's tables
+ * that is not made inside a statement on a shard against the shards of the
+ * shard's group: Citus sends the second step of an INSERT ... SELECT
+ * through the coordinator (with RETURNING or ON CONFLICT) as an INSERT into
+ * the shard whose RETURNING still names segext's distributed tables (a
+ * subquery of a view's column, such as segext_api.segments's
+ * customers_count), which Citus would plan as a distributed statement
+ * nested in a statement on a shard ("cannot execute a distributed query
+ * from a query on a shard").  Every row written lives in the shard's group.
+ */
+static void
+rewrite_write_of_shard(Query *parse)
+{
+	RangeTblEntry *target;
+	ShardEntry *entry;
+	bool		rewritten = false;
+	int32		previous_group = current_group;
+
+	if (parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE &&
+		parse->commandType != CMD_DELETE)
+		return;
+	if (parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION || !shard_map_lookup(target->relid, &entry))
+		return;
+	current_group = entry->group;
+	rewrite_walker((Node *) parse, &rewritten);
+	current_group = previous_group;
+	if (rewritten)
+	{
+		/* the statement's executor start enters this group: its plans stay */
+		plans_rewritten = true;
+		plans_group_valid = true;
+		plans_group = entry->group;
+	}
+}
+
+/*
  * citus_planner plans a statement made inside a statement on a shard of
  * segext's tables against the shards of the same group.
  */
@@ -971,9 +844,11 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 	{
 		if (shards_by_oid == NULL || map_stale)
 			shard_map_build();
+		rewrite_write_of_shard(parse);
 		if (segext_distributed)
 		{
 			bool		holds_company = false;
+			bool		returns_rows;
 			PlannedStmt *result;
 
 			Oid			view = let_citus_write_through_view(parse);
@@ -989,12 +864,20 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 				mark_written_company(parse);
 			if (OidIsValid(view))
 				check_view_company(parse, view);
+			returns_rows = return_rows_of_insert_select(parse);
 			if (prev_planner_hook != NULL)
 				result = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 			else
 				result = standard_planner(parse, query_string, cursor_options, bound_params);
 			if (holds_company)
 				result->transientPlan = true;
+			if (returns_rows)
+			{
+				/* the rows the plan returns are not the statement's result */
+				result->hasReturning = false;
+				/* whether row level security applies depends on the role */
+				result->dependsOnRole = true;
+			}
 			return result;
 		}
 	}
@@ -1170,6 +1053,49 @@ check_null_company(Query *parse)
 					NameStr(TupleDescAttr(RelationGetDescr(rel), column - 1)->attname),
 					RelationGetRelationName(rel)),
 			 errtablecol(rel, column)));
+}
+
+/*
+ * return_rows_of_insert_select gives an INSERT ... SELECT into one of
+ * segext's distributed tables without RETURNING or ON CONFLICT a RETURNING
+ * list of one constant when row level security applies to the role, and
+ * returns true then (the caller hides it from the plan's result).  Citus
+ * runs the SELECT of such an INSERT on the coordinator when it reads no
+ * distributed table (a function such as json_populate_recordset) and
+ * copies its rows into the shards with COPY, which PostgreSQL refuses under
+ * row level security (0A000 "COPY FROM not supported with row-level
+ * security"); with RETURNING it sends them as intermediate results of the
+ * company's shard group instead and inserts them there with INSERT ...
+ * SELECT, as the role, under the policies, triggers and constraints of one
+ * node.
+ */
+static bool
+return_rows_of_insert_select(Query *parse)
+{
+	RangeTblEntry *target;
+	RangeTblRef *source;
+	TargetEntry *returned;
+
+	if (parse->commandType != CMD_INSERT || parse->returningList != NIL ||
+		parse->onConflict != NULL || distributed_tables == NULL)
+		return false;
+	if (parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return false;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION ||
+		hash_search(distributed_tables, &target->relid, HASH_FIND, NULL) == NULL)
+		return false;
+	/* INSERT ... SELECT: the SELECT is the one entry of the FROM list */
+	if (parse->jointree == NULL || list_length(parse->jointree->fromlist) != 1)
+		return false;
+	source = (RangeTblRef *) linitial(parse->jointree->fromlist);
+	if (!IsA(source, RangeTblRef) || rt_fetch(source->rtindex, parse->rtable)->rtekind != RTE_SUBQUERY)
+		return false;
+	if (check_enable_rls(target->relid, InvalidOid, true) != RLS_ENABLED)
+		return false;
+	returned = makeTargetEntry((Expr *) makeBoolConst(true, false), 1, pstrdup("inserted"), false);
+	parse->returningList = list_make1(returned);
+	return true;
 }
 
 /* view_checked_call wraps a company in segext.view_checked_company(company, view). */
@@ -1629,7 +1555,7 @@ citus_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		if (entered)
 			group_enter(had_group, previous_group);
 		if (IsA(parsetree, CopyStmt) && !entered)
-			rethrow_relayed_error(caller_context);
+			segext_citus_rethrow_relayed_error(caller_context);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -1894,7 +1820,7 @@ delete_grants_of_deleted(ArrayType *granted)
 
 /*
  * citus_executor_run runs a statement; an error that a worker relayed
- * (relay_error) is raised again whole, so that an exception handler on
+ * (citus_errors.c) is raised again whole, so that an exception handler on
  * this node sees the SQLSTATE and fields the client gets.
  */
 static void
@@ -1912,32 +1838,10 @@ citus_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool
 	PG_CATCH();
 	{
 		if (citus_loaded == 1 && !have_group)
-			rethrow_relayed_error(caller_context);
+			segext_citus_rethrow_relayed_error(caller_context);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-}
-
-/*
- * rethrow_relayed_error raises the error being handled again with the
- * fields a worker relayed put back (restore_relayed_error); returns when it
- * carries none.
- */
-static void
-rethrow_relayed_error(MemoryContext context)
-{
-	MemoryContext old = MemoryContextSwitchTo(context);
-	ErrorData  *edata = CopyErrorData();
-
-	if (edata->detail == NULL || strstr(edata->detail, RELAY_MARK) == NULL)
-	{
-		FreeErrorData(edata);
-		MemoryContextSwitchTo(old);
-		return;
-	}
-	FlushErrorState();
-	restore_relayed_error(edata);
-	ReThrowError(edata);
 }
 
 /*

@@ -121,7 +121,7 @@ typedef struct SegextRequirements SegextRequirements;
  *						for that period (segext_facts_add_purchase does it);
  *	 SEGMENT			set when the customer is a member of that segment, as
  *						the engine decided it earlier in the same evaluation
- *						(membership.c evaluates segments in dependency
+ *						(membership_engine.c evaluates segments in dependency
  *						order; segext_requirements_segment_slot finds it).
  *	 bits[SEGEXT_SLOT_POS] is unused (NULL).
  */

@@ -3,7 +3,8 @@
  * membership.h
  *	  Always-fresh segment membership (membership.c): what the maintenance
  *	  of customer states calls to change the members of the customers it
- *	  touched.
+ *	  touched, and what the SQL functions and triggers of membership share:
+ *	  the owner's writes of members and the lookup of a segment by id.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +14,7 @@
 #include "postgres.h"
 
 #include "objectid.h"
+#include "role_switch.h"
 
 /*
  * Re-evaluate n customers of a company (ids: segext.objectid datums)
@@ -29,12 +31,51 @@ extern int64 segext_reevaluate_customers(const SegextObjectId *company, Datum *i
 extern void segext_reevaluate_every_company(void);
 
 /*
- * Lock every segment of a company in the lock order, segment 0 first, then
- * by id, with the caller's SPI connection.
+ * State saved while segext writes segext.memberships as its owner: only
+ * segext writes members (the table's guard refuses anyone else), after the
+ * caller's right to act for the company has been checked.
  */
-extern void segext_lock_company_segments(const SegextObjectId *company);
+typedef SegextRoleSwitch MembersWrite;
 
-/* Register the relcache callback of the compiled segments (from _PG_init). */
-extern void segext_membership_init(void);
+/* Switch to the owner of segext.memberships for segext's own writes of members. */
+extern void membership_write_begin(MembersWrite *w);
+
+/* Restore the caller's role and search_path after membership_write_begin. */
+extern void membership_write_end(MembersWrite *w);
+
+/* How many memberships this backend has changed so far. */
+extern int64 membership_change_count(void);
+
+/*
+ * Find a segment by id among the current company's segments (with no
+ * current company, among every company's, where it must be unique): its
+ * company, number and, when asked, criteria (NULL: manual), active flag and
+ * name.  22023 when no segment or several match.
+ */
+extern void membership_segment_row(const SegextObjectId *segment, SegextObjectId *company,
+								   int *number, Datum *criteria, bool *manual, bool *active,
+								   char **name);
+
+/* The company and number of a segment (membership_segment_row). */
+extern void membership_segment_company(const SegextObjectId *segment, SegextObjectId *company,
+									   int *number);
+
+struct Engine;
+
+/*
+ * Run the engine over its customers (e->only, or the whole company) with a
+ * snapshot taken now and write the differences of the target segments (none:
+ * every active segment); returns how many memberships changed.
+ */
+extern int64 membership_evaluate_and_write(struct Engine *e, const SegextObjectId *targets,
+										   int ntargets);
+
+/*
+ * Re-evaluate the targets (none: every active segment) and the built-ins
+ * for every customer of a company from the state, under the company's state
+ * lock; returns how many memberships changed.
+ */
+extern int64 membership_evaluate_company_segments(const SegextObjectId *company,
+												  const SegextObjectId *targets, int ntargets);
 
 #endif							/* SEGEXT_MEMBERSHIP_H */

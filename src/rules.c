@@ -23,7 +23,7 @@
  * that the count includes whatever a concurrent transaction committed while
  * this one waited, at every isolation level.
  *
- * Locks follow the lock order written at the top of src/membership.c:
+ * Locks follow the lock order written at the top of src/segment_locks.c:
  * segment rows (segment 0 first, then by id), then the company row, then
  * channel rows.  A DELETE or UPDATE of one segment holds that row before
  * its rule locks the company; reorder_segments locks all the company's

@@ -9,7 +9,7 @@
 #include "segext.h"
 #include "citus.h"
 #include "module_init.h"
-#include "membership.h"
+#include "compiled_segments.h"
 
 #include "commands/trigger.h"
 #include "fmgr.h"

@@ -18,7 +18,7 @@
  */
 #include "segext.h"
 #include "unique_detail.h"
-#include "membership.h"
+#include "segment_locks.h"
 #include "companies.h"
 #include "criteria.h"
 #include "objectid.h"
@@ -234,7 +234,48 @@ ref_node_by_number(RefGraph *g, int32 number)
 	return NULL;
 }
 
-/* What resolve_ref_number needs: the graph and the company's name. */
+/* ref_label describes a segment of the graph for messages: segment N "name". */
+static char *
+ref_label(const RefNode *r)
+{
+	return psprintf("segment %d \"%s\"", r->number, r->name ? r->name : "");
+}
+
+/*
+ * report_missing_ref raises 23503 for a segment that an in_segment
+ * criterion names, by id (id not NULL) or by number, and that the company
+ * of graph g does not have; the DETAIL names the segment being saved, or
+ * "the criteria" for a preview.
+ */
+static void report_missing_ref(const RefGraph *g, const SegextObjectId *id, int32 number)
+			pg_attribute_noreturn();
+
+static void
+report_missing_ref(const RefGraph *g, const SegextObjectId *id, int32 number)
+{
+	const char *self_label = g->self != NULL ? ref_label(g->self) : "the criteria";
+	const char *names = g->self != NULL ? "names" : "name";
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	if (id != NULL)
+	{
+		segext_objectid_to_hex(id, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment \"%s\" named by an in_segment criterion does not exist", hex),
+				 errdetail("Company \"%s\" has no segment with id \"%s\", which %s %s.",
+						   g->company_name, hex, self_label, names),
+				 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("segment %d named by an in_segment criterion does not exist", number),
+			 errdetail("Company \"%s\" has no segment number %d, which %s %s.",
+					   g->company_name, number, self_label, names),
+			 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+}
+
+/* resolve_ref_number finds the id of a segment that criteria name by number (23503 when none). */
 static void
 resolve_ref_number(int32 number, void *arg, SegextObjectId *id)
 {
@@ -242,22 +283,8 @@ resolve_ref_number(int32 number, void *arg, SegextObjectId *id)
 	RefNode    *r = ref_node_by_number(g, number);
 
 	if (r == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("segment %d named by an in_segment criterion does not exist", number),
-				 errdetail("Company \"%s\" has no segment number %d%s%s%s.", g->company_name, number,
-						   g->self != NULL ? ", which the criteria of segment \"" : "",
-						   g->self != NULL ? g->self->name : "",
-						   g->self != NULL ? "\" name" : ""),
-				 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+		report_missing_ref(g, NULL, number);
 	*id = r->id;
-}
-
-/* ref_label describes a segment of the graph for messages: segment N "name". */
-static char *
-ref_label(const RefNode *r)
-{
-	return psprintf("segment %d \"%s\"", r->number, r->name ? r->name : "");
 }
 
 /*
@@ -311,16 +338,9 @@ check_segment_refs(RefGraph *g, SegextCriteria *criteria)
 	for (int i = 0; i < nrefs; i++)
 	{
 		RefNode    *r = ref_node_by_id(g, &refs[i].id);
-		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
 
-		segext_objectid_to_hex(&refs[i].id, hex);
 		if (r == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("segment \"%s\" named by an in_segment criterion does not exist", hex),
-					 errdetail("Company \"%s\" has no segment with id \"%s\", which %s name%s.",
-							   g->company_name, hex, self_label, g->self != NULL ? "s" : ""),
-					 errhint("Name a segment of the same company in \"segment\", by its number or its id.")));
+			report_missing_ref(g, &refs[i].id, 0);
 		if (r->number == 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
@@ -787,11 +807,8 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 			bool		isnull;
 			int32		missing = DatumGetInt32(rules_result(1, &isnull));
 
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("segment %d does not exist", missing),
-					 errdetail("Company %s has no segment numbered %d.", company_hex, missing),
-					 errhint("List only numbers of existing user segments of the company.")));
+			segext_report_missing_segment(NULL, missing, company_hex,
+										  "List only numbers of existing user segments of the company.");
 		}
 		rules_exec(&segments_queries[RQ_REORDER_UPDATE], args, false);
 	}
@@ -799,3 +816,30 @@ segext_reorder_segments(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * segext_report_missing_segment raises 22023 for a segment of a company
+ * that a caller named by id (id not NULL: among the current company's
+ * segments) or by number (of the company whose id company_hex spells), with
+ * the caller's hint.
+ */
+void
+segext_report_missing_segment(const SegextObjectId *id, int32 number,
+							  const char *company_hex, const char *hint)
+{
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	if (id != NULL)
+	{
+		segext_objectid_to_hex(id, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment \"%s\" does not exist", hex),
+				 errdetail("No segment of the current company has id \"%s\".", hex),
+				 errhint("%s", hint)));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("segment %d does not exist", number),
+			 errdetail("Company \"%s\" has no segment numbered %d.", company_hex, number),
+			 errhint("%s", hint)));
+}

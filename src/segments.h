@@ -2,8 +2,8 @@
  *
  * segments.h
  *	  The rules of segments (segments.c): the built-in segment numbers, the
- *	  number of a company's segment, and the in_segment references of
- *	  criteria that are not saved.
+ *	  number of a company's segment, the in_segment references of criteria
+ *	  that are not saved, and the error of a segment that does not exist.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,5 +35,14 @@ extern bool rules_segment_number(Datum company, Datum id, bool latest, int32 *nu
  */
 extern struct SegextCriteria *segext_resolve_segment_refs(const struct SegextObjectId *company,
 														  struct SegextCriteria *criteria);
+
+/*
+ * Raise 22023 "segment ... does not exist" for a segment of a company named
+ * by id (id not NULL: among the current company's segments) or by number
+ * (of the company whose id company_hex spells), with the caller's hint.
+ */
+extern void segext_report_missing_segment(const struct SegextObjectId *id, int32 number,
+										  const char *company_hex, const char *hint)
+			pg_attribute_noreturn();
 
 #endif							/* SEGEXT_SEGMENTS_H */

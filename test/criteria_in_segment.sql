@@ -101,7 +101,7 @@ INSERT INTO segext.segments (company_id, number, name, criteria) VALUES
 -- Unknown segments, and another company's.
 SELECT is(public.rules_error(format($$INSERT INTO segext.segments (company_id, number, name, criteria) VALUES (%L, 9, 'nine', '[{"type": "in_segment", "segment": 8}]')$$, :'a')),
           ARRAY['23503', 'segment 8 named by an in_segment criterion does not exist',
-                'Company "in_segment A" has no segment number 8, which the criteria of segment "nine" name.',
+                'Company "in_segment A" has no segment number 8, which segment 9 "nine" names.',
                 'Name a segment of the same company in "segment", by its number or its id.'],
           'an unknown segment number is refused (23503)');
 SELECT is(public.rules_error(format($$INSERT INTO segext.segments (company_id, number, name, criteria) VALUES (%L, 9, 'nine', '[{"type": "in_segment", "segment": %s}]')$$, :'a', to_json(:'b2'::text))),
@@ -227,8 +227,10 @@ SELECT is((segext.preview_criteria(('[{"type": "in_segment", "segment": "' || :'
           pg_temp.ids(2), 'preview of in_segment by id with a customer list');
 SELECT is((segext.preview_criteria('{"all": [{"type": "in_segment", "segment": 7}, {"type": "in_segment", "segment": 5}]}', 100)).sample_ids::text,
           pg_temp.ids(1), 'preview naming a segment that names a manual one');
-SELECT is((public.rules_error($$SELECT segext.preview_criteria('[{"type": "in_segment", "segment": 42}]')$$))[1:2],
-          ARRAY['23503', 'segment 42 named by an in_segment criterion does not exist'], 'preview: an unknown segment is refused');
+SELECT is((public.rules_error($$SELECT segext.preview_criteria('[{"type": "in_segment", "segment": 42}]')$$))[1:3],
+          ARRAY['23503', 'segment 42 named by an in_segment criterion does not exist',
+                'Company "in_segment A" has no segment number 42, which the criteria name.'],
+          'preview: an unknown segment is refused');
 SELECT is((public.rules_error(format($$SELECT segext.preview_criteria('[{"type": "in_segment", "segment": %s}]')$$, to_json(:'b2'::text))))[1], '23503',
           'preview: another company''s segment is refused');
 SELECT is((public.rules_error($$SELECT segext.preview_criteria('[{"type": "in_segment", "segment": 1}]')$$))[1], '23514',

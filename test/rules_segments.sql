@@ -12,7 +12,7 @@ SET LOCAL search_path = segext, public;
 
 \ir helpers/errors.sql
 
-SELECT plan(58);
+SELECT plan(59);
 
 -- Company creation and its built-ins.
 SELECT segext.create_company('Acme') AS c \gset
@@ -137,6 +137,10 @@ SELECT throws_ok(format($$SELECT segext.reorder_segments(%L, ARRAY[4, 3, 4])$$, 
     '22023', 'segment 4 appears more than once in the segment order', 'reorder refuses a repeated number');
 SELECT throws_ok(format($$SELECT segext.reorder_segments(%L, ARRAY[4, 999])$$, :'c'),
     '22023', 'segment 999 does not exist', 'reorder refuses an unknown number');
+SELECT is(rules_error(format($$SELECT segext.reorder_segments(%L, ARRAY[4, 999])$$, :'c')),
+    ARRAY['22023', 'segment 999 does not exist', format('Company "%s" has no segment numbered 999.', :'c'),
+          'List only numbers of existing user segments of the company.'],
+    'reorder names the company and the number of the unknown segment');
 SELECT throws_ok(format($$SELECT segext.reorder_segments(%L, ARRAY[4, NULL])$$, :'c'),
     '22004', NULL, 'reorder refuses a null');
 SELECT is((SELECT position FROM segext.segments WHERE company_id = :'c' AND number = 4), 0,
