@@ -29,6 +29,11 @@
  * Set-like lists are stored sorted and without duplicates, so equal
  * conditions have equal bytes and print equally.
  *
+ * What this header declares is defined in criteria.c (the SQL entry
+ * points), criteria_parse.c, criteria_params.c and criteria_regex.c (the
+ * parser), criteria_print.c (the printer and the in_segment walkers) and
+ * criteria_kinds.c (the names of kinds and operators).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef SEGEXT_CRITERIA_H

@@ -24,6 +24,8 @@
  * segext.check_event_trigger() right after CREATE TRIGGER, and the trigger
  * checks again when it first fires on a changed table.
  *
+ * The fields of an event are read through event_fields.c.
+ *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
@@ -56,70 +58,10 @@
 
 #include "criteria.h"
 #include "evaluate.h"
+#include "event_fields.h"
 #include "objectid.h"
 #include "segment_cache.h"
 #include "trigger_check.h"
-
-/* Slots of the pointer cache of field names (a power of two). */
-#define FIELD_PTR_CACHE 256
-
-/* Where a field name was found: a column, a jsonb key, or nowhere. */
-typedef enum FieldSource
-{
-	FIELD_MISSING,
-	FIELD_COLUMN,
-	FIELD_KEY
-} FieldSource;
-
-/* A field name seen in criteria, resolved against the event's shape. */
-typedef struct FieldName
-{
-	char	   *name;			/* copy of the name (not NUL-terminated use) */
-	int			len;
-	FieldSource source;
-	AttrNumber	attnum;			/* FIELD_COLUMN */
-	bool		direct;			/* text-like column read without conversion */
-	bool		have_output;
-	FmgrInfo	output;			/* output function of the column type */
-	/* per-row memo */
-	uint64		stamp;			/* row for which value/found are set */
-	bool		found;
-	const char *value;
-	int			value_len;
-} FieldName;
-
-/*
- * The field names of one event shape (a trigger's relation, or the jsonb
- * events of classify), resolved lazily as criteria ask for them.
- */
-typedef struct FieldTable
-{
-	MemoryContext context;
-	TupleDesc	tupdesc;		/* NULL: fields come only from the jsonb */
-	AttrNumber	skip1;			/* stamped columns, never fields */
-	AttrNumber	skip2;
-	bool		has_keys;		/* a jsonb value supplies further fields */
-	int			nnames;
-	int			maxnames;
-	FieldName  *names;
-	/* the row's columns, deformed once per row when a column is read */
-	uint64		deformed_stamp;
-	Datum	   *values;
-	bool	   *isnull;
-	/* direct-mapped cache: field name pointer -> index in names */
-	uint64		ptr_generation;
-	const char *ptr_key[FIELD_PTR_CACHE];
-	int			ptr_index[FIELD_PTR_CACHE];
-} FieldTable;
-
-/* The event being evaluated, passed to the field lookup. */
-typedef struct EventRow
-{
-	FieldTable *table;
-	uint64		stamp;
-	HeapTuple	tuple;			/* NULL for classify */
-	Jsonb	   *keys;			/* NULL when no jsonb object */
-} EventRow;
 
 /* Resolved arguments of one stamp_event trigger (hash entry, by trigger). */
 typedef struct StampTrigger
@@ -172,11 +114,6 @@ static Oid	objectid_ioparam = InvalidOid;
 static void events_relcache_callback(Datum arg, Oid relid);
 static void resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols);
 static AttrNumber resolve_one(Relation rel, const char *what, const char *column);
-static FieldTable *field_table_create(MemoryContext parent, TupleDesc tupdesc,
-									  AttrNumber skip1, AttrNumber skip2, bool has_keys);
-static bool event_field_lookup(void *arg, const char *field, int field_len,
-							   const char **value, int *value_len);
-static FieldName *field_resolve(FieldTable *table, const char *field, int field_len);
 static int32 classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id);
 static StampTrigger *stamp_trigger_get(TriggerData *trigdata);
 static void company_from_text(text *txt, SegextObjectId *company);
@@ -322,204 +259,6 @@ resolve_columns(Relation rel, int nargs, char **args, StampColumns *cols)
 	}
 }
 
-/* field_table_create makes an empty field table for one event shape. */
-static FieldTable *
-field_table_create(MemoryContext parent, TupleDesc tupdesc,
-				   AttrNumber skip1, AttrNumber skip2, bool has_keys)
-{
-	MemoryContext context = AllocSetContextCreate(parent, "segext event fields",
-												  ALLOCSET_SMALL_SIZES);
-	FieldTable *table = MemoryContextAllocZero(context, sizeof(FieldTable));
-
-	table->context = context;
-	table->tupdesc = tupdesc;
-	table->skip1 = skip1;
-	table->skip2 = skip2;
-	table->has_keys = has_keys;
-	table->maxnames = 16;
-	table->names = MemoryContextAllocZero(context, sizeof(FieldName) * table->maxnames);
-	if (tupdesc != NULL)
-	{
-		table->values = MemoryContextAlloc(context, sizeof(Datum) * tupdesc->natts);
-		table->isnull = MemoryContextAlloc(context, sizeof(bool) * tupdesc->natts);
-	}
-	return table;
-}
-
-/*
- * field_resolve returns the table's entry for a field name, adding it (and
- * deciding once whether it is a column, a jsonb key or missing) when new.
- */
-static FieldName *
-field_resolve(FieldTable *table, const char *field, int field_len)
-{
-	FieldName  *names = table->names;
-	FieldName  *entry;
-	int			slot = (int) ((((uintptr_t) field) >> 2) & (FIELD_PTR_CACHE - 1));
-	int			i;
-
-	/*
-	 * The evaluator passes field names that point into the criteria values
-	 * held by the segment cache, the same pointers row after row; those
-	 * bytes cannot change before the cache generation does.  So a pointer
-	 * seen in this generation needs no comparison; otherwise confirm the
-	 * name itself.
-	 */
-	if (table->ptr_generation != segext_segment_cache_generation)
-	{
-		memset(table->ptr_key, 0, sizeof(table->ptr_key));
-		table->ptr_generation = segext_segment_cache_generation;
-	}
-	else if (table->ptr_key[slot] == field)
-	{
-		entry = &names[table->ptr_index[slot]];
-		if (entry->len == field_len)
-			return entry;
-	}
-
-	for (i = 0; i < table->nnames; i++)
-	{
-		if (names[i].len == field_len &&
-			memcmp(names[i].name, field, field_len) == 0)
-		{
-			table->ptr_key[slot] = field;
-			table->ptr_index[slot] = i;
-			return &names[i];
-		}
-	}
-
-	if (table->nnames == table->maxnames)
-	{
-		table->maxnames *= 2;
-		table->names = repalloc(table->names, sizeof(FieldName) * table->maxnames);
-		memset(table->names + table->nnames, 0,
-			   sizeof(FieldName) * (table->maxnames - table->nnames));
-	}
-	entry = &table->names[table->nnames++];
-	entry->name = MemoryContextAlloc(table->context, field_len + 1);
-	memcpy(entry->name, field, field_len);
-	entry->name[field_len] = '\0';
-	entry->len = field_len;
-	entry->source = table->has_keys ? FIELD_KEY : FIELD_MISSING;
-	table->ptr_key[slot] = field;
-	table->ptr_index[slot] = table->nnames - 1;
-
-	if (table->tupdesc != NULL)
-	{
-		int			attnum = SPI_fnumber(table->tupdesc, entry->name);
-
-		if (attnum > 0 && attnum != table->skip1 && attnum != table->skip2)
-		{
-			Form_pg_attribute att = TupleDescAttr(table->tupdesc, attnum - 1);
-
-			entry->source = FIELD_COLUMN;
-			entry->attnum = attnum;
-			entry->direct = (att->atttypid == TEXTOID || att->atttypid == VARCHAROID);
-			if (!entry->direct)
-			{
-				Oid			output;
-				bool		isvarlena;
-
-				getTypeOutputInfo(att->atttypid, &output, &isvarlena);
-				fmgr_info_cxt(output, &entry->output, table->context);
-				entry->have_output = true;
-			}
-		}
-	}
-	return entry;
-}
-
-/*
- * event_field_lookup is the evaluator's field lookup: the text form of a
- * field of the event, computed once per row and field.
- */
-static bool
-event_field_lookup(void *arg, const char *field, int field_len,
-				   const char **value, int *value_len)
-{
-	EventRow   *row = (EventRow *) arg;
-	FieldName  *entry = field_resolve(row->table, field, field_len);
-
-	if (entry->stamp != row->stamp)
-	{
-		entry->stamp = row->stamp;
-		entry->found = false;
-
-		if (entry->source == FIELD_COLUMN)
-		{
-			FieldTable *table = row->table;
-			Datum		d;
-
-			/* Deform the row once, the first time a column is read. */
-			if (table->deformed_stamp != row->stamp)
-			{
-				heap_deform_tuple(row->tuple, table->tupdesc, table->values,
-								  table->isnull);
-				table->deformed_stamp = row->stamp;
-			}
-			d = table->values[entry->attnum - 1];
-			if (!table->isnull[entry->attnum - 1])
-			{
-				if (entry->direct)
-				{
-					text	   *t = (text *) pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
-
-					entry->value = VARDATA_ANY(t);
-					entry->value_len = VARSIZE_ANY_EXHDR(t);
-				}
-				else
-				{
-					entry->value = OutputFunctionCall(&entry->output, d);
-					entry->value_len = strlen(entry->value);
-				}
-				entry->found = true;
-			}
-		}
-		else if (entry->source == FIELD_KEY && row->keys != NULL)
-		{
-			JsonbValue	vbuf;
-			JsonbValue *v;
-
-			v = getKeyJsonValueFromContainer(&row->keys->root, entry->name,
-											 entry->len, &vbuf);
-			if (v != NULL)
-			{
-				entry->found = true;
-				switch (v->type)
-				{
-					case jbvNull:
-						entry->found = false;
-						break;
-					case jbvString:
-						entry->value = v->val.string.val;
-						entry->value_len = v->val.string.len;
-						break;
-					case jbvNumeric:
-						entry->value = DatumGetCString(DirectFunctionCall1(numeric_out,
-																		   NumericGetDatum(v->val.numeric)));
-						entry->value_len = strlen(entry->value);
-						break;
-					case jbvBool:
-						entry->value = v->val.boolean ? "true" : "false";
-						entry->value_len = strlen(entry->value);
-						break;
-					default:
-						entry->value = JsonbToCString(NULL, v->val.binary.data,
-													  v->val.binary.len);
-						entry->value_len = strlen(entry->value);
-						break;
-				}
-			}
-		}
-	}
-
-	if (!entry->found)
-		return false;
-	*value = entry->value;
-	*value_len = entry->value_len;
-	return true;
-}
-
 /*
  * classify_event returns the number of the first segment of the list whose
  * criteria match the event, or 1 (Default), and sets *group_id.  Only the
@@ -534,7 +273,7 @@ classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id)
 
 	if (list->nwords > lengthof(local))
 		bits = palloc(sizeof(uint64) * list->nwords);
-	segext_segment_candidates(list, event_field_lookup, row, bits);
+	segext_segment_candidates(list, segext_event_field_lookup, row, bits);
 
 	for (w = 0; w < list->nwords; w++)
 	{
@@ -546,7 +285,7 @@ classify_event(const SegextSegmentList *list, EventRow *row, int32 *group_id)
 			const SegextCachedSegment *seg = &list->segments[i];
 
 			word &= word - 1;
-			if (segext_row_plan_match(seg->plan, event_field_lookup, row))
+			if (segext_row_plan_match(seg->plan, segext_event_field_lookup, row))
 			{
 				*group_id = seg->group_id;
 				return seg->number;
@@ -629,9 +368,9 @@ stamp_trigger_get(TriggerData *trigdata)
 	entry->keys_attnum = cols.keys_attnum;
 	entry->have_memo = false;
 	entry->fields = NULL;
-	entry->fields = field_table_create(events_context, entry->tupdesc,
-									   cols.segment_attnum, cols.group_attnum,
-									   cols.keys_attnum != 0);
+	entry->fields = segext_field_table_create(events_context, entry->tupdesc,
+											  cols.segment_attnum, cols.group_attnum,
+											  cols.keys_attnum != 0);
 	entry->valid = true;
 	last_trigger = entry;
 	return entry;
@@ -766,7 +505,7 @@ classify_row(Jsonb *event, EventRow *row)
 			events_context = AllocSetContextCreate(CacheMemoryContext,
 												   "segext event triggers",
 												   ALLOCSET_SMALL_SIZES);
-		classify_fields = field_table_create(events_context, NULL, 0, 0, true);
+		classify_fields = segext_field_table_create(events_context, NULL, 0, 0, true);
 	}
 	row->table = classify_fields;
 	row->stamp = ++row_stamp;
@@ -878,7 +617,7 @@ segext_explain_classify(PG_FUNCTION_ARGS)
 	{
 		const SegextCachedSegment *seg = &list->segments[i];
 		SegextExplain *ex = segext_explain_create();
-		bool		matched = segext_row_plan_explain(seg->plan, event_field_lookup, &row, ex);
+		bool		matched = segext_row_plan_explain(seg->plan, segext_event_field_lookup, &row, ex);
 		ListCell   *lc;
 		char	   *node;
 
@@ -954,7 +693,6 @@ segext_check_event_triggers_on_create(PG_FUNCTION_ARGS)
 							ObjectIdGetDatum(relations[i]));
 	PG_RETURN_VOID();
 }
-
 
 /*
  * segext_check_event_trigger checks the arguments of a stamp_event trigger

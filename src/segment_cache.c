@@ -337,52 +337,17 @@ segext_segment_cache_lookup(const SegextObjectId *company)
 }
 
 /*
- * segment_list_build reads a company's active segments with SPI, as the
- * owner of segext.segments and with the latest snapshot, and returns the
- * compiled list allocated in context.
+ * company_must_exist raises 23503 unless the company exists (read as
+ * segment_list_build reads, with its snapshot).
  */
-static SegextSegmentList *
-segment_list_build(const SegextObjectId *company, MemoryContext context)
+static void
+company_must_exist(const SegextObjectId *company, Oid *argtypes, Datum *values,
+				   Snapshot snapshot)
 {
-	static const char *query =
-		"SELECT s.number, s.group_id, s.criteria"
-		"  FROM segext.segments s"
-		" WHERE s.company_id OPERATOR(pg_catalog.=) $1"
-		"   AND (s.number OPERATOR(pg_catalog.=) 1"
-		"        OR (s.active AND s.number OPERATOR(pg_catalog.>=) 2))"
-		" ORDER BY s.position, s.number";
 	static const char *company_query =
 		"SELECT 1 FROM segext.companies c WHERE c.id OPERATOR(pg_catalog.=) $1";
-	Oid			objectid_type;
-	Oid			argtypes[1];
-	Datum		values[1];
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner;
-	SegextSegmentList *list;
 	SPIPlanPtr	plan;
-	Snapshot	snapshot;
-	uint64		i;
-	int			n = 0;
 	int			ret;
-	StringInfoData skipped;
-
-	initStringInfo(&skipped);
-	objectid_type = segext_objectid_type();
-	argtypes[0] = objectid_type;
-	values[0] = SegextObjectIdPGetDatum(company);
-
-	/* Run as the owner of segext.segments, in a restricted context. */
-	owner = segments_table_owner();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
 
 	plan = SPI_prepare(company_query, 1, argtypes);
 	if (plan == NULL)
@@ -402,20 +367,20 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 				 errdetail("An event must name the company whose segments classify it."),
 				 errhint("Create the company first, or correct the company id of the event.")));
 	}
+}
 
-	plan = SPI_prepare(query, 1, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	ret = SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot,
-							   true, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
-
-	list = MemoryContextAllocZero(context, sizeof(SegextSegmentList));
-	list->company = *company;
-	list->default_group = 0;
-	list->segments = MemoryContextAllocZero(context,
-											sizeof(SegextCachedSegment) * (SPI_processed + 1));
+/*
+ * segment_list_fill compiles the rows of the segments query into the list
+ * (allocated in context): the default group from segment 1, and each
+ * active segment with field-only criteria; the numbers of the segments
+ * left out for criteria on customer aggregates go to skipped.  Returns the
+ * number of compiled segments.
+ */
+static int
+segment_list_fill(SegextSegmentList *list, MemoryContext context, StringInfo skipped)
+{
+	uint64		i;
+	int			n = 0;
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -444,8 +409,8 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 		{
 			/* needs customer aggregates: reported below */
 			if (list->nskipped > 0)
-				appendStringInfoString(&skipped, ", ");
-			appendStringInfo(&skipped, "%d", number);
+				appendStringInfoString(skipped, ", ");
+			appendStringInfo(skipped, "%d", number);
 			list->nskipped++;
 			continue;
 		}
@@ -462,8 +427,89 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 		}
 		n++;
 	}
-	list->nsegments = n;
-	list->nwords = (n + 63) / 64;
+	return n;
+}
+
+/* warn_skipped warns that event stamping leaves out segments with criteria on customer aggregates. */
+static void
+warn_skipped(const SegextObjectId *company, int nskipped, const char *skipped)
+{
+	char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
+
+	segext_objectid_to_hex(company, hex);
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg_plural("event stamping skips %d active segment of company \"%s\"",
+						   "event stamping skips %d active segments of company \"%s\"",
+						   nskipped, nskipped, hex),
+			 errdetail_plural("Segment %s has criteria on customer aggregates, which an event cannot be matched against.",
+							  "Segments %s have criteria on customer aggregates, which an event cannot be matched against.",
+							  nskipped, skipped),
+			 errhint("Use field criteria only in segments meant to classify events; segext.check_event_segments() lists the segments left out.")));
+}
+
+/*
+ * segment_list_build reads a company's active segments with SPI, as the
+ * owner of segext.segments and with the latest snapshot, and returns the
+ * compiled list allocated in context.
+ */
+static SegextSegmentList *
+segment_list_build(const SegextObjectId *company, MemoryContext context)
+{
+	static const char *query =
+		"SELECT s.number, s.group_id, s.criteria"
+		"  FROM segext.segments s"
+		" WHERE s.company_id OPERATOR(pg_catalog.=) $1"
+		"   AND (s.number OPERATOR(pg_catalog.=) 1"
+		"        OR (s.active AND s.number OPERATOR(pg_catalog.>=) 2))"
+		" ORDER BY s.position, s.number";
+	Oid			objectid_type;
+	Oid			argtypes[1];
+	Datum		values[1];
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			owner;
+	SegextSegmentList *list;
+	SPIPlanPtr	plan;
+	Snapshot	snapshot;
+	int			ret;
+	StringInfoData skipped;
+
+	initStringInfo(&skipped);
+	objectid_type = segext_objectid_type();
+	argtypes[0] = objectid_type;
+	values[0] = SegextObjectIdPGetDatum(company);
+
+	/* Run as the owner of segext.segments, in a restricted context. */
+	owner = segments_table_owner();
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+	company_must_exist(company, argtypes, values, snapshot);
+
+	plan = SPI_prepare(query, 1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot,
+							   true, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
+
+	list = MemoryContextAllocZero(context, sizeof(SegextSegmentList));
+	list->company = *company;
+	list->default_group = 0;
+	list->segments = MemoryContextAllocZero(context,
+											sizeof(SegextCachedSegment) * (SPI_processed + 1));
+
+	list->nsegments = segment_list_fill(list, context, &skipped);
+	list->nwords = (list->nsegments + 63) / 64;
 	{
 		MemoryContext old = MemoryContextSwitchTo(context);
 
@@ -472,20 +518,7 @@ segment_list_build(const SegextObjectId *company, MemoryContext context)
 	}
 
 	if (list->nskipped > 0 && skipped_changed(company, skipped.data))
-	{
-		char		hex[SEGEXT_OBJECTID_HEX_LEN + 1];
-
-		segext_objectid_to_hex(company, hex);
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg_plural("event stamping skips %d active segment of company \"%s\"",
-							   "event stamping skips %d active segments of company \"%s\"",
-							   list->nskipped, list->nskipped, hex),
-				 errdetail_plural("Segment %s has criteria on customer aggregates, which an event cannot be matched against.",
-								  "Segments %s have criteria on customer aggregates, which an event cannot be matched against.",
-								  list->nskipped, skipped.data),
-				 errhint("Use field criteria only in segments meant to classify events; segext.check_event_segments() lists the segments left out.")));
-	}
+		warn_skipped(company, list->nskipped, skipped.data);
 
 	UnregisterSnapshot(snapshot);
 	SPI_finish();

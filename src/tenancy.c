@@ -47,6 +47,9 @@
  * each statement, so a grant or revoke committed by another session counts
  * from the next statement on, also inside an open transaction.
  *
+ * The claims are read in tenancy_claims.c, the grants of
+ * segext.company_roles in tenancy_grants.c.
+ *
  *-------------------------------------------------------------------------
  */
 #include "segext.h"
@@ -55,6 +58,7 @@
 #include "module_init.h"
 #include "objectid.h"
 #include "kept_plan.h"
+#include "tenancy_sources.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -82,54 +86,6 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
-
-/* Attribute numbers of segext.company_roles (company_id, role, level). */
-#define COMPANY_ROLES_COMPANY	1
-#define COMPANY_ROLES_ROLE		2
-#define COMPANY_ROLES_LEVEL		3
-
-/* What the current role may do in a company. */
-typedef enum CompanyLevel
-{
-	COMPANY_LEVEL_NONE = 0,
-	COMPANY_LEVEL_READER,
-	COMPANY_LEVEL_WRITER
-} CompanyLevel;
-
-/* How the current company was reached. */
-typedef enum CompanySource
-{
-	COMPANY_SOURCE_NONE = 0,
-	COMPANY_SOURCE_CLAIM,
-	COMPANY_SOURCE_ADMIN,
-	COMPANY_SOURCE_GRANT,
-	COMPANY_SOURCE_NODE			/* a company token of the Citus coordinator */
-} CompanySource;
-
-/* Why the inputs name no usable company (raised at query start). */
-typedef enum CompanyRefusal
-{
-	COMPANY_REFUSAL_NONE = 0,
-	COMPANY_REFUSAL_UNGRANTED,	/* segext.company_id names an ungranted company */
-	COMPANY_REFUSAL_CLAIMS_NOT_JSON,	/* request.jwt.claims is not JSON */
-	COMPANY_REFUSAL_CLAIM_NOT_STRING,	/* its company_id is not a string */
-	COMPANY_REFUSAL_CLAIM_NOT_ID	/* a company_id claim is not an objectid */
-} CompanyRefusal;
-
-/* Longest refused value kept for the error message. */
-#define REFUSED_VALUE_LEN 64
-
-/* The current company of the session and whether it may be written. */
-typedef struct CurrentCompany
-{
-	CompanyRefusal refusal;		/* when set, source is NONE */
-	char		refused_value[REFUSED_VALUE_LEN + 1];
-	const char *refused_source; /* the setting or claim refused */
-	CompanySource source;
-	SegextObjectId company;		/* valid unless source is NONE */
-	bool		writable;
-	bool		admin;			/* superuser or member of segext_admin */
-} CurrentCompany;
 
 /* Value of the segext.company_id setting (24 hex digits or empty). */
 static char *segext_company_id_setting = NULL;
@@ -174,8 +130,6 @@ static int	company_cache_next = 0;	/* the entry replaced next */
 static bool company_id_is_valid(const char *str);
 static bool check_company_id(char **newval, void **extra, GucSource source);
 static void company_id_parse(const char *str, const char *source, SegextObjectId *id);
-static void refuse(CurrentCompany *result, CompanyRefusal refusal,
-				   const char *value, int len, const char *source);
 static void raise_refusal(const CurrentCompany *current);
 static void tenancy_executor_start(QueryDesc *queryDesc, int eflags);
 static bool query_reads_segext(const PlannedStmt *stmt);
@@ -183,13 +137,6 @@ static void tenancy_relcache_callback(Datum arg, Oid relid);
 static void tenancy_syscache_callback(Datum arg, int cacheid, uint32 hashvalue);
 static bool same_text(const char *cached, const char *now);
 static char *cache_text(const char *value);
-static bool company_from_claims(const char *claims, const char *claim_company,
-								CurrentCompany *result);
-static bool role_is_member_of(Oid member, const char *rolename);
-static Oid	company_roles_oid(void);
-static CompanyLevel company_level(Oid userid, const SegextObjectId *company);
-static bool single_granted_company(Oid userid, SegextObjectId *company,
-								   CompanyLevel *level);
 static bool company_from_token(CurrentCompany *result);
 static void resolve_current_company(CurrentCompany *result);
 static void accept_invalidations_once_per_statement(void);
@@ -306,184 +253,9 @@ cache_text(const char *value)
 	return MemoryContextStrdup(TopMemoryContext, value);
 }
 
-/* What a scan of request.jwt.claims found of its top-level company_id. */
-typedef struct ClaimScan
-{
-	int			depth;
-	bool		root_is_object;
-	bool		in_company;		/* inside the value of company_id */
-	bool		found;
-	bool		is_string;
-	bool		is_null;
-	char	   *value;			/* a scalar's text, de-escaped */
-} ClaimScan;
-
-/* claim_nest_start enters an object or array (a company_id that is one is no string). */
-static void
-claim_nest_start(void *state)
-{
-	ClaimScan  *scan = (ClaimScan *) state;
-
-	if (scan->depth == 0)
-		scan->root_is_object = false;
-	if (scan->in_company && scan->depth == 1)
-		scan->value = NULL;		/* neither string nor null */
-	scan->depth++;
-}
-
-/* claim_object_start enters an object; the root's says the claims are an object. */
-static void
-claim_object_start(void *state)
-{
-	ClaimScan  *scan = (ClaimScan *) state;
-	bool		root = (scan->depth == 0);
-
-	claim_nest_start(state);
-	if (root)
-		scan->root_is_object = true;
-}
-
-/* claim_nest_end leaves an object or array. */
-static void
-claim_nest_end(void *state)
-{
-	((ClaimScan *) state)->depth--;
-}
-
-/* claim_field_start notes when the root object's company_id starts (the last one wins). */
-static void
-claim_field_start(void *state, char *fname, bool isnull)
-{
-	ClaimScan  *scan = (ClaimScan *) state;
-
-	if (scan->depth != 1)
-		return;
-	scan->in_company = (strcmp(fname, "company_id") == 0);
-	if (scan->in_company)
-	{
-		scan->found = true;
-		scan->is_string = false;
-		scan->is_null = false;
-		scan->value = NULL;
-	}
-}
-
-/* claim_field_end leaves a field of the root object. */
-static void
-claim_field_end(void *state, char *fname, bool isnull)
-{
-	ClaimScan  *scan = (ClaimScan *) state;
-
-	if (scan->depth == 1)
-		scan->in_company = false;
-}
-
-/* claim_scalar keeps the scalar value of the root object's company_id. */
-static void
-claim_scalar(void *state, char *token, JsonTokenType tokentype)
-{
-	ClaimScan  *scan = (ClaimScan *) state;
-
-	if (!scan->in_company || scan->depth != 1)
-		return;
-	scan->value = token;
-	scan->is_string = (tokentype == JSON_TOKEN_STRING);
-	scan->is_null = (tokentype == JSON_TOKEN_NULL);
-}
-
-/*
- * refuse marks result as naming no usable company, keeping the refused
- * value (cut to REFUSED_VALUE_LEN bytes) and where it came from.
- */
-static void
-refuse(CurrentCompany *result, CompanyRefusal refusal,
-	   const char *value, int len, const char *source)
-{
-	result->source = COMPANY_SOURCE_NONE;
-	result->refusal = refusal;
-	result->refused_source = source;
-	len = pg_mbcliplen(value, len, Min(len, REFUSED_VALUE_LEN));
-	memcpy(result->refused_value, value, len);
-	result->refused_value[len] = '\0';
-}
-
-/*
- * company_from_claims sets result->company from the company_id claim of
- * request.jwt.claims, else from jwt.claims.company_id, and returns true;
- * false when neither names one.  Malformed claims are refused in result
- * (true, source NONE), never raised here.
- */
-static bool
-company_from_claims(const char *claims, const char *claim_company,
-					CurrentCompany *result)
-{
-	if (claims != NULL && claims[0] != '\0')
-	{
-		JsonSemAction sem;
-		ClaimScan	scan;
-		JsonLexContext *lex;
-
-		memset(&sem, 0, sizeof(sem));
-		memset(&scan, 0, sizeof(scan));
-		sem.semstate = &scan;
-		sem.object_start = claim_object_start;
-		sem.object_end = claim_nest_end;
-		sem.array_start = claim_nest_start;
-		sem.array_end = claim_nest_end;
-		sem.object_field_start = claim_field_start;
-		sem.object_field_end = claim_field_end;
-		sem.scalar = claim_scalar;
-		lex = makeJsonLexContextCstringLen(unconstify(char *, claims), strlen(claims),
-										   GetDatabaseEncoding(), true);
-		if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
-		{
-			refuse(result, COMPANY_REFUSAL_CLAIMS_NOT_JSON, claims, strlen(claims),
-				   "request.jwt.claims");
-			return true;
-		}
-		if (scan.root_is_object && scan.found && !scan.is_null)
-		{
-			if (!scan.is_string)
-			{
-				refuse(result, COMPANY_REFUSAL_CLAIM_NOT_STRING, "", 0,
-					   "the company_id claim of request.jwt.claims");
-				return true;
-			}
-			if (scan.value[0] != '\0')
-			{
-				if (!segext_objectid_from_hex(scan.value, strlen(scan.value), &result->company))
-					refuse(result, COMPANY_REFUSAL_CLAIM_NOT_ID, scan.value, strlen(scan.value),
-						   "the company_id claim of request.jwt.claims");
-				return true;
-			}
-		}
-	}
-	if (claim_company != NULL && claim_company[0] != '\0')
-	{
-		if (!segext_objectid_from_hex(claim_company, strlen(claim_company), &result->company))
-			refuse(result, COMPANY_REFUSAL_CLAIM_NOT_ID, claim_company, strlen(claim_company),
-				   "jwt.claims.company_id");
-		return true;
-	}
-	return false;
-}
-
-/*
- * role_is_member_of says whether member is a member of the named role
- * (directly or through other roles; superusers are members of every role),
- * as pg_has_role(..., 'MEMBER') does; false when the role does not exist.
- */
-static bool
-role_is_member_of(Oid member, const char *rolename)
-{
-	Oid			role = get_role_oid(rolename, true);
-
-	return OidIsValid(role) && is_member_of_role(member, role);
-}
-
-/* company_roles_oid returns the OID of segext.company_roles, or InvalidOid. */
-static Oid
-company_roles_oid(void)
+/* segext_company_roles_oid returns the OID of segext.company_roles (kept for the relcache callback), or InvalidOid. */
+Oid
+segext_company_roles_oid(void)
 {
 	Oid			nsp = get_namespace_oid("segext", true);
 
@@ -491,107 +263,6 @@ company_roles_oid(void)
 		return InvalidOid;
 	company_roles_relid = get_relname_relid("company_roles", nsp);
 	return company_roles_relid;
-}
-
-/*
- * company_level returns the highest level of the grants of a company to
- * roles userid is a member of (NONE without such a grant).
- */
-static CompanyLevel
-company_level(Oid userid, const SegextObjectId *company)
-{
-	Oid			relid = company_roles_oid();
-	CompanyLevel level = COMPANY_LEVEL_NONE;
-	Relation	rel;
-	Snapshot	snapshot;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	TypeCacheEntry *typentry;
-
-	if (!OidIsValid(relid))
-		return COMPANY_LEVEL_NONE;
-	typentry = lookup_type_cache(segext_objectid_type(), TYPECACHE_EQ_OPR);
-	if (!OidIsValid(typentry->eq_opr))
-		elog(ERROR, "type segext.objectid has no equality operator");
-	ScanKeyInit(&key, COMPANY_ROLES_COMPANY, BTEqualStrategyNumber,
-				get_opcode(typentry->eq_opr), PointerGetDatum(company));
-
-	/* on Citus, the local placement of the reference table (citus.c) */
-	rel = table_open(segext_citus_local_relation(relid), AccessShareLock);
-	/* the latest committed grants, as a catalog lookup would read them */
-	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
-	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
-							  snapshot, 1, &key);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Oid			role = DatumGetObjectId(heap_getattr(tuple, COMPANY_ROLES_ROLE,
-														 RelationGetDescr(rel), &isnull));
-		text	   *value;
-
-		if (isnull || !is_member_of_role(userid, role))
-			continue;
-		value = DatumGetTextPP(heap_getattr(tuple, COMPANY_ROLES_LEVEL,
-											RelationGetDescr(rel), &isnull));
-		if (!isnull && VARSIZE_ANY_EXHDR(value) == 6 &&
-			memcmp(VARDATA_ANY(value), "writer", 6) == 0)
-			level = COMPANY_LEVEL_WRITER;
-		else if (level == COMPANY_LEVEL_NONE)
-			level = COMPANY_LEVEL_READER;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return level;
-}
-
-/*
- * single_granted_company finds the company granted to roles userid is a
- * member of, and its level, when exactly one company is; false when none
- * or several are.
- */
-static bool
-single_granted_company(Oid userid, SegextObjectId *company, CompanyLevel *level)
-{
-	Oid			relid = company_roles_oid();
-	int			found = 0;
-	Relation	rel;
-	Snapshot	snapshot;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-
-	if (!OidIsValid(relid))
-		return false;
-	/* on Citus, the local placement of the reference table (citus.c) */
-	rel = table_open(segext_citus_local_relation(relid), AccessShareLock);
-	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (found < 2 && HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		row_company = heap_getattr(tuple, COMPANY_ROLES_COMPANY,
-											   RelationGetDescr(rel), &isnull);
-		Oid			role = DatumGetObjectId(heap_getattr(tuple, COMPANY_ROLES_ROLE,
-														 RelationGetDescr(rel), &isnull));
-
-		if (!is_member_of_role(userid, role))
-			continue;
-		if (found == 0)
-		{
-			memcpy(company, DatumGetPointer(row_company), sizeof(SegextObjectId));
-			found = 1;
-		}
-		else if (!segext_objectid_equal(company, DatumGetSegextObjectIdP(row_company)))
-			found = 2;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	if (found != 1)
-		return false;
-	*level = company_level(userid, company);
-	return true;
 }
 
 /*
@@ -610,11 +281,11 @@ company_from_token(CurrentCompany *result)
 	if (!segext_company_token_verify(&result->company, &source, &writable))
 		return false;
 	if (source == SEGEXT_TOKEN_ADMIN &&
-		!role_is_member_of(GetSessionUserId(), "segext_admin"))
+		!segext_role_is_member_of(GetSessionUserId(), "segext_admin"))
 		return false;
 	if (source == SEGEXT_TOKEN_GRANT)
 	{
-		level = company_level(GetSessionUserId(), &result->company);
+		level = segext_company_level(GetSessionUserId(), &result->company);
 		if (level == COMPANY_LEVEL_NONE)
 			return false;
 		writable = writable && level == COMPANY_LEVEL_WRITER;
@@ -640,13 +311,13 @@ resolve_current_company(CurrentCompany *result)
 	CompanyLevel level;
 
 	memset(result, 0, sizeof(CurrentCompany));
-	result->admin = role_is_member_of(userid, "segext_admin");
+	result->admin = segext_role_is_member_of(userid, "segext_admin");
 	if (segext_company_token()[0] != '\0' && company_from_token(result))
 		return;
 	if (((claims != NULL && claims[0] != '\0') ||
 		 (claim_company != NULL && claim_company[0] != '\0')) &&
-		role_is_member_of(GetSessionUserId(), "segext_gateway") &&
-		company_from_claims(claims, claim_company, result))
+		segext_role_is_member_of(GetSessionUserId(), "segext_gateway") &&
+		segext_company_from_claims(claims, claim_company, result))
 	{
 		if (result->refusal != COMPANY_REFUSAL_NONE)
 			return;
@@ -667,18 +338,18 @@ resolve_current_company(CurrentCompany *result)
 	if (setting != NULL && setting[0] != '\0')
 	{
 		company_id_parse(setting, "segext.company_id", &result->company);
-		level = company_level(userid, &result->company);
+		level = segext_company_level(userid, &result->company);
 		if (level == COMPANY_LEVEL_NONE)
 		{
-			refuse(result, COMPANY_REFUSAL_UNGRANTED, setting, strlen(setting),
-				   "segext.company_id");
+			segext_tenancy_refuse(result, COMPANY_REFUSAL_UNGRANTED, setting, strlen(setting),
+								  "segext.company_id");
 			return;
 		}
 		result->source = COMPANY_SOURCE_GRANT;
 		result->writable = (level == COMPANY_LEVEL_WRITER);
 		return;
 	}
-	if (single_granted_company(userid, &result->company, &level) &&
+	if (segext_single_granted_company(userid, &result->company, &level) &&
 		level != COMPANY_LEVEL_NONE)
 	{
 		result->source = COMPANY_SOURCE_GRANT;
@@ -766,7 +437,7 @@ current_company(void)
 	generation = tenancy_generation;
 	claims = GetConfigOption("request.jwt.claims", true, false);
 	claim_company = GetConfigOption("jwt.claims.company_id", true, false);
-	claims_trusted = role_is_member_of(session_userid, "segext_gateway");
+	claims_trusted = segext_role_is_member_of(session_userid, "segext_gateway");
 	resolve_current_company(&result);
 
 	/* an entry of the same user and session, else a stale one, else the next */
