@@ -218,16 +218,18 @@ SELECT is(ARRAY[pg_temp.members(2), pg_temp.members(3), pg_temp.members(4), pg_t
           ARRAY[pg_temp.ids(1, 2, 3, 4, 5), pg_temp.ids(1, 2, 3, 4, 5), pg_temp.ids(6, 7, 8, 9), pg_temp.ids(1, 2, 3, 4, 5)],
           'a sale: the segments naming the segment the customer entered follow in the same statement');
 -- A return makes customer 5 leave again.
-INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id)
-SELECT :'a', pg_temp.cust(5), -3, id FROM segext.transactions WHERE company_id = :'a' AND customer_id = pg_temp.cust(5) AND amount = 3;
+SELECT pg_temp.cust(5) AS c5 \gset
+SELECT id AS sale5 FROM segext.transactions WHERE company_id = :'a' AND customer_id = :'c5' AND amount = 3 \gset
+INSERT INTO segext.transactions (company_id, customer_id, amount, returns_id) VALUES (:'a', :'c5', -3, :'sale5');
 SELECT is(ARRAY[pg_temp.members(3), pg_temp.members(4)], ARRAY[pg_temp.ids(1, 2, 3, 4), pg_temp.ids(5, 6, 7, 8, 9)],
           'a return: the customer leaves the naming segments too');
 
 -- A customer edit: customer 2 made inactive leaves everything; back again.
-UPDATE segext.customers SET active = false WHERE company_id = :'a' AND id = pg_temp.cust(2);
+SELECT pg_temp.cust(2) AS c2 \gset
+UPDATE segext.customers SET active = false WHERE company_id = :'a' AND id = :'c2';
 SELECT is(ARRAY[pg_temp.members(3), pg_temp.members(4)], ARRAY[pg_temp.ids(1, 3, 4), pg_temp.ids(5, 6, 7, 8, 9)],
           'an inactive customer is in no segment, "not in_segment" included');
-UPDATE segext.customers SET active = true WHERE company_id = :'a' AND id = pg_temp.cust(2);
+UPDATE segext.customers SET active = true WHERE company_id = :'a' AND id = :'c2';
 SELECT is(pg_temp.members(3), pg_temp.ids(1, 2, 3, 4), 'reactivated, the customer is back');
 
 -- Manual members: 7 = in 6 and in 2 follows add/remove_segment_members.
@@ -300,13 +302,14 @@ SELECT ok(pg_temp.consistent(), 'consistent with segments named out of number or
 
 -- explain_membership: the in_segment node and the overall answer equal the
 -- stored membership, for members and non-members of segments 3, 4 and 5.
+SELECT id AS a3 FROM segext.segments WHERE company_id = :'a' AND number = 3 \gset
+SELECT id AS a4 FROM segext.segments WHERE company_id = :'a' AND number = 4 \gset
 SELECT is((SELECT pg_catalog.array_agg(x.matched ORDER BY x.ordinal) FROM segext.explain_membership(s.id, pg_temp.cust(c)) AS x
            WHERE x.path IN ('1', 'segment')),
           ARRAY[pg_temp.members(s.number) LIKE '%' || pg_temp.cust(c)::text || '%',
                 pg_temp.members(s.number) LIKE '%' || pg_temp.cust(c)::text || '%'],
           'explain_membership of segment ' || s.number || ' for customer ' || c)
-FROM segext.segments AS s CROSS JOIN (VALUES (1), (7)) AS v(c)
-WHERE s.company_id = :'a' AND s.number IN (3, 4);
+FROM (VALUES (:'a3'::segext.objectid, 3), (:'a4'::segext.objectid, 4)) AS s(id, number) CROSS JOIN (VALUES (1), (7)) AS v(c);
 
 -- Events: classification skips the in_segment segments of company A.
 SELECT is(segext.classify(:'a', '{"x": 1}'), 1, 'an event falls to Default: in_segment segments are skipped');
