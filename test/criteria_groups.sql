@@ -166,7 +166,10 @@ SELECT is(ARRAY[segext.classify(:'ev', '{"city": "Oslo", "amount": 12}'),
                 segext.classify(:'ev', '{"city": "Oslo"}'),
                 segext.classify(:'ev', '{"city": "Bergen"}')],
           ARRAY[2, 1, 1, 2, 4], 'trees of field criteria classify events');
-SELECT is(ARRAY(SELECT segext.event_criteria_usable(criteria) FROM segext.segments WHERE company_id = :'ev' AND number > 1 ORDER BY number),
+-- (values of one company are read, then asserted: Citus runs a statement
+-- reading one company whole on a worker, where pgTAP has no plan)
+SELECT ARRAY(SELECT segext.event_criteria_usable(criteria) FROM segext.segments WHERE company_id = :'ev' AND number > 1 ORDER BY number) AS got \gset
+SELECT is(:'got'::boolean[],
           ARRAY[true, false, true], 'a tree with a customer criterion is not usable for events');
 
 -- Data for the meaning: 60 customers of one company with sales of every

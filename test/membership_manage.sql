@@ -96,10 +96,20 @@ SELECT throws_ok(format('SELECT * FROM segext.segment_customers(%L, sort => %L)'
 -- every company's segments.
 INSERT INTO segext.companies (name) SELECT 'lookup ' || g FROM generate_series(1, 300) AS g;
 ANALYZE segext.segments;
+-- On Citus each of the 32 shards holds some 20 of these segments, where a
+-- sequential scan is the plan: there the lookup is checked to find the segment.
+SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus') AS on_citus \gset
+\if :on_citus
+SELECT pg_catalog.string_agg(company_id || '/' || name, ', ') AS found FROM (
+    SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(pg_catalog.=) :'buyers'
+    AND company_id OPERATOR(pg_catalog.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2) AS s \gset
+SELECT is(:'found', :'c' || '/buyers', 'a segment by its id alone: found among 600 segments of 301 companies');
+\else
 SELECT matches(pg_temp.plan_of(format(
     'SELECT company_id, number, criteria, active, name FROM segext.segments WHERE id OPERATOR(pg_catalog.=) %L '
     'AND company_id OPERATOR(pg_catalog.=) COALESCE(segext.current_company_id(), company_id) LIMIT 2', :'buyers')),
     'Index Scan using segments_id_idx', 'a segment by its id alone: an index scan among 600 segments of 301 companies');
+\endif
 
 SELECT * FROM finish();
 ROLLBACK;
