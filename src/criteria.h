@@ -224,6 +224,9 @@ typedef struct SegextCriteria
 /* Parse and validate JSON text into a criteria value (22P02, 22023). */
 extern SegextCriteria *segext_criteria_from_cstring(const char *json);
 
+/* In a PG_CATCH block: the data exception being handled, else raised again. */
+extern ErrorData *segext_catch_data_exception(MemoryContext context);
+
 /* Validate a jsonb document into a criteria value (22P02, 22023). */
 extern SegextCriteria *segext_criteria_from_jsonb(Jsonb *jb);
 

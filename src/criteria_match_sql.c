@@ -207,17 +207,7 @@ facts_datetime(JsonbValue *v, const char *key, bool is_date)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-		{
-			FreeErrorData(edata);
-			PG_RE_THROW();
-		}
-		FlushErrorState();
-		FreeErrorData(edata);
+		FreeErrorData(segext_catch_data_exception(oldcontext));
 		refused = true;
 	}
 	PG_END_TRY();

@@ -426,6 +426,27 @@ segext_criteria_from_jsonb(Jsonb *jb)
 	return criteria_build_from_jsonb(jb);
 }
 
+/*
+ * segext_catch_data_exception, called in a PG_CATCH block, returns the error
+ * being handled, taken off the error state, when it is a data exception
+ * (class 22), and raises any other again.
+ */
+ErrorData *
+segext_catch_data_exception(MemoryContext context)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(context);
+	edata = CopyErrorData();
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+	{
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	return edata;
+}
+
 /* segext_criteria_from_cstring parses JSON text into criteria. */
 SegextCriteria *
 segext_criteria_from_cstring(const char *json)
@@ -446,16 +467,8 @@ segext_criteria_from_cstring(const char *json)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = segext_catch_data_exception(oldcontext);
 
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-		{
-			FreeErrorData(edata);
-			PG_RE_THROW();
-		}
-		FlushErrorState();
 		edata->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 		ReThrowError(edata);
 	}

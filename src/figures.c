@@ -302,6 +302,23 @@ segext_figures_get_bytes(const char **p, const char *end, int32 *len)
 }
 
 /*
+ * segext_figures_read_entry reads a value of multiset k (and the item of a
+ * label) at *p, advancing it, and adds it to f with a count.
+ */
+void
+segext_figures_read_entry(Figures *f, int k, const char **p, const char *end, int64 count)
+{
+	int32		alen,
+				blen = 0;
+	const char *a = segext_figures_get_bytes(p, end, &alen);
+	const char *b = NULL;
+
+	if (k == FIG_LABEL)
+		b = segext_figures_get_bytes(p, end, &blen);
+	segext_figures_add_entry(f, k, a, alen, b, blen, count);
+}
+
+/*
  * segext_figures_decode appends the figures of a bytea to f (values point into v,
  * which must stay), checking every length.
  */
@@ -335,14 +352,8 @@ segext_figures_decode(const bytea *v, Figures *f)
 		for (uint64 i = 0; i < n; i++)
 		{
 			int64		count = get_signed(&p, end);
-			int32		alen,
-						blen = 0;
-			const char *a = segext_figures_get_bytes(&p, end, &alen);
-			const char *b = NULL;
 
-			if (k == FIG_LABEL)
-				b = segext_figures_get_bytes(&p, end, &blen);
-			segext_figures_add_entry(f, k, a, alen, b, blen, count);
+			segext_figures_read_entry(f, k, &p, end, count);
 		}
 	}
 	if (p != end)

@@ -82,4 +82,7 @@ extern void segext_figures_decode(const bytea *v, Figures *f);
 /* Read length-prefixed bytes at *p, advancing it. */
 extern const char *segext_figures_get_bytes(const char **p, const char *end, int32 *len);
 
+/* Read a value of multiset k at *p, advancing it, and add it with a count. */
+extern void segext_figures_read_entry(Figures *f, int k, const char **p, const char *end, int64 count);
+
 #endif							/* SEGEXT_FIGURES_H */

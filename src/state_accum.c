@@ -160,16 +160,7 @@ log_replay(const Delta *d, Figures *f)
 			segext_figures_add_time(f, at, count);
 		}
 		else
-		{
-			int32		alen,
-						blen = 0;
-			const char *a = segext_figures_get_bytes(&p, end, &alen);
-			const char *b = NULL;
-
-			if (k == FIG_LABEL)
-				b = segext_figures_get_bytes(&p, end, &blen);
-			segext_figures_add_entry(f, k, a, alen, b, blen, count);
-		}
+			segext_figures_read_entry(f, k, &p, end, count);
 	}
 }
 

@@ -1,6 +1,6 @@
 -- test/citus/api_upsert_count.sql: PostgREST's PUT and its POST with
 -- Prefer: resolution=merge-duplicates through the coordinator, as PostgREST
--- v12 sends them (the INSERT of test/contract/helpers.sql's upsert_query,
+-- v12 sends them (the INSERT of test/helpers/pgrst_upsert.sql's upsert_query,
 -- whose SELECT adds 1 to pgrst.inserted for each row and whose ON CONFLICT
 -- DO UPDATE takes 1 off it again), as a writer and an admin of the JWT's
 -- company through an authenticator trusted as a gateway, each request a
@@ -29,35 +29,15 @@ SELECT format('{"role":"api_upsert_admin","company_id":"%s"}', :'w') AS claims_a
 -- Temporary functions: Citus creates them on the coordinator only.
 SET client_min_messages = error;
 
--- ident quotes an identifier always, as PostgREST does.
-CREATE FUNCTION pg_temp.ident(name text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT '"' || replace(name, '"', '""') || '"' $$;
+\ir ../helpers/pgrst_upsert.sql
 
--- upsert_query builds PostgREST v12's INSERT of an upsert into view (cols
--- and types: the body's keys, sorted, and their types; body: the JSON;
--- conflict: the ON CONFLICT columns; put_cols and put_vals: a PUT's URL
--- filters, NULL for a POST), with RETURNING "segext_api"."view".*, in the
--- CTE pgrst_source, and the write's final SELECT that reads pgrst.inserted.
-CREATE FUNCTION pg_temp.upsert_query(view text, cols text[], types text[], body text, conflict text[],
-                                     put_cols text[] DEFAULT NULL, put_vals text[] DEFAULT NULL) RETURNS text
+-- upsert_request builds PostgREST v12's write of an upsert into view: the
+-- INSERT of helpers/pgrst_upsert.sql (returning the rows) in the CTE
+-- pgrst_source, and the final SELECT that reads pgrst.inserted.
+CREATE FUNCTION pg_temp.upsert_request(view text, cols text[], types text[], body text, conflict text[],
+                                       put_cols text[] DEFAULT NULL, put_vals text[] DEFAULT NULL) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT 'WITH pgrst_source AS (INSERT INTO "segext_api".' || pg_temp.ident(view)
-        || '(' || (SELECT string_agg(pg_temp.ident(c), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i)) || ') '
-        || 'SELECT ' || (SELECT string_agg('"pgrst_body".' || pg_temp.ident(c), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i)) || ' '
-        || 'FROM (SELECT ' || quote_literal(body) || '::json AS json_data) pgrst_payload, '
-        || 'LATERAL (SELECT ' || (SELECT string_agg(pg_temp.ident(c), ', ' ORDER BY i) FROM unnest(cols) WITH ORDINALITY AS u(c, i))
-        || ' FROM ' || CASE WHEN left(ltrim(body), 1) = '{' THEN 'json_to_record' ELSE 'json_to_recordset' END
-        || '(pgrst_payload.json_data) AS _('
-        || (SELECT string_agg(pg_temp.ident(c) || ' ' || t, ', ' ORDER BY i) FROM unnest(cols, types) WITH ORDINALITY AS u(c, t, i))
-        || ') ) pgrst_body '
-        || 'WHERE set_config(''pgrst.inserted'', (coalesce(nullif(current_setting(''pgrst.inserted'', true), '''')::int, 0) + 1)::text, true) <> ''0'''
-        || coalesce(' AND ' || (SELECT string_agg(' "pgrst_body".' || pg_temp.ident(c) || ' = ' || quote_literal(v), ' AND ' ORDER BY i)
-                               FROM unnest(put_cols, put_vals) WITH ORDINALITY AS u(c, v, i)), '')
-        || ' ON CONFLICT(' || (SELECT string_agg(pg_temp.ident(c), ', ' ORDER BY i) FROM unnest(conflict) WITH ORDINALITY AS u(c, i)) || ') '
-        || 'DO UPDATE SET ' || (SELECT string_agg(pg_temp.ident(c) || ' = EXCLUDED.' || pg_temp.ident(c), ', ' ORDER BY i)
-                                FROM unnest(cols) WITH ORDINALITY AS u(c, i))
-        || 'WHERE set_config(''pgrst.inserted'', (coalesce(nullif(current_setting(''pgrst.inserted'', true), '''')::int, 0) - 1)::text, true) <> ''-1'''
-        || ' RETURNING "segext_api".' || pg_temp.ident(view) || '.*) '
+    SELECT 'WITH pgrst_source AS (' || pg_temp.upsert_query(view, cols, types, body, conflict, put_cols, put_vals) || ') '
         || 'SELECT '''' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, '
         || 'coalesce(json_agg(_postgrest_t), ''[]'') AS body, '
         || 'nullif(current_setting(''pgrst.inserted'', true),'''')::int AS response_inserted '
@@ -89,7 +69,7 @@ RESET client_min_messages;
 SELECT format('{"company_id":"%s","id":"a00000000000000000000001","name":"Emerald","description":"green"}', :'w') AS put_new \gset
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'description', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'description', 'id', 'name'],
                          ARRAY['segext.objectid', 'text', 'segext.objectid', 'text'], :'put_new',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001'])) AS put1 \gset
 COMMIT;
@@ -99,7 +79,7 @@ SELECT is(:'row1'::text, 'Emerald green', 'the PUT inserted the row');
 SELECT format('{"company_id":"%s","id":"a00000000000000000000001","name":"Emerald II"}', :'w') AS put_again \gset
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                          ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_again',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001'])) AS put2 \gset
 COMMIT;
@@ -112,7 +92,7 @@ SELECT is(:'row2'::text, '1 Emerald II green', 'the PUT updated the row in place
 SELECT format('{"company_id":"%s","id":"a00000000000000000000001","name":"Emerald III"}', :'w') AS put_admin \gset
 BEGIN;
 SELECT pg_temp.request('api_upsert_admin', :'claims_admin',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                          ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_admin',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001'])) AS put3 \gset
 COMMIT;
@@ -121,7 +101,7 @@ SELECT is(:'put3'::text, '1 Emerald III 0', 'an admin PUTs an existing segment: 
 -- POST /segments with resolution=merge-duplicates: three rows, one of them existing.
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
+    pg_temp.upsert_request('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
                          '[{"id":"a00000000000000000000001","name":"Emerald IV"},{"id":"a00000000000000000000002","name":"Ruby"},{"id":"a00000000000000000000003","name":"Topaz"}]',
                          ARRAY['company_id', 'id'])) AS post1 \gset
 COMMIT;
@@ -129,7 +109,7 @@ SELECT is(:'post1'::text, '3 Emerald IV,Ruby,Topaz 2',
           'a merge-duplicates POST of three segments, one existing: all come back, pgrst.inserted counts the two inserted');
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
+    pg_temp.upsert_request('segments', ARRAY['id', 'name'], ARRAY['segext.objectid', 'text'],
                          '[{"id":"a00000000000000000000002","name":"Ruby II"},{"id":"a00000000000000000000003","name":"Topaz II"}]',
                          ARRAY['company_id', 'id'])) AS post2 \gset
 COMMIT;
@@ -141,14 +121,14 @@ SELECT is(:'rows3'::text, 'Emerald IV,Ruby II,Topaz II', 'the merge-duplicates P
 SELECT format('{"company_id":"%s","id":"0000000000000000000000c1","external_id":"c1"}', :'w') AS put_customer \gset
 BEGIN;
 SELECT pg_temp.request('api_upsert_admin', :'claims_admin',
-    pg_temp.upsert_query('customers', ARRAY['company_id', 'external_id', 'id'],
+    pg_temp.upsert_request('customers', ARRAY['company_id', 'external_id', 'id'],
                          ARRAY['segext.objectid', 'text', 'segext.objectid'], :'put_customer',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', '0000000000000000000000c1'])) AS putc1 \gset
 COMMIT;
 SELECT is(:'putc1'::text, '1 - 1', 'an admin PUTs a new customer: pgrst.inserted 1 (201 Created)');
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('customers', ARRAY['company_id', 'external_id', 'id'],
+    pg_temp.upsert_request('customers', ARRAY['company_id', 'external_id', 'id'],
                          ARRAY['segext.objectid', 'text', 'segext.objectid'], :'put_customer',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', '0000000000000000000000c1'])) AS putc2 \gset
 COMMIT;
@@ -160,7 +140,7 @@ SELECT is(:'customers'::bigint, 1::bigint, 'one customer');
 SELECT format('{"company_id":"%s","id":"a00000000000000000000002","name":""}', :'w') AS put_bad \gset
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                          ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_bad',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000002'])) AS bad \gset
 COMMIT;
@@ -173,11 +153,11 @@ SELECT is(:'row4'::text, 'Ruby II', 'the refused PUT changed nothing');
 -- behind, the next one counts as on one node.
 BEGIN;
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                          ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_bad',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000002'])) AS bad2 \gset
 SELECT pg_temp.request('api_upsert_writer', :'claims_writer',
-    pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+    pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                          ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_again',
                          ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001'])) AS put4 \gset
 COMMIT;
@@ -188,7 +168,7 @@ SELECT is(:'bad2' || ' / ' || :'put4', '23514 new row for relation "segments" vi
 BEGIN;
 SET LOCAL segext.company_id = :'w';
 SET LOCAL client_min_messages = warning;
-SELECT pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+SELECT pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                             ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_again',
                             ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001']) AS put_sql \gset
 :put_sql \gset sql_
@@ -207,7 +187,7 @@ SET citus.enable_stat_counters = on;
 SET segext.notify_membership = off;
 SELECT query_execution_single_shard AS single0, query_execution_multi_shard AS multi0
   FROM pg_catalog.citus_stat_counters((SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())) \gset
-SELECT pg_temp.upsert_query('segments', ARRAY['company_id', 'id', 'name'],
+SELECT pg_temp.upsert_request('segments', ARRAY['company_id', 'id', 'name'],
                             ARRAY['segext.objectid', 'segext.objectid', 'text'], :'put_admin',
                             ARRAY['company_id', 'id'], ARRAY['company_id', 'id'], ARRAY[:'w', 'a00000000000000000000001']) AS put_routed \gset
 BEGIN;

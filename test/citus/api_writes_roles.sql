@@ -136,19 +136,22 @@ FROM (SELECT "customers".* FROM "pgrst_source" AS "customers") _postgrest_t \gse
 COMMIT;
 SELECT is(:'put2_page_total'::int || ' ' || :'put2_body', '1 c3', 'a writer PUTs a new customer: it is created');
 
--- PUT /transactions: a new sale of c2, as the writer, then the same id again (an update).
-BEGIN;
-:as_writer
+-- PUT /transactions: a new sale of c2, as the writer, then the same id again (an update);
+-- PostgREST's statement, prepared once, with the amount of the body as its parameter.
+PREPARE put_sale(numeric) AS
 WITH pgrst_source AS (INSERT INTO "segext_api"."transactions"("amount", "company_id", "customer_id", "id")
     SELECT "pgrst_body"."amount", "pgrst_body"."company_id", "pgrst_body"."customer_id", "pgrst_body"."id"
-    FROM (SELECT json_build_object('amount', 7, 'company_id', :'w', 'customer_id', '0000000000000000000000c2', 'id', '0000000000000000000000f1') AS json_data) pgrst_payload,
+    FROM (SELECT json_build_object('amount', $1, 'company_id', :'w', 'customer_id', '0000000000000000000000c2', 'id', '0000000000000000000000f1') AS json_data) pgrst_payload,
     LATERAL (SELECT "amount", "company_id", "customer_id", "id" FROM json_to_record(pgrst_payload.json_data)
              AS _("amount" numeric, "company_id" segext.objectid, "customer_id" segext.objectid, "id" segext.objectid)) pgrst_body
     WHERE "pgrst_body"."company_id" = :'w' AND "pgrst_body"."id" = '0000000000000000000000f1'
     ON CONFLICT("company_id", "id") DO UPDATE SET "amount" = EXCLUDED."amount", "company_id" = EXCLUDED."company_id", "customer_id" = EXCLUDED."customer_id", "id" = EXCLUDED."id"
     RETURNING "segext_api"."transactions".*)
 SELECT pg_catalog.count(_postgrest_t) AS page_total, (SELECT string_agg(_postgrest_t.amount::text, ',')) AS body
-FROM (SELECT "transactions".* FROM "pgrst_source" AS "transactions") _postgrest_t \gset put3_
+FROM (SELECT "transactions".* FROM "pgrst_source" AS "transactions") _postgrest_t;
+BEGIN;
+:as_writer
+EXECUTE put_sale(7) \gset put3_
 COMMIT;
 SELECT is(:'put3_page_total'::int || ' ' || :'put3_body', '1 7.00', 'a writer PUTs a new sale: it is created');
 SET segext.company_id = :'w';
@@ -157,16 +160,7 @@ RESET segext.company_id;
 SELECT is(:'counts'::text, 'All:3,Default:1,Shoppers:2', 'the sale PUT makes c2 a member: the members stay fresh');
 BEGIN;
 :as_writer
-WITH pgrst_source AS (INSERT INTO "segext_api"."transactions"("amount", "company_id", "customer_id", "id")
-    SELECT "pgrst_body"."amount", "pgrst_body"."company_id", "pgrst_body"."customer_id", "pgrst_body"."id"
-    FROM (SELECT json_build_object('amount', 9, 'company_id', :'w', 'customer_id', '0000000000000000000000c2', 'id', '0000000000000000000000f1') AS json_data) pgrst_payload,
-    LATERAL (SELECT "amount", "company_id", "customer_id", "id" FROM json_to_record(pgrst_payload.json_data)
-             AS _("amount" numeric, "company_id" segext.objectid, "customer_id" segext.objectid, "id" segext.objectid)) pgrst_body
-    WHERE "pgrst_body"."company_id" = :'w' AND "pgrst_body"."id" = '0000000000000000000000f1'
-    ON CONFLICT("company_id", "id") DO UPDATE SET "amount" = EXCLUDED."amount", "company_id" = EXCLUDED."company_id", "customer_id" = EXCLUDED."customer_id", "id" = EXCLUDED."id"
-    RETURNING "segext_api"."transactions".*)
-SELECT pg_catalog.count(_postgrest_t) AS page_total, (SELECT string_agg(_postgrest_t.amount::text, ',')) AS body
-FROM (SELECT "transactions".* FROM "pgrst_source" AS "transactions") _postgrest_t \gset put4_
+EXECUTE put_sale(9) \gset put4_
 COMMIT;
 SELECT is(:'put4_page_total'::int || ' ' || :'put4_body', '1 9.00', 'a writer PUTs the same sale again: it is updated');
 SELECT (SELECT count(*) || ' ' || sum(amount) FROM segext.transactions WHERE company_id = :'w') AS sales \gset
