@@ -44,6 +44,7 @@ BEGIN
 END $$;
 RESET client_min_messages;
 
+DELETE FROM segext.companies WHERE name IN ('Company change A', 'Company change B');
 SELECT segext.create_company('Company change A') AS a \gset
 SELECT segext.create_company('Company change B') AS b \gset
 INSERT INTO segext.segments (company_id, name, criteria)
