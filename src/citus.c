@@ -512,6 +512,7 @@ citus_planner(Query *parse, const char *query_string, int cursor_options,
 				holds_company = true;
 			}
 			citus_check_null_company(parse);
+			citus_check_kept_company(parse);
 			if (segext_membership_notices_wanted())
 				citus_mark_written_company(parse);
 			if (OidIsValid(view))

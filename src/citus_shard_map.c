@@ -259,6 +259,7 @@ catalog_read(Oid nsp)
 	{
 		Oid			objectid = segext_objectid_type();
 		Oid			checked_args[2] = {objectid, REGCLASSOID};
+		Oid			kept_args[4] = {objectid, objectid, TEXTOID, TEXTOID};
 
 		catalog.written_company_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 											 CStringGetDatum("written_company"),
@@ -268,6 +269,10 @@ catalog_read(Oid nsp)
 												  CStringGetDatum("view_checked_company"),
 												  PointerGetDatum(buildoidvector(checked_args, 2)),
 												  ObjectIdGetDatum(nsp));
+		catalog.company_kept_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+										  CStringGetDatum("company_kept"),
+										  PointerGetDatum(buildoidvector(kept_args, 4)),
+										  ObjectIdGetDatum(nsp));
 		catalog.objectid_eq_op = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
 										  objectid, objectid);
 	}

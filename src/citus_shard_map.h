@@ -29,6 +29,7 @@ typedef struct CitusCatalog
 	Oid			current_company_fn; /* segext.current_company_id() */
 	Oid			written_company_fn; /* segext.written_company(objectid) */
 	Oid			view_checked_company_fn;	/* segext.view_checked_company(objectid, regclass) */
+	Oid			company_kept_fn;	/* segext.company_kept(objectid, objectid, text, text) */
 	Oid			objectid_eq_op; /* objectid = objectid */
 } CitusCatalog;
 

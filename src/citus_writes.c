@@ -9,7 +9,9 @@
  *	  an INSERT ... SELECT under row level security returns rows so that
  *	  Citus inserts them on the shards as the role, not with COPY; and the
  *	  companies a write names by constants or parameters are wrapped in
- *	  segext.written_company(), so that only their outboxes are read.
+ *	  segext.written_company(), so that only their outboxes are read; an
+ *	  UPDATE that changes a row's company raises one node's error
+ *	  (segext.company_kept()).
  *	  citus.c's planner hook calls these.
  *
  *-------------------------------------------------------------------------
@@ -22,6 +24,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -31,6 +34,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -347,6 +351,157 @@ segext_view_checked_company(PG_FUNCTION_ARGS)
 				 errdetail("Failing row has company_id %s, not the current company %s.", hex, current_hex)));
 	}
 	PG_RETURN_SEGEXT_OBJECTID_P(company);
+}
+
+/*
+ * The kind of row each table whose rules keep its company names in its
+ * errors (the "what" its BEFORE trigger passes to segext_keep_maintained).
+ */
+static const struct
+{
+	const char *table;
+	const char *what;
+}			kept_company_tables[] =
+{
+	{"segments", "segment"},
+	{"segment_groups", "segment group"},
+	{"channels", "channel"},
+	{"customers", "customer"},
+	{"transactions", "transaction"},
+};
+
+/* kept_company_what returns the kind of row of one of segext's tables whose rules keep its company, or NULL. */
+static const char *
+kept_company_what(Oid relid)
+{
+	const char *name;
+
+	if (get_rel_namespace(relid) != get_namespace_oid("segext", true))
+		return NULL;
+	name = get_rel_name(relid);
+	for (int i = 0; name != NULL && i < lengthof(kept_company_tables); i++)
+		if (strcmp(name, kept_company_tables[i].table) == 0)
+			return kept_company_tables[i].what;
+	return NULL;
+}
+
+/* has_multiexpr_param tells whether an expression holds a column of a multiple-column SET's sub-SELECT. */
+static bool
+has_multiexpr_param(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_MULTIEXPR)
+		return true;
+	return expression_tree_walker(node, has_multiexpr_param, context);
+}
+
+/* column_of_target returns a Var of a column of an UPDATE's target. */
+static Var *
+column_of_target(Query *parse, Oid relid, AttrNumber column)
+{
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+
+	get_atttypetypmodcoll(relid, column, &type, &typmod, &collation);
+	return makeVar(parse->resultRelation, column, type, typmod, collation, 0);
+}
+
+/*
+ * kept_company_label returns the expression of a row's name in the rules'
+ * errors: its name column when the table has one, else its id as text.
+ */
+static Node *
+kept_company_label(Query *parse, Oid relid)
+{
+	AttrNumber	column = get_attnum(relid, "name");
+	Var		   *var;
+	CoerceViaIO *as_text;
+
+	if (column == InvalidAttrNumber)
+		column = get_attnum(relid, "id");
+	var = column_of_target(parse, relid, column);
+	if (var->vartype == TEXTOID)
+		return (Node *) var;
+	as_text = makeNode(CoerceViaIO);
+	as_text->arg = (Expr *) var;
+	as_text->resulttype = TEXTOID;
+	as_text->resultcollid = DEFAULT_COLLATION_OID;
+	as_text->coerceformat = COERCE_EXPLICIT_CAST;
+	as_text->location = -1;
+	return (Node *) as_text;
+}
+
+/*
+ * citus_check_kept_company makes an UPDATE of one of segext's distributed
+ * tables whose rules keep a row's company (kept_company_tables) that sets
+ * the company to anything but itself raise what one node raises (Citus
+ * would refuse it first with 0A000 "modifying the partition value of rows
+ * is not allowed"): the company is set to itself, and the condition
+ * segext.company_kept(company_id, <the value asked for>, <what>, <label>)
+ * is added to the WHERE, where the shard evaluates it, after the
+ * statement's own conditions and row level security, for each row the
+ * update would change.
+ */
+void
+citus_check_kept_company(Query *parse)
+{
+	RangeTblEntry *target;
+	AttrNumber	column;
+	TargetEntry *tle;
+	const char *what;
+	Var		   *company;
+	FuncExpr   *kept;
+
+	if (!OidIsValid(citus_catalog()->company_kept_fn) || parse->commandType != CMD_UPDATE ||
+		parse->resultRelation <= 0 || parse->resultRelation > list_length(parse->rtable))
+		return;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	if (target->rtekind != RTE_RELATION || (what = kept_company_what(target->relid)) == NULL)
+		return;
+	column = citus_distribution_column(target->relid);
+	if (column == InvalidAttrNumber || (tle = target_entry_of_column(parse, column)) == NULL)
+		return;
+	company = column_of_target(parse, target->relid, column);
+	if (equal(tle->expr, company) || has_multiexpr_param((Node *) tle->expr, NULL))
+		return;
+	kept = makeFuncExpr(citus_catalog()->company_kept_fn, BOOLOID,
+						list_make4(company, tle->expr,
+								   makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+											 CStringGetTextDatum(what), false, false),
+								   kept_company_label(parse, target->relid)),
+						InvalidOid, DEFAULT_COLLATION_OID, COERCE_EXPLICIT_CALL);
+	tle->expr = (Expr *) copyObject(company);
+	if (parse->jointree == NULL)
+		parse->jointree = makeFromExpr(NIL, NULL);
+	parse->jointree->quals = make_and_qual(parse->jointree->quals, (Node *) kept);
+}
+
+PG_FUNCTION_INFO_V1(segext_company_kept);
+/*
+ * segext_company_kept returns true when the company a row has is the one
+ * an UPDATE sets, and otherwise raises what the rules' trigger raises on
+ * one node: 22023 "cannot move <what> "<label>" to another company".
+ */
+Datum
+segext_company_kept(PG_FUNCTION_ARGS)
+{
+	const char *what;
+	const char *label;
+
+	if (PG_ARGISNULL(0) == PG_ARGISNULL(1) &&
+		(PG_ARGISNULL(0) || segext_objectid_equal(PG_GETARG_SEGEXT_OBJECTID_P(0),
+												   PG_GETARG_SEGEXT_OBJECTID_P(1))))
+		PG_RETURN_BOOL(true);
+	what = PG_ARGISNULL(2) ? "row" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	label = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot move %s \"%s\" to another company", what, label),
+			 errdetail("The company_id of a %s never changes.", what),
+			 errhint("Create the %s in the other company and delete this one.", what)));
+	PG_RETURN_BOOL(false);
 }
 
 /* is_company_value tells whether an expression is a constant or a parameter of the statement. */

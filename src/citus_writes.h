@@ -16,6 +16,7 @@
 extern Oid	citus_write_through_view(Query *parse);
 extern void citus_check_null_company(Query *parse);
 extern void citus_check_view_company(Query *parse, Oid view);
+extern void citus_check_kept_company(Query *parse);
 extern bool citus_return_rows_of_insert_select(Query *parse);
 extern void citus_mark_written_company(Query *parse);
 

@@ -90,6 +90,20 @@ CREATE FUNCTION segext.view_checked_company(company segext.objectid, view_name p
     AS 'MODULE_PATHNAME', 'segext_view_checked_company' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION segext.view_checked_company(segext.objectid, pg_catalog.regclass) IS 'returns its argument, the company of a row inserted through a segext_api view on a Citus coordinator, after the checks of one node: 42501 when the role may not write that company (or none is current), 44000 "new row violates check option for view" when it is not the current company (added to such statements by segext; of no use to call)';
 
+-- What an UPDATE started on the coordinator that sets the company of a row
+-- of a table whose rules keep it (segments, segment groups, channels,
+-- customers, transactions) becomes (src/citus_writes.c): Citus refuses to
+-- change the distribution column, so the company is set to itself and the
+-- condition segext.company_kept(company_id, <the value asked for>, <the
+-- kind of row>, <its name or id>) is added; it is true when the two are
+-- the same and otherwise raises what the rules' trigger raises on one
+-- node.  It depends on its arguments only (Citus refuses VOLATILE functions
+-- in an UPDATE); its high cost makes the planner evaluate it after the
+-- statement's own conditions, so that a row they exclude never raises.
+CREATE FUNCTION segext.company_kept(company segext.objectid, requested segext.objectid, what pg_catalog.text, label pg_catalog.text) RETURNS pg_catalog.bool
+    AS 'MODULE_PATHNAME', 'segext_company_kept' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 10000;
+COMMENT ON FUNCTION segext.company_kept(segext.objectid, segext.objectid, pg_catalog.text, pg_catalog.text) IS 'true when the company a row keeps is the one an UPDATE on a Citus coordinator sets, else 22023 "cannot move <what> "<label>" to another company", as one node raises (added to such statements by segext; of no use to call)';
+
 CREATE FUNCTION segext.distribute() RETURNS pg_catalog.int4
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
