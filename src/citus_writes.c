@@ -19,6 +19,7 @@
 #include "segext.h"
 #include "citus_shard_map.h"
 #include "citus_writes.h"
+#include "rules.h"
 #include "tenancy.h"
 
 #include "access/table.h"
@@ -496,11 +497,7 @@ segext_company_kept(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	what = PG_ARGISNULL(2) ? "row" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	label = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("cannot move %s \"%s\" to another company", what, label),
-			 errdetail("The company_id of a %s never changes.", what),
-			 errhint("Create the %s in the other company and delete this one.", what)));
+	rules_refuse_company_move(what, label);
 	PG_RETURN_BOOL(false);
 }
 

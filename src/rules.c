@@ -464,6 +464,20 @@ rules_check_name(const char *what, const char *column, const char *value)
 }
 
 /*
+ * rules_refuse_company_move raises the error of an update that moves a row
+ * (a what named label) to another company.
+ */
+void
+rules_refuse_company_move(const char *what, const char *label)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot move %s \"%s\" to another company", what, label),
+			 errdetail("The company_id of a %s never changes.", what),
+			 errhint("Create the %s in the other company and delete this one.", what)));
+}
+
+/*
  * check_key_unchanged refuses an update that changes a key column of a row
  * (company_id or id); the row is named by its name, else by its id.
  */
@@ -482,12 +496,7 @@ check_key_unchanged(Relation rel, HeapTuple oldtuple, HeapTuple newtuple,
 	label = SPI_fnumber(tupdesc, "name") > 0 ? rules_column_text(rel, oldtuple, "name") :
 		SPI_getvalue(oldtuple, tupdesc, SPI_fnumber(tupdesc, "id"));
 	if (strcmp(column, "company_id") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot move %s \"%s\" to another company", what,
-						label ? label : ""),
-				 errdetail("The company_id of a %s never changes.", what),
-				 errhint("Create the %s in the other company and delete this one.", what)));
+		rules_refuse_company_move(what, label ? label : "");
 	oldvalue = SPI_getvalue(oldtuple, tupdesc, attnum);
 	newvalue = SPI_getvalue(newtuple, tupdesc, attnum);
 	ereport(ERROR,

@@ -111,6 +111,7 @@ extern bool rules_numeric_is_special(Datum value);
 extern bool rules_lock_company(Datum company, int32 *max_segments, int32 *max_channels,
 							   char **name);
 extern void rules_refuse_unknown_company(Datum company, const char *what);
+extern void rules_refuse_company_move(const char *what, const char *label);
 extern void rules_check_name(const char *what, const char *column, const char *value);
 
 /*
